@@ -1,0 +1,100 @@
+"""Reads: what matching needs and what the broker pages show. Paginated, pushed down to DuckDB."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from warehouse.gateway import Row, Warehouse
+
+# The latest decision per (challenge, listing): reviews are an append-only log.
+_LATEST_REVIEW = """
+    SELECT challenge_id, listing_id, decision, reason, reviewer, decided_at
+    FROM reviews
+    QUALIFY row_number() OVER (PARTITION BY challenge_id, listing_id ORDER BY review_id DESC) = 1
+"""
+
+
+def listings_for_matching(warehouse: Warehouse) -> list[Row]:
+    return warehouse.query(
+        "SELECT listing_id, kind, title, abstract, claims, keywords, ipc, field, maturity,"
+        " cooperation, price_wan, region FROM listings WHERE active ORDER BY listing_id"
+    )
+
+
+def open_challenges(warehouse: Warehouse, today: date) -> list[Row]:
+    """Published challenges whose deadline has not passed."""
+    return warehouse.query(
+        "SELECT challenge_id, title, description, field, budget_wan, deadline, region FROM challenges"
+        " WHERE status = '已发布' AND (deadline IS NULL OR deadline >= ?) ORDER BY challenge_id",
+        [today],
+    )
+
+
+def rejected_pairs(warehouse: Warehouse) -> set[tuple[str, str]]:
+    """Pairs whose latest decision is reject: never proposed again."""
+    rows = warehouse.query(f"SELECT challenge_id, listing_id FROM ({_LATEST_REVIEW}) WHERE decision = 'reject'")
+    return {(r["challenge_id"], r["listing_id"]) for r in rows}
+
+
+def challenge_queue(warehouse: Warehouse) -> list[Row]:
+    """Challenges with their number of proposals, unreviewed proposals and best score."""
+    return warehouse.query(
+        f"""
+        SELECT c.challenge_id, c.title, c.field, c.budget_wan, c.deadline, c.issuer, c.region, c.status,
+               count(m.listing_id) AS n_matches,
+               count(m.listing_id) FILTER (WHERE r.decision IS NULL) AS n_unreviewed,
+               max(m.score) AS best_score
+        FROM challenges c
+        LEFT JOIN matches m USING (challenge_id)
+        LEFT JOIN ({_LATEST_REVIEW}) r ON r.challenge_id = m.challenge_id AND r.listing_id = m.listing_id
+        GROUP BY ALL
+        ORDER BY n_unreviewed DESC, best_score DESC NULLS LAST, c.challenge_id
+        """
+    )
+
+
+def get_challenge(warehouse: Warehouse, challenge_id: str) -> Row | None:
+    rows = warehouse.query("SELECT * FROM challenges WHERE challenge_id = ?", [challenge_id])
+    return rows[0] if rows else None
+
+
+def matches_for_challenge(warehouse: Warehouse, challenge_id: str, *, limit: int = 20,
+                          offset: int = 0, include_rejected: bool = False) -> list[Row]:
+    """Ranked proposals for one challenge with listing details and the latest decision."""
+    rows = warehouse.query(
+        f"""
+        SELECT m.rank, m.score, m.parts, m.matched_terms, l.listing_id, l.kind, l.title, l.abstract,
+               l.applicants, l.field, l.maturity, l.cooperation, l.price_text, l.url, l.source,
+               l.publication_number, r.decision, r.reason
+        FROM matches m
+        JOIN listings l USING (listing_id)
+        LEFT JOIN ({_LATEST_REVIEW}) r ON r.challenge_id = m.challenge_id AND r.listing_id = m.listing_id
+        WHERE m.challenge_id = $cid AND ($all OR r.decision IS DISTINCT FROM 'reject')
+        ORDER BY m.score DESC, m.listing_id
+        LIMIT $limit OFFSET $offset
+        """,
+        {"cid": challenge_id, "all": include_rejected, "limit": limit, "offset": offset},
+    )
+    for row in rows:
+        row["parts"] = json.loads(row["parts"])
+        row["matched_terms"] = json.loads(row["matched_terms"])
+    return rows
+
+
+def table_counts(warehouse: Warehouse) -> dict[str, int]:
+    names = ("listings", "challenges", "matches", "reviews", "runs", "quarantine")
+    sql = " UNION ALL ".join(f"SELECT '{n}' AS name, count(*) AS n FROM {n}" for n in names)
+    return {r["name"]: int(r["n"]) for r in warehouse.query(sql)}
+
+
+def latest_run(warehouse: Warehouse) -> Row | None:
+    rows = warehouse.query("SELECT * FROM runs ORDER BY started_at DESC LIMIT 1")
+    return rows[0] if rows else None
+
+
+def reviews_for(warehouse: Warehouse, challenge_id: str) -> list[dict[str, Any]]:
+    return warehouse.query(
+        "SELECT * FROM reviews WHERE challenge_id = ? ORDER BY review_id", [challenge_id]
+    )

@@ -1,0 +1,206 @@
+"""Writes: idempotent upserts keyed on natural ids, quarantine, matches, reviews, runs.
+
+Each function is one short transaction through the gateway. Batches go in as Arrow tables so
+a large load is one INSERT ... SELECT rather than a row-by-row loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import pyarrow as pa
+
+from warehouse.gateway import Warehouse, fetch_rows
+
+LISTING_COLUMNS = (
+    "listing_id", "kind", "title", "abstract", "claims", "keywords", "applicants", "inventors",
+    "ipc", "publication_number", "field", "maturity", "cooperation", "price_wan", "price_text",
+    "contact", "region", "legal_status", "published_on", "url", "source",
+)
+CHALLENGE_COLUMNS = (
+    "challenge_id", "title", "description", "field", "budget_wan", "deadline", "issuer",
+    "region", "cooperation", "url", "source",
+)
+# Fields that say where a record was seen, not what it says: excluded from the content hash.
+_PROVENANCE = {"url", "source"}
+_LIST_COLUMNS = {"keywords", "applicants", "inventors", "ipc"}
+DECISIONS = ("shortlist", "reject", "contacted", "intent", "signed", "follow_up")
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.inserted + self.updated + self.unchanged
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def content_hash(record: Mapping[str, Any]) -> str:
+    """A stable hash of what a record says (not where it was seen)."""
+    content = {k: v for k, v in sorted(record.items()) if k not in _PROVENANCE}
+    blob = json.dumps(content, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _batch_table(records: Iterable[Mapping[str, Any]], columns: Sequence[str], key: str) -> pa.Table:
+    """Dedupe on the key (last version wins) and build an Arrow batch with a content hash."""
+    latest: dict[str, dict[str, Any]] = {}
+    for record in records:
+        row = {c: record.get(c) for c in columns}
+        for c in _LIST_COLUMNS & set(columns):
+            row[c] = list(row[c] or [])
+        row["content_hash"] = content_hash(row)
+        latest[row[key]] = row
+    return pa.Table.from_pylist(list(latest.values()))
+
+
+def _count_changes(con, table: str, key: str) -> UpsertCounts:
+    rows = fetch_rows(
+        con,
+        f"SELECT count(*) FILTER (WHERE t.{key} IS NULL) AS inserted,"
+        f" count(*) FILTER (WHERE t.{key} IS NOT NULL AND t.content_hash <> b.content_hash) AS updated,"
+        f" count(*) FILTER (WHERE t.content_hash = b.content_hash) AS unchanged"
+        f" FROM batch b LEFT JOIN {table} t ON t.{key} = b.{key}",
+    )[0]
+    return UpsertCounts(**rows)
+
+
+def _upsert(warehouse: Warehouse, table: str, key: str, columns: Sequence[str],
+            records: Iterable[Mapping[str, Any]], extra_insert: Mapping[str, str] | None = None,
+            extra_updates: str = "") -> UpsertCounts:
+    batch = _batch_table(records, columns, key)
+    if batch.num_rows == 0:
+        return UpsertCounts()
+    names = [*columns, "content_hash"]
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in names if c != key)
+    extra_insert = dict(extra_insert or {})
+    select = ", ".join([*(f"b.{c}" for c in names), *extra_insert.values()])
+    sql = (
+        f"INSERT INTO {table} ({', '.join([*names, *extra_insert])}, first_seen, last_seen, last_changed)"
+        f" SELECT {select}, $now, $now, $now FROM batch b"
+        f" ON CONFLICT ({key}) DO UPDATE SET {updates}, last_seen = EXCLUDED.last_seen,"
+        f" last_changed = CASE WHEN {table}.content_hash <> EXCLUDED.content_hash"
+        f"   THEN EXCLUDED.last_changed ELSE {table}.last_changed END{extra_updates}"
+    )
+    with warehouse.transaction() as con:
+        con.register("batch", batch)
+        counts = _count_changes(con, table, key)
+        con.execute(sql, {"now": now_utc()})
+        con.unregister("batch")
+    return counts
+
+
+def upsert_listings(warehouse: Warehouse, records: Iterable[Mapping[str, Any]]) -> UpsertCounts:
+    """Insert or update listings by listing_id; the same patent from two sources stays one row
+    and remembers both sources."""
+    return _upsert(
+        warehouse, "listings", "listing_id", LISTING_COLUMNS, records,
+        extra_insert={"sources": "[b.source]"},
+        extra_updates=(
+            ", active = TRUE, sources = CASE WHEN list_contains(listings.sources, EXCLUDED.source)"
+            " THEN listings.sources ELSE list_append(listings.sources, EXCLUDED.source) END"
+        ),
+    )
+
+
+def upsert_challenges(warehouse: Warehouse, records: Iterable[Mapping[str, Any]]) -> UpsertCounts:
+    """Insert or update crawled challenges; their curation status is kept across crawls."""
+    return _upsert(warehouse, "challenges", "challenge_id", CHALLENGE_COLUMNS, records)
+
+
+def quarantine(warehouse: Warehouse, run_id: str | None, rejects: Sequence[Mapping[str, Any]]) -> int:
+    """Keep rejected records with the reason; nothing is dropped silently.
+
+    Each reject has source, url, record_id, field, reason and payload (the raw item)."""
+    rows = [
+        [run_id, r["source"], r.get("url"), r.get("record_id"), r["field"], r["reason"],
+         json.dumps(r["payload"], ensure_ascii=False, default=str), now_utc()]
+        for r in rejects
+    ]
+    warehouse.executemany(
+        "INSERT INTO quarantine (run_id, source, url, record_id, field, reason, payload, quarantined_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    return len(rows)
+
+
+def replace_matches(warehouse: Warehouse, run_id: str, challenge_ids: Sequence[str],
+                    matches: Sequence[Mapping[str, Any]]) -> int:
+    """Store a matching run's proposals for the given challenges.
+
+    Proposals nobody has reviewed are replaced; reviewed pairs keep their row (with the new
+    score when proposed again), so a shortlist survives nightly runs."""
+    rows = [
+        {
+            "challenge_id": m["challenge_id"], "listing_id": m["listing_id"], "rank": m["rank"],
+            "score": float(m["score"]), "parts": json.dumps(m["parts"], ensure_ascii=False),
+            "matched_terms": json.dumps(m["matched_terms"], ensure_ascii=False),
+        }
+        for m in matches
+    ]
+    with warehouse.transaction() as con:
+        con.execute(
+            "DELETE FROM matches m WHERE list_contains($ids, m.challenge_id) AND NOT EXISTS"
+            " (SELECT 1 FROM reviews r WHERE r.challenge_id = m.challenge_id AND r.listing_id = m.listing_id)",
+            {"ids": list(challenge_ids)},
+        )
+        if rows:
+            con.register("batch", pa.Table.from_pylist(rows))
+            con.execute(
+                "INSERT INTO matches SELECT challenge_id, listing_id, rank, score, parts::JSON,"
+                " matched_terms::JSON, $run, $now FROM batch"
+                " ON CONFLICT (challenge_id, listing_id) DO UPDATE SET rank = EXCLUDED.rank,"
+                " score = EXCLUDED.score, parts = EXCLUDED.parts, matched_terms = EXCLUDED.matched_terms,"
+                " run_id = EXCLUDED.run_id, matched_at = EXCLUDED.matched_at",
+                {"run": run_id, "now": now_utc()},
+            )
+            con.unregister("batch")
+    return len(rows)
+
+
+def record_review(warehouse: Warehouse, *, challenge_id: str, listing_id: str, decision: str,
+                  reviewer: str, reason: str | None = None, note: str | None = None) -> int:
+    """Append one broker decision (the log is never rewritten); returns its review_id."""
+    if decision not in DECISIONS:
+        raise ValueError(f"unknown decision {decision!r}; expected one of {', '.join(DECISIONS)}")
+    if decision == "reject" and not (reason or "").strip():
+        raise ValueError("排除 (reject) needs a reason")
+    with warehouse.transaction() as con:
+        rows = fetch_rows(
+            con,
+            "INSERT INTO reviews (challenge_id, listing_id, decision, reason, note, reviewer, decided_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING review_id",
+            [challenge_id, listing_id, decision, reason, note, reviewer, now_utc()],
+        )
+    return int(rows[0]["review_id"])
+
+
+def start_run(warehouse: Warehouse, flow: str) -> str:
+    run_id = f"{now_utc():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    warehouse.execute(
+        "INSERT INTO runs (run_id, flow, status, started_at) VALUES (?, ?, 'running', ?)",
+        [run_id, flow, now_utc()],
+    )
+    return run_id
+
+
+def finish_run(warehouse: Warehouse, run_id: str, stats: Mapping[str, Any], error: str | None = None) -> None:
+    warehouse.execute(
+        "UPDATE runs SET status = ?, finished_at = ?, stats = ?, error = ? WHERE run_id = ?",
+        ["failed" if error else "completed", now_utc(),
+         json.dumps(stats, ensure_ascii=False, default=str), error, run_id],
+    )
