@@ -1,0 +1,87 @@
+"""Load a crawl's JSON-lines output into the warehouse: valid records upserted, the rest
+quarantined with their reason. Every line is accounted for."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crawlers.validation import InvalidItem, validate_item
+from warehouse import store
+from warehouse.gateway import Warehouse
+
+BATCH_SIZE = 2_000  # rows per transaction: keeps each hold on the warehouse file short
+
+
+@dataclass
+class LoadReport:
+    listings: store.UpsertCounts = field(default_factory=store.UpsertCounts)
+    challenges: store.UpsertCounts = field(default_factory=store.UpsertCounts)
+    quarantined: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.listings.total + self.challenges.total + self.quarantined
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "listings": vars(self.listings), "challenges": vars(self.challenges),
+            "quarantined": self.quarantined, "total": self.total,
+        }
+
+
+def _add(a: store.UpsertCounts, b: store.UpsertCounts) -> store.UpsertCounts:
+    return store.UpsertCounts(a.inserted + b.inserted, a.updated + b.updated, a.unchanged + b.unchanged)
+
+
+def read_feed(path: Path) -> Iterable[tuple[int, Any]]:
+    """(line number, parsed JSON or the raw line when it does not parse)."""
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if line.strip():
+                try:
+                    yield number, json.loads(line)
+                except json.JSONDecodeError:
+                    yield number, line
+
+
+def load_items(warehouse: Warehouse, items: Iterable[tuple[int, Any]], *, source: str,
+               run_id: str | None) -> LoadReport:
+    report = LoadReport()
+    batches: dict[str, list[dict[str, Any]]] = {"listing": [], "challenge": []}
+    rejects: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if batches["listing"]:
+            report.listings = _add(report.listings, store.upsert_listings(warehouse, batches["listing"]))
+        if batches["challenge"]:
+            report.challenges = _add(report.challenges, store.upsert_challenges(warehouse, batches["challenge"]))
+        report.quarantined += store.quarantine(warehouse, run_id, rejects)
+        for batch in (*batches.values(), rejects):
+            batch.clear()
+
+    for line_number, item in items:
+        try:
+            if not isinstance(item, dict):
+                raise InvalidItem("line", f"line {line_number} is not a JSON object")
+            record_type, record = validate_item(item)
+            batches[record_type].append(record)
+        except InvalidItem as exc:
+            payload = item if isinstance(item, dict) else {"raw": item}
+            rejects.append({
+                "source": payload.get("source") or source, "url": payload.get("url"),
+                "record_id": payload.get("listing_id") or payload.get("challenge_id"),
+                "field": exc.field, "reason": exc.reason, "payload": payload,
+            })
+        if sum(map(len, batches.values())) + len(rejects) >= BATCH_SIZE:
+            flush()
+    flush()
+    return report
+
+
+def load_feed(warehouse: Warehouse, path: Path, *, source: str, run_id: str | None) -> LoadReport:
+    """Validate and load every line of a crawl output file."""
+    return load_items(warehouse, read_feed(path), source=source, run_id=run_id)

@@ -1,0 +1,41 @@
+"""Small single-purpose cleaning steps, in ITEM_PIPELINES order. Validation happens at load."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from crawlers.identity import normalise_publication_number
+
+_SPACE = re.compile(r"\s+")
+
+
+def clean_text(value):
+    if isinstance(value, str):
+        return _SPACE.sub(" ", value).strip()
+    if isinstance(value, list):
+        return [v for v in (clean_text(x) for x in value) if v]
+    return value
+
+
+class CleanTextPipeline:
+    """Collapse whitespace from HTML layout; empty strings and list entries are dropped."""
+
+    def process_item(self, item, spider=None):
+        return {k: clean_text(v) for k, v in item.items()}
+
+
+class PublicationNumberPipeline:
+    """A patent's id is its normalised publication number (CN 101551481 B → CN101551481)."""
+
+    def process_item(self, item, spider=None):
+        if item.get("kind") == "patent" and not item.get("listing_id"):
+            item["listing_id"] = normalise_publication_number(item.get("publication_number") or "")
+        return item
+
+
+class ProvenancePipeline:
+    def process_item(self, item, spider=None):
+        item.setdefault("source", getattr(spider, "source", None) or getattr(spider, "name", None))
+        item["crawled_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        return item

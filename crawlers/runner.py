@@ -1,0 +1,54 @@
+"""Run one source's crawl as a Scrapy subprocess writing JSON lines and a stats file.
+
+A subprocess keeps Twisted's reactor out of the calling process (a Prefect worker, a test).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jiebang.errors import CrawlFailed
+from jiebang.settings import Settings, SourceSettings
+
+
+@dataclass(frozen=True)
+class CrawlOutput:
+    source: str
+    items_path: Path
+    stats: dict[str, Any]
+
+    @property
+    def pages_fetched(self) -> int:
+        return int(self.stats.get("downloader/response_count", 0))
+
+
+def crawl_source(source: SourceSettings, settings: Settings, out_dir: Path) -> CrawlOutput:
+    """Crawl one source into `out_dir/<source>.jsonl`; raise CrawlFailed with the log tail."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    items = out_dir / f"{source.name}.jsonl"
+    stats = out_dir / f"{source.name}.stats.json"
+    log = out_dir / f"{source.name}.log"
+    items.unlink(missing_ok=True)
+    command = [
+        sys.executable, "-m", "scrapy", "crawl", source.spider,
+        "-a", f"source={source.name}", "-a", f"start_url={source.start_url}",
+        "-O", f"{items}:jsonlines",
+        "-s", f"JIEBANG_STATS_FILE={stats}",
+        "-s", f"USER_AGENT={settings.user_agent}",
+        "-s", f"DOWNLOAD_DELAY={settings.crawl_delay_seconds}",
+        "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={settings.crawl_concurrency}",
+        "-s", f"LOG_FILE={log}",
+    ]
+    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawlers.settings"}
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0 or not stats.exists():
+        tail = (log.read_text(encoding="utf-8", errors="replace") if log.exists() else done.stderr)[-2000:]
+        raise CrawlFailed(f"爬取 {source.name} 失败 (crawl of {source.name} failed, exit {done.returncode}): {tail}")
+    items.touch()
+    return CrawlOutput(source.name, items, json.loads(stats.read_text(encoding="utf-8")))

@@ -1,0 +1,35 @@
+"""Scrapy settings shared by every spider; per-run values come from `crawlers.runner`."""
+
+BOT_NAME = "jiebang"
+SPIDER_MODULES = ["crawlers.spiders"]
+NEWSPIDER_MODULE = "crawlers.spiders"
+
+USER_AGENT = "JiebangBot/0.1 (+https://github.com/jiebang/jiebang; tech-market matchmaking)"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+DOWNLOAD_TIMEOUT = 30
+
+# Nothing listens or calls out beyond the crawl itself.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+EXTENSIONS = {
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "crawlers.extensions.StatsFile": 500,
+}
+
+ITEM_PIPELINES = {
+    "crawlers.pipelines.CleanTextPipeline": 100,
+    "crawlers.pipelines.PublicationNumberPipeline": 200,
+    "crawlers.pipelines.ProvenancePipeline": 300,
+}
+
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"

@@ -1,0 +1,68 @@
+"""University achievement listings (科技成果): one spider, per-site selectors in SITE_CONFIGS."""
+
+from __future__ import annotations
+
+import re
+
+from crawlers.identity import page_id
+from crawlers.spiders import SourceSpider
+
+# Selectors per site; a site whose pages differ from the usual structure overrides keys.
+DEFAULT_SELECTORS = {
+    "detail_links": "ul.cg-list li a::attr(href)",
+    "next_page": "div.pagination a.next::attr(href)",
+    "title": "h1.cg-title::text",
+    "unit": "td.unit::text",
+    "field": "td.field::text",
+    "maturity": "td.maturity::text",
+    "cooperation": "td.cooperation::text",
+    "price": "td.price::text",
+    "keywords": "td.keywords::text",
+    "contact": "td.contact::text",
+    "published": "td.published::text",
+    "summary": "div.cg-summary p ::text",
+}
+SITE_CONFIGS: dict[str, dict[str, str]] = {
+    site: {} for site in ("zju", "tsinghua", "fudan", "tongji", "cas", "shu")
+}
+_PRICE = re.compile(r"(\d+(?:\.\d+)?)\s*万")
+
+
+def price_in_wan(text: str | None) -> float | None:
+    """'80万元' → 80.0; '面议' (negotiable) → None."""
+    m = _PRICE.search(text or "")
+    return float(m.group(1)) if m else None
+
+
+class AchievementsSpider(SourceSpider):
+    name = "achievements"
+
+    def selector(self, key: str) -> str:
+        return SITE_CONFIGS.get(self.source, {}).get(key, DEFAULT_SELECTORS[key])
+
+    def parse(self, response):
+        for href in response.css(self.selector("detail_links")).getall():
+            yield response.follow(href, callback=self.parse_detail)
+        if next_page := response.css(self.selector("next_page")).get():
+            yield response.follow(next_page, callback=self.parse)
+
+    def parse_detail(self, response):
+        text = lambda key: response.css(self.selector(key)).get()  # noqa: E731
+        keywords = re.split(r"[；;，,、\s]+", text("keywords") or "")
+        yield {
+            "record_type": "listing",
+            "kind": "achievement",
+            "listing_id": page_id(self.source, response.url),
+            "title": text("title"),
+            "applicants": [text("unit")],
+            "field": text("field"),
+            "abstract": " ".join(response.css(self.selector("summary")).getall()),
+            "keywords": keywords,
+            "maturity": text("maturity"),
+            "cooperation": text("cooperation"),
+            "price_text": text("price"),
+            "price_wan": price_in_wan(text("price")),
+            "contact": text("contact"),
+            "published_on": text("published"),
+            "url": response.url,
+        }

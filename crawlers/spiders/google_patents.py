@@ -1,0 +1,57 @@
+"""Google Patents: the search endpoint (JSON) and the detail pages (HTML with itemprops)."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import scrapy
+
+from crawlers.spiders import SourceSpider
+
+
+class GooglePatentsSpider(SourceSpider):
+    name = "google_patents"
+
+    def parse(self, response):
+        """A search result page: follow each patent, then the next page."""
+        results = json.loads(response.text)["results"]
+        for cluster in results.get("cluster", []):
+            for hit in cluster.get("result", []):
+                yield response.follow(f"/{hit['id']}", callback=self.parse_patent)
+        page = int(results.get("num_page", 0))
+        if page + 1 < int(results.get("total_num_pages", 0)):
+            yield scrapy.Request(next_search_page(response.url, page + 1), callback=self.parse)
+
+    def parse_patent(self, response):
+        number = response.css('dd[itemprop="publicationNumber"]::text').get("")
+        claims = [" ".join(c.css("::text").getall()) for c in response.css("div.claim-text")]
+        yield {
+            "record_type": "listing",
+            "kind": "patent",
+            "publication_number": number,
+            "title": response.css('span[itemprop="title"]::text').get(""),
+            "abstract": " ".join(response.css('section[itemprop="abstract"] div.abstract ::text').getall()),
+            "claims": "\n".join(claims),
+            "applicants": response.css('dd[itemprop="assigneeOriginal"]::text').getall(),
+            "inventors": response.css('dd[itemprop="inventor"]::text').getall(),
+            "ipc": list(dict.fromkeys(
+                c for c in response.css('li[itemprop="classifications"] span[itemprop="Code"]::text').getall() if "/" in c
+            )),
+            "priority_date": response.css('time[itemprop="priorityDate"]::attr(datetime)').get(),
+            "filing_date": response.css('time[itemprop="filingDate"]::attr(datetime)').get(),
+            "published_on": response.css('time[itemprop="publicationDate"]::attr(datetime)').get(),
+            "legal_status": response.css('dd[itemprop="legalStatusIfi"] span[itemprop="status"]::text').get(),
+            "language": response.css("abstract::attr(lang)").get("").lower() or None,
+            "url": response.url,
+        }
+
+
+def next_search_page(url: str, page: int) -> str:
+    """The search URL with `page=N` set inside its `url=` parameter (Google's query syntax)."""
+    parts = urlparse(url)
+    outer = parse_qs(parts.query)
+    inner = parse_qs(outer.get("url", [""])[0])
+    inner["page"] = [str(page)]
+    outer["url"] = [urlencode(inner, doseq=True)]
+    return parts._replace(query=urlencode(outer, doseq=True)).geturl()

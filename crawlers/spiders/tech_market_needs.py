@@ -1,0 +1,33 @@
+"""Tech-market need listings (技术需求 / 揭榜挂帅 榜单): list table → detail pages → challenges."""
+
+from __future__ import annotations
+
+from crawlers.identity import page_id
+from crawlers.spiders import SourceSpider
+from crawlers.spiders.achievements import price_in_wan
+
+
+class TechMarketNeedsSpider(SourceSpider):
+    name = "tech_market_needs"
+
+    def parse(self, response):
+        for href in response.css("table.xq-list td.xq-name a::attr(href)").getall():
+            yield response.follow(href, callback=self.parse_detail)
+        if next_page := response.css("div.pagination a.next::attr(href)").get():
+            yield response.follow(next_page, callback=self.parse)
+
+    def parse_detail(self, response):
+        cell = lambda cls: response.css(f"table.xq-info td.{cls}::text").get()  # noqa: E731
+        yield {
+            "record_type": "challenge",
+            "challenge_id": page_id(self.source, response.url),
+            "title": cell("title"),
+            "description": " ".join(response.css("div.xq-desc p ::text").getall()),
+            "field": cell("field"),
+            "budget_wan": price_in_wan(cell("reward")),
+            "deadline": cell("deadline"),
+            "issuer": cell("issuer"),
+            "region": cell("region"),
+            "cooperation": cell("cooperation"),
+            "url": response.url,
+        }

@@ -1,0 +1,136 @@
+"""Validation of crawled or imported items: a clean record, or a specific reason to quarantine.
+
+Pure functions over dicts; the loader decides where records and rejects go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+LIMITS = {"title": 300, "abstract": 20_000, "claims": 100_000, "description": 20_000}
+_LISTING_KINDS = ("patent", "achievement")
+
+
+@dataclass(frozen=True)
+class InvalidItem(Exception):
+    """Which field of which record is wrong, and why."""
+
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.reason}"
+
+
+def _required_text(item: dict[str, Any], key: str, min_len: int = 2) -> str:
+    value = item.get(key)
+    if not isinstance(value, str) or len(value.strip()) < min_len:
+        raise InvalidItem(key, "missing or empty (缺少必填字段)")
+    if len(value) > LIMITS.get(key, 10_000):
+        raise InvalidItem(key, f"longer than {LIMITS.get(key, 10_000)} characters")
+    return value.strip()
+
+
+def _optional_text(item: dict[str, Any], key: str) -> str | None:
+    value = item.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidItem(key, f"expected text, got {type(value).__name__}")
+    if len(value) > LIMITS.get(key, 10_000):
+        raise InvalidItem(key, f"longer than {LIMITS.get(key, 10_000)} characters")
+    return value
+
+
+def _date(item: dict[str, Any], key: str) -> date | None:
+    value = item.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise InvalidItem(key, f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _number(item: dict[str, Any], key: str) -> float | None:
+    value = item.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidItem(key, f"{value!r} is not a number") from None
+    if number < 0:
+        raise InvalidItem(key, f"{number} is negative")
+    return number
+
+
+def _text_list(item: dict[str, Any], key: str) -> list[str]:
+    value = item.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidItem(key, "expected a list of text")
+    return [v for v in value if v]
+
+
+def validate_listing(item: dict[str, Any]) -> dict[str, Any]:
+    """A listing record ready for `warehouse.store.upsert_listings`, or InvalidItem."""
+    if not item.get("listing_id"):
+        field = "publication_number" if item.get("kind") == "patent" else "url"
+        raise InvalidItem(field, "no stable id could be derived (无法确定编号)")
+    if item.get("kind") not in _LISTING_KINDS:
+        raise InvalidItem("kind", f"{item.get('kind')!r} is not one of {', '.join(_LISTING_KINDS)}")
+    return {
+        "listing_id": item["listing_id"],
+        "kind": item["kind"],
+        "title": _required_text(item, "title"),
+        "abstract": _optional_text(item, "abstract") or "",
+        "claims": _optional_text(item, "claims") or "",
+        "keywords": _text_list(item, "keywords"),
+        "applicants": _text_list(item, "applicants"),
+        "inventors": _text_list(item, "inventors"),
+        "ipc": _text_list(item, "ipc"),
+        "publication_number": _optional_text(item, "publication_number"),
+        "field": _optional_text(item, "field"),
+        "maturity": _optional_text(item, "maturity"),
+        "cooperation": _optional_text(item, "cooperation"),
+        "price_wan": _number(item, "price_wan"),
+        "price_text": _optional_text(item, "price_text"),
+        "contact": _optional_text(item, "contact"),
+        "region": _optional_text(item, "region"),
+        "legal_status": _optional_text(item, "legal_status"),
+        "published_on": _date(item, "published_on"),
+        "url": _required_text(item, "url"),
+        "source": _required_text(item, "source"),
+    }
+
+
+def validate_challenge(item: dict[str, Any]) -> dict[str, Any]:
+    """A challenge record ready for `warehouse.store.upsert_challenges`, or InvalidItem."""
+    if not item.get("challenge_id"):
+        raise InvalidItem("url", "no stable id could be derived (无法确定编号)")
+    return {
+        "challenge_id": item["challenge_id"],
+        "title": _required_text(item, "title"),
+        "description": _required_text(item, "description", min_len=10),
+        "field": _optional_text(item, "field"),
+        "budget_wan": _number(item, "budget_wan"),
+        "deadline": _date(item, "deadline"),
+        "issuer": _optional_text(item, "issuer"),
+        "region": _optional_text(item, "region"),
+        "cooperation": _optional_text(item, "cooperation"),
+        "url": _optional_text(item, "url"),
+        "source": _required_text(item, "source"),
+    }
+
+
+VALIDATORS = {"listing": validate_listing, "challenge": validate_challenge}
+
+
+def validate_item(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(record_type, clean record); raises InvalidItem naming the field and the reason."""
+    record_type = item.get("record_type")
+    if record_type not in VALIDATORS:
+        raise InvalidItem("record_type", f"{record_type!r} is neither listing nor challenge")
+    return record_type, VALIDATORS[record_type](item)
