@@ -34,8 +34,7 @@ class PublicationNumberPipeline:
         return item
 
 
-class ProvenancePipeline:
+class CrawledAtPipeline:
     def process_item(self, item, spider=None):
-        item.setdefault("source", getattr(spider, "source", None) or getattr(spider, "name", None))
         item["crawled_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         return item

@@ -51,4 +51,10 @@ def crawl_source(source: SourceSettings, settings: Settings, out_dir: Path) -> C
         tail = (log.read_text(encoding="utf-8", errors="replace") if log.exists() else done.stderr)[-2000:]
         raise CrawlFailed(f"爬取 {source.name} 失败 (crawl of {source.name} failed, exit {done.returncode}): {tail}")
     items.touch()
-    return CrawlOutput(source.name, items, json.loads(stats.read_text(encoding="utf-8")))
+    output = CrawlOutput(source.name, items, json.loads(stats.read_text(encoding="utf-8")))
+    if output.pages_fetched == 0:
+        raise CrawlFailed(
+            f"{source.name} 无法访问 (no page of {source.start_url} could be fetched; is the site up"
+            " and the base URL right?)"
+        )
+    return output

@@ -27,7 +27,7 @@ EXTENSIONS = {
 ITEM_PIPELINES = {
     "crawlers.pipelines.CleanTextPipeline": 100,
     "crawlers.pipelines.PublicationNumberPipeline": 200,
-    "crawlers.pipelines.ProvenancePipeline": 300,
+    "crawlers.pipelines.CrawledAtPipeline": 300,
 }
 
 FEED_EXPORT_ENCODING = "utf-8"

@@ -79,7 +79,7 @@ class Settings:
         errors: list[str] = []
         if config_file is not None:
             values.update(_read_toml(config_file, errors))
-        for key in _SCALAR_FIELDS:
+        for key in (*_SCALAR_FIELDS, _SOURCE_BASE_KEY):
             if (raw := env.get(ENV_PREFIX + key.upper())) is not None:
                 values[key] = raw
         settings = _build(values, errors)
@@ -131,7 +131,7 @@ def _read_toml(path: Path, errors: list[str]) -> dict[str, object]:
 
 def _build(values: dict[str, object], errors: list[str]) -> Settings:
     kwargs: dict[str, object] = {}
-    base_url = values.pop(_SOURCE_BASE_KEY, None) or values.pop(_SOURCE_BASE_KEY.upper(), None)
+    base_url = values.pop(_SOURCE_BASE_KEY, None)
     raw_sources = values.pop("sources", None)
     for key, raw in values.items():
         kind = _SCALAR_FIELDS.get(key)

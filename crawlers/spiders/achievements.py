@@ -65,4 +65,5 @@ class AchievementsSpider(SourceSpider):
             "contact": text("contact"),
             "published_on": text("published"),
             "url": response.url,
+            "source": self.source,
         }

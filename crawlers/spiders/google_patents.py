@@ -44,6 +44,7 @@ class GooglePatentsSpider(SourceSpider):
             "legal_status": response.css('dd[itemprop="legalStatusIfi"] span[itemprop="status"]::text').get(),
             "language": response.css("abstract::attr(lang)").get("").lower() or None,
             "url": response.url,
+            "source": self.source,
         }
 
 

@@ -30,4 +30,5 @@ class TechMarketNeedsSpider(SourceSpider):
             "region": cell("region"),
             "cooperation": cell("cooperation"),
             "url": response.url,
+            "source": self.source,
         }

@@ -1,0 +1,56 @@
+"""The nightly refresh: crawl every source, load into the warehouse, match open challenges."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+
+from crawlers.loading import load_feed
+from crawlers.runner import CrawlOutput, crawl_source
+from jiebang import pipeline
+from jiebang.settings import Settings, SourceSettings
+from warehouse import store
+
+
+@task(retries=2, retry_delay_seconds=10, task_run_name="crawl-{source.name}")
+def crawl(source: SourceSettings, settings: Settings, out_dir: Path) -> CrawlOutput:
+    return crawl_source(source, settings, out_dir)
+
+
+@task(task_run_name="load-{output.source}")
+def load(settings: Settings, output: CrawlOutput, run_id: str) -> dict:
+    warehouse = pipeline.open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
+    report = load_feed(warehouse, output.items_path, source=output.source, run_id=run_id).as_dict()
+    return {"pages_fetched": output.pages_fetched, **report}
+
+
+@task
+def match(settings: Settings, run_id: str, today: date) -> dict:
+    warehouse = pipeline.open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
+    return pipeline.match_open_challenges(warehouse, run_id, today=today, top_k=settings.match_top_k)
+
+
+@flow(name="nightly-refresh", log_prints=True)
+def nightly_refresh(config_file: str | None = None, today: date | None = None) -> dict:
+    """Crawl → validate and load → match → record the run. Settings come from the environment
+    (JIEBANG_*) and the optional TOML config file."""
+    settings = Settings.load(os.environ, Path(config_file) if config_file else None)
+    logger = get_run_logger()
+    warehouse = pipeline.open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
+    run_id = store.start_run(warehouse, "nightly-refresh")
+    stats: dict = {"sources": {}}
+    try:
+        out_dir = settings.data_dir / run_id
+        crawls = crawl.map(list(settings.sources), settings=settings, out_dir=out_dir)
+        for source, future in zip(settings.sources, crawls):
+            stats["sources"][source.name] = load(settings, future.result(), run_id)
+        stats["matching"] = match(settings, run_id, today or date.today())
+    except Exception as exc:
+        store.finish_run(warehouse, run_id, stats, error=str(exc)[:2000])
+        raise
+    store.finish_run(warehouse, run_id, stats)
+    logger.info("run %s: %s", run_id, stats["matching"])
+    return {"run_id": run_id, **stats}
