@@ -1,0 +1,72 @@
+"""Accounts and roles: argon2 password hashes, sign-in, and the role checks every service call makes."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from jiebang.errors import AccessDenied, JiebangError
+from warehouse import users
+from warehouse.gateway import Warehouse
+
+ROLES = ("admin", "broker", "firm")
+ROLE_LABELS = {"admin": "管理员", "broker": "技术经纪人", "firm": "企业用户"}
+_HASHER = PasswordHasher()
+
+
+class InvalidAccount(JiebangError):
+    """An account cannot be created as asked (which field, why)."""
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    display_name: str
+    role: str
+    firm: str | None = None
+
+
+def add_user(warehouse: Warehouse, username: str, password: str, role: str, *,
+             display_name: str | None = None, firm: str | None = None) -> User:
+    """Create or update a local account (the password is stored only as an argon2 hash)."""
+    if role not in ROLES:
+        raise InvalidAccount(f"role: {role!r} is not one of {', '.join(ROLES)}")
+    if role == "firm" and not firm:
+        raise InvalidAccount("firm: a firm user needs --firm (the firm it belongs to)")
+    if len(password) < 8:
+        raise InvalidAccount("password: at least 8 characters (密码至少 8 位)")
+    if not username.strip():
+        raise InvalidAccount("username: empty")
+    user = User(username.strip(), display_name or username.strip(), role, firm if role == "firm" else None)
+    users.upsert_user(warehouse, username=user.username, display_name=user.display_name, role=role,
+                      firm=user.firm, password_hash=_HASHER.hash(password))
+    return user
+
+
+def authenticate(warehouse: Warehouse, username: str, password: str) -> User | None:
+    """The user when the password is right, else None (same answer for unknown users)."""
+    row = users.get_user(warehouse, username.strip())
+    if row is None:
+        _HASHER.hash(password)  # spend the same time as a real check: no user enumeration
+        return None
+    try:
+        _HASHER.verify(row["password_hash"], password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return User(row["username"], row["display_name"], row["role"], row["firm"])
+
+
+def require_role(user: User | None, *roles: str) -> User:
+    """The user if signed in with one of `roles`; AccessDenied otherwise."""
+    if user is None:
+        raise AccessDenied("请先登录 (sign in first)")
+    if user.role not in roles:
+        raise AccessDenied(f"{ROLE_LABELS.get(user.role, user.role)}无权执行此操作 (role {user.role} may not do this)")
+    return user
+
+
+def random_password() -> str:
+    return secrets.token_urlsafe(9)

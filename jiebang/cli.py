@@ -1,0 +1,155 @@
+"""The `jiebang` command: a few lines of argument handling around one library call each."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from jiebang.errors import JiebangError
+from jiebang.settings import Settings
+
+app = typer.Typer(help="揭榜 Jiebang：技术供需匹配 (crawl → DuckDB → match → Streamlit).", no_args_is_help=True)
+user_app = typer.Typer(help="本地账户 (local accounts).", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+console = Console()
+
+ConfigOption = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML settings file (else JIEBANG_CONFIG).")]
+
+# Telemetry off and no calls beyond 127.0.0.1, for every command (set before Prefect loads).
+_QUIET_ENV = {
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+    "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    "STREAMLIT_SERVER_HEADLESS": "true",
+}
+
+
+def _settings(config: Path | None) -> Settings:
+    for key, value in _QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+    if config is not None:
+        os.environ["JIEBANG_CONFIG"] = str(config)  # so the flow and the UI resolve the same settings
+    return Settings.load(os.environ)
+
+
+def _one_line_errors(command):
+    """Known errors become one actionable line and exit code 1; unknown ones propagate."""
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except JiebangError as exc:
+            console.print(f"[bold red]错误[/] {exc}")
+            raise typer.Exit(1) from None
+    return wrapper
+
+
+def _run_refresh() -> dict:
+    from flows.nightly import nightly_refresh  # Prefect loads only when a flow runs
+
+    return nightly_refresh(config_file=os.environ.get("JIEBANG_CONFIG"))
+
+
+def _start_ui(settings: Settings) -> subprocess.Popen:
+    app_path = Path(__file__).resolve().parent.parent / "ui" / "app.py"
+    return subprocess.Popen([
+        sys.executable, "-m", "streamlit", "run", str(app_path),
+        "--server.address", settings.ui_host, "--server.port", str(settings.ui_port),
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    ])
+
+
+@app.command()
+@_one_line_errors
+def refresh(config: ConfigOption = None) -> None:
+    """Run the nightly refresh once now: crawl every source, load, match.
+
+    Example: jiebang refresh --config jiebang.toml
+    """
+    _settings(config)
+    result = _run_refresh()
+    console.print(f"运行 {result['run_id']} 完成: {result['matching']}")
+
+
+@app.command()
+@_one_line_errors
+def ui(config: ConfigOption = None) -> None:
+    """Start the Streamlit app on the configured host and port (default 127.0.0.1:8501).
+
+    Example: jiebang ui
+    """
+    settings = _settings(config)
+    console.print(f"界面: http://{settings.ui_host}:{settings.ui_port}")
+    raise typer.Exit(_start_ui(settings).wait())
+
+
+@app.command()
+@_one_line_errors
+def demo(config: ConfigOption = None) -> None:
+    """The embedded default end to end: replay site → nightly flow → DuckDB → Streamlit.
+
+    Starts the local replay of the sources on 127.0.0.1, runs the nightly refresh once with
+    Prefect, creates demo accounts with fresh passwords, then serves the UI until Ctrl-C.
+
+    Example: jiebang demo
+    """
+    from jiebang import accounts
+    from jiebang.pipeline import open_warehouse
+    from jiebang.replay_site import ReplaySite, SampleData
+
+    settings = _settings(config)
+    warehouse = open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
+    with ReplaySite(SampleData.load(), settings.replay_host, settings.replay_port) as site:
+        console.print(f"回放站点 (replay site): {site.base_url}")
+        result = _run_refresh()
+        console.print(f"夜间刷新完成 (nightly refresh done): {result['matching']}")
+        logins = {}
+        for name, role, label in (("broker", "broker", "演示经纪人"), ("admin", "admin", "演示管理员")):
+            logins[name] = accounts.random_password()  # fresh each demo: no password in the repo
+            accounts.add_user(warehouse, name, logins[name], role, display_name=label)
+        process = _start_ui(settings)
+        console.print(f"\n[bold green]界面已启动[/]: http://{settings.ui_host}:{settings.ui_port}")
+        for name, password in logins.items():
+            console.print(f"  演示账户 (demo login): {name} / {password}")
+        console.print("按 Ctrl-C 停止 (Ctrl-C to stop)")
+        try:
+            process.wait()
+        except KeyboardInterrupt:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@user_app.command("add")
+@_one_line_errors
+def user_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin | broker | firm")],
+    firm: Annotated[Optional[str], typer.Option(help="The firm a firm user belongs to.")] = None,
+    display_name: Annotated[Optional[str], typer.Option(help="Name shown in the UI.")] = None,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                                          help="At least 8 characters (prompted when omitted).")] = "",
+    config: ConfigOption = None,
+) -> None:
+    """Create or update a local account (argon2-hashed password).
+
+    Example: jiebang user add wang --role broker --display-name 王经纪
+    """
+    from jiebang.accounts import add_user
+    from jiebang.pipeline import open_warehouse
+
+    settings = _settings(config)
+    user = add_user(open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds), username,
+                    password, role, display_name=display_name, firm=firm)
+    console.print(f"账户已保存: {user.username} ({user.role})")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Streamlit UI: `ui/app.py` routes with st.navigation; pages are short scripts over the services."""

@@ -1,0 +1,43 @@
+"""What every page needs: the settings built by app.py, the warehouse, the signed-in user,
+and one-line error messages."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from jiebang.accounts import User
+from jiebang.errors import JiebangError
+from jiebang.pipeline import open_warehouse
+from jiebang.settings import Settings
+from warehouse.gateway import Warehouse
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def settings() -> Settings:
+    return st.session_state["settings"]
+
+
+def warehouse() -> Warehouse:
+    s = settings()
+    return open_warehouse(s.warehouse_path, s.lock_timeout_seconds)
+
+
+def current_user() -> User | None:
+    return st.session_state.get("user")
+
+
+def plain(text: object) -> str:
+    """Crawled or posted text made inert for st.markdown: every markdown/HTML character escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text or ""))
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only http(s) links are shown; anything else (javascript:, data:) is dropped."""
+    return url if url and re.match(r"^https?://", url) else None
+
+
+def show_error(exc: JiebangError) -> None:
+    st.error(str(exc))

@@ -1,0 +1,42 @@
+"""Run status (运行状态): table sizes and the latest nightly run, per source."""
+
+import json
+
+import streamlit as st
+
+from jiebang import broker
+from jiebang.errors import JiebangError
+from ui.context import current_user, show_error, warehouse
+
+st.title("运行状态")
+try:
+    overview = broker.run_overview(warehouse(), current_user())
+except JiebangError as exc:
+    show_error(exc)
+    st.stop()
+
+labels = {"listings": "供给 (专利/成果)", "challenges": "需求", "matches": "匹配", "reviews": "审核记录",
+          "runs": "运行次数", "quarantine": "隔离记录"}
+columns = st.columns(len(labels))
+for column, (key, label) in zip(columns, labels.items()):
+    column.metric(label, overview["counts"].get(key, 0))
+
+run = overview["latest_run"]
+if run is None:
+    st.info("尚未运行。")
+else:
+    st.subheader(f"最近一次运行：{run['run_id']}（{run['status']}）")
+    st.caption(f"开始 {run['started_at']:%Y-%m-%d %H:%M} UTC · 结束 {run['finished_at'] or '—'}")
+    if run["error"]:
+        st.error(run["error"])
+    stats = json.loads(run["stats"] or "{}")
+    rows = [
+        {"来源": name, "抓取页面": s.get("pages_fetched", 0), "新增": s["listings"]["inserted"] + s["challenges"]["inserted"],
+         "更新": s["listings"]["updated"] + s["challenges"]["updated"],
+         "未变": s["listings"]["unchanged"] + s["challenges"]["unchanged"], "隔离": s.get("quarantined", 0)}
+        for name, s in stats.get("sources", {}).items()
+    ]
+    if rows:
+        st.dataframe(rows, hide_index=True)
+    if "matching" in stats:
+        st.caption(f"匹配：{stats['matching'].get('challenges', 0)} 个需求 × {stats['matching'].get('listings', 0)} 条供给")
