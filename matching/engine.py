@@ -2,9 +2,12 @@
 
 Score parts (they add up to the score):
 - coverage  (0–50): share of the challenge's terms found in the listing, weighted by rarity
-  (IDF); a term counts when the listing has it or a close variant (rapidfuzz on segmented terms);
-- relevance (0–40): BM25 score relative to the best candidate for the same challenge;
+  (IDF); a term counts when the listing has it or a close variant (rapidfuzz on segmented terms).
+  Full marks at COVERAGE_FULL: a firm's text carries symptoms and constraints no solution repeats;
+- relevance (0–40): BM25 score as a share of the challenge's "ideal" score (every term present
+  once in a listing of average length), full marks at RELEVANCE_FULL;
 - field     (0–10): the listing is in the challenge's industry.
+Both scales are absolute, not relative to the best candidate, so a weak best match stays weak.
 A challenge whose best score is below `no_match_below` is flagged "no good match".
 """
 
@@ -17,12 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import bm25s
-import numpy as np
 from rapidfuzz import fuzz, process
 
 from matching.text import tokenize
 
 WEIGHTS = {"coverage": 50.0, "relevance": 40.0, "field": 10.0}
+COVERAGE_FULL = 0.35
+RELEVANCE_FULL = 0.20
+BM25_K1, BM25_B = 1.5, 0.75  # bm25s defaults, used for the ideal score
 FUZZY_MIN = 85.0  # rapidfuzz ratio for a near-identical term (锂电池 ~ 锂电池组)
 TITLE_WEIGHT = 2  # title tokens count twice in the BM25 document
 
@@ -75,6 +80,7 @@ class ListingIndex:
     tokens: list[list[str]]  # per listing, for coverage and explanations
     term_sets: list[frozenset[str]]
     idf: dict[str, float]
+    avg_length: float
     retriever: bm25s.BM25 = field(repr=False)
 
 
@@ -94,7 +100,19 @@ def build_index(listings: Iterable[Listing]) -> ListingIndex:
     retriever = bm25s.BM25()
     if listings:
         retriever.index(tokens, show_progress=False)
-    return ListingIndex(listings, tokens, [frozenset(t) for t in tokens], idf, retriever)
+    avg_length = sum(map(len, tokens)) / n
+    return ListingIndex(listings, tokens, [frozenset(t) for t in tokens], idf, avg_length, retriever)
+
+
+def term_weight(term: str, idf: Mapping[str, float]) -> float:
+    """IDF; a term no listing has gets the highest IDF: missing it is the strongest signal."""
+    return idf.get(term) or max(idf.values(), default=1.0)
+
+
+def ideal_bm25(terms: Sequence[str], idf: Mapping[str, float], avg_length: float) -> float:
+    """The BM25 score of a listing of average length that contains every term once."""
+    norm = 1 + BM25_K1 * (1 - BM25_B + BM25_B * len(terms) / max(avg_length, 1.0))
+    return sum(term_weight(t, idf) for t in terms) * (BM25_K1 + 1) / norm
 
 
 def _challenge_terms(challenge: Challenge) -> list[str]:
@@ -129,18 +147,17 @@ def _positions(text: str, term: str) -> list[list[int]]:
 
 def score_candidate(challenge: Challenge, terms: Sequence[str], listing: Listing,
                     listing_terms: frozenset[str], idf: Mapping[str, float],
-                    bm25_score: float, best_bm25: float) -> tuple[dict[str, float], list[dict[str, Any]]]:
+                    bm25_score: float, ideal: float) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """The score parts and matched terms of one (challenge, listing) pair."""
-    default_idf = max(idf.values(), default=1.0)
-    weights = {t: idf.get(t, default_idf) for t in terms}
+    weights = {t: term_weight(t, idf) for t in terms}
     hits = _term_hits(terms, listing_terms)
     total = sum(weights.values()) or 1.0
     coverage = sum(weights[t] for t in hits) / total
-    relevance = bm25_score / best_bm25 if best_bm25 > 0 else 0.0
+    relevance = bm25_score / ideal if ideal > 0 else 0.0
     same_field = bool(challenge.field and listing.field and challenge.field == listing.field)
     parts = {
-        "coverage": round(WEIGHTS["coverage"] * coverage, 2),
-        "relevance": round(WEIGHTS["relevance"] * relevance, 2),
+        "coverage": round(WEIGHTS["coverage"] * min(1.0, coverage / COVERAGE_FULL), 2),
+        "relevance": round(WEIGHTS["relevance"] * min(1.0, relevance / RELEVANCE_FULL), 2),
         "field": WEIGHTS["field"] if same_field else 0.0,
     }
     listing_text = listing.title + "\n" + listing.abstract
@@ -174,14 +191,14 @@ def match_challenges(index: ListingIndex, challenges: Iterable[Challenge], *, to
     )
     results: list[Match] = []
     for challenge, terms, doc_row, score_row in zip(challenges, term_lists, docs, scores):
-        best = float(np.max(score_row)) if len(score_row) else 0.0
+        ideal = ideal_bm25(terms, index.idf, index.avg_length)
         scored = []
         for doc, bm25_score in zip(doc_row, score_row):
             listing = index.listings[int(doc)]
             if bm25_score <= 0 or (challenge.challenge_id, listing.listing_id) in exclude:
                 continue
             parts, matched = score_candidate(challenge, terms, listing, index.term_sets[int(doc)],
-                                             index.idf, float(bm25_score), best)
+                                             index.idf, float(bm25_score), ideal)
             scored.append((round(sum(parts.values()), 2), listing.listing_id, parts, matched))
         scored.sort(key=lambda s: (-s[0], s[1]))
         weak = not scored or scored[0][0] < no_match_below

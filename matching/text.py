@@ -30,6 +30,9 @@ def _tokenizer() -> jieba.Tokenizer:
     tokenizer = jieba.Tokenizer()
     for word in DOMAIN_WORDS:
         tokenizer.add_word(normalise(word), freq=50_000)
+    for word in STOP_WORDS:  # as words of their own, so jieba cuts them off neighbours (急需|解决)
+        if len(word) >= 2:
+            tokenizer.add_word(word, freq=100_000)
     return tokenizer
 
 

@@ -1,0 +1,95 @@
+"""Shared fixtures: the replay site, a migrated warehouse file, a loaded warehouse, Prefect."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from jiebang.replay_site import ReplaySite, SampleData
+from jiebang.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"  # read in place, never copied (see ../shared/data/README.md)
+TODAY = date(2026, 11, 26)  # fixed, so deadlines in the sample data stay open in every test run
+
+_QUIET = {
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+    "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    "STREAMLIT_SERVER_HEADLESS": "true",
+}
+
+
+def pytest_configure(config):
+    for key, value in _QUIET.items():
+        os.environ.setdefault(key, value)
+
+
+@pytest.fixture(scope="session")
+def sample_data() -> SampleData:
+    return SampleData.load()
+
+
+@pytest.fixture(scope="session")
+def replay_site(sample_data):
+    with ReplaySite(sample_data) as site:
+        yield site
+
+
+@pytest.fixture
+def settings(tmp_path, replay_site) -> Settings:
+    return Settings(warehouse_path=tmp_path / "jiebang.duckdb", data_dir=tmp_path / "runs",
+                    lock_timeout_seconds=30).with_replay_base(replay_site.base_url)
+
+
+@pytest.fixture
+def warehouse(settings):
+    from jiebang.pipeline import open_warehouse
+
+    return open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
+
+
+@pytest.fixture(scope="session")
+def loaded_warehouse_file(tmp_path_factory, replay_site) -> Path:
+    """A warehouse filled by the real crawl → load → match steps (no Prefect), built once."""
+    from crawlers.loading import load_feed
+    from crawlers.runner import crawl_source
+    from jiebang.pipeline import match_open_challenges, open_warehouse
+    from warehouse import store
+
+    folder = tmp_path_factory.mktemp("loaded")
+    settings = Settings(warehouse_path=folder / "jiebang.duckdb").with_replay_base(replay_site.base_url)
+    wh = open_warehouse(settings.warehouse_path, 30)
+    run_id = store.start_run(wh, "fixture")
+    for source in settings.sources:
+        output = crawl_source(source, settings, folder / "runs")
+        load_feed(wh, output.items_path, source=source.name, run_id=run_id)
+    match_open_challenges(wh, run_id, today=TODAY, top_k=10)
+    store.finish_run(wh, run_id, {})
+    return settings.warehouse_path
+
+
+@pytest.fixture
+def loaded_warehouse(loaded_warehouse_file, tmp_path):
+    """A private copy of the loaded warehouse, free for the test to change."""
+    import shutil
+
+    from warehouse.gateway import Warehouse
+
+    path = tmp_path / "loaded.duckdb"
+    shutil.copy(loaded_warehouse_file, path)
+    return Warehouse(path, 30)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            yield

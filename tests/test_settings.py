@@ -1,0 +1,65 @@
+from pathlib import Path
+
+import pytest
+
+from jiebang.errors import ConfigError
+from jiebang.settings import DEFAULT_REPLAY_PORT, Settings
+
+
+def test_defaults_point_every_source_at_the_local_replay_site():
+    settings = Settings.load({})
+    assert settings.warehouse_path == Path("var/jiebang.duckdb")
+    assert {s.base_url for s in settings.sources} == {f"http://127.0.0.1:{DEFAULT_REPLAY_PORT}"}
+    assert {s.spider for s in settings.sources} == {"google_patents", "achievements", "tech_market_needs"}
+
+
+@pytest.mark.parametrize(
+    "description, env, toml, expected",
+    [
+        ("toml overrides default", {}, "ui_port = 9000", {"ui_port": 9000}),
+        ("env overrides toml", {"JIEBANG_UI_PORT": "9100"}, "ui_port = 9000", {"ui_port": 9100}),
+        ("env path becomes a Path", {"JIEBANG_WAREHOUSE_PATH": "/data/w.duckdb"}, "",
+         {"warehouse_path": Path("/data/w.duckdb")}),
+        ("float from env", {"JIEBANG_LOCK_TIMEOUT_SECONDS": "2.5"}, "", {"lock_timeout_seconds": 2.5}),
+    ],
+)
+def test_resolution_order(tmp_path, description, env, toml, expected):
+    config = tmp_path / "jiebang.toml"
+    config.write_text(toml, encoding="utf-8")
+    settings = Settings.load(env, config)
+    for key, value in expected.items():
+        assert getattr(settings, key) == value, description
+
+
+def test_production_sources_come_from_the_toml_file(tmp_path):
+    config = tmp_path / "prod.toml"
+    config.write_text(
+        'warehouse_path = "/srv/jiebang.duckdb"\n'
+        '[[sources]]\nname = "google_patents"\nspider = "google_patents"\n'
+        'base_url = "https://patents.google.com"\nstart_path = "/xhr/query?url=q%3D%E9%94%82%E7%94%B5%E6%B1%A0"\n',
+        encoding="utf-8",
+    )
+    settings = Settings.load({}, config)
+    assert [s.start_url for s in settings.sources] == [
+        "https://patents.google.com/xhr/query?url=q%3D%E9%94%82%E7%94%B5%E6%B1%A0"
+    ]
+
+
+def test_base_url_from_env_moves_every_default_source():
+    settings = Settings.load({"JIEBANG_SOURCE_BASE_URL": "http://127.0.0.1:9999"})
+    assert all(s.start_url.startswith("http://127.0.0.1:9999/") for s in settings.sources)
+
+
+def test_all_problems_are_reported_together(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text('ui_port = "eighty"\ncolour = "blue"\n[[sources]]\nname = "x"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        Settings.load({"JIEBANG_MATCH_TOP_K": "many"}, config)
+    message = str(error.value)
+    for problem in ("ui_port", "colour", "match_top_k", "sources[0] is missing spider, base_url, start_path"):
+        assert problem in message
+
+
+def test_missing_config_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        Settings.load({"JIEBANG_CONFIG": str(tmp_path / "nope.toml")})
