@@ -1,0 +1,89 @@
+"""The real nightly flow (Prefect) against the replay site, into a temporary DuckDB file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from flows.nightly import nightly_refresh
+from tests.conftest import TODAY
+from warehouse import queries
+from warehouse.gateway import Warehouse
+
+
+@pytest.fixture
+def flow_env(monkeypatch, settings):
+    """The flow resolves its settings from the environment, like a scheduled run does."""
+    monkeypatch.setenv("JIEBANG_WAREHOUSE_PATH", str(settings.warehouse_path))
+    monkeypatch.setenv("JIEBANG_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("JIEBANG_SOURCE_BASE_URL", settings.sources[0].base_url)
+    return settings
+
+
+def test_nightly_refresh_crawls_loads_and_matches(prefect_harness, flow_env, sample_data):
+    result = nightly_refresh(today=TODAY)
+    wh = Warehouse(flow_env.warehouse_path)
+
+    n_patents = len(sample_data.patents)
+    n_achievements = sum(map(len, sample_data.achievements.values()))
+    counts = queries.table_counts(wh)
+    assert counts["listings"] == n_patents + n_achievements
+    assert counts["challenges"] == len(sample_data.needs)
+    assert counts["quarantine"] == 0
+
+    kinds = {r["kind"]: r["n"] for r in wh.query("SELECT kind, count(*) AS n FROM listings GROUP BY kind")}
+    assert kinds == {"patent": n_patents, "achievement": n_achievements}
+
+    # A patent is keyed by its normalised publication number and keeps its crawled fields.
+    first = sample_data.patents[0]
+    row = wh.query("SELECT * FROM listings WHERE publication_number = ?", [first["publication_number"]])[0]
+    assert row["listing_id"] == first["publication_number"][:-1]
+    assert row["title"] == first["title"]
+    assert row["applicants"] == first["applicants"]
+    assert row["sources"] == ["google_patents"]
+
+    # Every open challenge has ranked matches, best first, with parts adding up to the score.
+    open_ids = [c["challenge_id"] for c in queries.open_challenges(wh, TODAY)]
+    assert result["matching"]["challenges"] == len(open_ids) > 0
+    for challenge_id in open_ids:
+        matches = queries.matches_for_challenge(wh, challenge_id, limit=100)
+        assert len(matches) == flow_env.match_top_k
+        scores = [m["score"] for m in matches]
+        assert scores == sorted(scores, reverse=True)
+        assert all(abs(sum(m["parts"].values()) - m["score"]) < 0.01 for m in matches)
+
+    # The run is recorded with per-source counts that account for every item.
+    run = queries.latest_run(wh)
+    assert run["status"] == "completed" and run["run_id"] == result["run_id"]
+    stats = json.loads(run["stats"])
+    assert set(stats["sources"]) == {s.name for s in flow_env.sources}
+    patents = stats["sources"]["google_patents"]
+    assert patents["listings"]["inserted"] == n_patents
+    assert patents["pages_fetched"] > n_patents  # detail pages + search pages + robots.txt
+
+
+def test_a_second_refresh_is_idempotent_and_keeps_decisions(prefect_harness, flow_env):
+    from jiebang.accounts import User
+    from jiebang import broker
+
+    nightly_refresh(today=TODAY)
+    wh = Warehouse(flow_env.warehouse_path)
+    before = queries.table_counts(wh)
+    challenge_id = queries.open_challenges(wh, TODAY)[0]["challenge_id"]
+    top, second = queries.matches_for_challenge(wh, challenge_id, limit=2)
+    me = User("wang", "王经纪", "broker")
+    broker.decide(wh, me, challenge_id, top["listing_id"], "shortlist")
+    broker.decide(wh, me, challenge_id, second["listing_id"], "reject", reason="技术不对口")
+
+    result = nightly_refresh(today=TODAY)
+
+    after = queries.table_counts(wh)
+    assert after["listings"] == before["listings"] and after["challenges"] == before["challenges"]
+    assert all(s["listings"]["inserted"] == s["challenges"]["inserted"] == 0 for s in result["sources"].values())
+    assert sum(s["listings"]["unchanged"] + s["challenges"]["unchanged"] for s in result["sources"].values()) \
+        == before["listings"] + before["challenges"]
+    proposed = {m["listing_id"]: m for m in queries.matches_for_challenge(wh, challenge_id, limit=100)}
+    assert proposed[top["listing_id"]]["decision"] == "shortlist"  # shortlist kept across runs
+    assert second["listing_id"] not in proposed  # rejected never proposed again
+    assert after["reviews"] == 2
