@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import urlparse
 
-_PUBLICATION = re.compile(r"^(?P<country>[A-Z]{2})?(?P<number>\d{6,13})(?:\.\d)?(?P<kind>[A-Z]\d?)?$")
+_PUBLICATION = re.compile(r"^(?P<country>[A-Z]{2})?(?P<number>[0-9]{6,13})(?P<kind>[A-Z][0-9]?)?$")
+_CHECK_DIGIT = re.compile(r"\.[0-9X]$")  # CN application numbers end in ".7": not part of the number
 
 
 def normalise_publication_number(raw: str) -> str | None:
@@ -16,7 +18,8 @@ def normalise_publication_number(raw: str) -> str | None:
     >>> normalise_publication_number("101551481")
     'CN101551481'
     """
-    compact = re.sub(r"[\s,./-]", "", (raw or "").upper())
+    text = _CHECK_DIGIT.sub("", unicodedata.normalize("NFKC", raw or "").strip().upper())
+    compact = re.sub(r"[\s,./-]", "", text)
     m = _PUBLICATION.match(compact)
     if not m:
         return None

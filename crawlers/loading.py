@@ -33,10 +33,6 @@ class LoadReport:
         }
 
 
-def _add(a: store.UpsertCounts, b: store.UpsertCounts) -> store.UpsertCounts:
-    return store.UpsertCounts(a.inserted + b.inserted, a.updated + b.updated, a.unchanged + b.unchanged)
-
-
 def read_feed(path: Path) -> Iterable[tuple[int, Any]]:
     """(line number, parsed JSON or the raw line when it does not parse)."""
     with path.open(encoding="utf-8") as lines:
@@ -56,9 +52,9 @@ def load_items(warehouse: Warehouse, items: Iterable[tuple[int, Any]], *, source
 
     def flush() -> None:
         if batches["listing"]:
-            report.listings = _add(report.listings, store.upsert_listings(warehouse, batches["listing"]))
+            report.listings += store.upsert_listings(warehouse, batches["listing"])
         if batches["challenge"]:
-            report.challenges = _add(report.challenges, store.upsert_challenges(warehouse, batches["challenge"]))
+            report.challenges += store.upsert_challenges(warehouse, batches["challenge"])
         report.quarantined += store.quarantine(warehouse, run_id, rejects)
         for batch in (*batches.values(), rejects):
             batch.clear()

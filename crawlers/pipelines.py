@@ -8,10 +8,16 @@ from datetime import datetime, timezone
 from crawlers.identity import normalise_publication_number
 
 _SPACE = re.compile(r"\s+")
+_SPACE_IN_LINE = re.compile(r"[^\S\n]+")
+_LINE_BREAKS = re.compile(r"\s*\n\s*")
+MULTILINE_FIELDS = frozenset({"abstract", "claims", "description"})  # paragraphs and claims keep their breaks
 
 
-def clean_text(value):
+def clean_text(value, keep_lines: bool = False):
+    """Collapse layout whitespace; with keep_lines, line breaks survive (once each)."""
     if isinstance(value, str):
+        if keep_lines:
+            return _LINE_BREAKS.sub("\n", _SPACE_IN_LINE.sub(" ", value)).strip()
         return _SPACE.sub(" ", value).strip()
     if isinstance(value, list):
         return [v for v in (clean_text(x) for x in value) if v]
@@ -19,10 +25,10 @@ def clean_text(value):
 
 
 class CleanTextPipeline:
-    """Collapse whitespace from HTML layout; empty strings and list entries are dropped."""
+    """Collapse whitespace from HTML layout; empty list entries are dropped."""
 
     def process_item(self, item, spider=None):
-        return {k: clean_text(v) for k, v in item.items()}
+        return {k: clean_text(v, keep_lines=k in MULTILINE_FIELDS) for k, v in item.items()}
 
 
 class PublicationNumberPipeline:

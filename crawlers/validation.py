@@ -5,6 +5,7 @@ Pure functions over dicts; the loader decides where records and rejects go.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -58,10 +59,14 @@ def _number(item: dict[str, Any], key: str) -> float | None:
     value = item.get(key)
     if value in (None, ""):
         return None
+    if isinstance(value, bool):
+        raise InvalidItem(key, f"{value!r} is not a number")
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise InvalidItem(key, f"{value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise InvalidItem(key, f"{value!r} is not a finite number")
     if number < 0:
         raise InvalidItem(key, f"{number} is negative")
     return number

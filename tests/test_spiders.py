@@ -255,7 +255,7 @@ def test_achievements_detail_page_matches_the_sample(sample_data, description, w
     assert item["keywords"] == record["keywords"]
     assert item["contact"] == record["contact"]
     assert item["published_on"] == record["published"]
-    assert item["abstract"] == " ".join(record["summary"].split())
+    assert item["abstract"] == "\n".join(" ".join(line.split()) for line in record["summary"].splitlines() if line.strip())
     assert (item["source"], item["url"]) == (site, BASE + path)
 
 
@@ -362,6 +362,8 @@ def test_every_spider_is_declared_and_has_a_parse_test():
          {"keywords": ["储氢", "氢能"]}),
         ("keeps numbers and None", {"price_wan": 80.0, "field": None}, {"price_wan": 80.0, "field": None}),
         ("full-width space is whitespace too", {"title": "滤色片\u3000制造方法"}, {"title": "滤色片 制造方法"}),
+        ("claims keep one break between claims", {"claims": "1.一种方法，\n\n  其特征在于 A。\n 2.根据权利要求1"},
+         {"claims": "1.一种方法，\n其特征在于 A。\n2.根据权利要求1"}),
     ],
 )
 def test_clean_text_pipeline(description, item, expected):

@@ -96,7 +96,7 @@ def test_a_new_url_alone_is_not_a_change(warehouse):
 def test_duplicates_in_one_batch_become_one_row_and_the_last_wins(warehouse):
     counts = store.upsert_listings(warehouse, [listing(title="第一版"), listing(title="第二版"),
                                                listing(title="最终版")])
-    assert counts == store.UpsertCounts(inserted=1)
+    assert counts == store.UpsertCounts(inserted=1, superseded=2)
     assert _count(warehouse, "listings") == 1
     assert _row(warehouse)["title"] == "最终版"
 

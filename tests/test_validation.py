@@ -229,8 +229,6 @@ def test_reloading_the_same_feed_accounts_for_every_line(warehouse, tmp_path):
     assert warehouse.query("SELECT count(*) AS n FROM quarantine")[0]["n"] == 4
 
 
-@pytest.mark.xfail(strict=True, reason="bug: load_items counts a listing_id repeated in one feed once, "
-                                       "so lines in != inserted + updated + unchanged + quarantined")
 def test_accounting_holds_when_a_feed_repeats_an_id(warehouse):
     twice = [(1, listing()), (2, listing(title="同一成果，第二次出现"))]
     report = load_items(warehouse, twice, source="zju", run_id=None)

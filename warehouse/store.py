@@ -10,7 +10,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -38,10 +38,14 @@ class UpsertCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    superseded: int = 0  # earlier copies of an id repeated within the same batch (the last wins)
 
     @property
     def total(self) -> int:
-        return self.inserted + self.updated + self.unchanged
+        return self.inserted + self.updated + self.unchanged + self.superseded
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(*(a + b for a, b in zip(vars(self).values(), vars(other).values())))
 
 
 def now_utc() -> datetime:
@@ -81,6 +85,7 @@ def _count_changes(con, table: str, key: str) -> UpsertCounts:
 def _upsert(warehouse: Warehouse, table: str, key: str, columns: Sequence[str],
             records: Iterable[Mapping[str, Any]], extra_insert: Mapping[str, str] | None = None,
             extra_updates: str = "") -> UpsertCounts:
+    records = list(records)
     batch = _batch_table(records, columns, key)
     if batch.num_rows == 0:
         return UpsertCounts()
@@ -100,7 +105,7 @@ def _upsert(warehouse: Warehouse, table: str, key: str, columns: Sequence[str],
         counts = _count_changes(con, table, key)
         con.execute(sql, {"now": now_utc()})
         con.unregister("batch")
-    return counts
+    return replace(counts, superseded=len(records) - batch.num_rows)
 
 
 def upsert_listings(warehouse: Warehouse, records: Iterable[Mapping[str, Any]]) -> UpsertCounts:

@@ -48,7 +48,7 @@ class AchievementsSpider(SourceSpider):
 
     def parse_detail(self, response):
         text = lambda key: response.css(self.selector(key)).get()  # noqa: E731
-        keywords = re.split(r"[；;，,、\s]+", text("keywords") or "")
+        keywords = [k.strip() for k in re.split(r"[；;，,、]+", text("keywords") or "")]
         yield {
             "record_type": "listing",
             "kind": "achievement",

@@ -51,8 +51,8 @@ class GooglePatentsSpider(SourceSpider):
 def next_search_page(url: str, page: int) -> str:
     """The search URL with `page=N` set inside its `url=` parameter (Google's query syntax)."""
     parts = urlparse(url)
-    outer = parse_qs(parts.query)
-    inner = parse_qs(outer.get("url", [""])[0])
+    outer = parse_qs(parts.query, keep_blank_values=True)
+    inner = parse_qs(outer.get("url", [""])[0], keep_blank_values=True)
     inner["page"] = [str(page)]
     outer["url"] = [urlencode(inner, doseq=True)]
     return parts._replace(query=urlencode(outer, doseq=True)).geturl()
