@@ -63,7 +63,7 @@ def _start_ui(settings: Settings) -> subprocess.Popen:
     return subprocess.Popen([
         sys.executable, "-m", "streamlit", "run", str(app_path),
         "--server.address", settings.ui_host, "--server.port", str(settings.ui_port),
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
     ])
 
 

@@ -53,7 +53,7 @@ if not matches:
     st.info("暂无匹配结果。")
 
 for m in matches:
-    with st.container(border=True):
+    with st.container(border=True, key=f"match-{m['rank']}"):  # stable hook for browser tests
         left, right = st.columns([4, 1])
         with left:
             url = safe_url(m["url"])

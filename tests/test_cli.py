@@ -1,0 +1,55 @@
+"""The `jiebang` command: help everywhere, one-line errors, accounts."""
+
+import pytest
+from typer.testing import CliRunner
+
+from jiebang.accounts import authenticate
+from jiebang.cli import app
+from warehouse.gateway import Warehouse
+
+runner = CliRunner()
+COMMANDS = [["demo"], ["refresh"], ["ui"], ["user"], ["user", "add"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help(command):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.output
+    if command != ["user"]:
+        assert "Example" in result.output
+
+
+def test_user_add_stores_a_hashed_password(tmp_path, monkeypatch):
+    monkeypatch.setenv("JIEBANG_WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
+    result = runner.invoke(app, ["user", "add", "wang", "--role", "broker", "--display-name", "王经纪"],
+                           input="s3cret-pass\ns3cret-pass\n")
+    assert result.exit_code == 0, result.output
+    wh = Warehouse(tmp_path / "w.duckdb")
+    stored = wh.query("SELECT password_hash FROM users WHERE username = 'wang'")[0]["password_hash"]
+    assert stored.startswith("$argon2") and "s3cret-pass" not in stored
+    user = authenticate(wh, "wang", "s3cret-pass")
+    assert (user.username, user.display_name, user.role) == ("wang", "王经纪", "broker")
+    assert authenticate(wh, "wang", "wrong-pass") is None
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--role", "firm"], "firm: a firm user needs --firm"),
+        (["--role", "king"], "role: 'king' is not one of admin, broker, firm"),
+    ],
+)
+def test_user_add_errors_are_one_actionable_line(tmp_path, monkeypatch, args, message):
+    monkeypatch.setenv("JIEBANG_WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
+    result = runner.invoke(app, ["user", "add", "li", *args, "--password", "long-enough"])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_bad_setting_is_reported_without_a_traceback(tmp_path, monkeypatch):
+    monkeypatch.setenv("JIEBANG_UI_PORT", "not-a-port")
+    result = runner.invoke(app, ["user", "add", "li", "--role", "broker", "--password", "long-enough"])
+    assert result.exit_code == 1
+    assert "ui_port='not-a-port' is not a valid int" in result.output

@@ -1,0 +1,55 @@
+"""Tests that keep the docs and deployment files honest."""
+
+import re
+
+import yaml
+from prefect import Flow
+
+from tests.conftest import ROOT
+
+
+def _readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```(?:\w+)?\n(.*?)```", text, re.S).group(1)
+    return [line.strip() for line in block.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_readme_starts_with_the_two_commands():
+    assert _readme_commands() == ["make demo", "make test"]
+
+
+def test_ci_runs_the_readme_test_command():
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    commands = [line.strip() for line in script.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert commands[-1] == _readme_commands()[1]
+    assert "chromium" in script and "fonts-wqy-microhei" in script
+
+
+def test_every_prefect_yaml_entrypoint_resolves_to_a_flow():
+    import importlib.util
+
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    assert config["deployments"]
+    for deployment in config["deployments"]:
+        path, name = deployment["entrypoint"].split(":")
+        spec = importlib.util.spec_from_file_location("entry", ROOT / path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        assert isinstance(getattr(module, name), Flow)
+
+
+def test_the_nightly_deployment_runs_at_two_in_shanghai():
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    nightly = next(d for d in config["deployments"] if d["name"] == "nightly")
+    assert nightly["schedules"] == [{"cron": "0 2 * * *", "timezone": "Asia/Shanghai", "active": True}]
+
+
+def test_matching_imports_no_io_framework():
+    """matching/ is pure: no DuckDB, Prefect or Streamlit (and nothing imports flows/ or ui/)."""
+    for path in (ROOT / "matching").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(import|from)\s+(duckdb|prefect|streamlit|warehouse|flows|ui)\b", source, re.M), path
+    for package in ("crawlers", "warehouse", "matching", "jiebang"):
+        for path in (ROOT / package).rglob("*.py"):
+            source = path.read_text(encoding="utf-8")
+            assert not re.search(r"^\s*(import|from)\s+(flows|ui)\b", source, re.M) or path.name == "cli.py", path
