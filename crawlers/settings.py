@@ -18,6 +18,7 @@ DOWNLOAD_TIMEOUT = 30
 
 # Nothing listens or calls out beyond the crawl itself.
 TELNETCONSOLE_ENABLED = False
+COOKIES_ENABLED = False  # no source needs a session; also keeps tldextract from fetching its suffix list
 REMOTE_CONTROL_ENABLED = False
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,

@@ -62,6 +62,7 @@ class Settings:
     lock_timeout_seconds: float = 60.0  # how long to retry a locked warehouse before giving up
     crawl_delay_seconds: float = 0.0  # politeness per source; production sets ≥ 1
     crawl_concurrency: int = 4
+    crawl_retries: int = 2  # whole-crawl retries of a source that could not be reached
     user_agent: str = "JiebangBot/0.1 (+https://github.com/jiebang/jiebang; tech-market matchmaking)"
     schedule_cron: str = "0 2 * * *"
     schedule_timezone: str = "Asia/Shanghai"
@@ -103,6 +104,7 @@ _SCALAR_FIELDS = {
     "lock_timeout_seconds": float,
     "crawl_delay_seconds": float,
     "crawl_concurrency": int,
+    "crawl_retries": int,
     "user_agent": str,
     "schedule_cron": str,
     "schedule_timezone": str,

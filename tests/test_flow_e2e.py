@@ -87,3 +87,27 @@ def test_a_second_refresh_is_idempotent_and_keeps_decisions(prefect_harness, flo
     assert proposed[top["listing_id"]]["decision"] == "shortlist"  # shortlist kept across runs
     assert second["listing_id"] not in proposed  # rejected never proposed again
     assert after["reviews"] == 2
+
+
+def test_a_source_that_is_down_does_not_stop_the_others(prefect_harness, flow_env, monkeypatch, sample_data):
+    from jiebang.errors import CrawlFailed
+
+    broken = flow_env.data_dir.parent / "one_down.toml"
+    sources = "".join(
+        f'[[sources]]\nname = "{s.name}"\nspider = "{s.spider}"\n'
+        f'base_url = "{"http://127.0.0.1:9" if s.name == "zju" else s.base_url}"\nstart_path = "{s.start_path}"\n'
+        for s in flow_env.sources
+    )
+    broken.write_text(sources, encoding="utf-8")
+    monkeypatch.setenv("JIEBANG_CRAWL_RETRIES", "0")
+    with pytest.raises(CrawlFailed, match="zju"):
+        nightly_refresh(config_file=str(broken), today=TODAY)
+
+    wh = Warehouse(flow_env.warehouse_path)
+    run = queries.latest_run(wh)
+    assert run["status"] == "failed" and "zju" in run["error"]
+    stats = json.loads(run["stats"])
+    assert "error" in stats["sources"]["zju"]
+    assert stats["sources"]["tsinghua"]["listings"]["inserted"] == len(sample_data.achievements["tsinghua"])
+    assert stats["matching"]["challenges"] > 0  # the others were still loaded and matched
+    assert queries.table_counts(wh)["matches"] > 0
