@@ -22,7 +22,13 @@ def settings() -> Settings:
 
 def warehouse() -> Warehouse:
     s = settings()
-    return open_warehouse(s.warehouse_path, s.lock_timeout_seconds)
+    return _migrated_warehouse(s.warehouse_path, s.lock_timeout_seconds)
+
+
+@st.cache_resource(show_spinner=False)
+def _migrated_warehouse(path, lock_timeout_seconds: float) -> Warehouse:
+    # Migrate once per server process; the Warehouse holds no open connection, so sharing it is safe.
+    return open_warehouse(path, lock_timeout_seconds)
 
 
 def current_user() -> User | None:
