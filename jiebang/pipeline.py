@@ -28,7 +28,8 @@ def match_open_challenges(warehouse: Warehouse, run_id: str, *, today: date, top
         challenges = [c for c in challenges if c.challenge_id in set(challenge_ids)]
     listings = [Listing.from_record(r) for r in queries.listings_for_matching(warehouse)]
     index = build_index(listings)
-    matches = match_challenges(index, challenges, top_k=top_k, exclude=queries.rejected_pairs(warehouse))
+    matches = match_challenges(index, challenges, top_k=top_k, exclude=queries.rejected_pairs(warehouse),
+                               today=today)
     stored = store.replace_matches(
         warehouse, run_id, [c.challenge_id for c in challenges], [m.as_record() for m in matches]
     )

@@ -1,51 +1,46 @@
-"""Candidate retrieval (BM25 over jieba tokens) and rescoring into an explained 0–100 score.
+"""Match challenges to listings: BM25 candidates (words + character bigrams), then rescoring
+into an explained 0–100 score.
 
 Score parts (they add up to the score):
-- coverage  (0–50): share of the challenge's terms found in the listing, weighted by rarity
-  (IDF); a term counts when the listing has it or a close variant (rapidfuzz on segmented terms).
-  Full marks at COVERAGE_FULL: a firm's text carries symptoms and constraints no solution repeats;
-- relevance (0–40): BM25 score as a share of the challenge's "ideal" score (every term present
-  once in a listing of average length), full marks at RELEVANCE_FULL;
-- field     (0–10): the listing is in the challenge's industry.
-Both scales are absolute, not relative to the best candidate, so a weak best match stays weak.
-A challenge whose best score is below `no_match_below` is flagged "no good match".
+- coverage  (0–45): the challenge's terms found in the listing, weighted by rarity (IDF, title
+  terms ×1.5); a term counts fully when the listing contains it or a synonym, half when a
+  listing term is a close variant (rapidfuzz on segmented terms). Full marks at COVERAGE_FULL:
+  a firm's text carries symptoms and constraints no solution repeats;
+- relevance (0–35): the fused BM25 score relative to the best candidate, scaled down when
+  even the best candidate covers little of the challenge (so weak results stay weak);
+- signals   (0–20): industry ↔ field/IPC (8), maturity (3), price vs 榜额 (3), region (3),
+  legal status and freshness (2), cooperation mode (1); a signal with nothing to compare is 0.
+A challenge whose first-ranked listing covers less than NO_MATCH_COVERAGE of it is flagged
+"no good match".
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-import bm25s
 from rapidfuzz import fuzz, process
 
-from matching.text import tokenize
+from matching import signals
+from matching.index import EMPTY, Listing, ListingIndex, build_index, matching_text
+from matching.text import char_bigrams, normalise, tokenize_normalised
+from matching.vocabulary import synonym_map
 
-WEIGHTS = {"coverage": 50.0, "relevance": 40.0, "field": 10.0}
-COVERAGE_FULL = 0.35
-RELEVANCE_FULL = 0.20
-BM25_K1, BM25_B = 1.5, 0.75  # bm25s defaults, used for the ideal score
-FUZZY_MIN = 85.0  # rapidfuzz ratio for a near-identical term (锂电池 ~ 锂电池组)
-TITLE_WEIGHT = 2  # title tokens count twice in the BM25 document
+__all__ = ["WEIGHTS", "Challenge", "Listing", "ListingIndex", "Match", "build_index", "dumps_match",
+           "match_challenges"]
 
-
-@dataclass(frozen=True)
-class Listing:
-    listing_id: str
-    title: str
-    abstract: str = ""
-    claims: str = ""
-    keywords: tuple[str, ...] = ()
-    field: str | None = None
-    kind: str = "patent"
-
-    @classmethod
-    def from_record(cls, r: Mapping[str, Any]) -> Listing:
-        return cls(r["listing_id"], r["title"], r.get("abstract") or "", r.get("claims") or "",
-                   tuple(r.get("keywords") or ()), r.get("field"), r.get("kind") or "patent")
+WEIGHTS = {"coverage": 45.0, "relevance": 35.0, "field": 8.0, "maturity": 3.0, "price": 3.0,
+           "region": 3.0, "status": 2.0, "cooperation": 1.0}
+COVERAGE_FULL = 0.6
+NO_MATCH_COVERAGE = 0.13
+BIGRAM_WEIGHT = 0.5  # the recall net counts half as much as word matches
+TITLE_TERM_WEIGHT = 1.5
+FUZZY_MIN = 80.0
+CANDIDATES = 200  # from each of the two BM25 indexes
+RESCORED = 100  # best fused candidates that get the full rescoring
 
 
 @dataclass(frozen=True)
@@ -54,10 +49,14 @@ class Challenge:
     title: str
     description: str = ""
     field: str | None = None
+    budget_wan: float | None = None
+    region: str | None = None
+    cooperation: str | None = None
 
     @classmethod
     def from_record(cls, r: Mapping[str, Any]) -> Challenge:
-        return cls(r["challenge_id"], r["title"], r.get("description") or "", r.get("field"))
+        return cls(r["challenge_id"], r.get("title") or "", r.get("description") or "", r.get("field"),
+                   r.get("budget_wan"), r.get("region"), r.get("cooperation"))
 
 
 @dataclass(frozen=True)
@@ -75,135 +74,150 @@ class Match:
 
 
 @dataclass
-class ListingIndex:
-    listings: list[Listing]
-    tokens: list[list[str]]  # per listing, for coverage and explanations
-    term_sets: list[frozenset[str]]
-    idf: dict[str, float]
-    avg_length: float
-    retriever: bm25s.BM25 = field(repr=False)
+class Query:
+    challenge: Challenge
+    text: str  # normalised title + "\n" + description
+    weights: dict[str, float]  # term → weight (IDF × title emphasis)
+    synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def retrieval_terms(self) -> list[str]:
+        expanded = list(self.weights)
+        for alternatives in self.synonyms.values():
+            expanded += [t for alt in alternatives for t in tokenize_normalised(alt)]
+        return list(dict.fromkeys(expanded)) or [EMPTY]
 
 
-def listing_tokens(listing: Listing) -> list[str]:
-    title = tokenize(listing.title)
-    body = tokenize(" ".join((listing.abstract, listing.claims, " ".join(listing.keywords))))
-    return title * TITLE_WEIGHT + body
+def make_query(challenge: Challenge, index: ListingIndex) -> Query:
+    title = normalise(challenge.title)
+    text = title + "\n" + normalise(challenge.description)
+    title_terms = set(tokenize_normalised(title))
+    weights = {t: index.idf(t) * (TITLE_TERM_WEIGHT if t in title_terms else 1.0)
+               for t in dict.fromkeys(tokenize_normalised(text))}
+    known = synonym_map()
+    return Query(challenge, text, weights, {t: known[t] for t in weights if t in known})
 
 
-def build_index(listings: Iterable[Listing]) -> ListingIndex:
-    """Tokenise the listings and build the BM25 index over them."""
-    listings = list(listings)
-    tokens = [listing_tokens(listing) for listing in listings]
-    doc_freq = Counter(term for toks in tokens for term in set(toks))
-    n = max(len(listings), 1)
-    idf = {term: math.log(1 + (n - df + 0.5) / (df + 0.5)) for term, df in doc_freq.items()}
-    retriever = bm25s.BM25()
-    if listings:
-        retriever.index(tokens, show_progress=False)
-    avg_length = sum(map(len, tokens)) / n
-    return ListingIndex(listings, tokens, [frozenset(t) for t in tokens], idf, avg_length, retriever)
+def _retrieve(index: ListingIndex, queries: Sequence[Query]) -> list[dict[tuple[int, int], float]]:
+    """Fused candidates per query: word BM25 + BIGRAM_WEIGHT × bigram BM25, each relative to
+    its best hit, over every segment (masked rows skipped)."""
+    words = [q.retrieval_terms for q in queries]
+    bigrams = [char_bigrams(q.text) or [EMPTY] for q in queries]
+    fused: list[dict[tuple[int, int], float]] = [{} for _ in queries]
+    for tokens, retriever_of, weight in ((words, "words", 1.0), (bigrams, "bigrams", BIGRAM_WEIGHT)):
+        hits: list[list[tuple[tuple[int, int], float]]] = [[] for _ in queries]
+        for number, segment in enumerate(index.segments):
+            k = min(CANDIDATES, len(segment.ids))
+            docs, scores = getattr(segment, retriever_of).retrieve(
+                tokens, k=k, show_progress=False, weight_mask=segment.alive, n_threads=0)
+            for i in range(len(queries)):
+                hits[i].extend(((number, int(d)), float(s)) for d, s in zip(docs[i], scores[i]) if s > 0)
+        for i, row in enumerate(hits):
+            best = max((s for _, s in row), default=0.0)
+            for key, s in sorted(row, key=lambda h: -h[1])[:CANDIDATES]:
+                fused[i][key] = fused[i].get(key, 0.0) + weight * s / best
+    return fused
 
 
-def term_weight(term: str, idf: Mapping[str, float]) -> float:
-    """IDF; a term no listing has gets the highest IDF: missing it is the strongest signal."""
-    return idf.get(term) or max(idf.values(), default=1.0)
-
-
-def ideal_bm25(terms: Sequence[str], idf: Mapping[str, float], avg_length: float) -> float:
-    """The BM25 score of a listing of average length that contains every term once."""
-    norm = 1 + BM25_K1 * (1 - BM25_B + BM25_B * len(terms) / max(avg_length, 1.0))
-    return sum(term_weight(t, idf) for t in terms) * (BM25_K1 + 1) / norm
-
-
-def _challenge_terms(challenge: Challenge) -> list[str]:
-    seen: dict[str, None] = {}
-    for term in tokenize(challenge.title) + tokenize(challenge.description):
-        seen.setdefault(term, None)
-    return list(seen)
-
-
-def _term_hits(terms: Sequence[str], listing_terms: frozenset[str]) -> dict[str, str]:
-    """Challenge term → the listing term it matched (itself, or a close variant)."""
+def _coverage(query: Query, text: str, listing_terms: list[str] | None) -> tuple[float, dict[str, str]]:
+    """IDF-weighted share of the query's terms in the listing text, and what matched what."""
     hits: dict[str, str] = {}
-    vocabulary = list(listing_terms)
-    for term in terms:
-        if term in listing_terms:
-            hits[term] = term
-        elif len(term) >= 3:
-            found = process.extractOne(term, vocabulary, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN)
-            if found:
-                hits[term] = found[0]
-    return hits
+    credit = 0.0
+    for term, weight in query.weights.items():
+        found = term if term in text else next((s for s in query.synonyms.get(term, ()) if s in text), None)
+        if found:
+            hits[term] = found
+            credit += weight
+        elif listing_terms and len(term) >= 3:
+            close = process.extractOne(term, listing_terms, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN)
+            if close:
+                hits[term] = close[0]
+                credit += weight / 2
+    total = sum(query.weights.values()) or 1.0
+    return credit / total, hits
 
 
-def _positions(text: str, term: str) -> list[list[int]]:
-    lowered = text.lower()
-    spans, start = [], lowered.find(term)
+def _spans(text: str, term: str) -> list[list[int]]:
+    spans, start = [], text.find(term)
     while start >= 0:
         spans.append([start, start + len(term)])
-        start = lowered.find(term, start + len(term))
+        start = text.find(term, start + len(term))
     return spans
 
 
-def score_candidate(challenge: Challenge, terms: Sequence[str], listing: Listing,
-                    listing_terms: frozenset[str], idf: Mapping[str, float],
-                    bm25_score: float, ideal: float) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    """The score parts and matched terms of one (challenge, listing) pair."""
-    weights = {t: term_weight(t, idf) for t in terms}
-    hits = _term_hits(terms, listing_terms)
-    total = sum(weights.values()) or 1.0
-    coverage = sum(weights[t] for t in hits) / total
-    relevance = bm25_score / ideal if ideal > 0 else 0.0
-    same_field = bool(challenge.field and listing.field and challenge.field == listing.field)
-    parts = {
-        "coverage": round(WEIGHTS["coverage"] * min(1.0, coverage / COVERAGE_FULL), 2),
-        "relevance": round(WEIGHTS["relevance"] * min(1.0, relevance / RELEVANCE_FULL), 2),
-        "field": WEIGHTS["field"] if same_field else 0.0,
+def _signal_parts(challenge: Challenge, facts: Mapping[str, Any], today: date) -> dict[str, float]:
+    published = facts.get("published_on")
+    fits = {
+        "field": signals.field_fit(challenge.field, facts.get("field"), tuple(facts.get("ipc", ()))),
+        "maturity": signals.maturity_fit(facts.get("maturity")),
+        "price": signals.price_fit(challenge.budget_wan, facts.get("price_wan")),
+        "region": signals.region_fit(challenge.region, facts.get("region")),
+        "status": signals.status_fit(facts.get("legal_status"),
+                                     date.fromisoformat(published) if published else None, today),
+        "cooperation": signals.cooperation_fit(challenge.cooperation, facts.get("cooperation")),
     }
-    listing_text = listing.title + "\n" + listing.abstract
-    challenge_text = challenge.title + "\n" + challenge.description
-    matched = [
-        {
-            "term": term, "listing_term": found, "weight": round(weights[term], 3),
-            "challenge_spans": _positions(challenge_text, term),
-            "listing_spans": _positions(listing_text, found),
-        }
-        for term, found in sorted(hits.items(), key=lambda kv: -weights[kv[0]])
+    return {name: round(WEIGHTS[name] * (fit or 0.0), 2) for name, fit in fits.items()}
+
+
+def _explain(query: Query, listing_text: str, hits: Mapping[str, str]) -> list[dict[str, Any]]:
+    display = listing_text.split("\n", 2)
+    title_abstract = "\n".join(display[:2])
+    return [
+        {"term": term, "listing_term": found, "weight": round(query.weights[term], 3),
+         "challenge_spans": _spans(query.text, term), "listing_spans": _spans(title_abstract, found)}
+        for term, found in sorted(hits.items(), key=lambda kv: -query.weights[kv[0]])
     ]
-    return parts, matched
 
 
 def match_challenges(index: ListingIndex, challenges: Iterable[Challenge], *, top_k: int = 20,
-                     candidates: int = 100, exclude: frozenset[tuple[str, str]] | set = frozenset(),
-                     no_match_below: float = 35.0) -> list[Match]:
-    """Rank listings for each challenge; excluded (challenge_id, listing_id) pairs never appear.
+                     exclude: frozenset[tuple[str, str]] | set = frozenset(),
+                     today: date | None = None) -> list[Match]:
+    """Rank listings for each challenge, best first, at most `top_k` each.
 
-    Returns up to `top_k` matches per challenge, best first; every match of a challenge whose
-    best score is below `no_match_below` carries `no_good_match=True`.
+    Excluded (challenge_id, listing_id) pairs, such as rejected ones, never appear. Spans in
+    `matched_terms` index the normalised `challenge.title + "\\n" + challenge.description` and
+    listing `title + "\\n" + abstract` (normalisation keeps CJK text length).
     """
     challenges = list(challenges)
-    if not index.listings or not challenges:
+    if not len(index) or not challenges:
         return []
-    term_lists = [_challenge_terms(c) for c in challenges]
-    k = min(candidates, len(index.listings))
-    docs, scores = index.retriever.retrieve(
-        [terms or ["\u0000"] for terms in term_lists], k=k, show_progress=False
-    )
+    today = today or date.today()
+    queries = [make_query(c, index) for c in challenges]
     results: list[Match] = []
-    for challenge, terms, doc_row, score_row in zip(challenges, term_lists, docs, scores):
-        ideal = ideal_bm25(terms, index.idf, index.avg_length)
+    for query, candidates in zip(queries, _retrieve(index, queries)):
+        best_fused = max(candidates.values(), default=1.0)
         scored = []
-        for doc, bm25_score in zip(doc_row, score_row):
-            listing = index.listings[int(doc)]
-            if bm25_score <= 0 or (challenge.challenge_id, listing.listing_id) in exclude:
+        for (number, row), fused in sorted(candidates.items(), key=lambda kv: -kv[1])[:RESCORED]:
+            segment = index.segments[number]
+            listing_id = segment.ids[row]
+            if (query.challenge.challenge_id, listing_id) in exclude:
                 continue
-            parts, matched = score_candidate(challenge, terms, listing, index.term_sets[int(doc)],
-                                             index.idf, float(bm25_score), ideal)
-            scored.append((round(sum(parts.values()), 2), listing.listing_id, parts, matched))
-        scored.sort(key=lambda s: (-s[0], s[1]))
-        weak = not scored or scored[0][0] < no_match_below
+            fields, facts = segment.record(row)
+            text = matching_text(fields)
+            coverage, hits = _coverage(query, text, tokenize_normalised(text))
+            scored.append((coverage, fused / best_fused, listing_id, text, hits, facts))
+        if not scored:
+            continue
+        top_coverage = max(s[0] for s in scored)
+        confidence = min(1.0, top_coverage / COVERAGE_FULL)
+        ranked = []
+        for coverage, relevance, listing_id, text, hits, facts in scored:
+            parts = {
+                "coverage": round(WEIGHTS["coverage"] * min(1.0, coverage / COVERAGE_FULL), 2),
+                "relevance": round(WEIGHTS["relevance"] * relevance * confidence, 2),
+                **_signal_parts(query.challenge, facts, today),
+            }
+            ranked.append((round(sum(parts.values()), 2), listing_id, parts, text, hits, coverage))
+        ranked.sort(key=lambda r: (-r[0], r[1]))
+        weak = ranked[0][5] < NO_MATCH_COVERAGE  # judged on the match a broker would see first
         results.extend(
-            Match(challenge.challenge_id, listing_id, rank, score, parts, matched, weak)
-            for rank, (score, listing_id, parts, matched) in enumerate(scored[:top_k], start=1)
+            Match(query.challenge.challenge_id, listing_id, rank, score, parts, _explain(query, text, hits), weak)
+            for rank, (score, listing_id, parts, text, hits, _) in enumerate(ranked[:top_k], start=1)
         )
     return results
+
+
+def dumps_match(match: Match) -> str:
+    """One JSON line of `jiebang match-file` output."""
+    return json.dumps(match.as_record(), ensure_ascii=False)
+

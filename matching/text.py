@@ -1,52 +1,112 @@
-"""Normalisation and tokenisation of mixed Chinese / Latin technical text."""
+"""Normalisation and tokenisation of mixed Chinese / Latin technical text.
+
+Matching sees normalised text (full width folded, traditional → simplified, Latin lower-cased);
+the original text is kept by the caller for display.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
-import jieba
+import opencc
+import rjieba
 
 from matching.vocabulary import DOMAIN_WORDS, STOP_WORDS
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-_KEEP = re.compile(r"[\w.+%-]+")  # a jieba token worth keeping has a word character
-
-
-def normalise(text: str) -> str:
-    """Full-width → half-width (NFKC) and Latin lower-case; the original is kept elsewhere.
-
-    >>> normalise("ＢＭＳ电池管理")
-    'bms电池管理'
-    """
-    return unicodedata.normalize("NFKC", text or "").lower()
+# Chinese runs go to the segmenter; Latin and numeric runs are tokens as they are (bms, 5g,
+# igbt, 0.5, 98%, h01m), so the segmenter never splits a number at its decimal point.
+_RUNS = re.compile(r"(?P<cjk>[\u4e00-\u9fff]+)|(?P<latin>[a-z0-9]+(?:\.[0-9]+)?%?)")
+_NUMBER_UNIT = re.compile(r"(\d+(?:\.\d+)?)\s*(万|亿|千)")
+_MULTIPLIERS = {"千": 1e3, "万": 1e4, "亿": 1e8}
 
 
 @lru_cache(maxsize=1)
-def _tokenizer() -> jieba.Tokenizer:
-    # Built on first use, not at import: loading jieba's dictionary takes about a second.
-    jieba.setLogLevel(60)
-    tokenizer = jieba.Tokenizer()
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def normalise(text: str) -> str:
+    """Full-width → half-width (NFKC), traditional → simplified, Latin lower-case.
+
+    >>> normalise("ＢＭＳ鋰離子電池")
+    'bms锂离子电池'
+    """
+    folded = unicodedata.normalize("NFKC", text or "")
+    if not folded.isascii():
+        folded = _t2s().convert(folded)
+    return folded.lower()
+
+
+def chinese_number(text: str) -> float | None:
+    """The first number with a Chinese magnitude in a text: '50万' → 500000.0, '2亿元' → 2e8.
+
+    >>> chinese_number("榜额50万元")
+    500000.0
+    """
+    m = _NUMBER_UNIT.search(text or "")
+    return float(m.group(1)) * _MULTIPLIERS[m.group(2)] if m else None
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> rjieba.Jieba:
+    # Built on first use, not at import. Domain words stay whole (质子交换膜); stop words are
+    # added as words so that the segmenter cuts them off their neighbours (急需|解决).
+    segmenter = rjieba.Jieba()
     for word in DOMAIN_WORDS:
-        tokenizer.add_word(normalise(word), freq=50_000)
-    for word in STOP_WORDS:  # as words of their own, so jieba cuts them off neighbours (急需|解决)
+        segmenter.add_word(normalise(word), 50_000, None)
+    for word in STOP_WORDS:
         if len(word) >= 2:
-            tokenizer.add_word(word, freq=100_000)
-    return tokenizer
+            segmenter.add_word(word, 100_000, None)
+    return segmenter
 
 
-def _is_content_token(token: str) -> bool:
-    if token in STOP_WORDS or not _KEEP.fullmatch(token):
-        return False
-    return len(token) >= 2  # single characters (CJK or Latin) carry too little meaning alone
+def add_user_words(words: Iterable[str]) -> int:
+    """Extend the domain dictionary (one word per entry); returns how many were added."""
+    segmenter, added = _segmenter(), 0
+    for word in words:
+        if word := normalise(word.split()[0] if word.split() else ""):
+            segmenter.add_word(word, 50_000, None)
+            added += 1
+    return added
+
+
+def load_user_dictionary(path: Path) -> int:
+    """Words from a jieba-style user dictionary file (`word [freq] [tag]` per line)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return add_user_words(line for line in lines if line.strip() and not line.startswith("#"))
+
+
+def tokenize_normalised(text: str) -> list[str]:
+    """Tokens of already-normalised text (the hot path of indexing).
+
+    A single Chinese character can be a whole technical term (钛, 镀, 筘) and is kept; a single
+    Latin letter or digit is noise and is dropped.
+    """
+    segmenter, tokens = _segmenter(), []
+    for run in _RUNS.finditer(text):
+        if run.lastgroup == "cjk":
+            tokens += [t for t in segmenter.cut(run.group(), False) if t not in STOP_WORDS]
+        elif len(token := run.group()) >= 2 and token not in STOP_WORDS:
+            tokens.append(token)
+    return tokens
 
 
 def tokenize(text: str) -> list[str]:
     """Content words of a text, in order (duplicates kept for term frequency).
 
     >>> tokenize("我公司急需锂电池BMS方案")
-    ['锂电池', 'bms', '方案']
+    ['锂电池', 'bms']
     """
-    tokens = _tokenizer().lcut(normalise(text), HMM=True)
-    return [t for t in (tok.strip() for tok in tokens) if t and _is_content_token(t)]
+    return tokenize_normalised(normalise(text))
+
+
+def char_bigrams(text: str) -> list[str]:
+    """Overlapping character bigrams of normalised text, without spaces or punctuation: the
+    recall net for words the segmenter splits differently on the two sides."""
+    chars = [c for c in text if c.isalnum()]
+    return [a + b for a, b in zip(chars, chars[1:])]

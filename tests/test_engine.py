@@ -25,8 +25,10 @@ CORPUS = [
         ("full width folded, latin lower-cased", "ＢＭＳ电池管理系统", ["bms", "电池管理系统"]),
         ("domain term kept whole", "质子交换膜燃料电池", ["质子交换膜", "燃料电池"]),
         ("patent boilerplate removed", "本发明公开了一种双极板", ["双极板"]),
-        ("numbers and units kept", "插损<0.5dB，5G基站", ["插损", "0.5", "db", "5g", "基站"]),
-        ("punctuation and single characters dropped", "膜、板；和", []),
+        ("numbers kept whole, units apart", "插损<0.5dB，5G基站", ["插损", "0.5", "db", "5g", "基站"]),
+        ("traditional folded to simplified", "鋰離子電池", ["锂离子电池"]),
+        ("single Chinese characters kept, function words dropped", "钛、镀；和", ["钛", "镀"]),
+        ("Latin runs split from Chinese", "h01m8燃料电池98%良率", ["h01m8", "燃料电池", "98%", "良率"]),
     ],
 )
 def test_tokenize(description, text, expected):
@@ -46,13 +48,15 @@ def test_the_relevant_listing_ranks_first_with_explained_parts():
     assert matches[0].listing_id == "L4"
     assert [m.rank for m in matches] == list(range(1, len(matches) + 1))
     top = matches[0]
-    assert top.parts["field"] == WEIGHTS["field"]
+    assert top.parts["field"] == WEIGHTS["field"]  # same industry
     assert round(sum(top.parts.values()), 2) == top.score
     terms = {t["term"] for t in top.matched_terms}
-    assert {"缩痕", "银丝", "深度学习"} <= terms
-    hit = next(t for t in top.matched_terms if t["term"] == "缩痕")
+    assert {"银丝", "划伤", "深度学习"} <= terms
+    hit = next(t for t in top.matched_terms if t["term"] == "银丝")
     start, end = hit["listing_spans"][0]
-    assert (CORPUS[3].title + "\n" + CORPUS[3].abstract)[start:end] == "缩痕"
+    assert (CORPUS[3].title + "\n" + CORPUS[3].abstract)[start:end] == "银丝"
+    start, end = hit["challenge_spans"][0]
+    assert (challenge.title + "\n" + challenge.description)[start:end] == "银丝"
 
 
 def test_rejected_pairs_never_come_back():

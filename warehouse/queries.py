@@ -18,15 +18,16 @@ _LATEST_REVIEW = """
 
 def listings_for_matching(warehouse: Warehouse) -> list[Row]:
     return warehouse.query(
-        "SELECT listing_id, kind, title, abstract, claims, keywords, ipc, field, maturity,"
-        " cooperation, price_wan, region FROM listings WHERE active ORDER BY listing_id"
+        "SELECT listing_id, kind, title, abstract, claims, keywords, applicants, ipc, field, maturity,"
+        " cooperation, price_wan, region, legal_status, published_on FROM listings WHERE active"
+        " ORDER BY listing_id"
     )
 
 
 def open_challenges(warehouse: Warehouse, today: date) -> list[Row]:
     """Published challenges whose deadline has not passed."""
     return warehouse.query(
-        "SELECT challenge_id, title, description, field, budget_wan, deadline, region FROM challenges"
+        "SELECT challenge_id, title, description, field, budget_wan, deadline, region, cooperation FROM challenges"
         " WHERE status = '已发布' AND (deadline IS NULL OR deadline >= ?) ORDER BY challenge_id",
         [today],
     )

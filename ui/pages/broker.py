@@ -10,7 +10,8 @@ PAGE_SIZE = 10
 KIND_LABELS = {"patent": "专利", "achievement": "科技成果"}
 DECISION_LABELS = {"shortlist": "已入围", "reject": "已排除", "contacted": "已联系", "intent": "有意向",
                    "signed": "已签约", "follow_up": "回访"}
-PART_LABELS = {"coverage": "需求覆盖", "relevance": "文本相关", "field": "行业一致"}
+PART_LABELS = {"coverage": "需求覆盖", "relevance": "文本相关", "field": "行业一致", "maturity": "成熟度",
+               "price": "价格/榜额", "region": "长三角", "status": "法律状态", "cooperation": "合作方式"}
 
 user = current_user()
 wh = warehouse()
@@ -72,7 +73,7 @@ for m in matches:
             st.markdown(plain(m["abstract"][:300]) + ("…" if len(m["abstract"]) > 300 else ""))
         with right:
             st.metric("匹配分", f"{m['score']:.0f}")
-            st.caption(" + ".join(f"{PART_LABELS.get(k, k)} {v:.0f}" for k, v in m["parts"].items()))
+            st.caption(" + ".join(f"{PART_LABELS.get(k, k)} {v:.0f}" for k, v in m["parts"].items() if v))
             if m["decision"]:
                 st.caption(f"状态：{DECISION_LABELS.get(m['decision'], m['decision'])}")
             key = f"{challenge_id}|{m['listing_id']}"
