@@ -18,7 +18,7 @@ from jiebang.settings import Settings
 app = typer.Typer(help="揭榜 Jiebang：技术供需匹配 (crawl → DuckDB → match → Streamlit).", no_args_is_help=True)
 user_app = typer.Typer(help="本地账户 (local accounts).", no_args_is_help=True)
 app.add_typer(user_app, name="user")
-console = Console()
+console = Console(soft_wrap=True)  # an error stays one line, whatever the terminal width
 
 ConfigOption = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML settings file (else JIEBANG_CONFIG).")]
 
@@ -125,6 +125,49 @@ def demo(config: ConfigOption = None) -> None:
         except KeyboardInterrupt:
             process.terminate()
             process.wait(timeout=10)
+
+
+@app.command("match-file")
+@_one_line_errors
+def match_file_command(
+    supply: Annotated[Path, typer.Option(help="Supply JSON lines: id, kind, title, abstract, …")],
+    challenges: Annotated[Path, typer.Option(help="Challenges JSON lines: id, title, description, …")],
+    out: Annotated[Path, typer.Option(help="Results, one JSON line per (challenge, listing).")],
+    top: Annotated[int, typer.Option(help="Results per challenge.")] = 20,
+) -> None:
+    """Match the challenges in a file against the listings in another, without a warehouse.
+
+    Example: jiebang match-file --supply corpus.jsonl --challenges needs.jsonl --top 10 --out results.jsonl
+    """
+    from jiebang.evaluate import match_file
+
+    console.print(f"{match_file(supply, challenges, top, out)} 行已写入 {out}")
+
+
+@app.command("eval")
+@_one_line_errors
+def eval_command(
+    supply: Annotated[Path, typer.Option(help="Supply JSON lines.")],
+    challenges: Annotated[Path, typer.Option(help="Challenges JSON lines.")],
+    qrels: Annotated[Path, typer.Option(help="Judgments TSV: challenge_id, listing_id, grade.")],
+) -> None:
+    """Measure the engine and two baselines (character-bigram BM25, plain rapidfuzz).
+
+    Example: jiebang eval --supply ../shared/data/eval/corpus_cn.jsonl --challenges ../shared/data/eval/dev_challenges/challenges.jsonl --qrels ../shared/data/eval/dev_challenges/qrels.tsv
+    """
+    from rich.table import Table
+
+    from jiebang.evaluate import run_eval
+
+    report = run_eval(supply, challenges, qrels)
+    table = Table("system", "nDCG@10", "P@5", "MRR", "Recall@50", "seconds")
+    for name, scores in report.scores.items():
+        table.add_row(name, *(f"{v:.3f}" for v in scores.row().values()), f"{report.seconds[name]:.1f}")
+    console.print(table)
+    console.print(f"评测需求 (matchable challenges): {report.matchable}")
+    console.print(f"无匹配需求已标记 (no-match flagged): {report.flagged_no_match or '—'}；"
+                  f"未标记 (missed): {report.missed_no_match or '—'}")
+    console.print(f"误标记 (matchable flagged no good match): {len(report.wrongly_flagged)} {report.wrongly_flagged or ''}")
 
 
 @user_app.command("add")

@@ -21,6 +21,11 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 # Chinese runs go to the segmenter; Latin and numeric runs are tokens as they are (bms, 5g,
 # igbt, 0.5, 98%, h01m), so the segmenter never splits a number at its decimal point.
 _RUNS = re.compile(r"(?P<cjk>[\u4e00-\u9fff]+)|(?P<latin>[a-z0-9]+(?:\.[0-9]+)?%?)")
+# Bare numbers and units say how much, not what: a firm's "0.5mm" rarely meets a patent's
+# "0.5mm" on the same quantity. Codes with letters stay (5g, igbt, 20crmnti, h01m8).
+_MEASURE = re.compile(
+    r"[0-9.]+%?|(?:[0-9.]*)(?:mm|cm|um|nm|m|mg|kg|ml|l|db|hz|khz|mhz|ghz|kw|mw|w|kv|v|wh|kwh|mah|ppm|min|h|s|mpa|gpa|pa|k)"
+)
 _NUMBER_UNIT = re.compile(r"(\d+(?:\.\d+)?)\s*(万|亿|千)")
 _MULTIPLIERS = {"千": 1e3, "万": 1e4, "亿": 1e8}
 
@@ -91,7 +96,7 @@ def tokenize_normalised(text: str) -> list[str]:
     for run in _RUNS.finditer(text):
         if run.lastgroup == "cjk":
             tokens += [t for t in segmenter.cut(run.group(), False) if t not in STOP_WORDS]
-        elif len(token := run.group()) >= 2 and token not in STOP_WORDS:
+        elif len(token := run.group()) >= 2 and token not in STOP_WORDS and not _MEASURE.fullmatch(token):
             tokens.append(token)
     return tokens
 

@@ -8,7 +8,7 @@ from jiebang.cli import app
 from warehouse.gateway import Warehouse
 
 runner = CliRunner()
-COMMANDS = [["demo"], ["refresh"], ["ui"], ["user"], ["user", "add"]]
+COMMANDS = [["demo"], ["refresh"], ["ui"], ["match-file"], ["eval"], ["user"], ["user", "add"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
