@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -168,6 +169,29 @@ def eval_command(
     console.print(f"无匹配需求已标记 (no-match flagged): {report.flagged_no_match or '—'}；"
                   f"未标记 (missed): {report.missed_no_match or '—'}")
     console.print(f"误标记 (matchable flagged no good match): {len(report.wrongly_flagged)} {report.wrongly_flagged or ''}")
+
+
+@app.command()
+@_one_line_errors
+def bench(
+    n: Annotated[list[int], typer.Option("--n", help="Corpus sizes (repeat the option).")] = [100_000, 1_000_000],  # noqa: B006
+    q: Annotated[int, typer.Option("--q", help="Challenges to match.")] = 1_000,
+    real: Annotated[Path, typer.Option(help="The real records to recombine.")] = Path("../shared/data/real"),
+    workdir: Annotated[Path, typer.Option(help="Where indexes are built.")] = Path("var/bench"),
+    compare: Annotated[bool, typer.Option(help="Also time bm25s alone, Tantivy, DuckDB SQL, rapidfuzz.")] = True,
+    backend: Annotated[str, typer.Option(help="bm25s backend while serving: numba or numpy.")] = "numba",
+) -> None:
+    """Speed and memory of matching at N listings and Q challenges (figures, not pass/fail).
+
+    Example: jiebang bench --n 100000 --q 1000
+    """
+    from jiebang.bench import run_bench
+    from jiebang.bench_report import render
+
+    for size in n:
+        figures = run_bench(size, q, workdir, real, compare=compare, backend=backend)
+        console.print(render(figures))
+        (Path(workdir) / f"n{size}.json").write_text(json.dumps(figures, indent=1), encoding="utf-8")
 
 
 @user_app.command("add")

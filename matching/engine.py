@@ -17,6 +17,7 @@ A challenge whose first-ranked listing covers less than NO_MATCH_COVERAGE of it 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -40,7 +41,9 @@ BIGRAM_WEIGHT = 0.5  # the recall net counts half as much as word matches
 TITLE_TERM_WEIGHT = 1.5
 FUZZY_MIN = 80.0
 CANDIDATES = 200  # from each of the two BM25 indexes
-RESCORED = 100  # best fused candidates that get the full rescoring
+RESCORED = 100  # best fused candidates that get rescored
+FUZZY_CANDIDATES = 30  # of those, the best that also get fuzzy term matching (segmenting costs)
+MAX_SPANS = 5  # occurrences highlighted per term
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,20 @@ class Query:
     text: str  # normalised title + "\n" + description
     weights: dict[str, float]  # term → weight (IDF × title emphasis)
     synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _spans: dict[str, list[list[int]]] | None = None
+    _pattern: re.Pattern | None = None
+
+    def pattern(self) -> re.Pattern:
+        """All the query's terms and synonyms, longest first (compiled once per query)."""
+        if self._pattern is None:
+            terms = {*self.weights, *(s for group in self.synonyms.values() for s in group)}
+            self._pattern = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)))
+        return self._pattern
+
+    def spans(self) -> dict[str, list[list[int]]]:
+        if self._spans is None:
+            self._spans = _spans(self.text, self.pattern())
+        return self._spans
 
     @property
     def retrieval_terms(self) -> list[str]:
@@ -119,29 +136,36 @@ def _retrieve(index: ListingIndex, queries: Sequence[Query]) -> list[dict[tuple[
     return fused
 
 
-def _coverage(query: Query, text: str, listing_terms: list[str] | None) -> tuple[float, dict[str, str]]:
+def _coverage(query: Query, text: str, fuzzy: bool) -> tuple[float, dict[str, str]]:
     """IDF-weighted share of the query's terms in the listing text, and what matched what."""
     hits: dict[str, str] = {}
     credit = 0.0
+    missed = []
     for term, weight in query.weights.items():
         found = term if term in text else next((s for s in query.synonyms.get(term, ()) if s in text), None)
         if found:
             hits[term] = found
             credit += weight
-        elif listing_terms and len(term) >= 3:
+        elif len(term) >= 3:
+            missed.append(term)
+    if fuzzy and missed:
+        listing_terms = list(set(tokenize_normalised(text)))
+        for term in missed:
             close = process.extractOne(term, listing_terms, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN)
             if close:
                 hits[term] = close[0]
-                credit += weight / 2
+                credit += query.weights[term] / 2
     total = sum(query.weights.values()) or 1.0
     return credit / total, hits
 
 
-def _spans(text: str, term: str) -> list[list[int]]:
-    spans, start = [], text.find(term)
-    while start >= 0:
-        spans.append([start, start + len(term)])
-        start = text.find(term, start + len(term))
+def _spans(text: str, pattern: re.Pattern) -> dict[str, list[list[int]]]:
+    """Where each of the pattern's terms occurs (at most MAX_SPANS times), in one pass."""
+    spans: dict[str, list[list[int]]] = {}
+    for found in pattern.finditer(text):
+        where = spans.setdefault(found.group(), [])
+        if len(where) < MAX_SPANS:
+            where.append([found.start(), found.end()])
     return spans
 
 
@@ -160,11 +184,14 @@ def _signal_parts(challenge: Challenge, facts: Mapping[str, Any], today: date) -
 
 
 def _explain(query: Query, listing_text: str, hits: Mapping[str, str]) -> list[dict[str, Any]]:
-    display = listing_text.split("\n", 2)
-    title_abstract = "\n".join(display[:2])
+    if not hits:
+        return []
+    title_abstract = "\n".join(listing_text.split("\n", 2)[:2])
+    in_listing = _spans(title_abstract, query.pattern())
+    in_challenge = query.spans()
     return [
         {"term": term, "listing_term": found, "weight": round(query.weights[term], 3),
-         "challenge_spans": _spans(query.text, term), "listing_spans": _spans(title_abstract, found)}
+         "challenge_spans": in_challenge.get(term, []), "listing_spans": in_listing.get(found, [])}
         for term, found in sorted(hits.items(), key=lambda kv: -query.weights[kv[0]])
     ]
 
@@ -187,14 +214,15 @@ def match_challenges(index: ListingIndex, challenges: Iterable[Challenge], *, to
     for query, candidates in zip(queries, _retrieve(index, queries)):
         best_fused = max(candidates.values(), default=1.0)
         scored = []
-        for (number, row), fused in sorted(candidates.items(), key=lambda kv: -kv[1])[:RESCORED]:
+        ordered = sorted(candidates.items(), key=lambda kv: -kv[1])[:RESCORED]
+        for position, ((number, row), fused) in enumerate(ordered):
             segment = index.segments[number]
             listing_id = segment.ids[row]
             if (query.challenge.challenge_id, listing_id) in exclude:
                 continue
             fields, facts = segment.record(row)
             text = matching_text(fields)
-            coverage, hits = _coverage(query, text, tokenize_normalised(text))
+            coverage, hits = _coverage(query, text, fuzzy=position < FUZZY_CANDIDATES)
             scored.append((coverage, fused / best_fused, listing_id, text, hits, facts))
         if not scored:
             continue

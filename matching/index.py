@@ -102,7 +102,8 @@ class Blobs:
         return cls(np.frombuffer(b"".join(records), dtype=np.uint8), offsets)
 
     def __getitem__(self, i: int) -> bytes:
-        return self.data[self.offsets[i]:self.offsets[i + 1]].tobytes()
+        start, end = self.offsets[i:i + 2].tolist()
+        return self.data[start:end].tobytes()
 
     def save(self, folder: Path, name: str) -> None:
         np.save(folder / f"{name}.data.npy", self.data)
@@ -110,9 +111,9 @@ class Blobs:
 
     @classmethod
     def load(cls, folder: Path, name: str, mmap: bool) -> Blobs:
-        mode = "r" if mmap else None
-        return cls(np.load(folder / f"{name}.data.npy", mmap_mode=mode),
-                   np.load(folder / f"{name}.offsets.npy", mmap_mode=mode))
+        # Offsets are small (8 bytes a record) and read per candidate: keep them in memory.
+        return cls(np.load(folder / f"{name}.data.npy", mmap_mode="r" if mmap else None),
+                   np.load(folder / f"{name}.offsets.npy"))
 
 
 @dataclass
@@ -153,11 +154,11 @@ class Segment:
         (folder / "ids.json").write_text(json.dumps(self.ids, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path, alive: np.ndarray, mmap: bool = True) -> Segment:
+    def load(cls, folder: Path, alive: np.ndarray, mmap: bool = True, backend: str = "numpy") -> Segment:
         ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
-        return cls(ids, bm25s.BM25.load(folder / "words", mmap=mmap, show_progress=False),
-                   bm25s.BM25.load(folder / "bigrams", mmap=mmap, show_progress=False),
-                   Blobs.load(folder, "records", mmap), alive)
+        bm25 = {name: bm25s.BM25.load(folder / name, mmap=mmap, show_progress=False, backend=backend)
+                for name in ("words", "bigrams")}
+        return cls(ids, bm25["words"], bm25["bigrams"], Blobs.load(folder, "records", mmap), alive)
 
 
 @dataclass
@@ -217,14 +218,15 @@ class ListingIndex:
         (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path, mmap: bool = True) -> ListingIndex:
+    def load(cls, folder: Path, mmap: bool = True, backend: str = "numpy") -> ListingIndex:
+        """Load a saved index; backend "numba" retrieves ~5x faster after a one-time JIT compile."""
         folder = Path(folder)
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         index = cls(doc_freq=manifest["doc_freq"])
         for number in range(manifest["segments"]):
             name = f"segment-{number:04d}"
             alive = np.load(folder / f"{name}.alive.npy")
-            segment = Segment.load(folder / name, alive, mmap)
+            segment = Segment.load(folder / name, alive, mmap, backend)
             index.segments.append(segment)
             for row in np.flatnonzero(alive):
                 index.where[segment.ids[row]] = (number, int(row))

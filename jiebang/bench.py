@@ -1,0 +1,272 @@
+"""`jiebang bench`: speed and memory of the matching engine at N listings, Q challenges.
+
+The corpus is recombined from the real records in ../shared/data/real (real titles, real
+abstract sentences, traditional-Chinese titles included), so text statistics stay realistic.
+Each phase runs in its own process so that its peak RSS is its own:
+  build  → index N listings and save it           (time, peak RSS)
+  serve  → load memory-mapped, match Q challenges  (start-up, time, resident memory)
+  add    → add 10,000 new listings to the saved index
+  compare→ the same work by bm25s alone, Tantivy, BM25 in DuckDB SQL, rapidfuzz cdist
+Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from matching.engine import Challenge, Listing
+
+ADD_COUNT = 10_000
+NEED_OPENINGS = ("我公司主要生产", "我们厂目前在做", "企业现有产线做", "公司主营")
+NEED_ASKS = ("，希望寻求成熟的技术方案，", "，急需合作单位攻关，", "，想找高校团队一起解决，")
+
+
+@dataclass(frozen=True)
+class Pools:
+    titles: list[str]
+    sentences: list[str]
+
+
+def load_pools(real: Path) -> Pools:
+    """Real titles and abstract sentences to recombine."""
+    titles, sentences = [], []
+    with (real / "patents_cn_kppatent" / "kppatent_zh_records.csv").open(encoding="utf-8") as rows:
+        for row in csv.DictReader(rows):
+            if row["title"]:
+                titles.append(row["title"])
+            sentences += [s for s in re.split(r"(?<=[。；])", row["abstract"]) if len(s) > 12]
+    with (real / "patents_cn_cnki_company" / "cnki_company_patents.csv").open(encoding="utf-8") as rows:
+        reader = csv.reader(rows)
+        header = next(reader)
+        title_col = next(i for i, name in enumerate(header) if "title" in name.lower() or "名称" in name)
+        titles += [row[title_col] for row in reader if len(row) > title_col and row[title_col]]
+    with (real / "patents_tw_titles" / "node" / "patent.csv").open(encoding="utf-8") as rows:
+        reader = csv.reader(rows)
+        header = next(reader)
+        title_col = next(i for i, name in enumerate(header) if "title" in name.lower() or "name" in name.lower())
+        titles += [row[title_col] for row in reader if len(row) > title_col and row[title_col]]
+    return Pools(titles, sentences)
+
+
+def synthetic_listings(pools: Pools, n: int, seed: int, prefix: str = "L") -> list[Listing]:
+    rng = random.Random(seed)
+    listings = []
+    for i in range(n):
+        abstract = ""
+        while len(abstract) < 260:
+            abstract += rng.choice(pools.sentences)
+        listings.append(Listing(f"{prefix}{i}", rng.choice(pools.titles), abstract))
+    return listings
+
+
+def synthetic_challenges(pools: Pools, q: int, seed: int) -> list[Challenge]:
+    rng = random.Random(seed)
+    return [
+        Challenge(f"Q{i}", rng.choice(pools.titles),
+                  rng.choice(NEED_OPENINGS) + rng.choice(pools.sentences) + rng.choice(NEED_ASKS)
+                  + rng.choice(pools.sentences) + rng.choice(pools.sentences))
+        for i in range(q)
+    ]
+
+
+def peak_rss_mb() -> float:
+    return _status_mb("VmHWM")
+
+
+def rss_mb() -> float:
+    return _status_mb("VmRSS")
+
+
+def _status_mb(key: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# ---- phases (each runs in its own process: python -m jiebang.bench PHASE JSON) ----
+
+def phase_build(args: dict) -> dict:
+    from matching.index import ListingIndex
+
+    listings = synthetic_listings(load_pools(Path(args["real"])), args["n"], seed=1)
+    before = rss_mb()
+    started = time.perf_counter()
+    index = ListingIndex()
+    index.add(listings, segment_size=args["segment_size"])
+    index.save(Path(args["dir"]))
+    return {"seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb(), "rss_before_mb": before}
+
+
+def phase_serve(args: dict) -> dict:
+    from matching.engine import match_challenges
+    from matching.index import ListingIndex
+
+    challenges = synthetic_challenges(load_pools(Path(args["real"])), args["q"], seed=2)
+    started = time.perf_counter()
+    index = ListingIndex.load(Path(args["dir"]), mmap=True, backend=args.get("backend", "numpy"))
+    match_challenges(index, challenges[:1], top_k=50)  # first call: imports, caches, dictionary load
+    startup = time.perf_counter() - started
+    loaded_rss = rss_mb()
+    started = time.perf_counter()
+    matches = match_challenges(index, challenges, top_k=50)
+    seconds = time.perf_counter() - started
+    return {"startup_seconds": startup, "seconds": seconds, "matches": len(matches),
+            "rss_loaded_mb": loaded_rss, "rss_serving_mb": rss_mb(), "peak_rss_mb": peak_rss_mb()}
+
+
+def phase_add(args: dict) -> dict:
+    from matching.index import ListingIndex
+
+    new = synthetic_listings(load_pools(Path(args["real"])), ADD_COUNT, seed=3, prefix="NEW")
+    index = ListingIndex.load(Path(args["dir"]), mmap=True)
+    started = time.perf_counter()
+    index.add(new)
+    index.save(Path(args["dir"]))
+    return {"seconds": time.perf_counter() - started, "listings": len(index)}
+
+
+def phase_compare(args: dict) -> dict:
+    """Retrieval alone (top 50, no rescoring) by other tools over the same tokens."""
+    import bm25s
+    import numpy as np
+    from rapidfuzz import fuzz, process
+
+    from matching.index import word_document
+    from matching.text import tokenize
+
+    pools = load_pools(Path(args["real"]))
+    listings = synthetic_listings(pools, args["n"], seed=1)
+    challenges = synthetic_challenges(pools, args["q"], seed=2)
+    queries = [list(dict.fromkeys(tokenize(c.title + " " + c.description))) or ["x"] for c in challenges]
+    started = time.perf_counter()
+    documents = [word_document(l.text_fields()) for l in listings]
+    results = {"segment_seconds": time.perf_counter() - started}
+
+    for backend in ("numpy", "numba"):
+        retriever = bm25s.BM25(backend=backend)
+        started = time.perf_counter()
+        retriever.index(documents, show_progress=False)
+        results[f"bm25s_{backend}_index_seconds"] = time.perf_counter() - started
+        started = time.perf_counter()
+        retriever.retrieve(queries[:1], k=50, show_progress=False)
+        results[f"bm25s_{backend}_startup_seconds"] = time.perf_counter() - started
+        started = time.perf_counter()
+        retriever.retrieve(queries, k=50, show_progress=False)
+        results[f"bm25s_{backend}_query_seconds"] = time.perf_counter() - started
+        del retriever
+
+    results.update(_tantivy(documents, queries, Path(args["dir"]) / "tantivy"))
+    sql_n = min(args["n"], args["sql_n"])
+    results.update(_duckdb_bm25(documents[:sql_n], queries[:args["sql_q"]]))
+    results["duckdb_n"], results["duckdb_q"] = sql_n, min(args["q"], args["sql_q"])
+
+    fuzz_n, fuzz_q = min(args["n"], 20_000), min(args["q"], 100)
+    texts = [" ".join(d) for d in documents[:fuzz_n]]
+    started = time.perf_counter()
+    process.cdist([" ".join(q) for q in queries[:fuzz_q]], texts, scorer=fuzz.token_set_ratio, workers=-1)
+    elapsed = time.perf_counter() - started
+    results["rapidfuzz_measured"] = f"{fuzz_q} x {fuzz_n} in {elapsed:.1f}s"
+    results["rapidfuzz_extrapolated_seconds"] = elapsed * (args["q"] / fuzz_q) * (args["n"] / fuzz_n)
+    results["peak_rss_mb"] = peak_rss_mb()
+    del np
+    return results
+
+
+def _tantivy(documents: list[list[str]], queries: list[list[str]], folder: Path) -> dict:
+    import tantivy
+
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("body", stored=False, tokenizer_name="whitespace")
+    builder.add_integer_field("row", stored=True, indexed=False)
+    schema = builder.build()
+    index = tantivy.Index(schema, path=str(folder))
+    started = time.perf_counter()
+    writer = index.writer(heap_size=500_000_000, num_threads=2)
+    for row, tokens in enumerate(documents):
+        writer.add_document(tantivy.Document(body=" ".join(tokens), row=row))
+    writer.commit()
+    writer.wait_merging_threads()
+    index_seconds = time.perf_counter() - started
+    index.reload()
+    searcher = index.searcher()
+    started = time.perf_counter()
+    for tokens in queries:
+        terms = [t for t in tokens if not re.search(r'[+\-&|!(){}\[\]^"~*?:\\/ ]', t)] or ["x"]
+        query = index.parse_query(" OR ".join(terms), ["body"])
+        searcher.search(query, 50)
+    return {"tantivy_index_seconds": index_seconds, "tantivy_query_seconds": time.perf_counter() - started}
+
+
+def _duckdb_bm25(documents: list[list[str]], queries: list[list[str]], k1: float = 1.5, b: float = 0.75) -> dict:
+    import duckdb
+    import pyarrow as pa
+
+    con = duckdb.connect(":memory:")
+    started = time.perf_counter()
+    postings = pa.table({
+        "doc": [i for i, d in enumerate(documents) for _ in d],
+        "term": [t for d in documents for t in d],
+    })
+    con.register("postings", postings)
+    con.execute("CREATE TABLE tf AS SELECT doc, term, count(*) AS tf FROM postings GROUP BY ALL")
+    con.execute("CREATE TABLE len AS SELECT doc, count(*) AS dl FROM postings GROUP BY doc")
+    con.execute("CREATE TABLE df AS SELECT term, count(*) AS df FROM tf GROUP BY term")
+    index_seconds = time.perf_counter() - started
+    n = len(documents)
+    avgdl = con.execute("SELECT avg(dl) FROM len").fetchall()[0][0]
+    started = time.perf_counter()
+    for tokens in queries:
+        con.execute(
+            """
+            SELECT tf.doc, sum(ln(1 + ($n - df.df + 0.5) / (df.df + 0.5))
+                   * tf.tf * ($k1 + 1) / (tf.tf + $k1 * (1 - $b + $b * len.dl / $avgdl))) AS score
+            FROM tf JOIN df USING (term) JOIN len USING (doc)
+            WHERE list_contains($terms, tf.term)
+            GROUP BY tf.doc ORDER BY score DESC LIMIT 50
+            """,
+            {"n": n, "k1": k1, "b": b, "avgdl": avgdl, "terms": tokens},
+        ).fetchall()
+    return {"duckdb_index_seconds": index_seconds, "duckdb_query_seconds": time.perf_counter() - started}
+
+
+PHASES = {"build": phase_build, "serve": phase_serve, "add": phase_add, "compare": phase_compare}
+
+
+def run_phase(name: str, args: dict) -> dict:
+    """Run one phase in a fresh Python process and return its figures."""
+    done = subprocess.run([sys.executable, "-m", "jiebang.bench", name, json.dumps(args)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench phase {name} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_bench(n: int, q: int, workdir: Path, real: Path, segment_size: int = 250_000,
+              compare: bool = True, backend: str = "numba") -> dict:
+    workdir = Path(workdir) / f"n{n}"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    args = {"n": n, "q": q, "dir": str(workdir / "index"), "real": str(real), "segment_size": segment_size,
+            "sql_n": 100_000, "sql_q": 100, "backend": backend}
+    figures = {"n": n, "q": q, "backend": backend, "build": run_phase("build", args), "serve": run_phase("serve", args)}
+    figures["add"] = run_phase("add", args)
+    if compare:
+        figures["compare"] = run_phase("compare", {**args, "dir": str(workdir)})
+    return figures
+
+
+if __name__ == "__main__":
+    phase, raw = sys.argv[1], sys.argv[2]
+    print(json.dumps(PHASES[phase](json.loads(raw))))

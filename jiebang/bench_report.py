@@ -1,0 +1,36 @@
+"""Render `jiebang bench` figures as a plain-text table (also pasted into the README)."""
+
+from __future__ import annotations
+
+
+def _ratio(other: float | None, ours: float) -> str:
+    return f"{other / ours:.1f}x" if other and ours else "—"
+
+
+def render(f: dict) -> str:
+    build, serve, add = f["build"], f["serve"], f["add"]
+    lines = [
+        f"## N = {f['n']:,} listings, Q = {f['q']:,} challenges",
+        f"index build            {build['seconds']:8.1f} s   peak RSS {build['peak_rss_mb']:,.0f} MB",
+        f"serving ({f.get('backend', 'numpy')}): start-up {serve['startup_seconds']:6.1f} s   resident {serve['rss_serving_mb']:,.0f} MB"
+        f" (after load {serve['rss_loaded_mb']:,.0f} MB)",
+        f"match Q (top 50, rescored, explained) {serve['seconds']:6.1f} s",
+        f"add {10_000:,} listings     {add['seconds']:8.1f} s",
+    ]
+    if c := f.get("compare"):
+        ours = serve["seconds"]
+        lines += [
+            "retrieval of the same Q, top 50 (ratio = their time / ours, ours includes rescoring):",
+            f"  bm25s numpy          {c['bm25s_numpy_query_seconds']:8.1f} s  {_ratio(c['bm25s_numpy_query_seconds'], ours)}"
+            f"  (index {c['bm25s_numpy_index_seconds']:.1f} s)",
+            f"  bm25s numba          {c['bm25s_numba_query_seconds']:8.1f} s  {_ratio(c['bm25s_numba_query_seconds'], ours)}"
+            f"  (+{c['bm25s_numba_startup_seconds']:.1f} s JIT once)",
+            f"  Tantivy              {c['tantivy_query_seconds']:8.1f} s  {_ratio(c['tantivy_query_seconds'], ours)}"
+            f"  (index {c['tantivy_index_seconds']:.1f} s over pre-segmented text)",
+            f"  DuckDB SQL BM25      {c['duckdb_query_seconds']:8.1f} s  for {c['duckdb_q']} queries over"
+            f" {c['duckdb_n']:,} docs (index {c['duckdb_index_seconds']:.1f} s)",
+            f"  rapidfuzz cdist      {c['rapidfuzz_extrapolated_seconds']:8.0f} s  {_ratio(c['rapidfuzz_extrapolated_seconds'], ours)}"
+            f"  (extrapolated from {c['rapidfuzz_measured']})",
+            f"  segmentation of N (rjieba) {c['segment_seconds']:.1f} s",
+        ]
+    return "\n".join(lines)
