@@ -31,7 +31,8 @@ def load(settings: Settings, output: CrawlOutput, run_id: str) -> dict:
 @task
 def match(settings: Settings, run_id: str, today: date) -> dict:
     warehouse = pipeline.open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
-    return pipeline.match_open_challenges(warehouse, run_id, today=today, top_k=settings.match_top_k)
+    return pipeline.match_open_challenges(warehouse, run_id, today=today, top_k=settings.match_top_k,
+                                          index_dir=settings.index_dir)
 
 
 @flow(name="nightly-refresh", log_prints=True)

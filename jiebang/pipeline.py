@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
-from matching.engine import Challenge, Listing, build_index, match_challenges
+from matching.engine import Challenge, Listing, ListingIndex, build_index, match_challenges
 from warehouse import queries, store
 from warehouse.gateway import Warehouse
 from warehouse.migrations import migrate
@@ -19,19 +20,33 @@ def open_warehouse(path, lock_timeout_seconds: float) -> Warehouse:
 
 
 def match_open_challenges(warehouse: Warehouse, run_id: str, *, today: date, top_k: int,
-                          challenge_ids: list[str] | None = None) -> dict[str, Any]:
+                          challenge_ids: list[str] | None = None, index_dir: Path | None = None) -> dict[str, Any]:
     """Match open challenges (or the given ones) against active listings and store the results.
 
     Rejected pairs are excluded, so a listing a broker rejected never comes back."""
     challenges = [Challenge.from_record(r) for r in queries.open_challenges(warehouse, today)]
     if challenge_ids is not None:
         challenges = [c for c in challenges if c.challenge_id in set(challenge_ids)]
-    listings = [Listing.from_record(r) for r in queries.listings_for_matching(warehouse)]
-    index = build_index(listings)
+    index = build_index(Listing.from_record(r) for r in queries.listings_for_matching(warehouse)) \
+        if index_dir is None else refresh_index(warehouse, index_dir)
     matches = match_challenges(index, challenges, top_k=top_k, exclude=queries.rejected_pairs(warehouse),
                                today=today)
     stored = store.replace_matches(
         warehouse, run_id, [c.challenge_id for c in challenges], [m.as_record() for m in matches]
     )
     weak = sorted({m.challenge_id for m in matches if m.no_good_match})
-    return {"challenges": len(challenges), "listings": len(listings), "matches": stored, "no_good_match": weak}
+    return {"challenges": len(challenges), "listings": len(index), "matches": stored, "no_good_match": weak}
+
+
+def refresh_index(warehouse: Warehouse, index_dir: Path) -> ListingIndex:
+    """The on-disk index brought up to date: only listings changed since the last refresh are
+    segmented and added; inactive ones are masked. The first call builds it."""
+    index = ListingIndex.load(index_dir) if (index_dir / "manifest.json").exists() else ListingIndex()
+    after = datetime.fromisoformat(index.watermark) if index.watermark else None
+    changed = queries.listings_for_matching(warehouse, changed_after=after)
+    if changed:
+        index.add(Listing.from_record(r) for r in changed)
+        index.watermark = max(r["last_changed"] for r in changed).isoformat()
+    index.remove(queries.inactive_listing_ids(warehouse))
+    index.save(index_dir)
+    return index

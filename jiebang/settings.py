@@ -51,6 +51,7 @@ def default_sources(base_url: str) -> tuple[SourceSettings, ...]:
 class Settings:
     warehouse_path: Path = Path("var/jiebang.duckdb")
     data_dir: Path = Path("var/runs")  # crawl outputs (JSON lines) per run
+    index_dir: Path = Path("var/index")  # the matching index (segments, memory-mapped)
     sources: tuple[SourceSettings, ...] = field(
         default_factory=lambda: default_sources(f"http://127.0.0.1:{DEFAULT_REPLAY_PORT}")
     )
@@ -96,6 +97,7 @@ class Settings:
 _SCALAR_FIELDS = {
     "warehouse_path": Path,
     "data_dir": Path,
+    "index_dir": Path,
     "replay_host": str,
     "replay_port": int,
     "ui_host": str,

@@ -168,6 +168,7 @@ class ListingIndex:
     segments: list[Segment] = field(default_factory=list)
     where: dict[str, tuple[int, int]] = field(default_factory=dict)  # listing_id → (segment, row)
     doc_freq: dict[str, int] = field(default_factory=dict)
+    watermark: str | None = None  # the caller's "indexed up to" marker (e.g. last_changed), kept on save
 
     def __len__(self) -> int:
         return len(self.where)
@@ -214,7 +215,7 @@ class ListingIndex:
             if name not in saved:
                 segment.save(folder / name)
             np.save(folder / f"{name}.alive.npy", segment.alive)
-        manifest = {"segments": len(self.segments), "doc_freq": self.doc_freq}
+        manifest = {"segments": len(self.segments), "watermark": self.watermark, "doc_freq": self.doc_freq}
         (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -222,7 +223,7 @@ class ListingIndex:
         """Load a saved index; backend "numba" retrieves ~5x faster after a one-time JIT compile."""
         folder = Path(folder)
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        index = cls(doc_freq=manifest["doc_freq"])
+        index = cls(doc_freq=manifest["doc_freq"], watermark=manifest.get("watermark"))
         for number in range(manifest["segments"]):
             name = f"segment-{number:04d}"
             alive = np.load(folder / f"{name}.alive.npy")

@@ -46,6 +46,7 @@ def test_refresh_and_broker_decisions_in_two_processes(loaded_warehouse, setting
         **os.environ,
         "JIEBANG_WAREHOUSE_PATH": str(wh.path),
         "JIEBANG_DATA_DIR": str(tmp_path / "runs"),
+        "JIEBANG_INDEX_DIR": str(tmp_path / "index"),
         "JIEBANG_SOURCE_BASE_URL": settings.sources[0].base_url,
         "PREFECT_HOME": str(tmp_path / "prefect"),
     }

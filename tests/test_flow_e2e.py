@@ -17,6 +17,7 @@ def flow_env(monkeypatch, settings):
     """The flow resolves its settings from the environment, like a scheduled run does."""
     monkeypatch.setenv("JIEBANG_WAREHOUSE_PATH", str(settings.warehouse_path))
     monkeypatch.setenv("JIEBANG_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("JIEBANG_INDEX_DIR", str(settings.index_dir))
     monkeypatch.setenv("JIEBANG_SOURCE_BASE_URL", settings.sources[0].base_url)
     return settings
 
@@ -78,6 +79,9 @@ def test_a_second_refresh_is_idempotent_and_keeps_decisions(prefect_harness, flo
 
     result = nightly_refresh(today=TODAY)
 
+    from matching.index import ListingIndex
+
+    assert len(ListingIndex.load(flow_env.index_dir).segments) == 1  # nothing changed: nothing re-segmented
     after = queries.table_counts(wh)
     assert after["listings"] == before["listings"] and after["challenges"] == before["challenges"]
     assert all(s["listings"]["inserted"] == s["challenges"]["inserted"] == 0 for s in result["sources"].values())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from warehouse.gateway import Row, Warehouse
@@ -16,12 +16,18 @@ _LATEST_REVIEW = """
 """
 
 
-def listings_for_matching(warehouse: Warehouse) -> list[Row]:
+def listings_for_matching(warehouse: Warehouse, changed_after: datetime | None = None) -> list[Row]:
+    """Active listings (only those changed after `changed_after`, when given), with `last_changed`."""
     return warehouse.query(
         "SELECT listing_id, kind, title, abstract, claims, keywords, applicants, ipc, field, maturity,"
-        " cooperation, price_wan, region, legal_status, published_on FROM listings WHERE active"
-        " ORDER BY listing_id"
+        " cooperation, price_wan, region, legal_status, published_on, last_changed FROM listings"
+        " WHERE active AND ($after IS NULL OR last_changed > $after) ORDER BY listing_id",
+        {"after": changed_after},
     )
+
+
+def inactive_listing_ids(warehouse: Warehouse) -> list[str]:
+    return [r["listing_id"] for r in warehouse.query("SELECT listing_id FROM listings WHERE NOT active")]
 
 
 def open_challenges(warehouse: Warehouse, today: date) -> list[Row]:

@@ -1,0 +1,26 @@
+"""The benchmark runs end to end at a small size and reports figures that add up."""
+
+from jiebang.bench import load_pools, run_bench, synthetic_challenges, synthetic_listings
+from jiebang.bench_report import render
+from tests.conftest import SHARED
+
+REAL = SHARED / "data" / "real"
+
+
+def test_recombined_corpus_is_realistic_and_reproducible():
+    pools = load_pools(REAL)
+    assert len(pools.titles) > 20_000 and len(pools.sentences) > 10_000
+    first, again = synthetic_listings(pools, 50, seed=1), synthetic_listings(pools, 50, seed=1)
+    assert first == again
+    assert all(len(l.abstract) >= 260 and l.title for l in first)
+    assert any("係" in l.title or "統" in l.title or "裝" in l.title for l in synthetic_listings(pools, 3000, seed=1))
+    assert len({c.challenge_id for c in synthetic_challenges(pools, 20, seed=2)}) == 20
+
+
+def test_small_bench_reports_every_phase(tmp_path):
+    figures = run_bench(2_000, 20, tmp_path, REAL, compare=False, backend="numpy")
+    assert figures["serve"]["matches"] == 20 * 50
+    assert figures["add"]["listings"] == 2_000 + 10_000
+    assert figures["build"]["peak_rss_mb"] > 0 and figures["serve"]["seconds"] > 0
+    text = render(figures)
+    assert "N = 2,000 listings" in text and "add 10,000 listings" in text
