@@ -108,7 +108,7 @@ def phase_build(args: dict) -> dict:
 
 
 def phase_serve(args: dict) -> dict:
-    from matching.engine import match_challenges
+    from matching.engine import match_challenges, match_challenges_parallel
     from matching.index import ListingIndex
 
     challenges = synthetic_challenges(load_pools(Path(args["real"])), args["q"], seed=2)
@@ -120,7 +120,12 @@ def phase_serve(args: dict) -> dict:
     started = time.perf_counter()
     matches = match_challenges(index, challenges, top_k=50)
     seconds = time.perf_counter() - started
-    return {"startup_seconds": startup, "seconds": seconds, "matches": len(matches),
+    started = time.perf_counter()
+    parallel = match_challenges_parallel(index, challenges, workers=2, top_k=50)
+    parallel_seconds = time.perf_counter() - started
+    assert [(m.challenge_id, m.listing_id) for m in parallel] == [(m.challenge_id, m.listing_id) for m in matches]
+    return {"startup_seconds": startup, "seconds": seconds, "parallel_seconds": parallel_seconds,
+            "matches": len(matches),
             "rss_loaded_mb": loaded_rss, "rss_serving_mb": rss_mb(), "peak_rss_mb": peak_rss_mb()}
 
 
@@ -253,7 +258,7 @@ def run_phase(name: str, args: dict) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_bench(n: int, q: int, workdir: Path, real: Path, segment_size: int = 250_000,
+def run_bench(n: int, q: int, workdir: Path, real: Path, segment_size: int = 100_000,
               compare: bool = True, backend: str = "numba") -> dict:
     workdir = Path(workdir) / f"n{n}"
     shutil.rmtree(workdir, ignore_errors=True)

@@ -14,7 +14,8 @@ def render(f: dict) -> str:
         f"index build            {build['seconds']:8.1f} s   peak RSS {build['peak_rss_mb']:,.0f} MB",
         f"serving ({f.get('backend', 'numpy')}): start-up {serve['startup_seconds']:6.1f} s   resident {serve['rss_serving_mb']:,.0f} MB"
         f" (after load {serve['rss_loaded_mb']:,.0f} MB)",
-        f"match Q (top 50, rescored, explained) {serve['seconds']:6.1f} s",
+        f"match Q (top 50, rescored, explained) {serve['seconds']:6.1f} s on 1 core,"
+        f" {serve.get('parallel_seconds', float('nan')):.1f} s on 2 worker processes",
         f"add {10_000:,} listings     {add['seconds']:8.1f} s",
     ]
     if c := f.get("compare"):

@@ -17,12 +17,12 @@ A challenge whose first-ranked listing covers less than NO_MATCH_COVERAGE of it 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import ahocorasick
 from rapidfuzz import fuzz, process
 
 from matching import signals
@@ -31,7 +31,7 @@ from matching.text import char_bigrams, normalise, tokenize_normalised
 from matching.vocabulary import synonym_map
 
 __all__ = ["WEIGHTS", "Challenge", "Listing", "ListingIndex", "Match", "build_index", "dumps_match",
-           "match_challenges"]
+           "match_challenges", "match_challenges_parallel"]
 
 WEIGHTS = {"coverage": 45.0, "relevance": 35.0, "field": 8.0, "maturity": 3.0, "price": 3.0,
            "region": 3.0, "status": 2.0, "cooperation": 1.0}
@@ -82,20 +82,31 @@ class Query:
     text: str  # normalised title + "\n" + description
     weights: dict[str, float]  # term → weight (IDF × title emphasis)
     synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    _spans: dict[str, list[list[int]]] | None = None
-    _pattern: re.Pattern | None = None
+    _automaton: ahocorasick.Automaton | None = None
+    _challenge_spans: dict[str, list[list[int]]] | None = None
 
-    def pattern(self) -> re.Pattern:
-        """All the query's terms and synonyms, longest first (compiled once per query)."""
-        if self._pattern is None:
-            terms = {*self.weights, *(s for group in self.synonyms.values() for s in group)}
-            self._pattern = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)))
-        return self._pattern
+    def challenge_spans(self) -> dict[str, list[list[int]]]:
+        if self._challenge_spans is None:
+            self._challenge_spans = self.scan(self.text)[1]
+        return self._challenge_spans
 
-    def spans(self) -> dict[str, list[list[int]]]:
-        if self._spans is None:
-            self._spans = _spans(self.text, self.pattern())
-        return self._spans
+    def scan(self, text: str) -> tuple[set[str], dict[str, list[list[int]]]]:
+        """Which of the query's terms and synonyms occur in the text (one Aho-Corasick pass),
+        and where (at most MAX_SPANS times each)."""
+        if not self.weights:
+            return set(), {}
+        if self._automaton is None:
+            self._automaton = ahocorasick.Automaton()
+            for term in {*self.weights, *(s for group in self.synonyms.values() for s in group)}:
+                self._automaton.add_word(term, term)
+            self._automaton.make_automaton()
+        present: set[str] = set()
+        spans: dict[str, list[list[int]]] = {}
+        for last, term in self._automaton.iter(text):
+            present.add(term)
+            if len(where := spans.setdefault(term, [])) < MAX_SPANS:
+                where.append([last - len(term) + 1, last + 1])
+        return present, spans
 
     @property
     def retrieval_terms(self) -> list[str]:
@@ -159,16 +170,6 @@ def _coverage(query: Query, text: str, fuzzy: bool) -> tuple[float, dict[str, st
     return credit / total, hits
 
 
-def _spans(text: str, pattern: re.Pattern) -> dict[str, list[list[int]]]:
-    """Where each of the pattern's terms occurs (at most MAX_SPANS times), in one pass."""
-    spans: dict[str, list[list[int]]] = {}
-    for found in pattern.finditer(text):
-        where = spans.setdefault(found.group(), [])
-        if len(where) < MAX_SPANS:
-            where.append([found.start(), found.end()])
-    return spans
-
-
 def _signal_parts(challenge: Challenge, facts: Mapping[str, Any], today: date) -> dict[str, float]:
     published = facts.get("published_on")
     fits = {
@@ -183,12 +184,10 @@ def _signal_parts(challenge: Challenge, facts: Mapping[str, Any], today: date) -
     return {name: round(WEIGHTS[name] * (fit or 0.0), 2) for name, fit in fits.items()}
 
 
-def _explain(query: Query, listing_text: str, hits: Mapping[str, str]) -> list[dict[str, Any]]:
+def _explain(query: Query, in_listing: Mapping[str, list[list[int]]], hits: Mapping[str, str]) -> list[dict[str, Any]]:
     if not hits:
         return []
-    title_abstract = "\n".join(listing_text.split("\n", 2)[:2])
-    in_listing = _spans(title_abstract, query.pattern())
-    in_challenge = query.spans()
+    in_challenge = query.challenge_spans()
     return [
         {"term": term, "listing_term": found, "weight": round(query.weights[term], 3),
          "challenge_spans": in_challenge.get(term, []), "listing_spans": in_listing.get(found, [])}
@@ -223,24 +222,26 @@ def match_challenges(index: ListingIndex, challenges: Iterable[Challenge], *, to
             fields, facts = segment.record(row)
             text = matching_text(fields)
             coverage, hits = _coverage(query, text, fuzzy=position < FUZZY_CANDIDATES)
-            scored.append((coverage, fused / best_fused, listing_id, text, hits, facts))
+            title_abstract = text[:len(fields["title"]) + 1 + len(fields["abstract"])]
+            scored.append((coverage, fused / best_fused, listing_id, title_abstract, hits, facts))
         if not scored:
             continue
         top_coverage = max(s[0] for s in scored)
         confidence = min(1.0, top_coverage / COVERAGE_FULL)
         ranked = []
-        for coverage, relevance, listing_id, text, hits, facts in scored:
+        for coverage, relevance, listing_id, title_abstract, hits, facts in scored:
             parts = {
                 "coverage": round(WEIGHTS["coverage"] * min(1.0, coverage / COVERAGE_FULL), 2),
                 "relevance": round(WEIGHTS["relevance"] * relevance * confidence, 2),
                 **_signal_parts(query.challenge, facts, today),
             }
-            ranked.append((round(sum(parts.values()), 2), listing_id, parts, text, hits, coverage))
+            ranked.append((round(sum(parts.values()), 2), listing_id, parts, title_abstract, hits, coverage))
         ranked.sort(key=lambda r: (-r[0], r[1]))
         weak = ranked[0][5] < NO_MATCH_COVERAGE  # judged on the match a broker would see first
         results.extend(
-            Match(query.challenge.challenge_id, listing_id, rank, score, parts, _explain(query, text, hits), weak)
-            for rank, (score, listing_id, parts, text, hits, _) in enumerate(ranked[:top_k], start=1)
+            Match(query.challenge.challenge_id, listing_id, rank, score, parts,
+                  _explain(query, query.scan(shown)[1], hits), weak)
+            for rank, (score, listing_id, parts, shown, hits, _) in enumerate(ranked[:top_k], start=1)
         )
     return results
 
@@ -249,3 +250,34 @@ def dumps_match(match: Match) -> str:
     """One JSON line of `jiebang match-file` output."""
     return json.dumps(match.as_record(), ensure_ascii=False)
 
+
+
+_SHARED: tuple[ListingIndex, dict[str, Any]] | None = None  # set in the parent, inherited by forked workers
+
+
+def _match_chunk(challenges: list[Challenge]) -> list[Match]:
+    index, options = _SHARED
+    return match_challenges(index, challenges, **options)
+
+
+def match_challenges_parallel(index: ListingIndex, challenges: Sequence[Challenge], *, workers: int = 2,
+                              **options: Any) -> list[Match]:
+    """`match_challenges` split over forked worker processes (same results, same order).
+
+    The workers inherit the index copy-on-write and its arrays are memory-mapped, so memory is
+    shared. Use from a command or a benchmark, not from a threaded server (fork and threads mix badly).
+    """
+    global _SHARED
+    challenges = list(challenges)
+    if workers <= 1 or len(challenges) < 2 * workers:
+        return match_challenges(index, challenges, **options)
+    import multiprocessing
+
+    size = -(-len(challenges) // workers)
+    chunks = [challenges[i:i + size] for i in range(0, len(challenges), size)]
+    _SHARED = (index, options)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            return [m for part in pool.map(_match_chunk, chunks) for m in part]
+    finally:
+        _SHARED = None

@@ -80,8 +80,9 @@ def matching_text(fields: dict[str, str]) -> str:
 
 
 def word_document(fields: dict[str, str]) -> list[str]:
-    emphasised = tokenize_normalised(fields["title"] + " " + fields["keywords"])
-    return emphasised * (TITLE_REPEAT - 1) + tokenize_normalised(matching_text(fields)) or [EMPTY]
+    emphasised = tokenize_normalised(fields["title"] + "\n" + fields["keywords"])
+    body = tokenize_normalised(fields["abstract"] + "\n" + fields["claims"])
+    return emphasised * TITLE_REPEAT + body or [EMPTY]
 
 
 def bigram_document(fields: dict[str, str]) -> list[str]:

@@ -17,10 +17,7 @@ import rjieba
 
 from matching.vocabulary import DOMAIN_WORDS, STOP_WORDS
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-# Chinese runs go to the segmenter; Latin and numeric runs are tokens as they are (bms, 5g,
-# igbt, 0.5, 98%, h01m), so the segmenter never splits a number at its decimal point.
-_RUNS = re.compile(r"(?P<cjk>[\u4e00-\u9fff]+)|(?P<latin>[a-z0-9]+(?:\.[0-9]+)?%?)")
+_LATIN = re.compile(r"[a-z0-9][a-z0-9_+-]*")  # codes and words: bms, 5g, igbt, h01m8, 20crmnti
 # Bare numbers and units say how much, not what: a firm's "0.5mm" rarely meets a patent's
 # "0.5mm" on the same quantity. Codes with letters stay (5g, igbt, 20crmnti, h01m8).
 _MEASURE = re.compile(
@@ -92,11 +89,13 @@ def tokenize_normalised(text: str) -> list[str]:
     A single Chinese character can be a whole technical term (钛, 镀, 筘) and is kept; a single
     Latin letter or digit is noise and is dropped.
     """
-    segmenter, tokens = _segmenter(), []
-    for run in _RUNS.finditer(text):
-        if run.lastgroup == "cjk":
-            tokens += [t for t in segmenter.cut(run.group(), False) if t not in STOP_WORDS]
-        elif len(token := run.group()) >= 2 and token not in STOP_WORDS and not _MEASURE.fullmatch(token):
+    tokens = []
+    for token in _segmenter().cut(text, False):
+        if token in STOP_WORDS:
+            continue
+        if "\u4e00" <= token[0] <= "\u9fff":
+            tokens.append(token)
+        elif len(token) >= 2 and _LATIN.fullmatch(token) and not _MEASURE.fullmatch(token):
             tokens.append(token)
     return tokens
 
