@@ -16,6 +16,7 @@ import csv
 import json
 import random
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -102,9 +103,10 @@ def phase_build(args: dict) -> dict:
     before = rss_mb()
     started = time.perf_counter()
     index = ListingIndex()
-    index.add(listings, segment_size=args["segment_size"])
+    index.add(listings, segment_size=args["segment_size"], workers=args["workers"], folder=Path(args["dir"]))
     index.save(Path(args["dir"]))
-    return {"seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb(), "rss_before_mb": before}
+    return {"seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb(), "rss_before_mb": before,
+            "workers_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
 def phase_serve(args: dict) -> dict:
@@ -264,7 +266,7 @@ def run_bench(n: int, q: int, workdir: Path, real: Path, segment_size: int = 100
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     args = {"n": n, "q": q, "dir": str(workdir / "index"), "real": str(real), "segment_size": segment_size,
-            "sql_n": 100_000, "sql_q": 100, "backend": backend}
+            "sql_n": 100_000, "sql_q": 100, "backend": backend, "workers": 2}
     figures = {"n": n, "q": q, "backend": backend, "build": run_phase("build", args), "serve": run_phase("serve", args)}
     figures["add"] = run_phase("add", args)
     if compare:

@@ -11,7 +11,8 @@ def render(f: dict) -> str:
     build, serve, add = f["build"], f["serve"], f["add"]
     lines = [
         f"## N = {f['n']:,} listings, Q = {f['q']:,} challenges",
-        f"index build            {build['seconds']:8.1f} s   peak RSS {build['peak_rss_mb']:,.0f} MB",
+        f"index build            {build['seconds']:8.1f} s   peak RSS {build['peak_rss_mb']:,.0f} MB"
+        f" (each of 2 segment builders: {build.get('workers_peak_rss_mb', 0):,.0f} MB)",
         f"serving ({f.get('backend', 'numpy')}): start-up {serve['startup_seconds']:6.1f} s   resident {serve['rss_serving_mb']:,.0f} MB"
         f" (after load {serve['rss_loaded_mb']:,.0f} MB)",
         f"match Q (top 50, rescored, explained) {serve['seconds']:6.1f} s on 1 core,"

@@ -179,12 +179,20 @@ class ListingIndex:
         df = self.doc_freq.get(term, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def add(self, listings: Iterable[Listing], segment_size: int = 250_000) -> int:
-        """Index new or changed listings in new segments; older copies are masked. Returns how many."""
-        latest = {l.listing_id: l for l in listings}
-        batch = list(latest.values())
-        for start in range(0, len(batch), segment_size):
-            self._append(Segment.build(batch[start:start + segment_size]))
+    def add(self, listings: Iterable[Listing], segment_size: int = 100_000, workers: int = 1,
+            folder: Path | None = None) -> int:
+        """Index new or changed listings in new segments; older copies are masked. Returns how many.
+
+        With `workers` > 1 and a `folder`, segments are built in parallel forked processes, each
+        saved into the folder and then loaded memory-mapped."""
+        batch = list({l.listing_id: l for l in listings}.values())
+        chunks = [batch[start:start + segment_size] for start in range(0, len(batch), segment_size)]
+        if workers > 1 and folder is not None and len(chunks) > 1:
+            for segment in _build_in_parallel(chunks, Path(folder), len(self.segments), workers):
+                self._append(segment)
+        else:
+            for chunk in chunks:
+                self._append(Segment.build(chunk))
         return len(batch)
 
     def _append(self, segment: Segment) -> None:
@@ -251,6 +259,29 @@ class ListingIndex:
         facts = {**facts, "ipc": tuple(facts.get("ipc", ()))}
         return Listing(listing_id, fields["title"], fields["abstract"], fields["claims"],
                        tuple(fields["keywords"].split()), **facts)
+
+
+_CHUNKS: list[list[Listing]] = []  # set in the parent, inherited by forked builders
+
+
+def _build_and_save(job: tuple[int, str]) -> str:
+    number, folder = job
+    Segment.build(_CHUNKS[number]).save(Path(folder))
+    return folder
+
+
+def _build_in_parallel(chunks: list[list[Listing]], folder: Path, first: int, workers: int) -> list[Segment]:
+    import multiprocessing
+
+    global _CHUNKS
+    _CHUNKS = chunks
+    jobs = [(i, str(folder / f"segment-{first + i:04d}")) for i in range(len(chunks))]
+    try:
+        with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=1) as pool:
+            built = pool.map(_build_and_save, jobs, chunksize=1)
+    finally:
+        _CHUNKS = []
+    return [Segment.load(Path(path), np.ones(len(chunk), dtype=np.float32)) for path, chunk in zip(built, chunks)]
 
 
 def build_index(listings: Iterable[Listing]) -> ListingIndex:

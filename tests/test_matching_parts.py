@@ -134,3 +134,15 @@ def test_parallel_matching_gives_the_same_results():
     parallel = match_challenges_parallel(index, challenges, workers=2, top_k=3)
     assert [(m.challenge_id, m.listing_id, m.score) for m in parallel] == \
         [(m.challenge_id, m.listing_id, m.score) for m in serial]
+
+
+def test_segments_built_in_parallel_answer_like_one_process(tmp_path):
+    serial = ListingIndex()
+    serial.add(LISTINGS, segment_size=1)
+    parallel = ListingIndex()
+    parallel.add(LISTINGS, segment_size=1, workers=2, folder=tmp_path / "idx")
+    parallel.save(tmp_path / "idx")
+    assert len(parallel.segments) == 3
+    reloaded = ListingIndex.load(tmp_path / "idx")
+    expected = [(m.listing_id, m.score) for m in match_challenges(serial, [FUEL_CELL], top_k=3)]
+    assert [(m.listing_id, m.score) for m in match_challenges(reloaded, [FUEL_CELL], top_k=3)] == expected
