@@ -43,7 +43,8 @@ FUZZY_MIN = 80.0
 CANDIDATES = 200  # from each of the two BM25 indexes
 RESCORED = 100  # best fused candidates that get rescored
 FUZZY_CANDIDATES = 30  # of those, the best that also get fuzzy term matching (segmenting costs)
-MAX_SPANS = 5  # occurrences highlighted per term
+MAX_SPANS = 3  # occurrences highlighted per term
+MAX_TERMS = 20  # matched terms explained per match, the rarest first
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ def _explain(query: Query, in_listing: Mapping[str, list[list[int]]], hits: Mapp
     return [
         {"term": term, "listing_term": found, "weight": round(query.weights[term], 3),
          "challenge_spans": in_challenge.get(term, []), "listing_spans": in_listing.get(found, [])}
-        for term, found in sorted(hits.items(), key=lambda kv: -query.weights[kv[0]])
+        for term, found in sorted(hits.items(), key=lambda kv: -query.weights[kv[0]])[:MAX_TERMS]
     ]
 
 
@@ -255,9 +256,14 @@ def dumps_match(match: Match) -> str:
 _SHARED: tuple[ListingIndex, dict[str, Any]] | None = None  # set in the parent, inherited by forked workers
 
 
-def _match_chunk(challenges: list[Challenge]) -> list[Match]:
+def _match_chunk(challenges: list[Challenge]) -> list[tuple]:
     index, options = _SHARED
-    return match_challenges(index, challenges, **options)
+    # Plain tuples travel back to the parent faster than dataclass instances.
+    return [astuple_shallow(m) for m in match_challenges(index, challenges, **options)]
+
+
+def astuple_shallow(match: Match) -> tuple:
+    return tuple(getattr(match, name) for name in Match.__dataclass_fields__)
 
 
 def match_challenges_parallel(index: ListingIndex, challenges: Sequence[Challenge], *, workers: int = 2,
@@ -278,6 +284,6 @@ def match_challenges_parallel(index: ListingIndex, challenges: Sequence[Challeng
     _SHARED = (index, options)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            return [m for part in pool.map(_match_chunk, chunks) for m in part]
+            return [Match(*fields) for part in pool.map(_match_chunk, chunks) for fields in part]
     finally:
         _SHARED = None
