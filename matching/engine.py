@@ -16,7 +16,6 @@ A challenge whose first-ranked listing covers less than NO_MATCH_COVERAGE of it 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,8 +29,8 @@ from matching.index import EMPTY, Listing, ListingIndex, build_index, matching_t
 from matching.text import char_bigrams, normalise, tokenize_normalised
 from matching.vocabulary import synonym_map
 
-__all__ = ["WEIGHTS", "Challenge", "Listing", "ListingIndex", "Match", "build_index", "dumps_match",
-           "match_challenges", "match_challenges_parallel"]
+__all__ = ["WEIGHTS", "Challenge", "Listing", "ListingIndex", "Match", "build_index", "match_challenges",
+           "match_challenges_parallel"]
 
 WEIGHTS = {"coverage": 45.0, "relevance": 35.0, "field": 8.0, "maturity": 3.0, "price": 3.0,
            "region": 3.0, "status": 2.0, "cooperation": 1.0}
@@ -88,26 +87,24 @@ class Query:
 
     def challenge_spans(self) -> dict[str, list[list[int]]]:
         if self._challenge_spans is None:
-            self._challenge_spans = self.scan(self.text)[1]
+            self._challenge_spans = self.spans(self.text)
         return self._challenge_spans
 
-    def scan(self, text: str) -> tuple[set[str], dict[str, list[list[int]]]]:
-        """Which of the query's terms and synonyms occur in the text (one Aho-Corasick pass),
-        and where (at most MAX_SPANS times each)."""
+    def spans(self, text: str) -> dict[str, list[list[int]]]:
+        """Where the query's terms and synonyms occur in the text (at most MAX_SPANS times each),
+        in one Aho-Corasick pass."""
         if not self.weights:
-            return set(), {}
+            return {}
         if self._automaton is None:
             self._automaton = ahocorasick.Automaton()
             for term in {*self.weights, *(s for group in self.synonyms.values() for s in group)}:
                 self._automaton.add_word(term, term)
             self._automaton.make_automaton()
-        present: set[str] = set()
         spans: dict[str, list[list[int]]] = {}
         for last, term in self._automaton.iter(text):
-            present.add(term)
             if len(where := spans.setdefault(term, [])) < MAX_SPANS:
                 where.append([last - len(term) + 1, last + 1])
-        return present, spans
+        return spans
 
     @property
     def retrieval_terms(self) -> list[str]:
@@ -241,16 +238,10 @@ def match_challenges(index: ListingIndex, challenges: Iterable[Challenge], *, to
         weak = ranked[0][5] < NO_MATCH_COVERAGE  # judged on the match a broker would see first
         results.extend(
             Match(query.challenge.challenge_id, listing_id, rank, score, parts,
-                  _explain(query, query.scan(shown)[1], hits), weak)
+                  _explain(query, query.spans(shown), hits), weak)
             for rank, (score, listing_id, parts, shown, hits, _) in enumerate(ranked[:top_k], start=1)
         )
     return results
-
-
-def dumps_match(match: Match) -> str:
-    """One JSON line of `jiebang match-file` output."""
-    return json.dumps(match.as_record(), ensure_ascii=False)
-
 
 
 _SHARED: tuple[ListingIndex, dict[str, Any]] | None = None  # set in the parent, inherited by forked workers
