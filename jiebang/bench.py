@@ -79,6 +79,11 @@ def synthetic_challenges(pools: Pools, q: int, seed: int) -> list[Challenge]:
     ]
 
 
+def anonymous_rss_mb() -> float:
+    """Resident memory that is the process's own (heap), without memory-mapped file pages."""
+    return _status_mb("RssAnon")
+
+
 def peak_rss_mb() -> float:
     return _status_mb("VmHWM")
 
@@ -128,7 +133,8 @@ def phase_serve(args: dict) -> dict:
     assert [(m.challenge_id, m.listing_id) for m in parallel] == [(m.challenge_id, m.listing_id) for m in matches]
     return {"startup_seconds": startup, "seconds": seconds, "parallel_seconds": parallel_seconds,
             "matches": len(matches),
-            "rss_loaded_mb": loaded_rss, "rss_serving_mb": rss_mb(), "peak_rss_mb": peak_rss_mb()}
+            "rss_loaded_mb": loaded_rss, "rss_serving_mb": rss_mb(), "anon_rss_serving_mb": anonymous_rss_mb(),
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def phase_add(args: dict) -> dict:

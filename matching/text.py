@@ -89,15 +89,31 @@ def tokenize_normalised(text: str) -> list[str]:
     A single Chinese character can be a whole technical term (钛, 镀, 筘) and is kept; a single
     Latin letter or digit is noise and is dropped.
     """
+    keep = _KEEP
+    if len(keep) > _KEEP_LIMIT:
+        keep.clear()
     tokens = []
     for token in _segmenter().cut(text, False):
-        if token in STOP_WORDS:
-            continue
-        if "\u4e00" <= token[0] <= "\u9fff":
-            tokens.append(token)
-        elif len(token) >= 2 and _LATIN.fullmatch(token) and not _MEASURE.fullmatch(token):
+        decision = keep.get(token)
+        if decision is None:
+            decision = keep[token] = _is_content_token(token)
+        if decision:
             tokens.append(token)
     return tokens
+
+
+# Whether a token is a content token, memoised: the vocabulary is small next to the number of
+# tokens, and this check ran for every token of a million listings.
+_KEEP: dict[str, bool] = {}
+_KEEP_LIMIT = 2_000_000
+
+
+def _is_content_token(token: str) -> bool:
+    if token in STOP_WORDS:
+        return False
+    if "\u4e00" <= token[0] <= "\u9fff":
+        return True
+    return len(token) >= 2 and bool(_LATIN.fullmatch(token)) and not _MEASURE.fullmatch(token)
 
 
 def tokenize(text: str) -> list[str]:
