@@ -194,6 +194,26 @@ def bench(
         (Path(workdir) / f"n{size}.json").write_text(json.dumps(figures, indent=1), encoding="utf-8")
 
 
+@app.command()
+@_one_line_errors
+def labels(
+    out: Annotated[Path, typer.Option(help="Qrels TSV to write: challenge_id, listing_id, grade.")],
+    config: ConfigOption = None,
+) -> None:
+    """Export brokers' decisions as graded judgments (rejected 0, shortlisted 1, contacted or
+    further 2), ready for `jiebang eval --qrels`.
+
+    Example: jiebang labels --out var/broker_qrels.tsv
+    """
+    from jiebang.pipeline import open_warehouse
+    from warehouse.queries import labelled_pairs
+
+    settings = _settings(config)
+    rows = labelled_pairs(open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds))
+    out.write_text("".join(f"{r['challenge_id']}\t{r['listing_id']}\t{r['grade']}\n" for r in rows), encoding="utf-8")
+    console.print(f"{len(rows)} 条标注已写入 {out}")
+
+
 @user_app.command("add")
 @_one_line_errors
 def user_add(

@@ -8,7 +8,7 @@ from jiebang.cli import app
 from warehouse.gateway import Warehouse
 
 runner = CliRunner()
-COMMANDS = [["demo"], ["refresh"], ["ui"], ["match-file"], ["eval"], ["user"], ["user", "add"]]
+COMMANDS = [["demo"], ["refresh"], ["ui"], ["match-file"], ["eval"], ["bench"], ["labels"], ["user"], ["user", "add"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -53,3 +53,19 @@ def test_a_bad_setting_is_reported_without_a_traceback(tmp_path, monkeypatch):
     result = runner.invoke(app, ["user", "add", "li", "--role", "broker", "--password", "long-enough"])
     assert result.exit_code == 1
     assert "ui_port='not-a-port' is not a valid int" in result.output
+
+
+def test_broker_decisions_export_as_graded_judgments(tmp_path, monkeypatch):
+    from jiebang.files import read_qrels
+    from jiebang.pipeline import open_warehouse
+    from warehouse import store
+
+    monkeypatch.setenv("JIEBANG_WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
+    wh = open_warehouse(tmp_path / "w.duckdb", 10)
+    store.record_review(wh, challenge_id="C1", listing_id="L1", decision="shortlist", reviewer="wang")
+    store.record_review(wh, challenge_id="C1", listing_id="L1", decision="contacted", reviewer="wang")
+    store.record_review(wh, challenge_id="C1", listing_id="L2", decision="reject", reviewer="wang", reason="技术不对口")
+    store.record_review(wh, challenge_id="C2", listing_id="L1", decision="shortlist", reviewer="li")
+    result = runner.invoke(app, ["labels", "--out", str(tmp_path / "q.tsv")])
+    assert result.exit_code == 0, result.output
+    assert read_qrels(tmp_path / "q.tsv") == {"C1": {"L1": 2, "L2": 0}, "C2": {"L1": 1}}

@@ -45,6 +45,17 @@ def rejected_pairs(warehouse: Warehouse) -> set[tuple[str, str]]:
     return {(r["challenge_id"], r["listing_id"]) for r in rows}
 
 
+# A broker's latest decision as a relevance grade: rejected 0, shortlisted 1, taken further 2.
+DECISION_GRADES = {"reject": 0, "shortlist": 1, "contacted": 2, "intent": 2, "signed": 2, "follow_up": 2}
+
+
+def labelled_pairs(warehouse: Warehouse) -> list[Row]:
+    """(challenge_id, listing_id, grade) from the latest decision per pair: labelled data for tuning."""
+    rows = warehouse.query(f"SELECT challenge_id, listing_id, decision FROM ({_LATEST_REVIEW}) ORDER BY 1, 2")
+    return [{"challenge_id": r["challenge_id"], "listing_id": r["listing_id"],
+             "grade": DECISION_GRADES[r["decision"]]} for r in rows]
+
+
 def challenge_queue(warehouse: Warehouse) -> list[Row]:
     """Challenges with their number of proposals, unreviewed proposals and best score."""
     return warehouse.query(
