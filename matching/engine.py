@@ -37,6 +37,7 @@ WEIGHTS = {"coverage": 45.0, "relevance": 35.0, "field": 8.0, "maturity": 3.0, "
 COVERAGE_FULL = 0.6
 NO_MATCH_COVERAGE = 0.13
 BIGRAM_WEIGHT = 0.5  # the recall net counts half as much as word matches
+RECALL_TERMS: int | None = 20  # bigrams of the title and this many rarest terms (None: the whole text)
 TITLE_TERM_WEIGHT = 1.5
 FUZZY_MIN = 80.0
 CANDIDATES = 200  # from each of the two BM25 indexes
@@ -106,6 +107,15 @@ class Query:
                 where.append([last - len(term) + 1, last + 1])
         return spans
 
+    def recall_bigrams(self) -> list[str]:
+        """Bigrams of the title and of the rarest terms: the recall net for words segmented
+        differently, kept short because every query bigram costs a posting-list scan."""
+        if RECALL_TERMS is None:
+            return char_bigrams(self.text) or [EMPTY]
+        rarest = sorted(self.weights, key=self.weights.get, reverse=True)[:RECALL_TERMS]
+        title = self.text.split("\n", 1)[0]
+        return list(dict.fromkeys(char_bigrams(title) + [b for t in rarest for b in char_bigrams(t)])) or [EMPTY]
+
     @property
     def retrieval_terms(self) -> list[str]:
         expanded = list(self.weights)
@@ -128,7 +138,7 @@ def _retrieve(index: ListingIndex, queries: Sequence[Query]) -> list[dict[tuple[
     """Fused candidates per query: word BM25 + BIGRAM_WEIGHT × bigram BM25, each relative to
     its best hit, over every segment (masked rows skipped)."""
     words = [q.retrieval_terms for q in queries]
-    bigrams = [char_bigrams(q.text) or [EMPTY] for q in queries]
+    bigrams = [q.recall_bigrams() for q in queries]
     fused: list[dict[tuple[int, int], float]] = [{} for _ in queries]
     for tokens, retriever_of, weight in ((words, "words", 1.0), (bigrams, "bigrams", BIGRAM_WEIGHT)):
         hits: list[list[tuple[tuple[int, int], float]]] = [[] for _ in queries]
