@@ -12,7 +12,7 @@ from warehouse.gateway import Warehouse
 from warehouse.migrations import migrate
 
 
-def open_warehouse(path, lock_timeout_seconds: float) -> Warehouse:
+def open_warehouse(path: Path, lock_timeout_seconds: float) -> Warehouse:
     """The warehouse at `path`, migrated to the current schema."""
     warehouse = Warehouse(path, lock_timeout_seconds)
     migrate(warehouse)
