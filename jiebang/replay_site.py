@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from jiebang import replay_pages as pages
+from jiebang.errors import JiebangError
 from jiebang.settings import ACHIEVEMENT_SITES
 
 SITE_NAMES = {"zju": "浙江大学", "tsinghua": "清华大学", "fudan": "复旦大学", "tongji": "同济大学",
@@ -113,13 +114,23 @@ _RENDERERS = {
 }
 
 
+class PortInUse(JiebangError):
+    """The replay site's port is taken."""
+
+
 class ReplaySite:
     """The replay site in a background thread: `with ReplaySite(data) as site: site.base_url`."""
 
     def __init__(self, data: SampleData, host: str = "127.0.0.1", port: int = 0) -> None:
         self.data = data
         handler = type("Handler", (_Handler,), {"data": data})
-        self.server = ThreadingHTTPServer((host, port), handler)
+        try:
+            self.server = ThreadingHTTPServer((host, port), handler)
+        except OSError as exc:
+            raise PortInUse(
+                f"回放站点无法监听 {host}:{port} ({exc.strerror}); 端口被占用？"
+                " Stop the other demo or set JIEBANG_REPLAY_PORT to a free port."
+            ) from None
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

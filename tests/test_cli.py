@@ -69,3 +69,18 @@ def test_broker_decisions_export_as_graded_judgments(tmp_path, monkeypatch):
     result = runner.invoke(app, ["labels", "--out", str(tmp_path / "q.tsv")])
     assert result.exit_code == 0, result.output
     assert read_qrels(tmp_path / "q.tsv") == {"C1": {"L1": 2, "L2": 0}, "C2": {"L1": 1}}
+
+
+def test_demo_on_a_busy_port_says_which_port_and_what_to_do(tmp_path, monkeypatch):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        monkeypatch.setenv("JIEBANG_WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
+        monkeypatch.setenv("JIEBANG_REPLAY_PORT", str(port))
+        result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 1
+    assert f"127.0.0.1:{port}" in result.output and "JIEBANG_REPLAY_PORT" in result.output
+    assert "Traceback" not in result.output
