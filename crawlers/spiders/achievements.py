@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from crawlers.identity import page_id
+from matching.text import chinese_number
 from crawlers.spiders import SourceSpider
 
 # Selectors per site; a site whose pages differ from the usual structure overrides keys.
@@ -25,13 +26,10 @@ DEFAULT_SELECTORS = {
 SITE_CONFIGS: dict[str, dict[str, str]] = {
     site: {} for site in ("zju", "tsinghua", "fudan", "tongji", "cas", "shu")
 }
-_PRICE = re.compile(r"(\d+(?:\.\d+)?)\s*万")
-
-
 def price_in_wan(text: str | None) -> float | None:
-    """'80万元' → 80.0; '面议' (negotiable) → None."""
-    m = _PRICE.search(text or "")
-    return float(m.group(1)) if m else None
+    """'80万元' → 80.0, '1.2亿' → 12000.0; '面议' (negotiable) → None."""
+    amount = chinese_number(text or "")
+    return None if amount is None else amount / 10_000
 
 
 class AchievementsSpider(SourceSpider):
