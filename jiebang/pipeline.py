@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from matching.engine import Challenge, Listing, ListingIndex, build_index, match_challenges
+from matching.index import IndexFormatChanged
 from warehouse import queries, store
 from warehouse.gateway import Warehouse
 from warehouse.migrations import migrate
@@ -41,7 +43,11 @@ def match_open_challenges(warehouse: Warehouse, run_id: str, *, today: date, top
 def refresh_index(warehouse: Warehouse, index_dir: Path) -> ListingIndex:
     """The on-disk index brought up to date: only listings changed since the last refresh are
     segmented and added; inactive ones are masked. The first call builds it."""
-    index = ListingIndex.load(index_dir) if (index_dir / "manifest.json").exists() else ListingIndex()
+    try:
+        index = ListingIndex.load(index_dir) if (index_dir / "manifest.json").exists() else ListingIndex()
+    except IndexFormatChanged:  # written by an older version: rebuild from the warehouse
+        shutil.rmtree(index_dir)
+        index = ListingIndex()
     after = datetime.fromisoformat(index.watermark) if index.watermark else None
     changed = queries.listings_for_matching(warehouse, changed_after=after)
     if changed:

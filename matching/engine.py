@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import ahocorasick
 from rapidfuzz import fuzz, process
 
 from matching import signals
-from matching.index import EMPTY, Listing, ListingIndex, build_index, matching_text
+from matching.index import Listing, ListingIndex, bigram_key, build_index, matching_text
 from matching.text import char_bigrams, normalise, tokenize_normalised
 from matching.vocabulary import synonym_map
 
@@ -40,6 +39,7 @@ BIGRAM_WEIGHT = 0.5  # the recall net counts half as much as word matches
 RECALL_TERMS: int | None = 20  # bigrams of the title and this many rarest terms (None: the whole text)
 TITLE_TERM_WEIGHT = 1.5
 FUZZY_MIN = 80.0
+MAX_SHARE = 1.0  # query terms in more than this share of listings are not used for retrieval
 CANDIDATES = 200  # from each of the two BM25 indexes
 RESCORED = 100  # best fused candidates that get rescored
 FUZZY_CANDIDATES = 30  # of those, the best that also get fuzzy term matching (segmenting costs)
@@ -83,45 +83,30 @@ class Query:
     text: str  # normalised title + "\n" + description
     weights: dict[str, float]  # term → weight (IDF × title emphasis)
     synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    _automaton: ahocorasick.Automaton | None = None
-    _challenge_spans: dict[str, list[list[int]]] | None = None
+    _spans: dict[str, list[list[int]]] = field(default_factory=dict)
 
-    def challenge_spans(self) -> dict[str, list[list[int]]]:
-        if self._challenge_spans is None:
-            self._challenge_spans = self.spans(self.text)
-        return self._challenge_spans
+    def spans(self, term: str) -> list[list[int]]:
+        """Where a term occurs in the challenge (asked for every match that has it: cached)."""
+        if term not in self._spans:
+            self._spans[term] = spans(self.text, term)
+        return self._spans[term]
 
-    def spans(self, text: str) -> dict[str, list[list[int]]]:
-        """Where the query's terms and synonyms occur in the text (at most MAX_SPANS times each),
-        in one Aho-Corasick pass."""
-        if not self.weights:
-            return {}
-        if self._automaton is None:
-            self._automaton = ahocorasick.Automaton()
-            for term in {*self.weights, *(s for group in self.synonyms.values() for s in group)}:
-                self._automaton.add_word(term, term)
-            self._automaton.make_automaton()
-        spans: dict[str, list[list[int]]] = {}
-        for last, term in self._automaton.iter(text):
-            if len(where := spans.setdefault(term, [])) < MAX_SPANS:
-                where.append([last - len(term) + 1, last + 1])
-        return spans
-
-    def recall_bigrams(self) -> list[str]:
-        """Bigrams of the title and of the rarest terms: the recall net for words segmented
-        differently, kept short because every query bigram costs a posting-list scan."""
+    def recall_bigrams(self) -> list[int]:
+        """Bigrams (as keys) of the title and of the rarest terms: the recall net for words
+        segmented differently, kept short because every query bigram costs a posting-list scan."""
         if RECALL_TERMS is None:
-            return char_bigrams(self.text) or [EMPTY]
-        rarest = sorted(self.weights, key=self.weights.get, reverse=True)[:RECALL_TERMS]
-        title = self.text.split("\n", 1)[0]
-        return list(dict.fromkeys(char_bigrams(title) + [b for t in rarest for b in char_bigrams(t)])) or [EMPTY]
+            bigrams = char_bigrams(self.text)
+        else:
+            rarest = list(self.weights)[:RECALL_TERMS]
+            bigrams = char_bigrams(self.text.split("\n", 1)[0]) + [b for t in rarest for b in char_bigrams(t)]
+        return list(dict.fromkeys(map(bigram_key, bigrams)))
 
     @property
     def retrieval_terms(self) -> list[str]:
         expanded = list(self.weights)
         for alternatives in self.synonyms.values():
             expanded += [t for alt in alternatives for t in tokenize_normalised(alt)]
-        return list(dict.fromkeys(expanded)) or [EMPTY]
+        return list(dict.fromkeys(expanded))
 
 
 def make_query(challenge: Challenge, index: ListingIndex) -> Query:
@@ -130,6 +115,7 @@ def make_query(challenge: Challenge, index: ListingIndex) -> Query:
     title_terms = set(tokenize_normalised(title))
     weights = {t: index.idf(t) * (TITLE_TERM_WEIGHT if t in title_terms else 1.0)
                for t in dict.fromkeys(tokenize_normalised(text))}
+    weights = dict(sorted(weights.items(), key=lambda kv: -kv[1]))  # rarest first: explanations list them so
     known = synonym_map()
     return Query(challenge, text, weights, {t: known[t] for t in weights if t in known})
 
@@ -140,12 +126,12 @@ def _retrieve(index: ListingIndex, queries: Sequence[Query]) -> list[dict[tuple[
     words = [q.retrieval_terms for q in queries]
     bigrams = [q.recall_bigrams() for q in queries]
     fused: list[dict[tuple[int, int], float]] = [{} for _ in queries]
-    for tokens, retriever_of, weight in ((words, "words", 1.0), (bigrams, "bigrams", BIGRAM_WEIGHT)):
+    for terms, postings_of, weight in ((words, "words", 1.0), (bigrams, "bigrams", BIGRAM_WEIGHT)):
         hits: list[list[tuple[tuple[int, int], float]]] = [[] for _ in queries]
         for number, segment in enumerate(index.segments):
-            k = min(CANDIDATES, len(segment.ids))
-            docs, scores = getattr(segment, retriever_of).retrieve(
-                tokens, k=k, show_progress=False, weight_mask=segment.alive, n_threads=0)
+            postings = getattr(segment, postings_of)
+            columns = [postings.lookup(t, MAX_SHARE) for t in terms]
+            docs, scores = postings.retrieve(columns, min(CANDIDATES, len(segment.ids)), segment.alive)
             for i in range(len(queries)):
                 hits[i].extend(((number, int(d)), float(s)) for d, s in zip(docs[i], scores[i]) if s > 0)
         for i, row in enumerate(hits):
@@ -155,27 +141,38 @@ def _retrieve(index: ListingIndex, queries: Sequence[Query]) -> list[dict[tuple[
     return fused
 
 
-def _coverage(query: Query, text: str, fuzzy: bool) -> tuple[float, dict[str, str]]:
-    """IDF-weighted share of the query's terms in the listing text, and what matched what."""
-    hits: dict[str, str] = {}
-    credit = 0.0
+def _coverage(query: Query, text: str, words: list[str] | None) -> tuple[float, dict[str, str]]:
+    """IDF-weighted share of the query's terms in the listing text, and what matched what.
+
+    A term counts when it or a synonym occurs in the text; with the listing's `words`, terms
+    still missing count half when rapidfuzz finds a close variant among them."""
+    hits = {term: term for term in query.weights if term in text}
     missed = []
-    for term, weight in query.weights.items():
-        found = term if term in text else next((s for s in query.synonyms.get(term, ()) if s in text), None)
-        if found:
+    for term in query.weights:
+        if term in hits:
+            continue
+        if term in query.synonyms and (found := next((s for s in query.synonyms[term] if s in text), None)):
             hits[term] = found
-            credit += weight
         elif len(term) >= 3:
             missed.append(term)
-    if fuzzy and missed:
-        listing_terms = list(set(tokenize_normalised(text)))
-        for term in missed:
-            close = process.extractOne(term, listing_terms, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN)
-            if close:
-                hits[term] = close[0]
+    credit = sum(query.weights[term] for term in hits)
+    if words and missed:
+        ratios = process.cdist(missed, words, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN)
+        for term, row, best in zip(missed, ratios, ratios.argmax(axis=1)):
+            if row[best] >= FUZZY_MIN:
+                hits[term] = words[best]
                 credit += query.weights[term] / 2
     total = sum(query.weights.values()) or 1.0
     return credit / total, hits
+
+
+def spans(text: str, term: str) -> list[list[int]]:
+    """Where a term occurs in a text: [start, end) of its first MAX_SPANS occurrences."""
+    found, start = [], text.find(term)
+    while start >= 0 and len(found) < MAX_SPANS:
+        found.append([start, start + len(term)])
+        start = text.find(term, start + len(term))
+    return found
 
 
 def _signal_parts(challenge: Challenge, facts: Mapping[str, Any], today: date) -> dict[str, float]:
@@ -192,15 +189,17 @@ def _signal_parts(challenge: Challenge, facts: Mapping[str, Any], today: date) -
     return {name: round(WEIGHTS[name] * (fit or 0.0), 2) for name, fit in fits.items()}
 
 
-def _explain(query: Query, in_listing: Mapping[str, list[list[int]]], hits: Mapping[str, str]) -> list[dict[str, Any]]:
-    if not hits:
-        return []
-    in_challenge = query.challenge_spans()
-    return [
-        {"term": term, "listing_term": found, "weight": round(query.weights[term], 3),
-         "challenge_spans": in_challenge.get(term, []), "listing_spans": in_listing.get(found, [])}
-        for term, found in sorted(hits.items(), key=lambda kv: -query.weights[kv[0]])[:MAX_TERMS]
-    ]
+def _explain(query: Query, shown: str, hits: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The rarest matched terms with their positions in the challenge and in the listing's
+    title + abstract (a fuzzy or synonym match may occur only further down: no listing span)."""
+    explained = []
+    for term, weight in query.weights.items():
+        if (found := hits.get(term)) is not None:
+            explained.append({"term": term, "listing_term": found, "weight": round(weight, 3),
+                              "challenge_spans": query.spans(term), "listing_spans": spans(shown, found)})
+            if len(explained) == MAX_TERMS:
+                break
+    return explained
 
 
 def match_challenges(index: ListingIndex, challenges: Iterable[Challenge], *, top_k: int = 20,
@@ -229,26 +228,26 @@ def match_challenges(index: ListingIndex, challenges: Iterable[Challenge], *, to
                 continue
             fields, facts = segment.record(row)
             text = matching_text(fields)
-            coverage, hits = _coverage(query, text, fuzzy=position < FUZZY_CANDIDATES)
-            title_abstract = text[:len(fields["title"]) + 1 + len(fields["abstract"])]
-            scored.append((coverage, fused / best_fused, listing_id, title_abstract, hits, facts))
+            shown = text[:len(fields["title"]) + 1 + len(fields["abstract"])]
+            coverage, hits = _coverage(query, text, segment.words_of(row) if position < FUZZY_CANDIDATES else None)
+            scored.append((coverage, fused / best_fused, listing_id, shown, hits, facts))
         if not scored:
             continue
         top_coverage = max(s[0] for s in scored)
         confidence = min(1.0, top_coverage / COVERAGE_FULL)
         ranked = []
-        for coverage, relevance, listing_id, title_abstract, hits, facts in scored:
+        for coverage, relevance, listing_id, shown, hits, facts in scored:
             parts = {
                 "coverage": round(WEIGHTS["coverage"] * min(1.0, coverage / COVERAGE_FULL), 2),
                 "relevance": round(WEIGHTS["relevance"] * relevance * confidence, 2),
                 **_signal_parts(query.challenge, facts, today),
             }
-            ranked.append((round(sum(parts.values()), 2), listing_id, parts, title_abstract, hits, coverage))
+            ranked.append((round(sum(parts.values()), 2), listing_id, parts, shown, hits, coverage))
         ranked.sort(key=lambda r: (-r[0], r[1]))
         weak = ranked[0][5] < NO_MATCH_COVERAGE  # judged on the match a broker would see first
         results.extend(
             Match(query.challenge.challenge_id, listing_id, rank, score, parts,
-                  _explain(query, query.spans(shown), hits), weak)
+                  _explain(query, shown, hits), weak)
             for rank, (score, listing_id, parts, shown, hits, _) in enumerate(ranked[:top_k], start=1)
         )
     return results

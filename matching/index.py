@@ -13,17 +13,22 @@ import math
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import bm25s
 import numpy as np
 
-from matching.text import char_bigrams, normalise, tokenize_normalised
+from matching.text import is_content_token, normalise, raw_tokens, tokenize_normalised
 
 TITLE_REPEAT = 2  # title and keywords count twice in the word document
 CLAIMS_CHARS = 2_000  # claims beyond this add little but cost segmentation time
 BIGRAM_CHARS = 400  # the bigram recall net covers the title and the start of the abstract
-EMPTY = "\u0000"  # bm25s needs at least one token per document
+FORMAT = 2  # of the files on disk; an index in another format is rebuilt, not read
+
+
+class IndexFormatChanged(Exception):
+    """The saved index was written by another version: rebuild it from the warehouse."""
 
 
 @dataclass(frozen=True)
@@ -59,10 +64,10 @@ class Listing:
 
     def text_fields(self) -> dict[str, str]:
         """The normalised text the engine matches against (claims cut at CLAIMS_CHARS)."""
-        return {
-            "title": normalise(self.title).replace("\n", " "), "abstract": normalise(self.abstract),
-            "keywords": normalise(" ".join(self.keywords)), "claims": normalise(self.claims[:CLAIMS_CHARS]),
-        }
+        # One normalise call for the four fields: per-call overhead dominates on short texts.
+        parts = (self.title, self.abstract, " ".join(self.keywords), self.claims[:CLAIMS_CHARS])
+        title, abstract, keywords, claims = normalise("\x1f".join(p.replace("\x1f", " ") for p in parts)).split("\x1f")
+        return {"title": title.replace("\n", " "), "abstract": abstract, "keywords": keywords, "claims": claims}
 
     def facts(self) -> dict:
         return {k: v for k in ("field", "kind", "ipc", "maturity", "cooperation", "price_wan", "region",
@@ -80,17 +85,196 @@ def matching_text(fields: dict[str, str]) -> str:
 
 
 def word_document(fields: dict[str, str]) -> list[str]:
+    """The word tokens BM25 indexes for a listing (title and keywords TITLE_REPEAT times): the
+    reference for `WordTable`, which computes the same for a whole segment at once."""
     emphasised = tokenize_normalised(fields["title"] + "\n" + fields["keywords"])
-    body = tokenize_normalised(fields["abstract"] + "\n" + fields["claims"])
-    return emphasised * TITLE_REPEAT + body or [EMPTY]
+    return emphasised * TITLE_REPEAT + tokenize_normalised(fields["abstract"]) + tokenize_normalised(fields["claims"])
 
 
-def bigram_document(fields: dict[str, str]) -> list[str]:
-    return char_bigrams(fields["title"] + " " + fields["abstract"][:BIGRAM_CHARS]) or [EMPTY]
+def bigram_text(fields: dict[str, str]) -> str:
+    return fields["title"] + " " + fields["abstract"][:BIGRAM_CHARS]
+
+
+@lru_cache(maxsize=1)
+def _alnum_table() -> np.ndarray:
+    # The same test as `char_bigrams` (str.isalnum), for every code point, built once.
+    return np.fromiter((chr(c).isalnum() for c in range(0x110000)), dtype=bool, count=0x110000)
+
+
+def bigram_key(bigram: str) -> int:
+    """A character bigram as one integer (two 21-bit code points), the bigram index's term."""
+    return ord(bigram[0]) << 21 | ord(bigram[1])
+
+
+def bigram_postings(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(bigram keys, document numbers) of `char_bigrams(text)` for every text, computed on
+    arrays of code points rather than one Python string per bigram."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    points = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    documents = np.repeat(np.arange(len(texts), dtype=np.int32), lengths)
+    kept = _alnum_table()[points]
+    points, documents = points[kept].astype(np.uint64), documents[kept]
+    same = documents[:-1] == documents[1:]
+    return ((points[:-1] << np.uint64(21)) | points[1:])[same], documents[:-1][same]
+
+
+def distinct_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values and how often each occurs: `np.unique(..., return_counts=True)`,
+    which is ten times slower here than a plain sort."""
+    ordered = np.sort(values)
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else np.zeros(0, np.int64)
+    return ordered[starts], np.diff(np.r_[starts, len(ordered)])
+
+
+def bm25_matrix(term_ids: np.ndarray, doc_ids: np.ndarray, n_terms: int, n_docs: int, tf: np.ndarray | None = None,
+                k1: float = 1.5, b: float = 0.75) -> dict[str, np.ndarray | int]:
+    """Lucene BM25 weights as a term-major (CSC) matrix, the layout bm25s retrieves from.
+
+    One vectorised pass instead of a Python loop per token. Without `tf`, the arguments are one
+    entry per token occurrence; with it, distinct (term, doc) pairs already in term-major order.
+    """
+    if tf is None:
+        pairs, tf = distinct_counts(term_ids.astype(np.int64) * n_docs + doc_ids)
+        terms, docs = np.divmod(pairs, n_docs)
+    else:
+        terms, docs = term_ids, doc_ids
+    lengths = np.bincount(docs, weights=tf, minlength=n_docs)
+    df = np.bincount(terms, minlength=n_terms)
+    idf = np.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+    norm = k1 * (1 - b + b * lengths[docs] / max(lengths.mean(), 1.0))
+    indptr = np.zeros(n_terms + 2, dtype=np.int64)  # one more, empty column: the "no known term" query
+    np.cumsum(df, out=indptr[1:n_terms + 1])
+    indptr[-1] = indptr[-2]
+    return {"data": (idf[terms] * tf / (tf + norm)).astype(np.float32), "indices": docs.astype(np.int32),
+            "indptr": indptr, "num_docs": n_docs}
+
+
+@dataclass
+class Postings:
+    """A BM25 matrix over one segment, its vocabulary sorted (strings or bigram keys), searched
+    with bm25s. Queries are looked up by binary search, so no vocabulary dict is held in memory."""
+
+    terms: np.ndarray
+    matrix: dict
+    backend: str = "numpy"
+    _model: bm25s.BM25 | None = None
+
+    @classmethod
+    def build(cls, terms: np.ndarray, term_ids: np.ndarray, doc_ids: np.ndarray, n_docs: int) -> Postings:
+        return cls(terms, bm25_matrix(term_ids, doc_ids, len(terms), n_docs))
+
+    def lookup(self, terms: Sequence, max_share: float = 1.0) -> list[int]:
+        """Column numbers of the terms this segment knows (the empty column if none).
+
+        Terms in more than `max_share` of the segment's documents are left out (the rarest
+        one is kept if that leaves none): they barely move BM25 ranks but are its longest
+        posting lists, so most of its time and memory."""
+        if len(terms) and len(self.terms):
+            wanted = np.asarray(terms, dtype=self.terms.dtype if self.terms.dtype.kind == "u" else None)
+            at = np.minimum(np.searchsorted(self.terms, wanted), len(self.terms) - 1)
+            found = at[self.terms[at] == wanted]
+            if len(found):
+                if max_share < 1.0:
+                    indptr = self.matrix["indptr"]
+                    df = indptr[found + 1] - indptr[found]
+                    common = df > max_share * self.matrix["num_docs"]
+                    found = found[~common] if not common.all() else found[[np.argmin(df)]]
+                return found.tolist()
+        return [len(self.terms)]
+
+    def document_frequencies(self) -> np.ndarray:
+        return np.diff(self.matrix["indptr"][:len(self.terms) + 1])
+
+    def retrieve(self, queries: list[list[int]], k: int, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self._model is None:
+            model = bm25s.BM25(backend=self.backend)
+            model.scores, model.vocab_dict = self.matrix, {"": len(self.terms)}
+            model.nonoccurrence_array = None  # only BM25L/BM25+ use it
+            model.unique_token_ids_set = range(len(self.terms) + 1)  # O(1) membership, no set of ids
+            self._model = model
+        return self._model.retrieve(queries, k=k, show_progress=False, weight_mask=mask, n_threads=0)
+
+    def save(self, folder: Path, name: str) -> None:
+        np.save(folder / f"{name}.terms.npy", self.terms)
+        for part in ("data", "indices", "indptr"):
+            np.save(folder / f"{name}.{part}.npy", self.matrix[part])
+
+    @classmethod
+    def load(cls, folder: Path, name: str, n_docs: int, mmap: bool, backend: str) -> Postings:
+        mode = "r" if mmap else None
+        matrix = {part: np.load(folder / f"{name}.{part}.npy", mmap_mode=mode) for part in ("data", "indices")}
+        # indptr and the vocabulary are read on every query: small enough to keep in memory.
+        matrix["indptr"], matrix["num_docs"] = np.load(folder / f"{name}.indptr.npy"), n_docs
+        return cls(np.load(folder / f"{name}.terms.npy"), matrix, backend)
+
+
+@dataclass
+class WordTable:
+    """Every content word of a segment's listings as arrays: its term number (in the sorted
+    vocabulary), listing row, and part (0 title + keywords, 1 abstract, 2 claims).
+
+    Segmenting is the one step done per listing; vocabulary, stop-word filtering and counting
+    run once per distinct word or as array operations."""
+
+    vocabulary: np.ndarray
+    term: np.ndarray
+    row: np.ndarray
+    part: np.ndarray
+
+    @classmethod
+    def of(cls, fields: Sequence[dict[str, str]]) -> WordTable:
+        flat: list[str] = []
+        lengths = []
+        for f in fields:
+            for text in (f["title"] + "\n" + f["keywords"], f["abstract"], f["claims"]):
+                tokens = raw_tokens(text)
+                flat += tokens
+                lengths.append(len(tokens))
+        # A dict, not polars or Arrow: segments are built in forked processes, and their
+        # thread pools do not survive a fork.
+        numbers: dict[str, int] = {}
+        ids = np.fromiter(map(lambda t: numbers.setdefault(t, len(numbers)), flat), dtype=np.int64, count=len(flat))
+        first_seen = list(numbers)
+        order = sorted(range(len(first_seen)), key=first_seen.__getitem__)
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        ids, distinct = rank[ids] if len(ids) else ids, [first_seen[i] for i in order]
+        content = np.fromiter(map(is_content_token, distinct), dtype=bool, count=len(distinct))
+        renumber = np.cumsum(content) - 1
+        counts = np.asarray(lengths, dtype=np.int64)
+        row = np.repeat(np.repeat(np.arange(len(fields), dtype=np.int64), 3), counts)
+        part = np.repeat(np.tile(np.arange(3, dtype=np.int8), len(fields)), counts)
+        kept = content[ids] if len(ids) else np.zeros(0, dtype=bool)
+        vocabulary = np.array([w for w, c in zip(distinct, content) if c] or [""][:0], dtype=str)
+        return cls(vocabulary, renumber[ids[kept]] if len(ids) else ids, row[kept], part[kept])
+
+    def postings(self, n_docs: int) -> Postings:
+        emphasised = self.part == 0
+        term = np.concatenate([self.term[emphasised]] * (TITLE_REPEAT - 1) + [self.term])
+        row = np.concatenate([self.row[emphasised]] * (TITLE_REPEAT - 1) + [self.row])
+        return Postings.build(self.vocabulary, term, row, n_docs)
+
+    def shown_words(self, n_docs: int) -> Blobs:
+        """Per listing, the term numbers of its distinct words in title, keywords and abstract:
+        kept with the listing so that fuzzy rescoring never segments a candidate again."""
+        shown = self.part < 2
+        pairs, _ = distinct_counts(self.row[shown] * len(self.vocabulary) + self.term[shown])
+        rows, terms = np.divmod(pairs, max(len(self.vocabulary), 1))
+        return Blobs(terms.astype(np.int32), np.searchsorted(rows, np.arange(n_docs + 1)).astype(np.int64))
+
+
+def _bigram_postings(texts: list[str]) -> Postings:
+    keys, rows = bigram_postings(texts)
+    # One sort of (key, row) gives the term-major order directly (42 + 20 bits).
+    pairs, tf = distinct_counts(keys << np.uint64(20) | rows.astype(np.uint64))
+    pair_keys, pair_rows = pairs >> np.uint64(20), (pairs & np.uint64(0xFFFFF)).astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, pair_keys[1:] != pair_keys[:-1]]) if len(pairs) else np.zeros(0, np.int64)
+    term = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(pairs)]))
+    return Postings(pair_keys[starts], bm25_matrix(term, pair_rows, len(starts), len(texts), tf=tf))
 
 
 class Blobs:
-    """Variable-length byte records in one array + offsets (memory-mapped when loaded)."""
+    """Variable-length records (bytes, or numbers) in one array + offsets (memory-mapped when loaded)."""
 
     def __init__(self, data: np.ndarray, offsets: np.ndarray) -> None:
         self.data, self.offsets = data, offsets
@@ -103,8 +287,11 @@ class Blobs:
         return cls(np.frombuffer(b"".join(records), dtype=np.uint8), offsets)
 
     def __getitem__(self, i: int) -> bytes:
+        return self.rows(i).tobytes()
+
+    def rows(self, i: int) -> np.ndarray:
         start, end = self.offsets[i:i + 2].tolist()
-        return self.data[start:end].tobytes()
+        return self.data[start:end]
 
     def save(self, folder: Path, name: str) -> None:
         np.save(folder / f"{name}.data.npy", self.data)
@@ -120,46 +307,47 @@ class Blobs:
 @dataclass
 class Segment:
     ids: list[str]
-    words: bm25s.BM25
-    bigrams: bm25s.BM25
+    words: Postings
+    bigrams: Postings
     records: Blobs  # per listing: JSON [normalised text fields, facts]
+    shown: Blobs  # per listing: term numbers (in `words`) of its title, keywords and abstract
     alive: np.ndarray  # 1.0, or 0.0 once a later segment holds a newer copy
 
     @classmethod
     def build(cls, listings: Sequence[Listing]) -> Segment:
         fields = [listing.text_fields() for listing in listings]
-        words = bm25s.BM25()
-        words.index([word_document(f) for f in fields], show_progress=False)
-        bigrams = bm25s.BM25()
-        bigrams.index([bigram_document(f) for f in fields], show_progress=False)
+        table = WordTable.of(fields)
         records = Blobs.from_records(
             json.dumps([f, l.facts()], ensure_ascii=False).encode("utf-8") for l, f in zip(listings, fields)
         )
-        return cls([l.listing_id for l in listings], words, bigrams, records,
+        return cls([l.listing_id for l in listings], table.postings(len(listings)),
+                   _bigram_postings([bigram_text(f) for f in fields]), records, table.shown_words(len(listings)),
                    np.ones(len(listings), dtype=np.float32))
 
     def record(self, i: int) -> tuple[dict[str, str], dict]:
         fields, facts = json.loads(self.records[i])
         return fields, facts
 
+    def words_of(self, i: int) -> list[str]:
+        """The distinct words of the listing's title, keywords and abstract."""
+        return self.words.terms[self.shown.rows(i)].tolist()
+
     def document_frequencies(self) -> dict[str, int]:
-        indptr = np.asarray(self.words.scores["indptr"])
-        counts = np.diff(indptr)
-        return {term: int(counts[i]) for term, i in self.words.vocab_dict.items() if i < len(counts)}
+        return dict(zip(self.words.terms.tolist(), self.words.document_frequencies().tolist()))
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.words.save(folder / "words", show_progress=False)
-        self.bigrams.save(folder / "bigrams", show_progress=False)
+        self.words.save(folder, "words")
+        self.bigrams.save(folder, "bigrams")
         self.records.save(folder, "records")
+        self.shown.save(folder, "shown")
         (folder / "ids.json").write_text(json.dumps(self.ids, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path, alive: np.ndarray, mmap: bool = True, backend: str = "numpy") -> Segment:
         ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
-        bm25 = {name: bm25s.BM25.load(folder / name, mmap=mmap, show_progress=False, backend=backend)
-                for name in ("words", "bigrams")}
-        return cls(ids, bm25["words"], bm25["bigrams"], Blobs.load(folder, "records", mmap), alive)
+        words, bigrams = (Postings.load(folder, name, len(ids), mmap, backend) for name in ("words", "bigrams"))
+        return cls(ids, words, bigrams, Blobs.load(folder, "records", mmap), Blobs.load(folder, "shown", mmap), alive)
 
 
 @dataclass
@@ -224,7 +412,7 @@ class ListingIndex:
             if name not in saved:
                 segment.save(folder / name)
             np.save(folder / f"{name}.alive.npy", segment.alive)
-        manifest = {"segments": len(self.segments), "watermark": self.watermark, "doc_freq": self.doc_freq}
+        manifest = {"format": FORMAT, "segments": len(self.segments), "watermark": self.watermark, "doc_freq": self.doc_freq}
         (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -232,6 +420,8 @@ class ListingIndex:
         """Load a saved index; backend "numba" retrieves ~5x faster after a one-time JIT compile."""
         folder = Path(folder)
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("format") != FORMAT:
+            raise IndexFormatChanged(f"{folder} holds index format {manifest.get('format')}, this version reads {FORMAT}")
         index = cls(doc_freq=manifest["doc_freq"], watermark=manifest.get("watermark"))
         for number in range(manifest["segments"]):
             name = f"segment-{number:04d}"

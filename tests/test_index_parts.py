@@ -1,0 +1,81 @@
+"""The index's vectorised pieces agree with the reference implementations they replace."""
+
+from __future__ import annotations
+
+import bm25s
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matching.index import (
+    FORMAT, IndexFormatChanged, ListingIndex, Postings, bigram_key, bigram_postings, bm25_matrix, build_index,
+)
+from matching.engine import Listing
+from matching.text import char_bigrams
+
+DOCUMENTS = [
+    ["锂电池", "隔膜", "涂覆", "隔膜"],
+    ["电池", "管理", "系统", "bms"],
+    ["光伏", "组件", "清洗", "机器人", "光伏"],
+    ["隔膜", "陶瓷", "涂覆", "锂电池", "锂电池", "锂电池"],
+    [],
+]
+
+
+def _postings(documents):
+    vocabulary = sorted({t for d in documents for t in d})
+    ids = {t: i for i, t in enumerate(vocabulary)}
+    term_ids = np.array([ids[t] for d in documents for t in d], dtype=np.int64)
+    doc_ids = np.repeat(np.arange(len(documents)), [len(d) for d in documents])
+    return Postings.build(np.array(vocabulary), term_ids, doc_ids, len(documents))
+
+
+@pytest.mark.parametrize("query", [["锂电池"], ["隔膜", "涂覆"], ["bms", "光伏", "电池"], ["陶瓷", "锂电池", "系统"]])
+def test_bm25_matrix_scores_like_bm25s(query):
+    documents = DOCUMENTS[:4]
+    reference = bm25s.BM25()
+    reference.index(documents, show_progress=False)
+    ours = _postings(documents)
+    got = np.zeros(len(documents))
+    m = ours.matrix
+    for c in ours.lookup(query):
+        for p in range(m["indptr"][c], m["indptr"][c + 1]):
+            got[m["indices"][p]] += m["data"][p]
+    np.testing.assert_allclose(got, reference.get_scores(query)[:len(documents)], rtol=1e-5)
+
+
+def test_postings_retrieve_ranks_and_masks():
+    postings = _postings(DOCUMENTS)
+    docs, scores = postings.retrieve([postings.lookup(["锂电池", "隔膜"])], k=3, mask=np.ones(5, dtype=np.float32))
+    assert docs[0][:2].tolist() == [0, 3] or docs[0][:2].tolist() == [3, 0]
+    assert scores[0][2] == 0.0
+    masked = np.array([1, 1, 1, 0, 1], dtype=np.float32)
+    docs, scores = postings.retrieve([postings.lookup(["锂电池"])], k=2, mask=masked)
+    assert docs[0][0] == 0 and scores[0][1] == 0.0
+
+
+def test_unknown_terms_look_up_the_empty_column():
+    postings = _postings(DOCUMENTS)
+    assert postings.lookup(["石墨烯"]) == [len(postings.terms)]
+    assert postings.lookup([]) == [len(postings.terms)]
+    frequencies = dict(zip(postings.terms.tolist(), postings.document_frequencies().tolist()))
+    assert frequencies["锂电池"] == 2 and frequencies["光伏"] == 1 and frequencies["隔膜"] == 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("锂电池隔膜ab1 ，。、\n-鋰"), max_size=30), min_size=1, max_size=8))
+def test_bigram_postings_are_char_bigrams_of_each_text(texts):
+    keys, documents = bigram_postings(texts)
+    expected = [(bigram_key(b), d) for d, text in enumerate(texts) for b in char_bigrams(text)]
+    assert list(zip(keys.tolist(), documents.tolist())) == expected
+
+
+def test_an_index_in_another_format_is_refused(tmp_path):
+    index = build_index([Listing("A", "锂电池隔膜涂覆")])
+    index.save(tmp_path)
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace(f'"format": {FORMAT}', '"format": 1'),
+                        encoding="utf-8")
+    with pytest.raises(IndexFormatChanged, match="format 1"):
+        ListingIndex.load(tmp_path)
