@@ -7,7 +7,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from matching.engine import Challenge, Listing, ListingIndex, build_index, match_challenges
+from matching.engine import (
+    Challenge,
+    Listing,
+    ListingIndex,
+    build_index,
+    match_challenges,
+)
 from matching.index import IndexFormatChanged
 from warehouse import queries, store
 from warehouse.gateway import Warehouse

@@ -9,8 +9,9 @@ when there are too many.
 from __future__ import annotations
 
 import json
-import math
+import mmap
 import shutil
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -21,6 +22,7 @@ import numpy as np
 
 from matching.text import is_content_token, normalise, raw_tokens, tokenize_normalised
 
+COMMON_FLOOR = 1_000  # a term in fewer documents is never "common", however small the segment
 TITLE_REPEAT = 2  # title and keywords count twice in the word document
 CLAIMS_CHARS = 2_000  # claims beyond this add little but cost segmentation time
 BIGRAM_CHARS = 400  # the bigram recall net covers the title and the start of the abstract
@@ -118,6 +120,15 @@ def bigram_postings(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return ((points[:-1] << np.uint64(21)) | points[1:])[same], documents[:-1][same]
 
 
+def release_pages(array: np.ndarray) -> None:
+    """Unmap the pages of a memory-mapped array that reading has mapped in. They stay in the OS
+    page cache (the next read maps them back cheaply), but not in this process's resident set:
+    on this kernel a read maps whole large folios, so a few thousand queries would otherwise
+    keep gigabytes of the index resident."""
+    if (mapped := getattr(array, "_mmap", None)) is not None:
+        mapped.madvise(mmap.MADV_DONTNEED)
+
+
 def distinct_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct values and how often each occurs: `np.unique(..., return_counts=True)`,
     which is ten times slower here than a plain sort."""
@@ -163,27 +174,36 @@ class Postings:
     def build(cls, terms: np.ndarray, term_ids: np.ndarray, doc_ids: np.ndarray, n_docs: int) -> Postings:
         return cls(terms, bm25_matrix(term_ids, doc_ids, len(terms), n_docs))
 
+    def _positions(self, terms: Sequence) -> np.ndarray:
+        """Column of each term, or -1 where this segment does not know it."""
+        if not len(terms) or not len(self.terms):
+            return np.full(len(terms), -1, dtype=np.int64)
+        wanted = np.asarray(terms, dtype=self.terms.dtype if self.terms.dtype.kind == "u" else None)
+        at = np.minimum(np.searchsorted(self.terms, wanted), len(self.terms) - 1)
+        return np.where(self.terms[at] == wanted, at, -1)
+
+    def frequencies(self, terms: Sequence) -> np.ndarray:
+        """How many of the segment's documents contain each term."""
+        at = self._positions(terms)
+        indptr = self.matrix["indptr"]
+        return np.where(at >= 0, indptr[at + 1] - indptr[at], 0)
+
     def lookup(self, terms: Sequence, max_share: float = 1.0) -> list[int]:
         """Column numbers of the terms this segment knows (the empty column if none).
 
-        Terms in more than `max_share` of the segment's documents are left out (the rarest
-        one is kept if that leaves none): they barely move BM25 ranks but are its longest
-        posting lists, so most of its time and memory."""
-        if len(terms) and len(self.terms):
-            wanted = np.asarray(terms, dtype=self.terms.dtype if self.terms.dtype.kind == "u" else None)
-            at = np.minimum(np.searchsorted(self.terms, wanted), len(self.terms) - 1)
-            found = at[self.terms[at] == wanted]
-            if len(found):
-                if max_share < 1.0:
-                    indptr = self.matrix["indptr"]
-                    df = indptr[found + 1] - indptr[found]
-                    common = df > max_share * self.matrix["num_docs"]
-                    found = found[~common] if not common.all() else found[[np.argmin(df)]]
-                return found.tolist()
-        return [len(self.terms)]
-
-    def document_frequencies(self) -> np.ndarray:
-        return np.diff(self.matrix["indptr"][:len(self.terms) + 1])
+        Terms in more than `max_share` of the segment's documents (and in more than COMMON_FLOOR)
+        are left out, the rarest one kept if that leaves none: they barely move BM25 ranks but
+        are its longest posting lists, so most of its time and memory."""
+        found = self._positions(terms)
+        found = found[found >= 0]
+        if not len(found):
+            return [len(self.terms)]
+        if max_share < 1.0:
+            indptr = self.matrix["indptr"]
+            df = indptr[found + 1] - indptr[found]
+            common = df > max(max_share * self.matrix["num_docs"], COMMON_FLOOR)
+            found = found[~common] if not common.all() else found[[np.argmin(df)]]
+        return found.tolist()
 
     def retrieve(self, queries: list[list[int]], k: int, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self._model is None:
@@ -194,6 +214,10 @@ class Postings:
             self._model = model
         return self._model.retrieve(queries, k=k, show_progress=False, weight_mask=mask, n_threads=0)
 
+    def release(self) -> None:
+        for part in (self.terms, self.matrix["data"], self.matrix["indices"]):
+            release_pages(part)
+
     def save(self, folder: Path, name: str) -> None:
         np.save(folder / f"{name}.terms.npy", self.terms)
         for part in ("data", "indices", "indptr"):
@@ -203,9 +227,9 @@ class Postings:
     def load(cls, folder: Path, name: str, n_docs: int, mmap: bool, backend: str) -> Postings:
         mode = "r" if mmap else None
         matrix = {part: np.load(folder / f"{name}.{part}.npy", mmap_mode=mode) for part in ("data", "indices")}
-        # indptr and the vocabulary are read on every query: small enough to keep in memory.
+        # indptr is read for every query term: small enough to keep in memory.
         matrix["indptr"], matrix["num_docs"] = np.load(folder / f"{name}.indptr.npy"), n_docs
-        return cls(np.load(folder / f"{name}.terms.npy"), matrix, backend)
+        return cls(np.load(folder / f"{name}.terms.npy", mmap_mode=mode), matrix, backend)
 
 
 @dataclass
@@ -223,17 +247,19 @@ class WordTable:
 
     @classmethod
     def of(cls, fields: Sequence[dict[str, str]]) -> WordTable:
-        flat: list[str] = []
-        lengths = []
-        for f in fields:
-            for text in (f["title"] + "\n" + f["keywords"], f["abstract"], f["claims"]):
-                tokens = raw_tokens(text)
-                flat += tokens
-                lengths.append(len(tokens))
+        # Tokens become numbers text by text, so only one copy of each distinct word is kept.
         # A dict, not polars or Arrow: segments are built in forked processes, and their
         # thread pools do not survive a fork.
         numbers: dict[str, int] = {}
-        ids = np.fromiter(map(lambda t: numbers.setdefault(t, len(numbers)), flat), dtype=np.int64, count=len(flat))
+        number = lambda token: numbers.setdefault(token, len(numbers))
+        flat = array("q")
+        lengths = []
+        for f in fields:
+            for text in (f["title"] + "\n" + f["keywords"], f["abstract"], f["claims"]):
+                before = len(flat)
+                flat.extend(map(number, raw_tokens(text)))
+                lengths.append(len(flat) - before)
+        ids = np.frombuffer(flat, dtype=np.int64) if flat else np.zeros(0, np.int64)
         first_seen = list(numbers)
         order = sorted(range(len(first_seen)), key=first_seen.__getitem__)
         rank = np.empty(len(order), dtype=np.int64)
@@ -241,12 +267,14 @@ class WordTable:
         ids, distinct = rank[ids] if len(ids) else ids, [first_seen[i] for i in order]
         content = np.fromiter(map(is_content_token, distinct), dtype=bool, count=len(distinct))
         renumber = np.cumsum(content) - 1
+        del flat
         counts = np.asarray(lengths, dtype=np.int64)
-        row = np.repeat(np.repeat(np.arange(len(fields), dtype=np.int64), 3), counts)
+        row = np.repeat(np.repeat(np.arange(len(fields), dtype=np.int32), 3), counts)
         part = np.repeat(np.tile(np.arange(3, dtype=np.int8), len(fields)), counts)
         kept = content[ids] if len(ids) else np.zeros(0, dtype=bool)
         vocabulary = np.array([w for w, c in zip(distinct, content) if c] or [""][:0], dtype=str)
-        return cls(vocabulary, renumber[ids[kept]] if len(ids) else ids, row[kept], part[kept])
+        term = renumber[ids[kept]].astype(np.int32) if len(ids) else ids.astype(np.int32)
+        return cls(vocabulary, term, row[kept], part[kept])
 
     def postings(self, n_docs: int) -> Postings:
         emphasised = self.part == 0
@@ -258,15 +286,20 @@ class WordTable:
         """Per listing, the term numbers of its distinct words in title, keywords and abstract:
         kept with the listing so that fuzzy rescoring never segments a candidate again."""
         shown = self.part < 2
-        pairs, _ = distinct_counts(self.row[shown] * len(self.vocabulary) + self.term[shown])
+        pairs, _ = distinct_counts(self.row[shown].astype(np.int64) * len(self.vocabulary) + self.term[shown])
         rows, terms = np.divmod(pairs, max(len(self.vocabulary), 1))
         return Blobs(terms.astype(np.int32), np.searchsorted(rows, np.arange(n_docs + 1)).astype(np.int64))
 
 
-def _bigram_postings(texts: list[str]) -> Postings:
-    keys, rows = bigram_postings(texts)
-    # One sort of (key, row) gives the term-major order directly (42 + 20 bits).
-    pairs, tf = distinct_counts(keys << np.uint64(20) | rows.astype(np.uint64))
+def _bigram_postings(texts: list[str], chunk: int = 10_000) -> Postings:
+    # One sort of (key, row) gives the term-major order directly (42 + 20 bits). Packed chunk by
+    # chunk, so the intermediate arrays stay small next to the packed ones.
+    packed = []
+    for start in range(0, len(texts), chunk):
+        keys, rows = bigram_postings(texts[start:start + chunk])
+        packed.append(keys << np.uint64(20) | (rows + start).astype(np.uint64))
+    pairs, tf = distinct_counts(np.concatenate(packed) if packed else np.zeros(0, np.uint64))
+    del packed
     pair_keys, pair_rows = pairs >> np.uint64(20), (pairs & np.uint64(0xFFFFF)).astype(np.int64)
     starts = np.flatnonzero(np.r_[True, pair_keys[1:] != pair_keys[:-1]]) if len(pairs) else np.zeros(0, np.int64)
     term = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(pairs)]))
@@ -328,12 +361,15 @@ class Segment:
         fields, facts = json.loads(self.records[i])
         return fields, facts
 
+    def release_pages(self) -> None:
+        self.words.release()
+        self.bigrams.release()
+        release_pages(self.records.data)
+        release_pages(self.shown.data)
+
     def words_of(self, i: int) -> list[str]:
         """The distinct words of the listing's title, keywords and abstract."""
         return self.words.terms[self.shown.rows(i)].tolist()
-
-    def document_frequencies(self) -> dict[str, int]:
-        return dict(zip(self.words.terms.tolist(), self.words.document_frequencies().tolist()))
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -356,16 +392,22 @@ class ListingIndex:
 
     segments: list[Segment] = field(default_factory=list)
     where: dict[str, tuple[int, int]] = field(default_factory=dict)  # listing_id → (segment, row)
-    doc_freq: dict[str, int] = field(default_factory=dict)
     watermark: str | None = None  # the caller's "indexed up to" marker (e.g. last_changed), kept on save
 
     def __len__(self) -> int:
         return len(self.where)
 
-    def idf(self, term: str) -> float:
+    def release_pages(self) -> None:
+        """Give back the memory-mapped pages read so far (see `release_pages`)."""
+        for segment in self.segments:
+            segment.release_pages()
+
+    def idf(self, terms: Sequence[str]) -> list[float]:
+        """Inverse document frequency of each term over all segments (masked copies count until
+        compaction: a small, temporary overestimate)."""
+        df = sum((segment.words.frequencies(terms) for segment in self.segments), np.zeros(len(terms)))
         n = max(len(self), 1)
-        df = self.doc_freq.get(term, 0)
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return np.log(1 + (n - df + 0.5) / (df + 0.5)).tolist()
 
     def add(self, listings: Iterable[Listing], segment_size: int = 100_000, workers: int = 1,
             folder: Path | None = None) -> int:
@@ -390,12 +432,6 @@ class ListingIndex:
             if (old := self.where.get(listing_id)) is not None:
                 self.segments[old[0]].alive[old[1]] = 0.0
             self.where[listing_id] = (number, row)
-        self._count_terms(segment, +1)
-
-    def _count_terms(self, segment: Segment, sign: int) -> None:
-        # Masked copies keep counting until compaction: a small, temporary overestimate of df.
-        for term, df in segment.document_frequencies().items():
-            self.doc_freq[term] = self.doc_freq.get(term, 0) + sign * df
 
     def remove(self, listing_ids: Iterable[str]) -> None:
         """Mask listings that left the supply (inactive); compaction drops them for good."""
@@ -412,7 +448,7 @@ class ListingIndex:
             if name not in saved:
                 segment.save(folder / name)
             np.save(folder / f"{name}.alive.npy", segment.alive)
-        manifest = {"format": FORMAT, "segments": len(self.segments), "watermark": self.watermark, "doc_freq": self.doc_freq}
+        manifest = {"format": FORMAT, "segments": len(self.segments), "watermark": self.watermark}
         (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -422,7 +458,7 @@ class ListingIndex:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         if manifest.get("format") != FORMAT:
             raise IndexFormatChanged(f"{folder} holds index format {manifest.get('format')}, this version reads {FORMAT}")
-        index = cls(doc_freq=manifest["doc_freq"], watermark=manifest.get("watermark"))
+        index = cls(watermark=manifest.get("watermark"))
         for number in range(manifest["segments"]):
             name = f"segment-{number:04d}"
             alive = np.load(folder / f"{name}.alive.npy")

@@ -8,10 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching.index import (
-    FORMAT, IndexFormatChanged, ListingIndex, Postings, bigram_key, bigram_postings, bm25_matrix, build_index,
-)
 from matching.engine import Listing
+from matching.index import (
+    FORMAT,
+    IndexFormatChanged,
+    ListingIndex,
+    Postings,
+    bigram_key,
+    bigram_postings,
+    build_index,
+)
 from matching.text import char_bigrams
 
 DOCUMENTS = [
@@ -59,8 +65,7 @@ def test_unknown_terms_look_up_the_empty_column():
     postings = _postings(DOCUMENTS)
     assert postings.lookup(["石墨烯"]) == [len(postings.terms)]
     assert postings.lookup([]) == [len(postings.terms)]
-    frequencies = dict(zip(postings.terms.tolist(), postings.document_frequencies().tolist()))
-    assert frequencies["锂电池"] == 2 and frequencies["光伏"] == 1 and frequencies["隔膜"] == 2
+    assert postings.frequencies(["锂电池", "光伏", "隔膜", "石墨烯"]).tolist() == [2, 1, 2, 0]
 
 
 @settings(max_examples=200, deadline=None)
@@ -79,3 +84,24 @@ def test_an_index_in_another_format_is_refused(tmp_path):
                         encoding="utf-8")
     with pytest.raises(IndexFormatChanged, match="format 1"):
         ListingIndex.load(tmp_path)
+
+
+def test_common_terms_are_left_out_of_retrieval_but_never_all(monkeypatch):
+    monkeypatch.setattr("matching.index.COMMON_FLOOR", 1)
+    postings = _postings(DOCUMENTS)  # 5 documents: 锂电池 and 隔膜 in 2, 光伏 in 1
+    assert sorted(postings.lookup(["锂电池", "光伏"], max_share=0.3)) == postings.lookup(["光伏"])
+    assert postings.lookup(["锂电池", "隔膜"], max_share=0.3) == postings.lookup(["锂电池"])[:1] or \
+        postings.lookup(["锂电池", "隔膜"], max_share=0.3) == postings.lookup(["隔膜"])[:1]
+    assert len(postings.lookup(["锂电池", "隔膜", "光伏"], max_share=1.0)) == 3
+    monkeypatch.setattr("matching.index.COMMON_FLOOR", 1_000)  # a small segment prunes nothing
+    assert len(postings.lookup(["锂电池", "隔膜", "光伏"], max_share=0.3)) == 3
+
+
+def test_idf_counts_documents_across_segments():
+    index = ListingIndex()
+    index.add([Listing("A", "锂电池隔膜"), Listing("B", "锂电池回收")])
+    index.add([Listing("C", "光伏组件"), Listing("D", "锂电池梯次利用")])
+    common, rare, unknown = index.idf(["锂电池", "光伏", "石墨烯"])
+    assert unknown > rare > common > 0
+    index.add([Listing("C", "锂电池")])  # C's new copy masks the old one; N stays 4
+    assert len(index) == 4
