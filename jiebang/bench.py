@@ -156,7 +156,7 @@ def phase_compare(args: dict) -> dict:
     import numpy as np
     from rapidfuzz import fuzz, process
 
-    from matching.index import field_tokens, word_document
+    from matching.index import word_document
     from matching.text import tokenize
 
     pools = load_pools(Path(args["real"]))
@@ -164,7 +164,7 @@ def phase_compare(args: dict) -> dict:
     challenges = synthetic_challenges(pools, args["q"], seed=2)
     queries = [list(dict.fromkeys(tokenize(c.title + " " + c.description))) or ["x"] for c in challenges]
     started = time.perf_counter()
-    documents = [word_document(field_tokens(l.text_fields())) for l in listings]
+    documents = [word_document(l.text_fields()) for l in listings]
     results = {"segment_seconds": time.perf_counter() - started}
 
     for backend in ("numpy", "numba"):
