@@ -105,3 +105,18 @@ def test_idf_counts_documents_across_segments():
     assert unknown > rare > common > 0
     index.add([Listing("C", "锂电池")])  # C's new copy masks the old one; N stays 4
     assert len(index) == 4
+
+
+def test_segment_word_table_indexes_what_word_document_says():
+    from matching.index import WordTable, word_document
+
+    listings = [Listing("A", "锂电池隔膜涂覆工艺", "一种陶瓷涂覆隔膜，所述隔膜耐高温。", claims="1. 一种隔膜……",
+                        keywords=("锂电池", "隔膜")),
+                Listing("B", "光伏组件清洗机器人", "本发明公开了一种光伏组件清洗机器人，BMS与5G通信。"),
+                Listing("C", "", "")]
+    fields = [l.text_fields() for l in listings]
+    table = WordTable.of(fields).postings(len(listings))
+    reference = _postings([word_document(f) for f in fields])
+    assert table.terms.tolist() == reference.terms.tolist()
+    for part in ("data", "indices", "indptr"):
+        np.testing.assert_allclose(table.matrix[part], reference.matrix[part], rtol=1e-6)
