@@ -17,6 +17,7 @@ A challenge whose first-ranked listing covers less than NO_MATCH_COVERAGE of it 
 from __future__ import annotations
 
 import gc
+import re
 import pickle
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
@@ -89,6 +90,18 @@ class Query:
     weights: dict[str, float]  # term → weight (IDF × title emphasis)
     synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _spans: dict[str, list[list[int]]] = field(default_factory=dict)
+    _latin: dict[str, re.Pattern] = field(default_factory=dict)
+
+    def occurs(self, term: str, text: str) -> bool:
+        """Whether the term is in the text; a Latin code only as a whole word ("ai" is not in
+        "chain", "pcb" is not "pc")."""
+        if term not in text:
+            return False
+        if not term.isascii():
+            return True
+        if (pattern := self._latin.get(term)) is None:
+            pattern = self._latin[term] = re.compile(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])")
+        return pattern.search(text) is not None
 
     def spans(self, term: str) -> list[list[int]]:
         """Where a term occurs in the challenge (asked for every match that has it: cached)."""
@@ -166,12 +179,12 @@ def _coverage(query: Query, text: str, words: list[str] | None) -> tuple[float, 
 
     A term counts when it or a synonym occurs in the text; with the listing's `words`, terms
     still missing count half when rapidfuzz finds a close variant among them."""
-    hits = {term: term for term in query.weights if term in text}
+    hits = {term: term for term in query.weights if query.occurs(term, text)}
     missed = []
     for term in query.weights:
         if term in hits:
             continue
-        if term in query.synonyms and (found := next((s for s in query.synonyms[term] if s in text), None)):
+        if term in query.synonyms and (found := next((s for s in query.synonyms[term] if query.occurs(s, text)), None)):
             hits[term] = found
         elif len(term) >= 3:
             missed.append(term)

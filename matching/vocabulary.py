@@ -47,9 +47,9 @@ SYNONYM_GROUPS = (
     ("mea", "膜电极"), ("pem", "质子交换膜"), ("cod", "化学需氧量"), ("pet", "涤纶", "聚酯"),
     ("锌", "zn"), ("钛", "ti"), ("铁", "fe"), ("锰", "mn"), ("铬", "cr"), ("镁", "mg"), ("铜", "cu"),
     ("硅", "si"), ("铝", "al"), ("镍", "ni"), ("锂", "li"),
-    # Plastics: firms write the trade abbreviation, patents the chemical name. Two-letter ones
-    # (pc, pp, pe, pa) are left out: synonyms match as substrings, and "pc" is inside "pcb".
-    ("abs", "丙烯腈-丁二烯-苯乙烯"), ("pvc", "聚氯乙烯"), ("pmma", "聚甲基丙烯酸甲酯", "亚克力"),
+    # Plastics: firms write the trade abbreviation, patents the chemical name ("pa" is left out:
+    # it is also the unit Pa).
+    ("pc", "聚碳酸酯"), ("pp", "聚丙烯"), ("pe", "聚乙烯"), ("abs", "丙烯腈-丁二烯-苯乙烯"), ("pvc", "聚氯乙烯"), ("pmma", "聚甲基丙烯酸甲酯", "亚克力"),
     ("pbt", "聚对苯二甲酸丁二醇酯"), ("pps", "聚苯硫醚"), ("peek", "聚醚醚酮"), ("ptfe", "聚四氟乙烯"),
     ("tpu", "热塑性聚氨酯"), ("pla", "聚乳酸"), ("eva", "乙烯-醋酸乙烯共聚物"),
 )

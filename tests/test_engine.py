@@ -100,3 +100,13 @@ def test_a_listing_identical_to_the_challenge_ranks_first(listing):
     index = build_index(CORPUS)
     challenge = Challenge("same", listing.title, listing.abstract, listing.field)
     assert match_challenges(index, [challenge], top_k=3)[0].listing_id == listing.listing_id
+
+
+@pytest.mark.parametrize(("term", "text", "found"), [
+    ("ai", "chain drive 链传动", False), ("ai", "基于ai的缺陷检测", True), ("pc", "pcb板", False),
+    ("pc", "阻燃pc外壳", True), ("bms", "bms系统", True), ("锂电池", "动力锂电池组", True), ("5g", "15g", False),
+])
+def test_latin_terms_count_only_as_whole_words(term, text, found):
+    from matching.engine import Query
+
+    assert Query(Challenge("Q", term), term, {term: 1.0}).occurs(term, text) is found
