@@ -137,18 +137,11 @@ def distinct_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ordered[starts], np.diff(np.r_[starts, len(ordered)])
 
 
-def bm25_matrix(term_ids: np.ndarray, doc_ids: np.ndarray, n_terms: int, n_docs: int, tf: np.ndarray | None = None,
+def bm25_matrix(terms: np.ndarray, docs: np.ndarray, tf: np.ndarray, n_terms: int, n_docs: int,
                 k1: float = 1.5, b: float = 0.75) -> dict[str, np.ndarray | int]:
-    """Lucene BM25 weights as a term-major (CSC) matrix, the layout bm25s retrieves from.
-
-    One vectorised pass instead of a Python loop per token. Without `tf`, the arguments are one
-    entry per token occurrence; with it, distinct (term, doc) pairs already in term-major order.
-    """
-    if tf is None:
-        pairs, tf = distinct_counts(term_ids.astype(np.int64) * n_docs + doc_ids)
-        terms, docs = np.divmod(pairs, n_docs)
-    else:
-        terms, docs = term_ids, doc_ids
+    """Lucene BM25 weights as a term-major (CSC) matrix, the layout bm25s retrieves from, from
+    the distinct (term, doc) pairs in term-major order and their term frequencies: one
+    vectorised pass instead of a Python loop per token."""
     lengths = np.bincount(docs, weights=tf, minlength=n_docs)
     df = np.bincount(terms, minlength=n_terms)
     idf = np.log(1 + (n_docs - df + 0.5) / (df + 0.5))
@@ -172,7 +165,10 @@ class Postings:
 
     @classmethod
     def build(cls, terms: np.ndarray, term_ids: np.ndarray, doc_ids: np.ndarray, n_docs: int) -> Postings:
-        return cls(terms, bm25_matrix(term_ids, doc_ids, len(terms), n_docs))
+        """From one (term number, doc) entry per token occurrence; `terms` is the sorted vocabulary."""
+        pairs, tf = distinct_counts(term_ids.astype(np.int64) * n_docs + doc_ids)
+        pair_terms, pair_docs = np.divmod(pairs, n_docs)
+        return cls(terms, bm25_matrix(pair_terms, pair_docs, tf, len(terms), n_docs))
 
     def _positions(self, terms: Sequence) -> np.ndarray:
         """Column of each term, or -1 where this segment does not know it."""
@@ -264,17 +260,16 @@ class WordTable:
         order = sorted(range(len(first_seen)), key=first_seen.__getitem__)
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
-        ids, distinct = rank[ids] if len(ids) else ids, [first_seen[i] for i in order]
+        ids, distinct = rank[ids], [first_seen[i] for i in order]
         content = np.fromiter(map(is_content_token, distinct), dtype=bool, count=len(distinct))
         renumber = np.cumsum(content) - 1
         del flat
         counts = np.asarray(lengths, dtype=np.int64)
         row = np.repeat(np.repeat(np.arange(len(fields), dtype=np.int32), 3), counts)
         part = np.repeat(np.tile(np.arange(3, dtype=np.int8), len(fields)), counts)
-        kept = content[ids] if len(ids) else np.zeros(0, dtype=bool)
-        vocabulary = np.array([w for w, c in zip(distinct, content) if c] or [""][:0], dtype=str)
-        term = renumber[ids[kept]].astype(np.int32) if len(ids) else ids.astype(np.int32)
-        return cls(vocabulary, term, row[kept], part[kept])
+        kept = content[ids]
+        vocabulary = np.array([w for w, c in zip(distinct, content) if c], dtype=str)
+        return cls(vocabulary, renumber[ids[kept]].astype(np.int32), row[kept], part[kept])
 
     def postings(self, n_docs: int) -> Postings:
         emphasised = self.part == 0
@@ -300,10 +295,10 @@ def _bigram_postings(texts: list[str], chunk: int = 10_000) -> Postings:
         packed.append(keys << np.uint64(20) | (rows + start).astype(np.uint64))
     pairs, tf = distinct_counts(np.concatenate(packed) if packed else np.zeros(0, np.uint64))
     del packed
-    pair_keys, pair_rows = pairs >> np.uint64(20), (pairs & np.uint64(0xFFFFF)).astype(np.int64)
-    starts = np.flatnonzero(np.r_[True, pair_keys[1:] != pair_keys[:-1]]) if len(pairs) else np.zeros(0, np.int64)
-    term = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(pairs)]))
-    return Postings(pair_keys[starts], bm25_matrix(term, pair_rows, len(starts), len(texts), tf=tf))
+    keys, pairs_per_key = distinct_counts(pairs >> np.uint64(20))
+    term = np.repeat(np.arange(len(keys)), pairs_per_key)
+    rows = (pairs & np.uint64(0xFFFFF)).astype(np.int64)
+    return Postings(keys, bm25_matrix(term, rows, tf, len(keys), len(texts)))
 
 
 class Blobs:
