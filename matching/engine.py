@@ -17,8 +17,8 @@ A challenge whose first-ranked listing covers less than NO_MATCH_COVERAGE of it 
 from __future__ import annotations
 
 import gc
-import re
 import pickle
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
