@@ -26,7 +26,7 @@ COMMON_FLOOR = 1_000  # a term in fewer documents is never "common", however sma
 TITLE_REPEAT = 2  # title and keywords count twice in the word document
 CLAIMS_CHARS = 2_000  # claims beyond this add little but cost segmentation time
 BIGRAM_CHARS = 400  # the bigram recall net covers the title and the start of the abstract
-FORMAT = 2  # of the files on disk; an index in another format is rebuilt, not read
+FORMAT = 3  # of the files on disk; an index in another format is rebuilt, not read
 
 
 class IndexFormatChanged(Exception):
@@ -108,14 +108,20 @@ def bigram_key(bigram: str) -> int:
     return ord(bigram[0]) << 21 | ord(bigram[1])
 
 
-def bigram_postings(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(bigram keys, document numbers) of `char_bigrams(text)` for every text, computed on
-    arrays of code points rather than one Python string per bigram."""
+def code_points(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(code point, document number) of every letter, digit or CJK character of the texts (the
+    characters `char_bigrams` keeps), as arrays rather than one Python string per character."""
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     points = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     documents = np.repeat(np.arange(len(texts), dtype=np.int32), lengths)
     kept = _alnum_table()[points]
-    points, documents = points[kept].astype(np.uint64), documents[kept]
+    return points[kept], documents[kept]
+
+
+def bigram_postings(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(bigram keys, document numbers) of `char_bigrams(text)` for every text."""
+    points, documents = code_points(texts)
+    points = points.astype(np.uint64)
     same = documents[:-1] == documents[1:]
     return ((points[:-1] << np.uint64(21)) | points[1:])[same], documents[:-1][same]
 
@@ -286,19 +292,47 @@ class WordTable:
         return Blobs(terms.astype(np.int32), np.searchsorted(rows, np.arange(n_docs + 1)).astype(np.int64))
 
 
-def _bigram_postings(texts: list[str], chunk: int = 10_000) -> Postings:
+def _bigram_postings(texts: list[str], chunk: int = 10_000) -> tuple[Postings, Characters]:
+    """The bigram index of the texts, and how many texts contain each character."""
     # One sort of (key, row) gives the term-major order directly (42 + 20 bits). Packed chunk by
     # chunk, so the intermediate arrays stay small next to the packed ones.
-    packed = []
+    packed, characters = [], []
     for start in range(0, len(texts), chunk):
         keys, rows = bigram_postings(texts[start:start + chunk])
         packed.append(keys << np.uint64(20) | (rows + start).astype(np.uint64))
+        points, documents = code_points(texts[start:start + chunk])
+        characters.append(np.unique(points.astype(np.uint64) << np.uint64(20) | documents.astype(np.uint64)) >> np.uint64(20))
     pairs, tf = distinct_counts(np.concatenate(packed) if packed else np.zeros(0, np.uint64))
     del packed
     keys, pairs_per_key = distinct_counts(pairs >> np.uint64(20))
     term = np.repeat(np.arange(len(keys)), pairs_per_key)
     rows = (pairs & np.uint64(0xFFFFF)).astype(np.int64)
-    return Postings(keys, bm25_matrix(term, rows, tf, len(keys), len(texts)))
+    points, df = distinct_counts(np.concatenate(characters) if characters else np.zeros(0, np.uint64))
+    return (Postings(keys, bm25_matrix(term, rows, tf, len(keys), len(texts))),
+            Characters(points.astype(np.uint32), df.astype(np.int64)))
+
+
+@dataclass
+class Characters:
+    """How many of a segment's listings contain each character (in the bigram text)."""
+
+    points: np.ndarray  # sorted code points
+    df: np.ndarray
+
+    def frequencies(self, characters: Sequence[str]) -> np.ndarray:
+        if not len(self.points):
+            return np.zeros(len(characters), dtype=np.int64)
+        wanted = np.fromiter(map(ord, characters), dtype=np.uint32, count=len(characters))
+        at = np.minimum(np.searchsorted(self.points, wanted), len(self.points) - 1)
+        return np.where(self.points[at] == wanted, self.df[at], 0)
+
+    def save(self, folder: Path) -> None:
+        np.save(folder / "characters.npy", np.stack([self.points.astype(np.int64), self.df]))
+
+    @classmethod
+    def load(cls, folder: Path) -> Characters:
+        points, df = np.load(folder / "characters.npy")
+        return cls(points.astype(np.uint32), df)
 
 
 class Blobs:
@@ -339,6 +373,7 @@ class Segment:
     bigrams: Postings
     records: Blobs  # per listing: JSON [normalised text fields, facts]
     shown: Blobs  # per listing: term numbers (in `words`) of its title, keywords and abstract
+    characters: Characters
     alive: np.ndarray  # 1.0, or 0.0 once a later segment holds a newer copy
 
     @classmethod
@@ -348,9 +383,9 @@ class Segment:
         records = Blobs.from_records(
             json.dumps([f, l.facts()], ensure_ascii=False).encode("utf-8") for l, f in zip(listings, fields)
         )
-        return cls([l.listing_id for l in listings], table.postings(len(listings)),
-                   _bigram_postings([bigram_text(f) for f in fields]), records, table.shown_words(len(listings)),
-                   np.ones(len(listings), dtype=np.float32))
+        bigrams, characters = _bigram_postings([bigram_text(f) for f in fields])
+        return cls([l.listing_id for l in listings], table.postings(len(listings)), bigrams, records,
+                   table.shown_words(len(listings)), characters, np.ones(len(listings), dtype=np.float32))
 
     def record(self, i: int) -> tuple[dict[str, str], dict]:
         fields, facts = json.loads(self.records[i])
@@ -372,13 +407,15 @@ class Segment:
         self.bigrams.save(folder, "bigrams")
         self.records.save(folder, "records")
         self.shown.save(folder, "shown")
+        self.characters.save(folder)
         (folder / "ids.json").write_text(json.dumps(self.ids, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path, alive: np.ndarray, mmap: bool = True, backend: str = "numpy") -> Segment:
         ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
         words, bigrams = (Postings.load(folder, name, len(ids), mmap, backend) for name in ("words", "bigrams"))
-        return cls(ids, words, bigrams, Blobs.load(folder, "records", mmap), Blobs.load(folder, "shown", mmap), alive)
+        return cls(ids, words, bigrams, Blobs.load(folder, "records", mmap), Blobs.load(folder, "shown", mmap),
+                   Characters.load(folder), alive)
 
 
 @dataclass
@@ -399,8 +436,15 @@ class ListingIndex:
 
     def idf(self, terms: Sequence[str]) -> list[float]:
         """Inverse document frequency of each term over all segments (masked copies count until
-        compaction: a small, temporary overestimate)."""
-        df = sum((segment.words.frequencies(terms) for segment in self.segments), np.zeros(len(terms)))
+        compaction: a small, temporary overestimate).
+
+        A single Chinese character is counted wherever it occurs, also inside longer words:
+        coverage credits it so (槽 in 凹槽), and as a segmented word it looks rare (words hold
+        it), which gave such characters the most weight in a query and all its recall slots."""
+        single = np.fromiter((len(t) == 1 and "\u4e00" <= t <= "\u9fff" for t in terms), dtype=bool, count=len(terms))
+        firsts = [t[0] for t in terms]
+        df = sum((np.where(single, segment.characters.frequencies(firsts), segment.words.frequencies(terms))
+                  for segment in self.segments), np.zeros(len(terms)))
         n = max(len(self), 1)
         return np.log(1 + (n - df + 0.5) / (df + 0.5)).tolist()
 

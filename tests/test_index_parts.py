@@ -107,6 +107,21 @@ def test_idf_counts_documents_across_segments():
     assert len(index) == 4
 
 
+def test_a_single_character_is_as_common_as_the_listings_that_contain_it(tmp_path):
+    # 槽 is never segmented alone here, but coverage credits it inside 凹槽 / 沟槽 / 槽体, so its
+    # rarity must count those listings: three of four, not none.
+    listings = [Listing("A", "凹槽结构"), Listing("B", "沟槽加工"), Listing("C", "光伏组件"), Listing("D", "槽体")]
+    index = ListingIndex()
+    index.add(listings[:2])
+    index.add(listings[2:])
+    index.save(tmp_path)
+    loaded = ListingIndex.load(tmp_path)
+    for idx in (index, loaded):
+        slot, unseen = idx.idf(["槽", "钛"])
+        assert slot == pytest.approx(np.log(1 + (4 - 3 + 0.5) / (3 + 0.5)))
+        assert unseen == pytest.approx(np.log(1 + 4.5 / 0.5))
+
+
 def test_segment_word_table_indexes_what_word_document_says():
     from matching.index import WordTable, word_document
 
