@@ -38,15 +38,15 @@ __all__ = ["WEIGHTS", "Challenge", "Listing", "ListingIndex", "Match", "build_in
 
 WEIGHTS = {"coverage": 45.0, "relevance": 35.0, "field": 8.0, "maturity": 3.0, "price": 3.0,
            "region": 3.0, "status": 2.0, "cooperation": 1.0}
-COVERAGE_FULL = 0.6
+COVERAGE_FULL = 0.8
 NO_MATCH_COVERAGE = 0.13
-BIGRAM_WEIGHT = 0.5  # the recall net counts half as much as word matches
+BIGRAM_WEIGHT = 0.7  # the recall net counts less than word matches
 RECALL_TERMS: int | None = 20  # bigrams of the title and this many rarest terms (None: the whole text)
 TITLE_TERM_WEIGHT = 1.5
 FUZZY_MIN = 80.0
 MAX_SHARE = 0.05  # query terms in more than this share of listings are not used for retrieval
-CANDIDATES = 200  # from each of the two BM25 indexes
-RESCORED = 100  # best fused candidates that get rescored
+CANDIDATES = 300  # from each of the two BM25 indexes
+RESCORED = 150  # best fused candidates that get rescored
 FUZZY_CANDIDATES = 30  # of those, the best that also get fuzzy term matching (segmenting costs)
 MAX_SPANS = 3  # occurrences highlighted per term
 MAX_TERMS = 10  # matched terms explained per match, the rarest first

@@ -26,6 +26,10 @@ COMMON_FLOOR = 1_000  # a term in fewer documents is never "common", however sma
 TITLE_REPEAT = 2  # title and keywords count twice in the word document
 CLAIMS_CHARS = 2_000  # claims beyond this add little but cost segmentation time
 BIGRAM_CHARS = 400  # the bigram recall net covers the title and the start of the abstract
+# BM25 length normalisation: listings range from a bare title to a long abstract with claims, and
+# the usual b = 0.75 let short title-only records crowd out the listings that explain a solution.
+WORD_BM25 = {"k1": 1.2, "b": 0.5}
+BIGRAM_BM25 = {"k1": 1.5, "b": 0.3}
 FORMAT = 3  # of the files on disk; an index in another format is rebuilt, not read
 
 
@@ -170,11 +174,11 @@ class Postings:
     _model: bm25s.BM25 | None = None
 
     @classmethod
-    def build(cls, terms: np.ndarray, term_ids: np.ndarray, doc_ids: np.ndarray, n_docs: int) -> Postings:
+    def build(cls, terms: np.ndarray, term_ids: np.ndarray, doc_ids: np.ndarray, n_docs: int, **bm25: float) -> Postings:
         """From one (term number, doc) entry per token occurrence; `terms` is the sorted vocabulary."""
         pairs, tf = distinct_counts(term_ids.astype(np.int64) * n_docs + doc_ids)
         pair_terms, pair_docs = np.divmod(pairs, n_docs)
-        return cls(terms, bm25_matrix(pair_terms, pair_docs, tf, len(terms), n_docs))
+        return cls(terms, bm25_matrix(pair_terms, pair_docs, tf, len(terms), n_docs, **bm25))
 
     def _positions(self, terms: Sequence) -> np.ndarray:
         """Column of each term, or -1 where this segment does not know it."""
@@ -281,7 +285,7 @@ class WordTable:
         emphasised = self.part == 0
         term = np.concatenate([self.term[emphasised]] * (TITLE_REPEAT - 1) + [self.term])
         row = np.concatenate([self.row[emphasised]] * (TITLE_REPEAT - 1) + [self.row])
-        return Postings.build(self.vocabulary, term, row, n_docs)
+        return Postings.build(self.vocabulary, term, row, n_docs, **WORD_BM25)
 
     def shown_words(self, n_docs: int) -> Blobs:
         """Per listing, the term numbers of its distinct words in title, keywords and abstract:
@@ -308,7 +312,7 @@ def _bigram_postings(texts: list[str], chunk: int = 10_000) -> tuple[Postings, C
     term = np.repeat(np.arange(len(keys)), pairs_per_key)
     rows = (pairs & np.uint64(0xFFFFF)).astype(np.int64)
     points, df = distinct_counts(np.concatenate(characters) if characters else np.zeros(0, np.uint64))
-    return (Postings(keys, bm25_matrix(term, rows, tf, len(keys), len(texts))),
+    return (Postings(keys, bm25_matrix(term, rows, tf, len(keys), len(texts), **BIGRAM_BM25)),
             Characters(points.astype(np.uint32), df.astype(np.int64)))
 
 

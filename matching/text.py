@@ -15,7 +15,7 @@ from pathlib import Path
 import opencc
 import rjieba
 
-from matching.vocabulary import DOMAIN_WORDS, STOP_WORDS
+from matching.vocabulary import DOMAIN_WORDS, REMEDIES, STOP_WORDS
 
 _LATIN = re.compile(r"[a-z0-9][a-z0-9_+-]*")  # codes and words: bms, 5g, igbt, h01m8, 20crmnti
 # Bare numbers and units say how much, not what: a firm's "0.5mm" rarely meets a patent's
@@ -73,7 +73,7 @@ def _segmenter() -> rjieba.Jieba:
     # Built on first use, not at import. Domain words stay whole (质子交换膜); stop words are
     # added as words so that the segmenter cuts them off their neighbours (急需|解决).
     segmenter = rjieba.Jieba()
-    for word in DOMAIN_WORDS:
+    for word in DOMAIN_WORDS | {w for w in REMEDIES if len(w) >= 2}:
         segmenter.add_word(normalise(word), 50_000, None)
     for word in STOP_WORDS:
         if len(word) >= 2:

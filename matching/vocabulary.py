@@ -5,6 +5,8 @@ term, not 质子 / 交换 / 膜); the stop words remove need-language and patent
 says nothing about the technology.
 """
 
+from functools import lru_cache
+
 PRIORITY_INDUSTRIES = ("新一代信息技术", "生命健康", "新能源新材料", "高端装备制造", "绿色智能家居", "时尚纺织")
 
 DOMAIN_WORDS = frozenset("""
@@ -59,10 +61,35 @@ SYNONYM_GROUPS = (
 )
 
 
+# Symptom → remedy: a firm writes what goes wrong (发黄, 生锈, 鼓包), a patent what it achieves
+# (耐黄变, 防锈, 抑制产气). One way only: a listing saying 防锈 is not about rust appearing.
+REMEDIES = {
+    "发黄": "黄变 耐黄变 抗黄变", "变黄": "黄变 耐黄变 抗黄变", "黄变": "耐黄变 抗黄变",
+    "变脆": "增韧 韧性 抗冲击", "发脆": "增韧 韧性 抗冲击", "脆": "增韧 韧性",
+    "开裂": "抗裂 防裂 抗开裂", "裂纹": "抗裂 防裂", "龟裂": "抗裂 防裂",
+    "生锈": "防锈 耐腐蚀 缓蚀", "锈蚀": "防锈 耐腐蚀 缓蚀", "锈": "防锈", "腐蚀": "耐腐蚀 防腐 缓蚀",
+    "渗漏": "密封 防渗 防漏", "漏水": "密封 防水 防漏", "泄漏": "密封 防漏",
+    "磨损": "耐磨 减磨", "老化": "耐老化 抗老化", "褪色": "色牢度 耐光", "掉色": "色牢度",
+    "起球": "抗起球", "静电": "防静电 抗静电", "发霉": "防霉 抗菌", "霉变": "防霉 抗菌",
+    "异味": "除臭 抑菌", "发臭": "除臭 抑菌 防腐", "臭味": "除臭",
+    "鼓包": "产气 抑制产气", "胀气": "产气 抑制产气",
+    "噪音": "降噪 减振 消音", "噪声": "降噪 减振 消音", "异响": "降噪 减振", "振动": "减振 阻尼", "抖动": "减振 阻尼",
+    "过热": "散热 导热", "发热": "散热 导热", "温升": "散热 导热",
+    "结垢": "阻垢 除垢", "堵塞": "防堵", "堵死": "防堵", "变形": "抗变形 尺寸稳定", "翘曲": "抗变形 尺寸稳定",
+    "气泡": "消泡 除气 排气", "气孔": "除气 排气", "粘模": "脱模 防粘", "粘连": "防粘",
+    "易燃": "阻燃", "着火": "阻燃 防火", "毛刺": "去毛刺", "划伤": "耐刮擦 耐划伤", "划痕": "耐刮擦 耐划伤",
+    "氧化": "抗氧化", "水解": "抗水解 耐水解", "受潮": "防潮 防水", "吸潮": "防潮", "漏电": "绝缘",
+    "能耗高": "节能", "耗电": "节能 低功耗",
+}
+
+
+@lru_cache(maxsize=1)
 def synonym_map() -> dict[str, tuple[str, ...]]:
-    """Each spelling → the other spellings of its concept."""
+    """Each spelling → the other spellings of its concept, and each symptom → its remedies."""
     mapping: dict[str, tuple[str, ...]] = {}
     for group in SYNONYM_GROUPS:
         for term in group:
             mapping[term] = tuple(t for t in group if t != term)
+    for symptom, remedies in REMEDIES.items():
+        mapping[symptom] = tuple(dict.fromkeys(mapping.get(symptom, ()) + tuple(remedies.split())))
     return mapping

@@ -29,12 +29,12 @@ DOCUMENTS = [
 ]
 
 
-def _postings(documents):
+def _postings(documents, **bm25):
     vocabulary = sorted({t for d in documents for t in d})
     ids = {t: i for i, t in enumerate(vocabulary)}
     term_ids = np.array([ids[t] for d in documents for t in d], dtype=np.int64)
     doc_ids = np.repeat(np.arange(len(documents)), [len(d) for d in documents])
-    return Postings.build(np.array(vocabulary), term_ids, doc_ids, len(documents))
+    return Postings.build(np.array(vocabulary), term_ids, doc_ids, len(documents), **bm25)
 
 
 @pytest.mark.parametrize("query", [["锂电池"], ["隔膜", "涂覆"], ["bms", "光伏", "电池"], ["陶瓷", "锂电池", "系统"]])
@@ -123,7 +123,7 @@ def test_a_single_character_is_as_common_as_the_listings_that_contain_it(tmp_pat
 
 
 def test_segment_word_table_indexes_what_word_document_says():
-    from matching.index import WordTable, word_document
+    from matching.index import WORD_BM25, WordTable, word_document
 
     listings = [Listing("A", "锂电池隔膜涂覆工艺", "一种陶瓷涂覆隔膜，所述隔膜耐高温。", claims="1. 一种隔膜……",
                         keywords=("锂电池", "隔膜")),
@@ -131,7 +131,7 @@ def test_segment_word_table_indexes_what_word_document_says():
                 Listing("C", "", "")]
     fields = [l.text_fields() for l in listings]
     table = WordTable.of(fields).postings(len(listings))
-    reference = _postings([word_document(f) for f in fields])
+    reference = _postings([word_document(f) for f in fields], **WORD_BM25)
     assert table.terms.tolist() == reference.terms.tolist()
     for part in ("data", "indices", "indptr"):
         np.testing.assert_allclose(table.matrix[part], reference.matrix[part], rtol=1e-6)

@@ -57,6 +57,20 @@ def test_synonyms_are_symmetric_and_drive_matching():
         t for t in top.matched_terms if t["term"] == "bms").items()
 
 
+@pytest.mark.parametrize(
+    "symptom, remedy, listing",
+    [("发黄", "耐黄变", "一种耐黄变聚碳酸酯组合物"), ("生锈", "防锈", "轴承套圈防锈处理工艺"),
+     ("鼓包", "抑制产气", "抑制产气的锂电池电解液添加剂")],
+)
+def test_a_symptom_finds_the_listing_that_names_its_remedy(symptom, remedy, listing):
+    assert remedy in synonym_map()[symptom] and symptom not in synonym_map().get(remedy, ())
+    index = build_index([Listing("A", listing), Listing("B", "拉链头装配", "拉链"), Listing("C", "光伏组件清洗")])
+    top = match_challenges(index, [Challenge("C1", f"产品{symptom}", f"我们的产品使用半年后{symptom}")], top_k=1)[0]
+    assert top.listing_id == "A"
+    found = next(t for t in top.matched_terms if t["term"] == symptom)["listing_term"]
+    assert found in synonym_map()[symptom] and found in listing
+
+
 def test_normalise_keeps_chinese_length_so_spans_fit_the_original():
     original = "鋰離子電池正極材料，ＮＣＭ８１１"
     assert len(normalise(original)) == len(original)
