@@ -300,20 +300,35 @@ def _bigram_postings(texts: list[str], chunk: int = 10_000) -> tuple[Postings, C
     """The bigram index of the texts, and how many texts contain each character."""
     # One sort of (key, row) gives the term-major order directly (42 + 20 bits). Packed chunk by
     # chunk, so the intermediate arrays stay small next to the packed ones.
-    packed, characters = [], []
+    packed = []
+    df = np.zeros(0x110000, dtype=np.int64)
     for start in range(0, len(texts), chunk):
         keys, rows = bigram_postings(texts[start:start + chunk])
         packed.append(keys << np.uint64(20) | (rows + start).astype(np.uint64))
-        points, documents = code_points(texts[start:start + chunk])
-        characters.append(np.unique(points.astype(np.uint64) << np.uint64(20) | documents.astype(np.uint64)) >> np.uint64(20))
+        df += character_counts(texts[start:start + chunk])
     pairs, tf = distinct_counts(np.concatenate(packed) if packed else np.zeros(0, np.uint64))
     del packed
     keys, pairs_per_key = distinct_counts(pairs >> np.uint64(20))
     term = np.repeat(np.arange(len(keys)), pairs_per_key)
     rows = (pairs & np.uint64(0xFFFFF)).astype(np.int64)
-    points, df = distinct_counts(np.concatenate(characters) if characters else np.zeros(0, np.uint64))
+    points = np.flatnonzero(df)
     return (Postings(keys, bm25_matrix(term, rows, tf, len(keys), len(texts), **BIGRAM_BM25)),
-            Characters(points.astype(np.uint32), df.astype(np.int64)))
+            Characters(points.astype(np.uint32), df[points]))
+
+
+def character_counts(texts: Sequence[str]) -> np.ndarray:
+    """For every code point, how many of the texts contain it: a texts × characters-present
+    table of flags, summed per column (a sort of the (character, text) pairs is 8x slower)."""
+    points, documents = code_points(texts)
+    present = np.zeros(0x110000, dtype=bool)
+    present[points] = True
+    column = np.cumsum(present) - 1
+    width = int(column[-1]) + 1
+    flags = np.zeros((len(texts), max(width, 1)), dtype=bool)
+    flags[documents, column[points]] = True
+    counts = np.zeros(0x110000, dtype=np.int64)
+    counts[present] = flags.sum(axis=0)[:width]
+    return counts
 
 
 @dataclass

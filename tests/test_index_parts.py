@@ -17,6 +17,7 @@ from matching.index import (
     bigram_key,
     bigram_postings,
     build_index,
+    character_counts,
 )
 from matching.text import char_bigrams
 
@@ -74,6 +75,14 @@ def test_bigram_postings_are_char_bigrams_of_each_text(texts):
     keys, documents = bigram_postings(texts)
     expected = [(bigram_key(b), d) for d, text in enumerate(texts) for b in char_bigrams(text)]
     assert list(zip(keys.tolist(), documents.tolist())) == expected
+
+
+@given(st.lists(st.text(alphabet="槽凹锂电池ab1 ,。", max_size=12), max_size=8))
+def test_character_counts_are_how_many_texts_contain_each_character(texts):
+    counts = character_counts(texts)
+    for character in set("".join(texts)):
+        expected = sum(character in t for t in texts) if character.isalnum() else 0
+        assert counts[ord(character)] == expected, character
 
 
 def test_an_index_in_another_format_is_refused(tmp_path):
