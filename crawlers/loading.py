@@ -21,15 +21,20 @@ class LoadReport:
     listings: store.UpsertCounts = field(default_factory=store.UpsertCounts)
     challenges: store.UpsertCounts = field(default_factory=store.UpsertCounts)
     quarantined: int = 0
+    skipped_unchanged: int = 0  # detail pages not fetched again (list row unchanged, or 304)
+
+    @property
+    def loaded(self) -> int:
+        return self.listings.total + self.challenges.total
 
     @property
     def total(self) -> int:
-        return self.listings.total + self.challenges.total + self.quarantined
+        return self.loaded + self.quarantined + self.skipped_unchanged
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "listings": vars(self.listings), "challenges": vars(self.challenges),
-            "quarantined": self.quarantined, "total": self.total,
+            "listings": vars(self.listings), "challenges": vars(self.challenges), "loaded": self.loaded,
+            "quarantined": self.quarantined, "skipped_unchanged": self.skipped_unchanged, "total": self.total,
         }
 
 
@@ -49,6 +54,8 @@ def load_items(warehouse: Warehouse, items: Iterable[tuple[int, Any]], *, source
     report = LoadReport()
     batches: dict[str, list[dict[str, Any]]] = {"listing": [], "challenge": []}
     rejects: list[dict[str, Any]] = []
+    pages: list[dict[str, Any]] = []  # detail pages whose record loaded: skipped next time if unchanged
+    seen: list[dict[str, Any]] = []
 
     def flush() -> None:
         if batches["listing"]:
@@ -56,15 +63,25 @@ def load_items(warehouse: Warehouse, items: Iterable[tuple[int, Any]], *, source
         if batches["challenge"]:
             report.challenges += store.upsert_challenges(warehouse, batches["challenge"])
         report.quarantined += store.quarantine(warehouse, run_id, rejects)
-        for batch in (*batches.values(), rejects):
+        report.skipped_unchanged += store.mark_seen(warehouse, seen)
+        store.record_pages(warehouse, pages)
+        for batch in (*batches.values(), rejects, pages, seen):
             batch.clear()
 
     for line_number, item in items:
         try:
             if not isinstance(item, dict):
                 raise InvalidItem("line", f"line {line_number} is not a JSON object")
+            if item.get("record_type") == "seen":
+                seen.append(item)
+                continue
+            if item.get("record_type") == "fetch_failed":
+                raise InvalidItem("http", item.get("reason") or "the page could not be fetched")
+            page = item.pop("_page", None)
             record_type, record = validate_item(item)
             batches[record_type].append(record)
+            if page:
+                pages.append({**page, "record_id": record.get("listing_id") or record.get("challenge_id")})
         except InvalidItem as exc:
             payload = item if isinstance(item, dict) else {"raw": item}
             rejects.append({
@@ -72,7 +89,7 @@ def load_items(warehouse: Warehouse, items: Iterable[tuple[int, Any]], *, source
                 "record_id": payload.get("listing_id") or payload.get("challenge_id"),
                 "field": exc.field, "reason": exc.reason, "payload": payload,
             })
-        if sum(map(len, batches.values())) + len(rejects) >= BATCH_SIZE:
+        if sum(map(len, batches.values())) + len(rejects) + len(seen) >= BATCH_SIZE:
             flush()
     flush()
     return report

@@ -10,9 +10,11 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from crawlers.incremental import write_known_pages
 from jiebang.errors import CrawlFailed
 from jiebang.settings import Settings, SourceSettings
 
@@ -22,22 +24,39 @@ class CrawlOutput:
     source: str
     items_path: Path
     stats: dict[str, Any]
+    started_at: datetime
 
     @property
     def pages_fetched(self) -> int:
         return int(self.stats.get("downloader/response_count", 0))
 
+    @property
+    def blocked(self) -> int:
+        return int(self.stats.get("jiebang/blocked", 0))
 
-def crawl_source(source: SourceSettings, settings: Settings, out_dir: Path) -> CrawlOutput:
-    """Crawl one source into `out_dir/<source>.jsonl`; raise CrawlFailed with the log tail."""
+    @property
+    def complete(self) -> bool:
+        """Every page was reached: only then may a listing missing from it count as gone."""
+        return (self.stats.get("finish_reason") == "finished" and not self.blocked
+                and not self.stats.get("jiebang/fetch_failed"))
+
+
+def crawl_source(source: SourceSettings, settings: Settings, out_dir: Path,
+                 known_pages: dict[str, dict[str, Any]] | None = None) -> CrawlOutput:
+    """Crawl one source into `out_dir/<source>.jsonl`; raise CrawlFailed with the log tail.
+
+    `known_pages` (page key → record id, ETag, Last-Modified, list-row hash) lets the spider
+    skip detail pages that have not changed since they were loaded."""
     out_dir.mkdir(parents=True, exist_ok=True)
     items = out_dir / f"{source.name}.jsonl"
     stats = out_dir / f"{source.name}.stats.json"
     log = out_dir / f"{source.name}.log"
+    known = write_known_pages(out_dir / f"{source.name}.known.json", known_pages or {})
     items.unlink(missing_ok=True)
+    started_at = datetime.now(timezone.utc).replace(tzinfo=None)
     command = [
         sys.executable, "-m", "scrapy", "crawl", source.spider,
-        "-a", f"source={source.name}", "-a", f"start_url={source.start_url}",
+        "-a", f"source={source.name}", "-a", f"start_url={source.start_url}", "-a", f"known={known}",
         "-O", f"{items}:jsonlines",
         "-s", f"JIEBANG_STATS_FILE={stats}",
         "-s", f"USER_AGENT={settings.user_agent}",
@@ -51,7 +70,7 @@ def crawl_source(source: SourceSettings, settings: Settings, out_dir: Path) -> C
         tail = (log.read_text(encoding="utf-8", errors="replace") if log.exists() else done.stderr)[-2000:]
         raise CrawlFailed(f"爬取 {source.name} 失败 (crawl of {source.name} failed, exit {done.returncode}): {tail}")
     items.touch()
-    output = CrawlOutput(source.name, items, json.loads(stats.read_text(encoding="utf-8")))
+    output = CrawlOutput(source.name, items, json.loads(stats.read_text(encoding="utf-8")), started_at)
     if output.pages_fetched == 0:
         raise CrawlFailed(
             f"{source.name} 无法访问 (no page of {source.start_url} could be fetched; is the site up"

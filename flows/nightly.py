@@ -8,8 +8,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from crawlers.loading import load_feed
-from crawlers.runner import CrawlOutput, crawl_source
+from crawlers.runner import CrawlOutput
 from jiebang import pipeline
 from jiebang.errors import CrawlFailed
 from jiebang.settings import Settings, SourceSettings
@@ -18,14 +17,13 @@ from warehouse import store
 
 @task(retries=2, retry_delay_seconds=[5, 30], task_run_name="crawl-{source.name}")
 def crawl(source: SourceSettings, settings: Settings, out_dir: Path) -> CrawlOutput:
-    return crawl_source(source, settings, out_dir)
+    return pipeline.crawl(settings, source, out_dir)
 
 
 @task(task_run_name="load-{output.source}")
 def load(settings: Settings, output: CrawlOutput, run_id: str) -> dict:
     warehouse = pipeline.open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
-    report = load_feed(warehouse, output.items_path, source=output.source, run_id=run_id).as_dict()
-    return {"pages_fetched": output.pages_fetched, **report}
+    return pipeline.load_crawl(warehouse, output, run_id)
 
 
 @task

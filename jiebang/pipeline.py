@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from crawlers.loading import load_feed
+from crawlers.runner import CrawlOutput, crawl_source
+from jiebang.settings import Settings, SourceSettings
 from matching.engine import (
     Challenge,
     Listing,
@@ -25,6 +28,26 @@ def open_warehouse(path: Path, lock_timeout_seconds: float) -> Warehouse:
     warehouse = Warehouse(path, lock_timeout_seconds)
     migrate(warehouse)
     return warehouse
+
+
+def crawl(settings: Settings, source: SourceSettings, out_dir: Path) -> CrawlOutput:
+    """Crawl one source, skipping the detail pages the warehouse already has unchanged."""
+    warehouse = open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
+    refetch_before = store.now_utc() - timedelta(days=settings.refetch_after_days)
+    return crawl_source(source, settings, out_dir, queries.known_pages(warehouse, source.name, refetch_before))
+
+
+def load_crawl(warehouse: Warehouse, output: CrawlOutput, run_id: str) -> dict[str, Any]:
+    """Load a crawl's items, mark what vanished from a complete crawl inactive, and account for
+    every detail page: detail pages = loaded + quarantined + blocked + skipped unchanged."""
+    report = load_feed(warehouse, output.items_path, source=output.source, run_id=run_id)
+    inactive = store.mark_vanished_inactive(warehouse, output.source, output.started_at) if output.complete else 0
+    stats = output.stats
+    return {
+        **report.as_dict(), "blocked": output.blocked, "marked_inactive": inactive, "complete": output.complete,
+        "pages_fetched": output.pages_fetched, "list_pages": int(stats.get("jiebang/pages/list", 0)),
+        "detail_pages": report.loaded + report.quarantined + output.blocked + report.skipped_unchanged,
+    }
 
 
 def match_open_challenges(warehouse: Warehouse, run_id: str, *, today: date, top_k: int,

@@ -64,6 +64,7 @@ class Settings:
     crawl_delay_seconds: float = 0.0  # politeness per source; production sets ≥ 1
     crawl_concurrency: int = 4
     crawl_retries: int = 2  # whole-crawl retries of a source that could not be reached
+    refetch_after_days: int = 7  # an unchanged-looking page is still fetched (conditionally) this often
     user_agent: str = "JiebangBot/0.1 (+https://github.com/jiebang/jiebang; tech-market matchmaking)"
     schedule_cron: str = "0 2 * * *"
     schedule_timezone: str = "Asia/Shanghai"
@@ -107,6 +108,7 @@ _SCALAR_FIELDS = {
     "crawl_delay_seconds": float,
     "crawl_concurrency": int,
     "crawl_retries": int,
+    "refetch_after_days": int,
     "user_agent": str,
     "schedule_cron": str,
     "schedule_timezone": str,

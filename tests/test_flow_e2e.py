@@ -68,7 +68,7 @@ def test_a_second_refresh_is_idempotent_and_keeps_decisions(prefect_harness, flo
     from jiebang.accounts import User
     from jiebang import broker
 
-    nightly_refresh(today=TODAY)
+    first = nightly_refresh(today=TODAY)
     wh = Warehouse(flow_env.warehouse_path)
     before = queries.table_counts(wh)
     challenge_id = queries.open_challenges(wh, TODAY)[0]["challenge_id"]
@@ -84,9 +84,11 @@ def test_a_second_refresh_is_idempotent_and_keeps_decisions(prefect_harness, flo
     assert len(ListingIndex.load(flow_env.index_dir).segments) == 1  # nothing changed: nothing re-segmented
     after = queries.table_counts(wh)
     assert after["listings"] == before["listings"] and after["challenges"] == before["challenges"]
-    assert all(s["listings"]["inserted"] == s["challenges"]["inserted"] == 0 for s in result["sources"].values())
-    assert sum(s["listings"]["unchanged"] + s["challenges"]["unchanged"] for s in result["sources"].values()) \
-        == before["listings"] + before["challenges"]
+    assert all(s["loaded"] == s["quarantined"] == 0 for s in result["sources"].values())
+    # No detail page was fetched again: only list pages (and robots.txt).
+    assert sum(s["skipped_unchanged"] for s in result["sources"].values()) == before["listings"] + before["challenges"]
+    for name, again in result["sources"].items():
+        assert again["pages_fetched"] == first["sources"][name]["pages_fetched"] - first["sources"][name]["loaded"]
     proposed = {m["listing_id"]: m for m in queries.matches_for_challenge(wh, challenge_id, limit=100)}
     assert proposed[top["listing_id"]]["decision"] == "shortlist"  # shortlist kept across runs
     assert second["listing_id"] not in proposed  # rejected never proposed again

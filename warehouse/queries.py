@@ -26,6 +26,18 @@ def listings_for_matching(warehouse: Warehouse, changed_after: datetime | None =
     )
 
 
+def known_pages(warehouse: Warehouse, source: str, refetch_before: datetime) -> dict[str, dict[str, Any]]:
+    """page key → what the last fetch saw (record id, ETag, Last-Modified, list-row hash). A page
+    last fetched before `refetch_before` gets no row hash: it is asked for again (conditionally),
+    so a change its list row does not show is still picked up."""
+    rows = warehouse.query(
+        "SELECT page_key, record_id, etag, last_modified,"
+        " CASE WHEN last_fetched >= ? THEN row_hash END AS row_hash FROM pages WHERE source = ?",
+        [refetch_before, source],
+    )
+    return {r.pop("page_key"): r for r in rows}
+
+
 def inactive_listing_ids(warehouse: Warehouse) -> list[str]:
     return [r["listing_id"] for r in warehouse.query("SELECT listing_id FROM listings WHERE NOT active")]
 

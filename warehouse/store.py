@@ -143,6 +143,49 @@ def quarantine(warehouse: Warehouse, run_id: str | None, rejects: Sequence[Mappi
     return len(rows)
 
 
+def record_pages(warehouse: Warehouse, pages: Sequence[Mapping[str, Any]]) -> None:
+    """Remember how each loaded detail page looked (ETag, Last-Modified, list row), so that the
+    next crawl can skip it while it stays the same."""
+    now = now_utc()
+    warehouse.executemany(
+        "INSERT INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, page_key) DO UPDATE SET"
+        " record_id = EXCLUDED.record_id, etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified,"
+        " row_hash = EXCLUDED.row_hash, last_fetched = EXCLUDED.last_fetched, last_seen = EXCLUDED.last_seen",
+        [[p["source"], p["page_key"], p["record_id"], p.get("etag"), p.get("last_modified"), p.get("row_hash"),
+          now, now] for p in pages],
+    )
+
+
+def mark_seen(warehouse: Warehouse, seen: Sequence[Mapping[str, Any]]) -> int:
+    """Pages skipped because they did not change: their records are still there (last_seen,
+    active again if a broken crawl had let them lapse). Returns how many."""
+    if not seen:
+        return 0
+    keys = [[s["source"], s["page_key"]] for s in seen]
+    ids = list({s["record_id"] for s in seen})
+    now = now_utc()
+    with warehouse.transaction() as con:
+        con.executemany("UPDATE pages SET last_seen = ? WHERE source = ? AND page_key = ?", [[now, *k] for k in keys])
+        con.execute("UPDATE listings SET last_seen = $now, active = TRUE WHERE list_contains($ids, listing_id)",
+                    {"now": now, "ids": ids})
+        con.execute("UPDATE challenges SET last_seen = $now WHERE list_contains($ids, challenge_id)",
+                    {"now": now, "ids": ids})
+    return len(seen)
+
+
+def mark_vanished_inactive(warehouse: Warehouse, source: str, crawl_started: datetime) -> int:
+    """After a complete crawl of `source`: its listings that no source has seen since the crawl
+    began are marked inactive (kept, never deleted; seen again, they come back). Returns how many."""
+    with warehouse.transaction() as con:
+        rows = fetch_rows(
+            con,
+            "UPDATE listings SET active = FALSE WHERE active AND list_contains(sources, $source)"
+            " AND last_seen < $started RETURNING listing_id",
+            {"source": source, "started": crawl_started},
+        )
+    return len(rows)
+
+
 def replace_matches(warehouse: Warehouse, run_id: str, challenge_ids: Sequence[str],
                     matches: Sequence[Mapping[str, Any]]) -> int:
     """Store a matching run's proposals for the given challenges.

@@ -10,7 +10,7 @@ from crawlers.spiders import SourceSpider
 
 # Selectors per site; a site whose pages differ from the usual structure overrides keys.
 DEFAULT_SELECTORS = {
-    "detail_links": "ul.cg-list li a::attr(href)",
+    "detail_links": "ul.cg-list li a",  # link elements; their row (li / tr) is the list entry
     "next_page": "div.pagination a.next::attr(href)",
     "title": "h1.cg-title::text",
     "unit": "td.unit::text",
@@ -39,8 +39,10 @@ class AchievementsSpider(SourceSpider):
         return SITE_CONFIGS.get(self.source, {}).get(key, DEFAULT_SELECTORS[key])
 
     def parse(self, response):
-        for href in response.css(self.selector("detail_links")).getall():
-            yield response.follow(href, callback=self.parse_detail)
+        for link in response.css(self.selector("detail_links")):
+            row = link.xpath("ancestor-or-self::*[self::li or self::tr][1]")
+            yield from self.detail_request(response, link.attrib["href"], self.parse_detail,
+                                           row_text=" ".join((row or link).css("::text").getall()))
         if next_page := response.css(self.selector("next_page")).get():
             yield response.follow(next_page, callback=self.parse)
 

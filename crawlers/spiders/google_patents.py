@@ -18,7 +18,8 @@ class GooglePatentsSpider(SourceSpider):
         results = json.loads(response.text)["results"]
         for cluster in results.get("cluster", []):
             for hit in cluster.get("result", []):
-                yield response.follow(f"/{hit['id']}", callback=self.parse_patent)
+                yield from self.detail_request(response, f"/{hit['id']}", self.parse_patent,
+                                               row_text=json.dumps(hit, sort_keys=True, ensure_ascii=False))
         page = int(results.get("num_page", 0))
         if page + 1 < int(results.get("total_num_pages", 0)):
             yield scrapy.Request(next_search_page(response.url, page + 1), callback=self.parse)

@@ -11,8 +11,10 @@ class TechMarketNeedsSpider(SourceSpider):
     name = "tech_market_needs"
 
     def parse(self, response):
-        for href in response.css("table.xq-list td.xq-name a::attr(href)").getall():
-            yield response.follow(href, callback=self.parse_detail)
+        for row in response.css("table.xq-list tr"):
+            if href := row.css("td.xq-name a::attr(href)").get():
+                yield from self.detail_request(response, href, self.parse_detail,
+                                               row_text=" ".join(row.css("::text").getall()))
         if next_page := response.css("div.pagination a.next::attr(href)").get():
             yield response.follow(next_page, callback=self.parse)
 
