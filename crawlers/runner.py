@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from crawlers.incremental import write_known_pages
+from crawlers.skip_unchanged import write_known_pages
 from jiebang.errors import CrawlFailed
 from jiebang.settings import Settings, SourceSettings
 
@@ -62,6 +62,9 @@ def crawl_source(source: SourceSettings, settings: Settings, out_dir: Path,
         "-s", f"USER_AGENT={settings.user_agent}",
         "-s", f"DOWNLOAD_DELAY={settings.crawl_delay_seconds}",
         "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={settings.crawl_concurrency}",
+        "-s", f"DOWNLOAD_TIMEOUT={settings.crawl_timeout_seconds}",
+        "-s", f"JIEBANG_BACKOFF_SECONDS={settings.crawl_backoff_seconds}",
+        "-s", f"JIEBANG_BLOCK_BACKOFF_SECONDS={settings.block_backoff_seconds}",
         "-s", f"LOG_FILE={log}",
     ]
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawlers.settings"}

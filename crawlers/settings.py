@@ -25,6 +25,18 @@ EXTENSIONS = {
     "crawlers.extensions.StatsFile": 500,
 }
 
+# Between HttpCompression (590: bodies arrive decompressed) and Retry (550: a 429 block page is
+# backed off here, not retried at once); block detection sees a response before page accounting.
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawlers.retry.BackoffRetryMiddleware": 550,  # waits Retry-After / backs off before retrying
+    "crawlers.middlewares.BlockedPageMiddleware": 586,
+    "crawlers.middlewares.PageAccountingMiddleware": 585,
+}
+JIEBANG_BLOCK_RETRIES = 3  # retries of a blocked request before it is given up (counted in jiebang/blocked)
+JIEBANG_BLOCK_BACKOFF_SECONDS = 30.0  # pause before the first retry; doubles for each further one
+JIEBANG_BLOCK_BACKOFF_MAX_SECONDS = 600.0
+
 ITEM_PIPELINES = {
     "crawlers.pipelines.CleanTextPipeline": 100,
     "crawlers.pipelines.PublicationNumberPipeline": 200,

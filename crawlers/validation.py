@@ -135,6 +135,8 @@ VALIDATORS = {"listing": validate_listing, "challenge": validate_challenge}
 
 def validate_item(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """(record_type, clean record); raises InvalidItem naming the field and the reason."""
+    if item.get("parse_error"):  # an imported row or document that could not be read at all
+        raise InvalidItem("raw", str(item["parse_error"]))
     record_type = item.get("record_type")
     if record_type not in VALIDATORS:
         raise InvalidItem("record_type", f"{record_type!r} is neither listing nor challenge")

@@ -128,6 +128,63 @@ def demo(config: ConfigOption = None) -> None:
             process.wait(timeout=10)
 
 
+@app.command("import")
+@_one_line_errors
+def import_command(
+    format: Annotated[str, typer.Argument(help="google_patents_csv | patentsview | cnipa_xml | uspto_xml | table")],
+    path: Annotated[Path, typer.Argument(help="The downloaded file.")],
+    source: Annotated[Optional[str], typer.Option(help="Source name recorded with each record (default: the format).")] = None,
+    kind: Annotated[Optional[str], typer.Option(help="table only: achievement | need | patent.")] = None,
+    column: Annotated[Optional[list[str]], typer.Option("--map", help="table only: 表头=field, repeatable.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Load a public data dump into the warehouse (validated; bad records quarantined).
+
+    Example: jiebang import table 成果清单.xlsx --kind achievement --source zju_list --map 成果名=title
+    """
+    from crawlers.importers import load_file
+    from jiebang import pipeline
+    from warehouse import store
+
+    settings = _settings(config)
+    mapping = dict(_column_mapping(c) for c in column) if column else None
+    warehouse = pipeline.open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
+    run_id = store.start_run(warehouse, f"import-{format}")
+    try:
+        report = load_file(warehouse, format, path, source=source, mapping=mapping, kind=kind, run_id=run_id)
+    except Exception as exc:
+        store.finish_run(warehouse, run_id, {"file": str(path)}, error=str(exc)[:2000])
+        raise
+    store.finish_run(warehouse, run_id, {"file": str(path), **report.as_dict()})
+    console.print(f"导入 {path.name}: 新增/更新/未变 {report.loaded} 条 (listings {vars(report.listings)}, "
+                  f"challenges {vars(report.challenges)})，隔离 quarantined {report.quarantined} 条；运行 {run_id}")
+
+
+def _column_mapping(text: str) -> tuple[str, str]:
+    header, sep, field = text.partition("=")
+    if not sep or not header.strip() or not field.strip():
+        raise typer.BadParameter(f"--map {text!r}: expected 表头=field, e.g. 成果名称=title")
+    return header.strip(), field.strip()
+
+
+@app.command("parse")
+@_one_line_errors
+def parse_command(
+    spider: Annotated[str, typer.Argument(help="Spider name, e.g. cnipr, epo_ops, google_patents, achievements.")],
+    file: Annotated[Path, typer.Argument(help="A saved page (HTML, JSON or XML).")],
+    url: Annotated[Optional[str], typer.Option(help="The page's original URL (ids and links derive from it).")] = None,
+    callback: Annotated[Optional[str], typer.Option(help="Parser method (default: chosen from the page).")] = None,
+) -> None:
+    """Print the items (and follow-up requests) a saved page yields, one JSON line each.
+
+    Example: jiebang parse cnipr saved/list.html --url http://search.cnipr.com/search!doOverviewSearch.action
+    """
+    from crawlers.parse import parse_saved
+
+    for result in parse_saved(spider, file, url, callback):
+        print(json.dumps(result, ensure_ascii=False, default=str))
+
+
 @app.command("match-file")
 @_one_line_errors
 def match_file_command(

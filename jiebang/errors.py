@@ -19,3 +19,17 @@ class CrawlFailed(JiebangError):
 
 class AccessDenied(JiebangError):
     """The signed-in user's role does not allow this operation."""
+
+
+class ImportRefused(JiebangError):
+    """A data file cannot be imported as asked (wrong option, missing column, unreadable file).
+
+    Raised before the file's first record is yielded, so nothing has been loaded."""
+
+
+class UnknownFormat(ImportRefused):
+    """The import format name is not one of crawlers.importers.FORMATS."""
+
+
+class UnsupportedFormatVersion(ImportRefused):
+    """The file is a known family (e.g. USPTO full text) in a version the importer does not read."""

@@ -65,6 +65,9 @@ class Settings:
     crawl_concurrency: int = 4
     crawl_retries: int = 2  # whole-crawl retries of a source that could not be reached
     refetch_after_days: int = 7  # an unchanged-looking page is still fetched (conditionally) this often
+    crawl_timeout_seconds: float = 30.0
+    crawl_backoff_seconds: float = 1.0  # first wait before retrying a 429/5xx without Retry-After; doubles
+    block_backoff_seconds: float = 30.0  # first wait after a captcha/anti-bot page; doubles
     user_agent: str = "JiebangBot/0.1 (+https://github.com/jiebang/jiebang; tech-market matchmaking)"
     schedule_cron: str = "0 2 * * *"
     schedule_timezone: str = "Asia/Shanghai"
@@ -109,6 +112,9 @@ _SCALAR_FIELDS = {
     "crawl_concurrency": int,
     "crawl_retries": int,
     "refetch_after_days": int,
+    "crawl_timeout_seconds": float,
+    "crawl_backoff_seconds": float,
+    "block_backoff_seconds": float,
     "user_agent": str,
     "schedule_cron": str,
     "schedule_timezone": str,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import scrapy
 
-from crawlers.incremental import IncrementalDetails, read_known_pages
+from crawlers.skip_unchanged import IncrementalDetails, read_known_pages
 
 
 class SourceSpider(IncrementalDetails, scrapy.Spider):
     """Base spider: `-a source=NAME -a start_url=URL [-a known=FILE]`. Subclasses parse; this
-    starts. Detail pages are requested through `detail_request` (see crawlers.incremental)."""
+    starts. Detail pages are requested through `detail_request` (see crawlers.skip_unchanged)."""
 
     def __init__(self, source: str | None = None, start_url: str | None = None, known: str | None = None,
                  **kwargs):

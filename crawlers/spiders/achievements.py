@@ -34,6 +34,7 @@ def price_in_wan(text: str | None) -> float | None:
 
 class AchievementsSpider(SourceSpider):
     name = "achievements"
+    records_css = "ul.cg-list, h1.cg-title"  # a page with neither, but captcha wording, is a block page
 
     def selector(self, key: str) -> str:
         return SITE_CONFIGS.get(self.source, {}).get(key, DEFAULT_SELECTORS[key])

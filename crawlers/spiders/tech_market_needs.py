@@ -9,6 +9,7 @@ from crawlers.spiders.achievements import price_in_wan
 
 class TechMarketNeedsSpider(SourceSpider):
     name = "tech_market_needs"
+    records_css = "table.xq-list, table.xq-info"  # a page with neither, but captcha wording, is a block page
 
     def parse(self, response):
         for row in response.css("table.xq-list tr"):

@@ -21,6 +21,8 @@ from typing import Any
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.response import response_status_message
 
 from crawlers.identity import page_id
 
@@ -102,8 +104,11 @@ class IncrementalDetails:
         if failure.check(IgnoreRequest) and request.meta.get(BLOCKED_META):
             return  # counted in the crawl stats as blocked, not data
         self.crawler.stats.inc_value("jiebang/fetch_failed")
-        yield {"record_type": "fetch_failed", "source": self.source, "url": request.url,
-               "reason": f"{failure.type.__name__}: {failure.getErrorMessage()}"[:500]}
+        if failure.check(HttpError):
+            reason = f"HTTP {response_status_message(failure.value.response.status)} (after retries)"
+        else:
+            reason = f"{failure.type.__name__}: {failure.getErrorMessage()} (after retries)"
+        yield {"record_type": "fetch_failed", "source": self.source, "url": request.url, "reason": reason[:500]}
 
     def _seen(self, url: str, key: str, known: KnownPage, why: str) -> dict:
         self.crawler.stats.inc_value("jiebang/skipped_unchanged")

@@ -1,0 +1,1 @@
+"""Pure readers of source formats (API XML / JSON → plain dicts), shared by spiders and tools."""

@@ -1,0 +1,230 @@
+"""What every importer needs: text files in whatever encoding brokers download, CSV rows
+numbered as records, the item a row becomes when it cannot be read, and small normalisers
+(dates, names, IPC codes, publication numbers and their Google Patents URL)."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from jiebang.errors import ImportRefused
+
+# Chinese exports from Excel or WPS are often GBK; GB18030 is its superset, so it reads both.
+ENCODINGS = ("utf-8-sig", "gb18030")
+_CHUNK = 1 << 20
+_FIELD_LIMIT = 1 << 26  # full claims run past the csv module's default 128 KB per field
+
+
+def detect_encoding(path: Path) -> str:
+    """'utf-8-sig' when the whole file is UTF-8, else 'gb18030'; ImportRefused when neither.
+
+    The whole file is checked (in chunks): a dump can be UTF-8 for megabytes and then hold
+    one GBK row, and finding that out half way through a load would leave half a load."""
+    for encoding in ENCODINGS:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with path.open("rb") as stream:
+                while chunk := stream.read(_CHUNK):
+                    decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    raise ImportRefused(f"{path.name} is neither UTF-8 nor GB18030/GBK text; save it as UTF-8 CSV and import it again")
+
+
+def open_text(path: Path) -> TextIO:
+    return path.open(encoding=detect_encoding(path), newline="")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One data row: its 1-based record number after the header, and its cells by column name.
+
+    `problem` says why the row cannot be trusted (it does not line up with the header, or the
+    CSV parser gave up on it); such a row is still yielded, as an unreadable item."""
+
+    number: int
+    cells: dict[str, str]
+    raw: list[str]
+    problem: str | None = None
+
+
+def csv_lines(stream: TextIO) -> Iterator[list[str] | csv.Error]:
+    """Rows of a CSV or TSV text (the delimiter is read off the first line); blank lines are
+    not rows. A row the csv module cannot parse comes out as the csv.Error, in its place."""
+    csv.field_size_limit(max(csv.field_size_limit(), _FIELD_LIMIT))
+    first = stream.readline()
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    reader = csv.reader(_chain_line(first, stream), delimiter=delimiter)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield exc
+            continue
+        if any(cell.strip() for cell in row):
+            yield row
+
+
+def _chain_line(first: str, rest: Iterable[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def rows_under_header(header: list[str], lines: Iterable[list[str] | csv.Error]) -> Iterator[Row]:
+    """Number the data rows and name their cells; a ragged row keeps its cells but is flagged,
+    because once a delimiter is missing or extra no cell can be trusted to be in its column."""
+    names = [name.strip() for name in header]
+    for number, line in enumerate(lines, start=1):
+        if isinstance(line, csv.Error):
+            yield Row(number, {}, [], f"CSV row could not be parsed: {line}")
+            continue
+        problem = None
+        extra = [cell for cell in line[len(names):] if cell.strip()]  # empty trailing cells are harmless
+        if extra or len(line) < len(names):
+            problem = f"row has {len(line)} cells, the header has {len(names)}"
+        yield Row(number, dict(zip(names, line, strict=False)), line, problem)
+
+
+def unreadable_item(base: dict[str, Any], problem: str, raw: Any) -> dict[str, Any]:
+    """The item for a row or document that could not be read: what is known, the reason and
+    the raw text, so that validation quarantines it and every record of the file is counted.
+
+    `raw` goes in a dict because CleanTextPipeline leaves dicts as they are (a list of cells
+    would lose its empty cells, and with them the columns)."""
+    return {**base, "parse_error": problem, "raw": {"record": raw}}
+
+
+def file_ref(path: Path, number: int) -> str:
+    """A stable reference for a record with no public URL: `file:<name>#<record number>`."""
+    return f"file:{path.name}#{number}"
+
+
+_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_WRITTEN_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?$")
+
+
+def iso_date(value: Any) -> str | None:
+    """YYYY-MM-DD from 20150106, 2015/1/6, 2015年1月6日 or a spreadsheet date.
+
+    Anything else is returned as written: validation then quarantines the record naming the
+    field, rather than the importer guessing a date or dropping it.
+
+    >>> iso_date("2015年1月6日"), iso_date("20150106"), iso_date("soon")
+    ('2015-01-06', '2015-01-06', 'soon')
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    if not text:
+        return None
+    if m := _COMPACT_DATE.match(text) or _WRITTEN_DATE.match(text):
+        return f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}"
+    return text
+
+
+def earliest_date(*values: str | None) -> str | None:
+    """The earliest of some YYYYMMDD / YYYY-MM-DD dates (a priority date is the earliest claim)."""
+    dates = [d for d in (iso_date(v) for v in values if v) if d and re.match(r"^\d{4}-\d{2}-\d{2}$", d)]
+    return min(dates) if dates else None
+
+
+_LIST_SEPARATORS = re.compile(r"\s*[;；,，、\n]\s*")
+
+
+def split_list(text: str | None) -> list[str]:
+    """'张三;李四；王五' → three names (CNKI and Chinese spreadsheets separate with ; ， 、)."""
+    return [part for part in _LIST_SEPARATORS.split(text or "") if part.strip()]
+
+
+# Pieces of one name that a comma-separated list splits off: "Lynx System Developers, Inc.",
+# "Robert W. Thompson, Jr." (Google Patents exports join several names with ", ").
+_NAME_SUFFIX = re.compile(
+    r"^(inc\.?|incorporated|ltd\.?|limited|l\.?l\.?c\.?|l\.?p\.?|n\.?v\.?|s\.?a\.?|a\.?g\.?|gmbh|co\.?|corp\.?|plc"
+    r"|jr\.?|sr\.?|ii|iii|iv|a limited liability .*)$",
+    re.IGNORECASE,
+)
+
+
+def split_names(text: str | None) -> list[str]:
+    """'Itt Corporation, Digital Equipment, Inc.' → ['Itt Corporation', 'Digital Equipment, Inc.']"""
+    names: list[str] = []
+    for part in (p.strip() for p in (text or "").split(",")):
+        if not part:
+            continue
+        if names and _NAME_SUFFIX.match(part):
+            names[-1] = f"{names[-1]}, {part}"
+        else:
+            names.append(part)
+    return names
+
+
+_IPC = re.compile(r"([A-H])\s*(\d{2})\s*([A-Z])\s*0*(\d{1,4})\s*/\s*(\d{1,6})")
+
+
+def normalise_ipc(text: str | None) -> str | None:
+    """The compact IPC form the crawled listings use: 'G06F 015/00' and 'C10M 169/00(2006.01)I'
+    become 'G06F15/00' and 'C10M169/00' (industry lookup reads prefixes of this form).
+
+    >>> normalise_ipc("C10M 169/00(2006.01)I")
+    'C10M169/00'
+    """
+    m = _IPC.search(unicodedata.normalize("NFKC", text or "").upper())
+    return f"{m[1]}{m[2]}{m[3]}{int(m[4])}/{m[5]}" if m else None
+
+
+def unique(values: Iterable[str | None]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def compact_number(number: str | None) -> str:
+    """'US-2015112182-A1' → 'US2015112182A1': the form Google Patents writes in its URLs."""
+    return re.sub(r"[\s,./-]", "", unicodedata.normalize("NFKC", number or "").upper())
+
+
+def google_patents_url(number: str | None) -> str | None:
+    """Where a patent can be read: Google Patents resolves a number with or without kind code."""
+    compact = compact_number(number)
+    return f"https://patents.google.com/patent/{compact}" if compact else None
+
+
+def us_publication_number(doc_number: str | None, kind: str | None, country: str = "US") -> str | None:
+    """'06859910' + 'B2' → 'US6859910B2'.
+
+    Bulk files zero-pad grant numbers to eight characters (06859910, D0435854); Google Patents
+    and the crawled listings do not, and the listing id must be the same from every source.
+    Application numbers (2005/0004437 → 20050004437) keep their zeros."""
+    number = (doc_number or "").strip().replace("/", "")
+    if not number:
+        return None
+    if len(number) < 11:
+        number = re.sub(r"^([A-Z]*)0+(?=\d)", r"\1", number)
+    return f"{country}{number}{(kind or '').strip()}"
+
+
+def patent_item(source: str, **fields: Any) -> dict[str, Any]:
+    """A patent listing with every key a crawled Google Patents item has, in the same order."""
+    item = {
+        "record_type": "listing", "kind": "patent", "publication_number": None, "title": None,
+        "abstract": None, "claims": None, "applicants": [], "inventors": [], "ipc": [],
+        "priority_date": None, "filing_date": None, "published_on": None, "legal_status": None,
+        "language": None, "url": None, "source": source,
+    }
+    unknown = set(fields) - set(item)
+    if unknown:
+        raise TypeError(f"not patent item fields: {', '.join(sorted(unknown))}")
+    return {**item, **fields}
