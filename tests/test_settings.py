@@ -63,3 +63,14 @@ def test_all_problems_are_reported_together(tmp_path):
 def test_missing_config_file_is_named(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         Settings.load({"JIEBANG_CONFIG": str(tmp_path / "nope.toml")})
+
+
+def test_the_live_sources_config_names_existing_spiders():
+    from scrapy.settings import Settings as ScrapySettings
+    from scrapy.spiderloader import SpiderLoader
+
+    live = Settings.load({}, Path(__file__).resolve().parents[1] / "config/live_sources.toml")
+    spiders = set(SpiderLoader.from_settings(ScrapySettings({"SPIDER_MODULES": ["crawlers.spiders"]})).list())
+    assert {s.spider for s in live.sources} <= spiders
+    assert all(s.base_url.startswith("http") and "127.0.0.1" not in s.base_url for s in live.sources)
+    assert live.crawl_delay_seconds >= 1.0  # polite to real sites
