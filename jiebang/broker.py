@@ -34,7 +34,8 @@ def decide(warehouse: Warehouse, user: User | None, challenge_id: str, listing_i
     """Record a decision under the signed-in broker's name."""
     broker = require_role(user, *BROKER_ROLES)
     return store.record_review(warehouse, challenge_id=challenge_id, listing_id=listing_id,
-                               decision=decision, reviewer=broker.username, reason=reason, note=note)
+                               decision=decision, reviewer=broker.username, reason=reason, note=note,
+                               role=broker.role)
 
 
 def run_overview(warehouse: Warehouse, user: User | None) -> dict[str, Any]:

@@ -281,3 +281,16 @@ def test_a_listing_round_trips_through_the_warehouse(record):
         assert stored.pop("sources") == [record["source"]]
         assert stored == record
         assert store.upsert_listings(wh, [record]) == store.UpsertCounts(unchanged=1)
+
+
+def test_every_decision_is_audited_with_before_and_after(warehouse):
+    import json
+
+    store.record_review(warehouse, challenge_id="C1", listing_id="L1", decision="shortlist", reviewer="wang")
+    store.record_review(warehouse, challenge_id="C1", listing_id="L1", decision="signed", reviewer="wang",
+                        deal_amount_wan=120.0, deal_date=date(2026, 11, 20))
+    audit = warehouse.query("SELECT actor, role, action, entity_id, before, after FROM audit_log ORDER BY audit_id")
+    assert [(a["actor"], a["role"], a["action"], a["entity_id"]) for a in audit] == [("wang", "broker", "decide", "C1|L1")] * 2
+    assert audit[0]["before"] is None and json.loads(audit[1]["before"]) == {"decision": "shortlist"}
+    assert json.loads(audit[1]["after"]) == {"decision": "signed", "deal_amount_wan": 120.0, "deal_date": "2026-11-20"}
+    assert warehouse.query("SELECT deal_amount_wan FROM reviews WHERE decision = 'signed'") == [{"deal_amount_wan": 120.0}]

@@ -221,20 +221,42 @@ def replace_matches(warehouse: Warehouse, run_id: str, challenge_ids: Sequence[s
 
 
 def record_review(warehouse: Warehouse, *, challenge_id: str, listing_id: str, decision: str,
-                  reviewer: str, reason: str | None = None, note: str | None = None) -> int:
-    """Append one broker decision (the log is never rewritten); returns its review_id."""
+                  reviewer: str, reason: str | None = None, note: str | None = None, role: str = "broker",
+                  deal_amount_wan: float | None = None, deal_date: Any = None) -> int:
+    """Append one broker decision (the log is never rewritten) and its audit line, in one
+    transaction; returns its review_id."""
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}; expected one of {', '.join(DECISIONS)}")
     if decision == "reject" and not (reason or "").strip():
         raise ValueError("排除 (reject) needs a reason")
     with warehouse.transaction() as con:
+        previous = fetch_rows(
+            con, "SELECT decision FROM reviews WHERE challenge_id = ? AND listing_id = ? ORDER BY review_id DESC LIMIT 1",
+            [challenge_id, listing_id])
         rows = fetch_rows(
             con,
-            "INSERT INTO reviews (challenge_id, listing_id, decision, reason, note, reviewer, decided_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING review_id",
-            [challenge_id, listing_id, decision, reason, note, reviewer, now_utc()],
+            "INSERT INTO reviews (challenge_id, listing_id, decision, reason, note, reviewer, decided_at,"
+            " deal_amount_wan, deal_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING review_id",
+            [challenge_id, listing_id, decision, reason, note, reviewer, now_utc(), deal_amount_wan, deal_date],
         )
+        after = {"decision": decision, "reason": reason, "note": note, "deal_amount_wan": deal_amount_wan,
+                 "deal_date": deal_date}
+        append_audit(con, actor=reviewer, role=role, action="decide", entity_type="match",
+                     entity_id=f"{challenge_id}|{listing_id}", before=previous[0] if previous else None,
+                     after={k: v for k, v in after.items() if v is not None})
     return int(rows[0]["review_id"])
+
+
+def append_audit(con_or_warehouse, *, actor: str, role: str, action: str, entity_type: str, entity_id: str,
+                 before: Mapping[str, Any] | None = None, after: Mapping[str, Any] | None = None) -> None:
+    """One line of the audit log (who, when, what, before → after). Pass the open connection of
+    the transaction that makes the change, so the change and its audit line commit together."""
+    sql = ("INSERT INTO audit_log (actor, role, action, entity_type, entity_id, before, after, acted_at)"
+           " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+    params = [actor, role, action, entity_type, entity_id,
+              None if before is None else json.dumps(before, ensure_ascii=False, default=str),
+              None if after is None else json.dumps(after, ensure_ascii=False, default=str), now_utc()]
+    con_or_warehouse.execute(sql, params)
 
 
 def start_run(warehouse: Warehouse, flow: str) -> str:
