@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from functools import wraps
@@ -68,6 +69,19 @@ def _start_ui(settings: Settings) -> subprocess.Popen:
     ])
 
 
+def _serve_until_stopped(process: subprocess.Popen) -> int:
+    """Wait for the UI server; Ctrl-C or SIGTERM (a service manager, a test) stops it too,
+    instead of leaving Streamlit running without its parent."""
+    def stop(*_):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        return process.wait(timeout=10)
+
+
 @app.command()
 @_one_line_errors
 def refresh(config: ConfigOption = None) -> None:
@@ -89,7 +103,7 @@ def ui(config: ConfigOption = None) -> None:
     """
     settings = _settings(config)
     console.print(f"界面: http://{settings.ui_host}:{settings.ui_port}")
-    raise typer.Exit(_start_ui(settings).wait())
+    raise typer.Exit(_serve_until_stopped(_start_ui(settings)))
 
 
 @app.command()
@@ -121,11 +135,7 @@ def demo(config: ConfigOption = None) -> None:
         for name, password in logins.items():
             console.print(f"  演示账户 (demo login): {name} / {password}")
         console.print("按 Ctrl-C 停止 (Ctrl-C to stop)")
-        try:
-            process.wait()
-        except KeyboardInterrupt:
-            process.terminate()
-            process.wait(timeout=10)
+        _serve_until_stopped(process)
 
 
 @app.command("import")

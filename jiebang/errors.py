@@ -33,3 +33,15 @@ class UnknownFormat(ImportRefused):
 
 class UnsupportedFormatVersion(ImportRefused):
     """The file is a known family (e.g. USPTO full text) in a version the importer does not read."""
+
+
+class InvalidDecision(JiebangError):
+    """A broker decision cannot be recorded as given (which field, why)."""
+
+
+class InvalidApplication(JiebangError):
+    """A 揭榜 application is incomplete or malformed; lists every problem at once."""
+
+
+class RateLimited(JiebangError):
+    """Too many submissions from one session in a short time; says when to try again."""

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +22,7 @@ from matching.engine import (
     match_challenges,
 )
 from matching.index import IndexFormatChanged
-from warehouse import queries, store
+from warehouse import challenge_store, queries, store
 from warehouse.gateway import Warehouse
 from warehouse.migrations import migrate
 
@@ -69,9 +73,50 @@ def match_open_challenges(warehouse: Warehouse, run_id: str, *, today: date, top
     return {"challenges": len(challenges), "listings": len(index), "matches": stored, "no_good_match": weak}
 
 
+def match_one_challenge(warehouse: Warehouse, challenge_id: str, *, today: date, top_k: int,
+                        index_dir: Path | None = None) -> dict[str, Any]:
+    """Match one challenge now, whatever its status (a firm just posted or edited it; brokers see
+    candidates while curating), and store its matches like the nightly run does. The nightly run
+    still matches only published challenges.
+
+    Returns {"challenge_id", "listings", "matches", "no_good_match", "run_id"}; KeyError when
+    there is no such challenge."""
+    record = challenge_store.any_challenge(warehouse, challenge_id)
+    if record is None:
+        raise KeyError(challenge_id)
+    index = build_index(Listing.from_record(r) for r in queries.listings_for_matching(warehouse)) \
+        if index_dir is None else refresh_index(warehouse, index_dir)
+    exclude = {pair for pair in queries.rejected_pairs(warehouse) if pair[0] == challenge_id}
+    matches = match_challenges(index, [Challenge.from_record(record)], top_k=top_k, exclude=exclude, today=today)
+    run_id = f"on-demand-{store.now_utc():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    stored = store.replace_matches(warehouse, run_id, [challenge_id], [m.as_record() for m in matches])
+    return {"challenge_id": challenge_id, "listings": len(index), "matches": stored, "run_id": run_id,
+            "no_good_match": any(m.no_good_match for m in matches) or not matches}
+
+
+@contextmanager
+def _index_lock(index_dir: Path) -> Iterator[None]:
+    """One writer of the on-disk index at a time: the nightly run and a page matching a new
+    challenge may refresh it at the same moment (segment files are numbered, not unique)."""
+    lock_path = index_dir.with_name(index_dir.name + ".lock")  # beside it: a rebuild removes the folder
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def refresh_index(warehouse: Warehouse, index_dir: Path) -> ListingIndex:
     """The on-disk index brought up to date: only listings changed since the last refresh are
     segmented and added; inactive ones are masked. The first call builds it."""
+    index_dir = Path(index_dir)
+    with _index_lock(index_dir):
+        return _refresh_index(warehouse, index_dir)
+
+
+def _refresh_index(warehouse: Warehouse, index_dir: Path) -> ListingIndex:
     try:
         index = ListingIndex.load(index_dir) if (index_dir / "manifest.json").exists() else ListingIndex()
     except IndexFormatChanged:  # written by an older version: rebuild from the warehouse

@@ -45,6 +45,9 @@ def app_url(loaded_warehouse):
     yield url
     server.terminate()
     server.wait(timeout=20)
+    # Stopping `jiebang ui` stops Streamlit with it: nothing is left listening on the port.
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url + "/_stcore/health", timeout=2)
 
 
 def test_broker_signs_in_and_shortlists_in_chromium(loaded_warehouse, app_url):
