@@ -49,8 +49,32 @@ def read_feed(path: Path) -> Iterable[tuple[int, Any]]:
                     yield number, line
 
 
+def superseded_records(items: Iterable[tuple[int, Any]]) -> set[int]:
+    """Numbers of the records whose id comes again later in the same file: only the last copy
+    is loaded. (Within a batch the upsert keeps the last copy anyway; across batches an earlier
+    copy would be written and then overwritten, and a reload would count both as updates.)"""
+    last: dict[str, int] = {}
+    earlier: set[int] = set()
+    for number, item in items:
+        if isinstance(item, dict) and (key := _record_key(item)):
+            if key in last:
+                earlier.add(last[key])
+            last[key] = number
+    return earlier
+
+
+def _record_key(item: dict[str, Any]) -> str | None:
+    if item.get("record_type") == "listing" and item.get("listing_id"):
+        return "listing:" + str(item["listing_id"])
+    if item.get("record_type") == "challenge" and item.get("challenge_id"):
+        return "challenge:" + str(item["challenge_id"])
+    return None
+
+
 def load_items(warehouse: Warehouse, items: Iterable[tuple[int, Any]], *, source: str,
-               run_id: str | None) -> LoadReport:
+               run_id: str | None, superseded: set[int] = frozenset()) -> LoadReport:
+    """Validate and load the records; those numbered in `superseded` (see `superseded_records`)
+    are counted as superseded, not written."""
     report = LoadReport()
     batches: dict[str, list[dict[str, Any]]] = {"listing": [], "challenge": []}
     rejects: list[dict[str, Any]] = []
@@ -75,6 +99,13 @@ def load_items(warehouse: Warehouse, items: Iterable[tuple[int, Any]], *, source
             if item.get("record_type") == "seen":
                 seen.append(item)
                 continue
+            if line_number in superseded and (key := _record_key(item)):
+                counts = store.UpsertCounts(superseded=1)
+                if key.startswith("listing:"):
+                    report.listings += counts
+                else:
+                    report.challenges += counts
+                continue
             if item.get("record_type") == "fetch_failed":
                 raise InvalidItem("http", item.get("reason") or "the page could not be fetched")
             page = item.pop("_page", None)
@@ -97,4 +128,5 @@ def load_items(warehouse: Warehouse, items: Iterable[tuple[int, Any]], *, source
 
 def load_feed(warehouse: Warehouse, path: Path, *, source: str, run_id: str | None) -> LoadReport:
     """Validate and load every line of a crawl output file."""
-    return load_items(warehouse, read_feed(path), source=source, run_id=run_id)
+    return load_items(warehouse, read_feed(path), source=source, run_id=run_id,
+                      superseded=superseded_records(read_feed(path)))

@@ -233,3 +233,17 @@ def test_accounting_holds_when_a_feed_repeats_an_id(warehouse):
     twice = [(1, listing()), (2, listing(title="同一成果，第二次出现"))]
     report = load_items(warehouse, twice, source="zju", run_id=None)
     assert report.total == 2
+
+
+def test_a_record_repeated_in_a_later_batch_is_written_once_and_a_reload_is_unchanged(warehouse, tmp_path, monkeypatch):
+    from crawlers.loading import load_feed
+
+    monkeypatch.setattr("crawlers.loading.BATCH_SIZE", 2)
+    first, other, again = (listing(listing_id=i, title=t) for i, t in
+                           (("CN1", "旧标题的专利"), ("CN2", "另一件专利"), ("CN1", "新标题的专利")))
+    feed = _write_feed(tmp_path / "feed.jsonl", [json.dumps(x, ensure_ascii=False) for x in (first, other, again)])
+    for expected in ((2, 0, 1), (0, 2, 1)):  # (inserted, unchanged, superseded): load, then reload
+        report = load_feed(warehouse, feed, source="zju", run_id="r")
+        assert (report.listings.inserted, report.listings.unchanged, report.listings.superseded) == expected
+        assert report.listings.updated == 0
+    assert warehouse.query("SELECT title FROM listings WHERE listing_id = 'CN1'") == [{"title": "新标题的专利"}]

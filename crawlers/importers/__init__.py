@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from crawlers.importers import cnipa_xml, google_patents_csv, patentsview, table, uspto_xml
-from crawlers.loading import LoadReport, load_items
+from crawlers.loading import LoadReport, load_items, superseded_records
 from crawlers.pipelines import CleanTextPipeline, PublicationNumberPipeline
 from jiebang.errors import ImportRefused, UnknownFormat
 from warehouse.gateway import Warehouse
@@ -66,5 +66,6 @@ def load_file(warehouse: Warehouse, format: str, path: Path, *, source: str | No
               run_id: str | None = None) -> LoadReport:
     """Read one data file and load it as a crawl's output is loaded: every record upserted
     on its natural id or quarantined with its reason."""
-    items = read_items(format, path, source=source, mapping=mapping, kind=kind)
-    return load_items(warehouse, items, source=source or format, run_id=run_id)
+    def items():
+        return read_items(format, path, source=source, mapping=mapping, kind=kind)
+    return load_items(warehouse, items(), source=source or format, run_id=run_id, superseded=superseded_records(items()))
