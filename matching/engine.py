@@ -209,6 +209,7 @@ def spans(text: str, term: str) -> list[list[int]]:
 
 
 def _signal_parts(challenge: Challenge, facts: Mapping[str, Any], today: date) -> dict[str, float]:
+    """Each structured signal's points (unrounded: only the shown results are rounded)."""
     published = facts.get("published_on")
     fits = {
         "field": signals.field_fit(challenge.field, facts.get("field"), tuple(facts.get("ipc", ()))),
@@ -219,7 +220,7 @@ def _signal_parts(challenge: Challenge, facts: Mapping[str, Any], today: date) -
                                      date.fromisoformat(published) if published else None, today),
         "cooperation": signals.cooperation_fit(challenge.cooperation, facts.get("cooperation")),
     }
-    return {name: round(WEIGHTS[name] * (fit or 0.0), 2) for name, fit in fits.items()}
+    return {name: WEIGHTS[name] * (fit or 0.0) for name, fit in fits.items()}
 
 
 def _explain(query: Query, shown: str, hits: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -289,17 +290,22 @@ def _match(index: ListingIndex, challenges: list[Challenge], top_k: int, exclude
         ranked = []
         for coverage, relevance, listing_id, shown, hits, facts in scored:
             parts = {
-                "coverage": round(WEIGHTS["coverage"] * min(1.0, coverage / COVERAGE_FULL), 2),
-                "relevance": round(WEIGHTS["relevance"] * relevance * confidence, 2),
+                "coverage": WEIGHTS["coverage"] * min(1.0, coverage / COVERAGE_FULL),
+                "relevance": WEIGHTS["relevance"] * relevance * confidence,
                 **_signal_parts(query.challenge, facts, today),
             }
-            ranked.append((round(sum(parts.values()), 2), listing_id, parts, shown, hits, coverage))
+            ranked.append((sum(parts.values()), listing_id, parts, shown, hits, coverage))
         ranked.sort(key=lambda r: (-r[0], r[1]))
         weak = ranked[0][5] < NO_MATCH_COVERAGE  # judged on the match a broker would see first
+        # Rounded only for what is shown; the score is the sum of the shown parts, so they add up.
+        shown_results = []
+        for _, listing_id, parts, shown, hits, _ in ranked[:top_k]:
+            parts = {name: round(value, 2) for name, value in parts.items()}
+            shown_results.append((round(sum(parts.values()), 2), listing_id, parts, shown, hits))
+        shown_results.sort(key=lambda r: (-r[0], r[1]))
         results.extend(
-            Match(query.challenge.challenge_id, listing_id, rank, score, parts,
-                  _explain(query, shown, hits), weak)
-            for rank, (score, listing_id, parts, shown, hits, _) in enumerate(ranked[:top_k], start=1)
+            Match(query.challenge.challenge_id, listing_id, rank, score, parts, _explain(query, shown, hits), weak)
+            for rank, (score, listing_id, parts, shown, hits) in enumerate(shown_results, start=1)
         )
     return results
 

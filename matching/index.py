@@ -19,6 +19,7 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
+import orjson
 
 from matching.text import is_content_token, normalise, raw_tokens, tokenize_normalised
 
@@ -400,14 +401,14 @@ class Segment:
         fields = [listing.text_fields() for listing in listings]
         table = WordTable.of(fields)
         records = Blobs.from_records(
-            json.dumps([f, l.facts()], ensure_ascii=False).encode("utf-8") for l, f in zip(listings, fields)
+            orjson.dumps([f, l.facts()]) for l, f in zip(listings, fields)
         )
         bigrams, characters = _bigram_postings([bigram_text(f) for f in fields])
         return cls([l.listing_id for l in listings], table.postings(len(listings)), bigrams, records,
                    table.shown_words(len(listings)), characters, np.ones(len(listings), dtype=np.float32))
 
     def record(self, i: int) -> tuple[dict[str, str], dict]:
-        fields, facts = json.loads(self.records[i])
+        fields, facts = orjson.loads(self.records[i])  # read for every rescored candidate: 3x json's speed
         return fields, facts
 
     def release_pages(self) -> None:
