@@ -47,7 +47,7 @@ FUZZY_MIN = 80.0
 MAX_SHARE = 0.05  # query terms in more than this share of listings are not used for retrieval
 CANDIDATES = 300  # from each of the two BM25 indexes
 RESCORED = 150  # best fused candidates that get rescored
-FUZZY_CANDIDATES = 30  # of those, the best that also get fuzzy term matching (segmenting costs)
+FUZZY_CANDIDATES = 20  # of those, the best that also get fuzzy term matching (segmenting costs)
 MAX_SPANS = 3  # occurrences highlighted per term
 MAX_TERMS = 10  # matched terms explained per match, the rarest first
 RELEASE_EVERY = 100  # challenges rescored between giving back the index pages read (bounds memory)
@@ -91,6 +91,13 @@ class Query:
     synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _spans: dict[str, list[list[int]]] = field(default_factory=dict)
     _latin: dict[str, re.Pattern] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Coverage checks every term against every candidate: split once into the terms a plain
+        # substring test decides and the Latin codes that need a whole-word test.
+        self.plain_terms = [t for t in self.weights if not t.isascii()]
+        self.latin_terms = [t for t in self.weights if t.isascii()]
+        self.total_weight = sum(self.weights.values()) or 1.0
 
     def occurs(self, term: str, text: str) -> bool:
         """Whether the term is in the text; a Latin code only as a whole word ("ai" is not in
@@ -179,7 +186,8 @@ def _coverage(query: Query, text: str, words: list[str] | None) -> tuple[float, 
 
     A term counts when it or a synonym occurs in the text; with the listing's `words`, terms
     still missing count half when rapidfuzz finds a close variant among them."""
-    hits = {term: term for term in query.weights if query.occurs(term, text)}
+    hits = {term: term for term in query.plain_terms if term in text}
+    hits.update((term, term) for term in query.latin_terms if query.occurs(term, text))
     missed = []
     for term in query.weights:
         if term in hits:
@@ -195,8 +203,7 @@ def _coverage(query: Query, text: str, words: list[str] | None) -> tuple[float, 
             if row[best] >= FUZZY_MIN:
                 hits[term] = words[best]
                 credit += query.weights[term] / 2
-    total = sum(query.weights.values()) or 1.0
-    return credit / total, hits
+    return credit / query.total_weight, hits
 
 
 def spans(text: str, term: str) -> list[list[int]]:
