@@ -40,7 +40,12 @@ class InvalidDecision(JiebangError):
 
 
 class InvalidApplication(JiebangError):
-    """A 揭榜 application is incomplete or malformed; lists every problem at once."""
+    """A 揭榜 application is incomplete or malformed; `problems` maps each field label to why
+    (all at once)."""
+
+    def __init__(self, problems: dict[str, str]):
+        self.problems = dict(problems)
+        super().__init__("申请填写有误：" + "；".join(f"{k}：{v}" for k, v in self.problems.items()))
 
 
 class RateLimited(JiebangError):

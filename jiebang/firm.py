@@ -51,7 +51,7 @@ REGION_MAX_CHARS = 50
 BUDGET_MAX_WAN = 100_000.0  # 10 亿元: above this the number is a typo (元 typed as 万元)
 DEADLINE_MAX_YEARS = 5
 DUPLICATE_THRESHOLD = 85.0  # rapidfuzz ratio (0–100) of the normalised title + description
-_NOT_FOUND = "未找到该需求，或您无权查看 (no such challenge for your firm)"
+NOT_FOUND = "未找到该需求，或您无权查看 (no such challenge for your firm)"
 _IGNORED = re.compile(r"[\s\W_]+")
 
 
@@ -73,8 +73,9 @@ class ChallengeNotFound(JiebangError):
 
 @dataclass(frozen=True)
 class DuplicateHint:
-    """An existing challenge the new text is close to. `challenge_id` and `title` are None when
-    the asking firm may not see that challenge (another firm's unpublished one)."""
+    """An existing challenge the new text is close to. For a firm, `challenge_id` is given only
+    for its own challenges, and `title` / `status` only for its own and for published ones the
+    public board shows with the firm's name (not anonymous, or revealed)."""
 
     score: float
     challenge_id: str | None = None
@@ -128,7 +129,7 @@ def _budget(value: Any) -> tuple[float | None, str | None]:
 
 def _deadline(value: Any, today: date) -> tuple[date | None, str | None]:
     if value is None or _text(value) == "":
-        return None, "必填：请选择截止日期"
+        return None, "必填，请选择截止日期"
     if isinstance(value, datetime):
         value = value.date()
     if not isinstance(value, date):
@@ -163,7 +164,7 @@ def validate_challenge(form: Mapping[str, Any], *, today: date) -> dict[str, Any
     if problem := _length_problem(title, *TITLE_CHARS):
         problems["title"] = problem
     if problem := _length_problem(description, *DESCRIPTION_CHARS):
-        problems["description"] = problem + "；请写清问题、现状和目标"
+        problems["description"] = problem + "（请写清问题、现状和目标）"
     industry = _text(form.get("field"))
     if industry not in INDUSTRIES:
         problems["field"] = f"「{industry[:20]}」不是可选行业（{'、'.join(INDUSTRIES)}）" if industry else "必选"
@@ -222,15 +223,19 @@ def _near_duplicates(warehouse: Warehouse, title: str, description: str, *, excl
     hints = []
     for _, score, i in hits:
         row = rows[i]
-        visible = visible_to is None or row["firm"] == visible_to or row["status"] in (PUBLISHED, SOLVED)
-        hints.append(DuplicateHint(round(score, 1), row["challenge_id"] if visible else None,
-                                   row["title"] if visible else None, row["status"] if visible else None))
+        if visible_to is None or row["firm"] == visible_to:  # a broker, or the firm's own
+            hints.append(DuplicateHint(round(score, 1), row["challenge_id"], row["title"], row["status"]))
+        elif row["status"] in (PUBLISHED, SOLVED) and not (row["anonymous"] and not row["revealed"]):
+            hints.append(DuplicateHint(round(score, 1), None, row["title"], row["status"]))  # as on the board
+        else:  # another firm's unpublished or anonymous challenge: only that there is one
+            hints.append(DuplicateHint(round(score, 1)))
     return hints
 
 
 # --- the firm side ----------------------------------------------------------------------------
 
-def _firm_user(user: User | None) -> User:
+def require_firm(user: User | None) -> User:
+    """The user if signed in as a firm user with a firm; AccessDenied otherwise."""
     firm_user = require_role(user, "firm")
     if not firm_user.firm:
         raise AccessDenied("该企业账户未关联企业 (firm account without a firm): ask an admin to set --firm")
@@ -242,7 +247,7 @@ def post_challenge(warehouse: Warehouse, user: User | None, form: Mapping[str, A
     """Post a challenge for the signed-in firm: validated (InvalidChallenge lists every problem),
     stored as 草稿 (or 待审核 with `submit`), audited, and checked for near-duplicates (flagged in
     the result, not refused). Matching is the caller's next step (pipeline.match_one_challenge)."""
-    firm_user = _firm_user(user)
+    firm_user = require_firm(user)
     record = validate_challenge(form, today=today)
     duplicates = _near_duplicates(warehouse, record["title"], record["description"], exclude_id=None,
                                   visible_to=firm_user.firm)
@@ -255,15 +260,15 @@ def post_challenge(warehouse: Warehouse, user: User | None, form: Mapping[str, A
 
 def my_challenges(warehouse: Warehouse, user: User | None) -> list[Row]:
     """The signed-in firm's challenges, newest first, with n_shared (matches shared with it)."""
-    return challenge_store.firm_challenges(warehouse, _firm_user(user).firm)
+    return challenge_store.firm_challenges(warehouse, require_firm(user).firm)
 
 
 def my_challenge(warehouse: Warehouse, user: User | None, challenge_id: str) -> Row:
     """One of the signed-in firm's challenges; AccessDenied (the same message) for another
     firm's challenge and for an id that does not exist."""
-    row = challenge_store.firm_challenge(warehouse, str(challenge_id), _firm_user(user).firm)
+    row = challenge_store.firm_challenge(warehouse, str(challenge_id), require_firm(user).firm)
     if row is None:
-        raise AccessDenied(_NOT_FOUND)
+        raise AccessDenied(NOT_FOUND)
     return row
 
 
@@ -279,7 +284,7 @@ def update_challenge(warehouse: Warehouse, user: User | None, challenge_id: str,
     """Change the signed-in firm's challenge while it is 草稿 or 待审核 (InvalidTransition after);
     `changes` holds any of the form's fields, validated together with the rest. Audited
     (action "edit", before → after of the changed columns)."""
-    firm_user = _firm_user(user)
+    firm_user = require_firm(user)
     current = my_challenge(warehouse, firm_user, challenge_id)
     _require_status(EDITABLE, "修改")(current)
     record = validate_challenge({**as_form(current), **changes}, today=today)
@@ -287,25 +292,25 @@ def update_challenge(warehouse: Warehouse, user: User | None, challenge_id: str,
                                            role=firm_user.role, action="edit", firm=firm_user.firm,
                                            check=_require_status(EDITABLE, "修改"))
     if row is None:
-        raise AccessDenied(_NOT_FOUND)
+        raise AccessDenied(NOT_FOUND)
     return row
 
 
 def submit_for_review(warehouse: Warehouse, user: User | None, challenge_id: str) -> Row:
     """草稿 → 待审核 for the signed-in firm's own challenge. Audited (action "status")."""
-    firm_user = _firm_user(user)
+    firm_user = require_firm(user)
     row = challenge_store.change_challenge(warehouse, str(challenge_id), {"status": PENDING},
                                            actor=firm_user.username, role=firm_user.role, action="status",
                                            firm=firm_user.firm, check=_require_status((DRAFT,), "提交审核"))
     if row is None:
-        raise AccessDenied(_NOT_FOUND)
+        raise AccessDenied(NOT_FOUND)
     return row
 
 
 def shared_matches(warehouse: Warehouse, user: User | None, challenge_id: str) -> list[Row]:
     """The matches a broker shared with the signed-in firm for its challenge (listing title,
     summary, score, link), best first."""
-    firm_user = _firm_user(user)
+    firm_user = require_firm(user)
     my_challenge(warehouse, firm_user, challenge_id)
     return challenge_store.shared_matches(warehouse, challenge_id, firm_user.firm)
 

@@ -19,16 +19,26 @@ if "settings" not in st.session_state:
     st.session_state["settings"] = Settings.load(os.environ)
 
 user = st.session_state.get("user")
+board = st.Page(PAGES / "board.py", title="全球破题", icon=":material/campaign:")  # public: no sign-in
 if user is None:
-    pages = [st.Page(PAGES / "login.py", title="登录", icon=":material/login:")]
+    pages = [st.Page(PAGES / "login.py", title="登录", icon=":material/login:"), board]
 else:
     pages = []
     if user.role in ("broker", "admin"):
         pages += [
             st.Page(PAGES / "broker.py", title="匹配审核", icon=":material/fact_check:", default=True),
             st.Page(PAGES / "runs.py", title="运行状态", icon=":material/monitoring:"),
+            st.Page(PAGES / "curation.py", title="需求审核", icon=":material/approval:"),
+            st.Page(PAGES / "dashboard.py", title="数据看板", icon=":material/bar_chart:"),
         ]
-    pages.append(st.Page(PAGES / "account.py", title="账户", icon=":material/person:"))
+    if user.role == "admin":
+        pages.append(st.Page(PAGES / "audit.py", title="审计日志", icon=":material/history:"))
+    if user.role == "firm":
+        pages += [
+            st.Page(PAGES / "firm_post.py", title="发布需求", icon=":material/edit_note:", default=True),
+            st.Page(PAGES / "firm_challenges.py", title="我的需求", icon=":material/list_alt:"),
+        ]
+    pages += [board, st.Page(PAGES / "account.py", title="账户", icon=":material/person:")]
     with st.sidebar:
         st.caption(f"已登录：{user.display_name}（{user.role}）")
 

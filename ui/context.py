@@ -4,6 +4,7 @@ and one-line error messages."""
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import streamlit as st
 
@@ -41,8 +42,12 @@ def plain(text: object) -> str:
 
 
 def safe_url(url: str | None) -> str | None:
-    """Only http(s) links are shown; anything else (javascript:, data:) is dropped."""
-    return url if url and re.match(r"^https?://", url) else None
+    """Only http(s) links are shown; anything else (javascript:, data:) is dropped. Characters
+    that could end a Markdown link or break out of an attribute (spaces, parentheses, quotes,
+    angle brackets) are percent-encoded."""
+    if not url or not re.match(r"^https?://", url, re.I):
+        return None
+    return quote(url, safe=":/?#[]@!$&*+,;=%~")
 
 
 def show_error(exc: JiebangError) -> None:

@@ -134,12 +134,12 @@ def status_counts(warehouse: Warehouse) -> dict[str, int]:
 
 def duplicate_candidates(warehouse: Warehouse, *, min_length: int, max_length: int,
                          exclude_id: str | None = None) -> list[Row]:
-    """The other challenges a new post could be a near-duplicate of: id, owner, status, title and
-    description of those whose text length (title + description) lies in [min_length, max_length]
+    """The other challenges a new post could be a near-duplicate of: id, owner, status,
+    confidentiality, title and description of those whose text length (title + description) lies in [min_length, max_length]
     (texts of very different length cannot be near-duplicates; the fuzzy comparison is the
     caller's)."""
     return warehouse.query(
-        "SELECT challenge_id, firm, status, title, description FROM challenges"
+        "SELECT challenge_id, firm, status, anonymous, revealed, title, description FROM challenges"
         " WHERE challenge_id IS DISTINCT FROM $exclude"
         " AND length(title) + length(description) BETWEEN $lo AND $hi ORDER BY challenge_id",
         {"exclude": exclude_id, "lo": min_length, "hi": max_length},

@@ -225,25 +225,35 @@ def record_review(warehouse: Warehouse, *, challenge_id: str, listing_id: str, d
                   deal_amount_wan: float | None = None, deal_date: Any = None) -> int:
     """Append one broker decision (the log is never rewritten) and its audit line, in one
     transaction; returns its review_id."""
+    with warehouse.transaction() as con:
+        return append_review(con, challenge_id=challenge_id, listing_id=listing_id, decision=decision,
+                             reviewer=reviewer, reason=reason, note=note, role=role,
+                             deal_amount_wan=deal_amount_wan, deal_date=deal_date)
+
+
+def append_review(con, *, challenge_id: str, listing_id: str, decision: str, reviewer: str,
+                  reason: str | None = None, note: str | None = None, role: str = "broker",
+                  deal_amount_wan: float | None = None, deal_date: Any = None) -> int:
+    """One decision and its audit line on the open connection of the caller's transaction (so
+    that several decisions, e.g. a bulk action, commit or fail together); returns its review_id."""
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}; expected one of {', '.join(DECISIONS)}")
     if decision == "reject" and not (reason or "").strip():
         raise ValueError("排除 (reject) needs a reason")
-    with warehouse.transaction() as con:
-        previous = fetch_rows(
-            con, "SELECT decision FROM reviews WHERE challenge_id = ? AND listing_id = ? ORDER BY review_id DESC LIMIT 1",
-            [challenge_id, listing_id])
-        rows = fetch_rows(
-            con,
-            "INSERT INTO reviews (challenge_id, listing_id, decision, reason, note, reviewer, decided_at,"
-            " deal_amount_wan, deal_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING review_id",
-            [challenge_id, listing_id, decision, reason, note, reviewer, now_utc(), deal_amount_wan, deal_date],
-        )
-        after = {"decision": decision, "reason": reason, "note": note, "deal_amount_wan": deal_amount_wan,
-                 "deal_date": deal_date}
-        append_audit(con, actor=reviewer, role=role, action="decide", entity_type="match",
-                     entity_id=f"{challenge_id}|{listing_id}", before=previous[0] if previous else None,
-                     after={k: v for k, v in after.items() if v is not None})
+    previous = fetch_rows(
+        con, "SELECT decision FROM reviews WHERE challenge_id = ? AND listing_id = ? ORDER BY review_id DESC LIMIT 1",
+        [challenge_id, listing_id])
+    rows = fetch_rows(
+        con,
+        "INSERT INTO reviews (challenge_id, listing_id, decision, reason, note, reviewer, decided_at,"
+        " deal_amount_wan, deal_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING review_id",
+        [challenge_id, listing_id, decision, reason, note, reviewer, now_utc(), deal_amount_wan, deal_date],
+    )
+    after = {"decision": decision, "reason": reason, "note": note, "deal_amount_wan": deal_amount_wan,
+             "deal_date": deal_date}
+    append_audit(con, actor=reviewer, role=role, action="decide", entity_type="match",
+                 entity_id=f"{challenge_id}|{listing_id}", before=previous[0] if previous else None,
+                 after={k: v for k, v in after.items() if v is not None})
     return int(rows[0]["review_id"])
 
 

@@ -1,36 +1,113 @@
-"""Broker page (匹配审核): the challenge queue, and for one challenge its ranked matches."""
+"""Broker page (匹配审核): filtered queue → one challenge → ranked match cards with one-click
+decisions, follow-ups, notes, bulk actions and sharing; the solvers' applications and the
+exports beside them. Every action goes through jiebang.broker (role checked there) in a widget
+callback, so the page below always shows the state after it.
+
+Text from crawls, firms and solvers is shown through ui.context.plain (Markdown-escaped) or
+jiebang.highlight (HTML-escaped, with <mark> around matched terms); never as raw HTML.
+"""
+
+from datetime import date
 
 import streamlit as st
 
 from jiebang import broker
 from jiebang.errors import JiebangError
+from jiebang.exports import MIME_TYPES
+from jiebang.highlight import split_highlight, to_html
 from ui.context import current_user, plain, safe_url, show_error, warehouse
 
-PAGE_SIZE = 10
-KIND_LABELS = {"patent": "专利", "achievement": "科技成果"}
-DECISION_LABELS = {"shortlist": "已入围", "reject": "已排除", "contacted": "已联系", "intent": "有意向",
-                   "signed": "已签约", "follow_up": "回访"}
 PART_LABELS = {"coverage": "需求覆盖", "relevance": "文本相关", "field": "行业一致", "maturity": "成熟度",
                "price": "价格/榜额", "region": "长三角", "status": "法律状态", "cooperation": "合作方式"}
+STATE_LABELS = {"shortlist": "已入围", "reject": "已排除", "contacted": "已联系", "intent": "有意向",
+                "signed": "已签约", "follow_up": "回访"}
+FOLLOW_UPS = ("contacted", "intent", "signed", "follow_up")
+ANY = "全部"
+LISTING_CHARS = 400
 
 user = current_user()
 wh = warehouse()
 st.title("匹配审核")
 try:
-    queue = broker.challenge_queue(wh, user)
+    options = broker.filter_options(wh, user)
 except JiebangError as exc:
     show_error(exc)
     st.stop()
 
-if not queue:
-    st.info("还没有需求。请先运行 `jiebang refresh` 爬取并匹配。")
-    st.stop()
 
-labels = {
-    row["challenge_id"]: f"{row['title']}  ·  待审 {row['n_unreviewed']}  ·  最高分 {row['best_score'] or 0:.0f}"
-    for row in queue
-}
-challenge_id = st.selectbox("需求 (challenge)", list(labels), format_func=labels.get, key="challenge_id")
+def _flash(kind: str, text: str, scope: str = "page") -> None:
+    st.session_state["broker_flash"] = {"kind": kind, "text": text, "scope": scope}
+
+
+def _show_flash(scope: str) -> None:
+    flash = st.session_state.get("broker_flash")
+    if flash and flash["scope"] == scope:
+        getattr(st, flash["kind"])(flash["text"])
+        del st.session_state["broker_flash"]
+
+
+def _act(scope: str, done: str, action, *args, **kwargs) -> None:
+    """Run one service call from a widget callback; its outcome is shown where it was asked for."""
+    try:
+        action(wh, user, *args, **kwargs)
+    except JiebangError as exc:
+        _flash("error", str(exc), scope)
+    else:
+        _flash("success", done, scope)
+
+
+# --- filters (one form: Enter or the button applies them) -------------------------------------
+with st.expander("筛选", expanded=False), st.form("filters", border=False):
+    row1 = st.columns(4)
+    row1[0].selectbox("所属行业", [ANY, *options["field"]], key="f_field")
+    row1[1].selectbox("地区", [ANY, *options["region"]], key="f_region")
+    row1[2].selectbox("需求状态", [ANY, *options["status"]], key="f_status")
+    row1[3].date_input("收录日期（起止）", value=(), key="f_dates")
+    row2 = st.columns(4)
+    row2[0].slider("匹配分", 0, 100, (0, 100), key="f_score")
+    row2[1].selectbox("供给类型", [ANY, *broker.KIND_LABELS], key="f_kind",
+                      format_func=lambda k: broker.KIND_LABELS.get(k, k))
+    row2[2].selectbox("来源", [ANY, *options["source"]], key="f_source")
+    row2[3].selectbox("审核状态", [ANY, *broker.STATUS_LABELS], key="f_decision",
+                      format_func=lambda k: broker.STATUS_LABELS.get(k, k))
+    st.form_submit_button("应用筛选", type="primary")
+
+
+def _chosen(key: str):
+    value = st.session_state.get(key, ANY)
+    return None if value == ANY else value
+
+
+low, high = st.session_state.get("f_score", (0, 100))
+dates = tuple(st.session_state.get("f_dates") or ())
+filters = broker.Filters(
+    field=_chosen("f_field"), region=_chosen("f_region"), challenge_status=_chosen("f_status"),
+    posted_from=dates[0] if len(dates) > 0 else None, posted_to=dates[1] if len(dates) > 1 else None,
+    min_score=low if low > 0 else None, max_score=high if high < 100 else None,
+    kind=_chosen("f_kind"), source=_chosen("f_source"), decision=_chosen("f_decision"),
+)
+
+# --- the queue --------------------------------------------------------------------------------
+if st.session_state.get("broker_filters", filters) != filters:  # new filters: start from their first page
+    st.session_state["queue_page"] = 1
+    st.session_state.pop("challenge_id", None)
+st.session_state["broker_filters"] = filters
+queue_page = int(st.session_state.get("queue_page", 1)) - 1
+queue = broker.challenge_queue(wh, user, filters, page=queue_page)
+if not queue.total:
+    st.info("没有符合条件的需求。请调整筛选，或先运行 `jiebang refresh` 爬取并匹配。")
+    st.stop()
+labels = {row["challenge_id"]: f"{row['title']}  ·  待审 {row['n_unreviewed']}  ·  最高分 {row['best_score'] or 0:.0f}"
+          for row in queue.rows}
+ids = list(labels)
+chosen = st.session_state.get("challenge_id")
+if chosen and chosen not in labels and (pinned := broker.challenge(wh, user, chosen)) is not None:
+    ids.insert(0, chosen)  # keep the challenge being worked on while the queue page changes
+    labels[chosen] = f"{pinned['title']}（不在本页）"
+pick, paging = st.columns([5, 1])
+challenge_id = pick.selectbox(f"需求（共 {queue.total} 个）", ids, key="challenge_id", format_func=labels.get)
+paging.number_input(f"需求页（共 {queue.pages} 页）", min_value=1, max_value=max(queue.pages, queue_page + 1),
+                    step=1, key="queue_page")
 challenge = broker.challenge(wh, user, challenge_id)
 if challenge is None:
     st.warning("该需求不存在。")
@@ -41,47 +118,160 @@ with st.container(border=True):
     budget = "面议" if challenge["budget_wan"] is None else f"{challenge['budget_wan']:.0f} 万元"
     st.caption(
         f"所属行业：{plain(challenge['field'] or '未分类')}　榜额：{budget}　"
-        f"截止日期：{challenge['deadline'] or '—'}　发布单位：{plain(challenge['issuer'] or '—')}　"
-        f"状态：{plain(challenge['status'])}"
+        f"截止日期：{challenge['deadline'] or '—'}　发榜单位：{plain(challenge['firm'] or challenge['issuer'] or '—')}　"
+        f"地区：{plain(challenge['region'] or '—')}　状态：{plain(challenge['status'])}"
+        + ("　（匿名发布）" if challenge.get("anonymous") and not challenge.get("revealed") else "")
     )
     st.markdown(plain(challenge["description"]))
+    if challenge.get("targets"):
+        st.markdown("**期望指标：** " + plain(challenge["targets"]))
 
-show_rejected = st.toggle("显示已排除", key="show_rejected")
-page = st.number_input("页码", min_value=1, value=1, step=1, key="page") - 1
-matches = broker.ranked_matches(wh, user, challenge_id, page=int(page), page_size=PAGE_SIZE,
-                                include_rejected=show_rejected)
-if not matches:
-    st.info("暂无匹配结果。")
+main, side = st.columns([3, 1])
 
-for m in matches:
-    with st.container(border=True, key=f"match-{m['rank']}"):  # stable hook for browser tests
-        left, right = st.columns([4, 1])
-        with left:
-            url = safe_url(m["url"])
-            title = plain(m["title"])
-            st.markdown(f"**{m['rank']}. [{title}]({url})**" if url else f"**{m['rank']}. {title}**")
-            who = "、".join(m["applicants"] or []) or "—"
-            st.caption(
-                f"{KIND_LABELS.get(m['kind'], m['kind'])} · {plain(m['publication_number'] or m['listing_id'])}"
-                f" · {plain(who)} · {plain(m['field'] or '未分类')}"
-                + (f" · 成熟度 {plain(m['maturity'])}" if m["maturity"] else "")
-                + (f" · {plain(m['price_text'])}" if m["price_text"] else "")
-            )
-            terms = [t["term"] for t in m["matched_terms"][:12]]
-            if terms:
-                st.markdown("命中词：" + " ".join(f":blue-background[{plain(t)}]" for t in terms))
-            st.markdown(plain(m["abstract"][:300]) + ("…" if len(m["abstract"]) > 300 else ""))
-        with right:
-            st.metric("匹配分", f"{m['score']:.0f}")
-            st.caption(" + ".join(f"{PART_LABELS.get(k, k)} {v:.0f}" for k, v in m["parts"].items() if v))
-            if m["decision"]:
-                st.caption(f"状态：{DECISION_LABELS.get(m['decision'], m['decision'])}")
-            key = f"{challenge_id}|{m['listing_id']}"
-            if st.button("入围", key=f"shortlist|{key}", type="primary"):
-                broker.decide(wh, user, challenge_id, m["listing_id"], "shortlist")
-                st.rerun()
-            reason = st.selectbox("排除原因", broker.REJECT_REASONS, key=f"reason|{key}",
-                                  index=None, placeholder="排除原因…", label_visibility="collapsed")
-            if st.button("排除", key=f"reject|{key}", disabled=reason is None):
-                broker.decide(wh, user, challenge_id, m["listing_id"], "reject", reason=reason)
-                st.rerun()
+# --- beside the matches: applications and exports ---------------------------------------------
+with side:
+    applications = broker.applications(wh, user, challenge_id)
+    st.subheader(f"揭榜申请（{len(applications)}）")
+    if not applications:
+        st.caption("暂无申请。")
+    for app in applications:
+        with st.container(border=True):
+            st.markdown(f"**{plain(app['team'])}**")
+            st.caption(f"{app['submitted_at']:%Y-%m-%d %H:%M} · {plain(app['contact'])}")
+            st.markdown(plain(app["proposal"]))
+    st.subheader("导出 Excel / CSV")
+    st.caption("本需求清单：入围及之后各阶段的匹配；全部对接进展：所有需求的全部审核结果。")
+    slug = date.today().strftime("%Y%m%d")
+    for fmt in ("xlsx", "csv"):
+        st.download_button(f"本需求清单（{fmt.upper()}）", key=f"export_shortlist_{fmt}", on_click="ignore",
+                           data=lambda fmt=fmt: broker.export_shortlist(wh, user, challenge_id, fmt),
+                           file_name=f"shortlist-{slug}.{fmt}", mime=MIME_TYPES[fmt])
+    for fmt in ("xlsx", "csv"):
+        st.download_button(f"全部对接进展（{fmt.upper()}）", key=f"export_pipeline_{fmt}", on_click="ignore",
+                           data=lambda fmt=fmt: broker.export_pipeline(wh, user, fmt),
+                           file_name=f"pipeline-{slug}.{fmt}", mime=MIME_TYPES[fmt])
+
+# --- the match cards --------------------------------------------------------------------------
+with main:
+    show_rejected = st.toggle("显示已排除", key="show_rejected")
+    match_page = int(st.session_state.get("match_page", 1)) - 1
+    page = broker.match_page(wh, user, challenge_id, filters, page=match_page, include_rejected=show_rejected)
+    keys = {m["listing_id"]: f"{challenge_id}|{m['listing_id']}" for m in page.rows}
+    _show_flash("page")
+
+    def _bulk() -> None:
+        chosen_ids = [lid for lid, key in keys.items() if st.session_state.get(f"select|{key}")]
+        decision = st.session_state["bulk_decision"]
+        reason = broker.reject_reason(st.session_state.get("bulk_reason"), st.session_state.get("bulk_detail"))
+        _act("page", f"已对 {len(chosen_ids)} 条匹配执行：{broker.DECISION_LABELS[decision]}", broker.decide_many,
+             challenge_id, chosen_ids, decision, reason=reason if decision == "reject" else None,
+             note=st.session_state.get("bulk_note"))
+        if st.session_state.get("broker_flash", {}).get("kind") == "success":
+            for key in keys.values():
+                st.session_state.pop(f"select|{key}", None)
+
+    def _select_all(value: bool) -> None:
+        for key in keys.values():
+            st.session_state[f"select|{key}"] = value
+
+    if page.rows:
+        with st.expander("批量操作（先勾选匹配）"), st.form("bulk", border=False):
+            cols = st.columns([1, 1, 2, 2])
+            cols[0].selectbox("决定", broker.BULK_DECISIONS, key="bulk_decision",
+                              format_func=broker.DECISION_LABELS.get)
+            cols[1].selectbox("排除原因", broker.REJECT_REASONS, index=None, placeholder="仅排除时必选",
+                              key="bulk_reason")
+            cols[2].text_input("排除说明（可选）", key="bulk_detail")
+            cols[3].text_input("备注（可选）", key="bulk_note")
+            st.form_submit_button("对选中的匹配执行", key="bulk_submit", on_click=_bulk, type="primary")
+        all_on, all_off, _ = st.columns([1, 1, 4])
+        all_on.button("全选本页", key="select_all", on_click=_select_all, args=(True,))
+        all_off.button("取消全选", key="select_none", on_click=_select_all, args=(False,))
+    else:
+        st.info("暂无匹配结果。")
+
+    shareable = bool(challenge.get("firm"))
+    for m in page.rows:
+        lid, key = m["listing_id"], keys[m["listing_id"]]
+        with st.container(border=True, key=f"match-{m['rank']}"):  # stable hook for browser tests
+            tick, body, score = st.columns([0.3, 4, 1.2])
+            tick.checkbox("选择", key=f"select|{key}", label_visibility="collapsed")
+            with body:
+                terms = m["matched_terms"]
+                listing_spans = [s for t in terms for s in t.get("listing_spans", [])]
+                challenge_spans = [s for t in terms for s in t.get("challenge_spans", [])]
+                title_html, abstract_html = split_highlight([m["title"], m["abstract"]], listing_spans,
+                                                            limits=[None, LISTING_CHARS])
+                st.markdown(to_html(title_html, prefix=f"{m['rank']}. ", bold=True), unsafe_allow_html=True)
+                who = "、".join(m["applicants"] or []) or "—"
+                details = [broker.KIND_LABELS.get(m["kind"], m["kind"]), m["publication_number"] or lid, who,
+                           m["field"] or "未分类", m["maturity"] and f"成熟度 {m['maturity']}", m["cooperation"],
+                           m["price_text"], m["region"], m["legal_status"], m["contact"] and f"联系：{m['contact']}",
+                           "来源：" + "、".join(m["sources"] or [m["source"]])]
+                st.caption(" · ".join(plain(d) for d in details if d))
+                st.markdown(to_html(abstract_html), unsafe_allow_html=True)
+                if url := safe_url(m["url"]):
+                    st.markdown(f"[查看来源 ↗]({url})")
+                if terms:
+                    st.caption("命中词：" + "、".join(plain(t["term"]) for t in terms[:12]))
+                with st.expander("需求原文对照（命中词高亮）"):
+                    for part in split_highlight([challenge["title"], challenge["description"]], challenge_spans):
+                        st.markdown(to_html(part), unsafe_allow_html=True)
+                for n in m["notes"]:
+                    st.caption(f"备注（{n['reviewer']}，{n['decided_at']:%m-%d %H:%M}）：{plain(n['note'])}")
+            with score:
+                st.metric("匹配分", f"{m['score']:.0f}")
+                st.caption(" + ".join(f"{PART_LABELS.get(k, k)} {v:.0f}" for k, v in m["parts"].items() if v))
+                if m["decision"]:
+                    state = STATE_LABELS.get(m["decision"], m["decision"])
+                    if m["decision"] == "signed" and m["deal_amount_wan"] is not None:
+                        state += f" {m['deal_amount_wan']:g} 万元（{m['deal_date']}）"
+                    elif m["decision"] == "reject" and m["reason"]:
+                        state += f"：{m['reason']}"
+                    st.caption("状态：" + plain(state))
+                if m["shared_at"]:
+                    st.caption("已分享给企业")
+            _show_flash(key)
+            act = st.columns([1, 2, 2, 1, 1.2])
+            act[0].button("入围", key=f"shortlist|{key}", type="primary", on_click=_act,
+                          args=(key, "已入围", broker.decide, challenge_id, lid, "shortlist"))
+            act[1].selectbox("排除原因", broker.REJECT_REASONS, key=f"reason|{key}", index=None,
+                             placeholder="排除原因…", label_visibility="collapsed")
+            act[2].text_input("排除说明", key=f"reason_detail|{key}", placeholder="补充说明（“其他”必填）",
+                              label_visibility="collapsed")
+            reason = broker.reject_reason(st.session_state.get(f"reason|{key}"),
+                                          st.session_state.get(f"reason_detail|{key}"))
+            act[3].button("排除", key=f"reject|{key}", disabled=reason is None, on_click=_act,
+                          args=(key, "已排除", broker.decide, challenge_id, lid, "reject"), kwargs={"reason": reason})
+            if shareable:
+                act[4].button("分享给企业", key=f"share|{key}", disabled=bool(m["shared_at"]), on_click=_act,
+                              args=(key, "已分享给企业", broker.share_match, challenge_id, lid))
+
+            def _follow_up(key: str = key, lid: str = lid, note_only: bool = False) -> None:
+                decision = st.session_state[f"decision|{key}"]
+                signed = decision == "signed"
+                note = st.session_state.get(f"note|{key}")
+                if note_only:
+                    _act(key, "备注已保存", broker.add_note, challenge_id, lid, note)
+                else:
+                    _act(key, f"已记录：{broker.DECISION_LABELS[decision]}", broker.decide, challenge_id, lid,
+                         decision, note=note, deal_amount_wan=st.session_state.get(f"amount|{key}") if signed else None,
+                         deal_date=st.session_state.get(f"deal_date|{key}") if signed else None)
+                if st.session_state["broker_flash"]["kind"] == "success":
+                    st.session_state[f"note|{key}"] = ""
+
+            with st.expander("跟进与备注（已联系 / 意向 / 签约 / 回访）"), st.form(f"decide|{key}", border=False):
+                cols = st.columns([2, 1, 1])
+                cols[0].radio("进展", FOLLOW_UPS, key=f"decision|{key}", horizontal=True,
+                              format_func=broker.DECISION_LABELS.get)
+                cols[1].number_input("签约金额（万元）", min_value=0.0, value=None, step=1.0, key=f"amount|{key}")
+                cols[2].date_input("签约日期", value=None, key=f"deal_date|{key}")
+                st.text_input("备注", key=f"note|{key}", placeholder="回车提交")
+                send, note_only, _ = st.columns([1, 1, 3])
+                send.form_submit_button("提交", key=f"submit|{key}", type="primary", on_click=_follow_up)
+                note_only.form_submit_button("仅保存备注", key=f"note_only|{key}", on_click=_follow_up,
+                                             kwargs={"note_only": True})
+
+    if page.total > page.page_size:
+        st.number_input(f"匹配页（共 {page.pages} 页，{page.total} 条）", min_value=1,
+                        max_value=max(page.pages, match_page + 1), step=1, key="match_page")

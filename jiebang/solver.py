@@ -1,0 +1,106 @@
+"""Solvers (全球破题): the public board of published challenges and the 揭榜 application.
+
+No sign-in is needed. The board never shows who posted an anonymous challenge until a broker
+reveals it (warehouse.board applies that in SQL). Applications are validated (every problem at
+once), limited per browser session (checked against the stored applications, not a counter the
+page keeps), stored with an audit line, and shown to the broker beside the matches.
+
+>>> page = board(wh, today=date.today())                                     # doctest: +SKIP
+>>> apply(wh, page.rows[0]["ref"], {"team": "浙大材料学院", "proposal": "…", "contact": "13800000000"},
+...       session_key=key)                                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from jiebang.broker import Page
+from jiebang.errors import InvalidApplication, RateLimited
+from warehouse import board as board_store
+from warehouse.board import ANONYMOUS_FIRM
+from warehouse.gateway import Row, Warehouse
+from warehouse.store import now_utc
+
+RATE_LIMIT = 3  # applications per session …
+RATE_WINDOW = timedelta(minutes=10)  # … in this window
+TEAM_CHARS = (2, 100)
+PROPOSAL_CHARS = (20, 3000)
+CONTACT_MAX_CHARS = 100
+BOARD_PAGE_SIZE = 10
+FIELD_LABELS = {"team": "团队/单位", "proposal": "方案简述", "contact": "联系方式"}
+_MOBILE = re.compile(r"^(?:\+?86[- ]?)?1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(?:-\d{1,6})?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+
+__all__ = ["ANONYMOUS_FIRM", "apply", "board", "board_fields", "validate_application"]
+
+
+def board(warehouse: Warehouse, *, today: date | None = None, field: str | None = None,
+          search: str | None = None, page: int = 0, page_size: int = BOARD_PAGE_SIZE) -> Page:
+    """One page of open published challenges as solvers see them (anonymised), newest first.
+    Each row is known by `ref`, not by its challenge id."""
+    rows, total = board_store.published(warehouse, today=today or date.today(), field=field or None,
+                                        search=(search or "").strip() or None, limit=page_size,
+                                        offset=max(page, 0) * page_size)
+    return Page(rows, total, page, page_size)
+
+
+def board_fields(warehouse: Warehouse, *, today: date | None = None) -> list[str]:
+    return board_store.board_fields(warehouse, today=today or date.today())
+
+
+def _length(text: str, low: int, high: int) -> str | None:
+    if not text:
+        return "必填"
+    if len(text) < low:
+        return f"至少 {low} 个字（现为 {len(text)} 个）"
+    if len(text) > high:
+        return f"最多 {high} 个字（现为 {len(text)} 个）"
+    return None
+
+
+def validate_application(form: Mapping[str, Any]) -> dict[str, str]:
+    """The cleaned application (team, proposal, contact), or InvalidApplication with every problem."""
+    record = {k: str(form.get(k) or "").strip() for k in FIELD_LABELS}
+    problems = {}
+    if problem := _length(record["team"], *TEAM_CHARS):
+        problems["team"] = problem
+    if problem := _length(record["proposal"], *PROPOSAL_CHARS):
+        problems["proposal"] = problem
+    contact = record["contact"]
+    if not contact:
+        problems["contact"] = "必填（手机、座机或电子邮箱）"
+    elif len(contact) > CONTACT_MAX_CHARS:
+        problems["contact"] = f"最多 {CONTACT_MAX_CHARS} 个字"
+    elif not (_MOBILE.match(contact.replace(" ", "")) or _LANDLINE.match(contact) or _EMAIL.match(contact)):
+        problems["contact"] = "请填写有效的手机号（如 13800000000）、座机（如 0573-84000000）或电子邮箱"
+    if problems:
+        raise InvalidApplication({FIELD_LABELS[k]: v for k, v in problems.items()})
+    return record
+
+
+def apply(warehouse: Warehouse, ref: str, form: Mapping[str, Any], *, session_key: str,
+          now: datetime | None = None, today: date | None = None) -> int:
+    """Store a 揭榜 application to the open challenge `ref` from this session; returns its id.
+
+    InvalidApplication lists the form's problems; RateLimited when this session already sent
+    RATE_LIMIT applications within RATE_WINDOW; InvalidApplication when the challenge is not
+    (or no longer) open."""
+    if not session_key:
+        raise ValueError("apply needs the session key of the browser session")
+    record = validate_application(form)
+    now = now or now_utc()
+
+    def check(challenge: Row | None, recent: int) -> None:
+        if recent >= RATE_LIMIT:
+            minutes = int(RATE_WINDOW.total_seconds() // 60)
+            raise RateLimited(f"提交过于频繁：每 {minutes} 分钟最多提交 {RATE_LIMIT} 份申请，请稍后再试"
+                              " (too many applications from this session; try again later)")
+        if challenge is None:
+            raise InvalidApplication({"需求": "该需求不存在或已截止，无法揭榜"})
+
+    return board_store.insert_application(warehouse, ref, record, session_key=session_key, now=now,
+                                          since=now - RATE_WINDOW, today=today or date.today(), check=check)

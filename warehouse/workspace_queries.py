@@ -1,0 +1,359 @@
+"""Reads of the broker workspace: the filtered queue, one challenge's match page, applications,
+exports, and the pipeline figures. Every filter is a bound parameter pushed down to DuckDB and
+every list is paginated, so a page costs the same with 10 or 10,000 challenges.
+
+Only fixed SQL fragments are chosen in Python (e.g. the listings join is added only when a
+listing filter is set, so an unfiltered page never touches the listings table); values never are.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from warehouse.gateway import Row, Warehouse
+
+UNREVIEWED = "unreviewed"  # the decision-status filter for pairs nobody has decided on yet
+DECISION_ORDER = ("shortlist", "reject", "contacted", "intent", "signed", "follow_up")
+# How far a pair got along the pipeline (the furthest decision it ever had; reject and 回访 do
+# not move it): 候选 0 → 入围 1 → 已联系 2 → 意向 3 → 签约 4.
+_STAGE = ("CASE decision WHEN 'shortlist' THEN 1 WHEN 'contacted' THEN 2 WHEN 'intent' THEN 3"
+          " WHEN 'signed' THEN 4 ELSE 0 END")
+_LATEST = """
+    SELECT challenge_id, listing_id, decision, reason, note, reviewer, decided_at, deal_amount_wan, deal_date
+    FROM reviews {where}
+    QUALIFY row_number() OVER (PARTITION BY challenge_id, listing_id ORDER BY review_id DESC) = 1
+"""
+# The latest 签约 per pair: a deal signed again (corrected) counts once, with its latest amount.
+_DEALS = """
+    SELECT challenge_id, listing_id, deal_amount_wan, deal_date FROM reviews WHERE decision = 'signed'
+    QUALIFY row_number() OVER (PARTITION BY challenge_id, listing_id ORDER BY review_id DESC) = 1
+"""
+
+
+def _query(warehouse: Warehouse, sql: str, params: dict[str, Any]) -> list[Row]:
+    """Run `sql` with the named parameters it uses (DuckDB refuses unused ones)."""
+    used = set(re.findall(r"\$(\w+)", sql))
+    return warehouse.query(sql, {k: v for k, v in params.items() if k in used})
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the broker narrows the queue and the match cards to; None means "any".
+
+    Challenge filters: `field` (所属行业), `region` (part of the challenge's 地区), `posted_from` /
+    `posted_to` (the day it first appeared, inclusive), `challenge_status` (lifecycle).
+    Match filters: `min_score` / `max_score`, `kind` (patent / achievement), `source` (any source
+    that reported the listing), `decision` (a decision, or "unreviewed").
+    """
+
+    field: str | None = None
+    region: str | None = None
+    posted_from: date | None = None
+    posted_to: date | None = None
+    challenge_status: str | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+    kind: str | None = None
+    source: str | None = None
+    decision: str | None = None
+
+    @property
+    def filters_matches(self) -> bool:
+        return any(v is not None for v in (self.min_score, self.max_score, self.kind, self.source, self.decision))
+
+    @property
+    def needs_listings(self) -> bool:
+        return self.kind is not None or self.source is not None
+
+    def params(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_CHALLENGE_WHERE = (
+    "c.status <> '草稿' AND ($field IS NULL OR c.field = $field)"
+    " AND ($region IS NULL OR contains(c.region, $region))"
+    " AND ($posted_from IS NULL OR c.first_seen >= $posted_from::DATE)"
+    " AND ($posted_to IS NULL OR c.first_seen < $posted_to::DATE + INTERVAL 1 DAY)"
+    " AND ($challenge_status IS NULL OR c.status = $challenge_status)"
+)
+_MATCH_WHERE = (
+    "($min_score IS NULL OR m.score >= $min_score::DOUBLE) AND ($max_score IS NULL OR m.score <= $max_score::DOUBLE)"
+    " AND ($decision IS NULL OR r.decision = $decision OR ($decision = 'unreviewed' AND r.decision IS NULL))"
+)
+_LISTING_WHERE = " AND ($kind IS NULL OR l.kind = $kind) AND ($source IS NULL OR list_contains(l.sources, $source))"
+
+
+def challenge_queue(warehouse: Warehouse, filters: Filters, *, limit: int = 20, offset: int = 0) -> tuple[list[Row], int]:
+    """One page of challenges (drafts are the firm's own and never listed), most unreviewed
+    matches first, and the number of challenges that pass the filters.
+
+    With a match filter set, the counts are over the matches that pass it, and only challenges
+    with at least one such match are listed."""
+    join = "JOIN listings l ON l.listing_id = m.listing_id" if filters.needs_listings else ""
+    listing_where = _LISTING_WHERE if filters.needs_listings else ""
+    rows = _query(
+        warehouse,
+        f"""
+        WITH c AS (SELECT challenge_id, title, field, budget_wan, deadline, issuer, firm, region, status,
+                          source, first_seen FROM challenges c WHERE {_CHALLENGE_WHERE}),
+        latest AS ({_LATEST.format(where="")}),
+        m AS (SELECT m.challenge_id, m.score, r.decision
+              FROM matches m {join}
+              LEFT JOIN latest r ON r.challenge_id = m.challenge_id AND r.listing_id = m.listing_id
+              WHERE m.challenge_id IN (SELECT challenge_id FROM c) AND {_MATCH_WHERE}{listing_where}),
+        agg AS (SELECT challenge_id, count(*) AS n_matches,
+                       count(*) FILTER (WHERE decision IS NULL) AS n_unreviewed,
+                       count(*) FILTER (WHERE decision IS NOT NULL AND decision <> 'reject') AS n_kept,
+                       max(score) AS best_score
+                FROM m GROUP BY challenge_id)
+        SELECT c.*, coalesce(agg.n_matches, 0) AS n_matches, coalesce(agg.n_unreviewed, 0) AS n_unreviewed,
+               coalesce(agg.n_kept, 0) AS n_kept, agg.best_score,
+               (SELECT count(*) FROM applications a WHERE a.challenge_id = c.challenge_id) AS n_applications,
+               count(*) OVER () AS total
+        FROM c LEFT JOIN agg USING (challenge_id)
+        WHERE NOT $match_filtered OR agg.challenge_id IS NOT NULL
+        ORDER BY n_unreviewed DESC, agg.best_score DESC NULLS LAST, c.challenge_id
+        LIMIT $limit OFFSET $offset
+        """,
+        {**filters.params(), "match_filtered": filters.filters_matches, "limit": limit, "offset": offset},
+    )
+    total = int(rows[0].pop("total")) if rows else _count_queue(warehouse, filters, offset)
+    for row in rows[1:]:
+        row.pop("total")
+    return rows, total
+
+
+def _count_queue(warehouse: Warehouse, filters: Filters, offset: int) -> int:
+    """The total when the page asked for is past the end (rare: a filter shrank the queue)."""
+    if offset == 0:
+        return 0
+    return challenge_queue(warehouse, filters, limit=1, offset=0)[1]
+
+
+def match_page(warehouse: Warehouse, challenge_id: str, filters: Filters, *, limit: int = 10, offset: int = 0,
+               include_rejected: bool = False) -> tuple[list[Row], int]:
+    """One page of a challenge's ranked matches with the listing, the latest decision, whether
+    it is shared with the firm, and how many matches pass the filters. Rejected matches are left
+    out unless asked for (or filtered on)."""
+    show_rejected = include_rejected or filters.decision == "reject"
+    rows = _query(
+        warehouse,
+        f"""
+        WITH r AS ({_LATEST.format(where="WHERE challenge_id = $cid")})
+        SELECT m.rank, m.score, m.parts, m.matched_terms, l.listing_id, l.kind, l.title, l.abstract,
+               l.applicants, l.inventors, l.field, l.maturity, l.cooperation, l.price_wan, l.price_text,
+               l.contact, l.region, l.legal_status, l.published_on, l.url, l.source, l.sources,
+               l.publication_number, l.active, r.decision, r.reason, r.reviewer, r.decided_at,
+               r.deal_amount_wan, r.deal_date, s.shared_at, count(*) OVER () AS total
+        FROM matches m
+        JOIN listings l ON l.listing_id = m.listing_id
+        LEFT JOIN r ON r.listing_id = m.listing_id
+        LEFT JOIN match_shares s ON s.challenge_id = m.challenge_id AND s.listing_id = m.listing_id
+        WHERE m.challenge_id = $cid AND ($all OR r.decision IS DISTINCT FROM 'reject')
+          AND {_MATCH_WHERE}{_LISTING_WHERE}
+        ORDER BY m.score DESC, m.listing_id
+        LIMIT $limit OFFSET $offset
+        """,
+        {**filters.params(), "cid": challenge_id, "all": show_rejected, "limit": limit, "offset": offset},
+    )
+    total = int(rows[0]["total"]) if rows else 0
+    for row in rows:
+        row.pop("total")
+        row["parts"] = json.loads(row["parts"])
+        row["matched_terms"] = json.loads(row["matched_terms"])
+    return rows, total
+
+
+def notes_for(warehouse: Warehouse, challenge_id: str, listing_ids: Sequence[str]) -> dict[str, list[Row]]:
+    """listing_id → the notes written on decisions about it, oldest first."""
+    rows = warehouse.query(
+        "SELECT listing_id, note, decision, reviewer, decided_at FROM reviews WHERE challenge_id = $cid"
+        " AND list_contains($ids, listing_id) AND note IS NOT NULL AND note <> '' ORDER BY review_id",
+        {"cid": challenge_id, "ids": list(listing_ids)},
+    )
+    notes: dict[str, list[Row]] = {}
+    for row in rows:
+        notes.setdefault(row.pop("listing_id"), []).append(row)
+    return notes
+
+
+def latest_decisions(warehouse: Warehouse, challenge_id: str, listing_ids: Sequence[str]) -> dict[str, Row]:
+    """listing_id → its match row's latest decision (None when undecided), for the given pairs
+    that are proposed matches of the challenge; pairs that are not are absent."""
+    rows = warehouse.query(
+        f"""
+        WITH r AS ({_LATEST.format(where="WHERE challenge_id = $cid")})
+        SELECT m.listing_id, r.decision, r.reason, r.note, r.deal_amount_wan, r.deal_date
+        FROM matches m LEFT JOIN r ON r.listing_id = m.listing_id
+        WHERE m.challenge_id = $cid AND list_contains($ids, m.listing_id)
+        """,
+        {"cid": challenge_id, "ids": list(listing_ids)},
+    )
+    return {row.pop("listing_id"): row for row in rows}
+
+
+def filter_options(warehouse: Warehouse) -> dict[str, list[str]]:
+    """The values the filter boxes offer: industries, regions, statuses, listing sources."""
+    rows = warehouse.query(
+        "SELECT 'field' AS name, field AS value FROM challenges WHERE field IS NOT NULL GROUP BY field"
+        " UNION ALL SELECT 'region', region FROM challenges WHERE region IS NOT NULL GROUP BY region"
+        " UNION ALL SELECT 'status', status FROM challenges WHERE status <> '草稿' GROUP BY status"
+        " UNION ALL SELECT 'source', source FROM listings GROUP BY source"
+        " ORDER BY name, value"
+    )
+    options: dict[str, list[str]] = {"field": [], "region": [], "status": [], "source": []}
+    for row in rows:
+        options[row["name"]].append(row["value"])
+    return options
+
+
+def applications_for(warehouse: Warehouse, challenge_id: str, *, limit: int = 50) -> list[Row]:
+    """The 揭榜 applications for one challenge, newest first."""
+    return warehouse.query(
+        "SELECT application_id, team, proposal, contact, submitted_at FROM applications"
+        " WHERE challenge_id = ? ORDER BY submitted_at DESC, application_id DESC LIMIT ?",
+        [challenge_id, limit],
+    )
+
+
+_EXPORT_COLUMNS = """
+    c.challenge_id, c.title AS challenge_title, coalesce(c.firm, c.issuer) AS issuer, c.field AS challenge_field,
+    m.rank, m.score, l.listing_id, l.kind, l.title AS listing_title, array_to_string(l.applicants, '、') AS applicants,
+    l.field AS listing_field, l.maturity, l.cooperation, l.price_text, l.contact, l.url,
+    r.decision, r.reason, r.note, r.reviewer, r.decided_at, d.deal_amount_wan, d.deal_date, s.shared_at
+"""
+
+
+def shortlist_rows(warehouse: Warehouse, challenge_id: str) -> list[Row]:
+    """A challenge's shortlist: matches whose latest decision keeps them (入围 and beyond)."""
+    return warehouse.query(
+        f"""
+        WITH r AS ({_LATEST.format(where="WHERE challenge_id = $cid")}),
+        d AS (SELECT * FROM ({_DEALS}) WHERE challenge_id = $cid)
+        SELECT {_EXPORT_COLUMNS}
+        FROM r JOIN matches m ON m.challenge_id = r.challenge_id AND m.listing_id = r.listing_id
+        JOIN challenges c ON c.challenge_id = r.challenge_id
+        JOIN listings l ON l.listing_id = r.listing_id
+        LEFT JOIN d ON d.listing_id = r.listing_id
+        LEFT JOIN match_shares s ON s.challenge_id = r.challenge_id AND s.listing_id = r.listing_id
+        WHERE r.decision <> 'reject'
+        ORDER BY m.score DESC, l.listing_id
+        """,
+        {"cid": challenge_id},
+    )
+
+
+def pipeline_rows(warehouse: Warehouse) -> list[Row]:
+    """Every pair a broker has decided on (rejected ones with their reason), by challenge."""
+    return warehouse.query(
+        f"""
+        WITH r AS ({_LATEST.format(where="")}), d AS ({_DEALS})
+        SELECT {_EXPORT_COLUMNS}
+        FROM r JOIN challenges c ON c.challenge_id = r.challenge_id
+        JOIN listings l ON l.listing_id = r.listing_id
+        LEFT JOIN matches m ON m.challenge_id = r.challenge_id AND m.listing_id = r.listing_id
+        LEFT JOIN d ON d.challenge_id = r.challenge_id AND d.listing_id = r.listing_id
+        LEFT JOIN match_shares s ON s.challenge_id = r.challenge_id AND s.listing_id = r.listing_id
+        ORDER BY c.challenge_id, m.score DESC NULLS LAST, l.listing_id
+        """
+    )
+
+
+# --- the pipeline figures (dashboards) -------------------------------------------------------
+
+_REACHED = f"SELECT challenge_id, listing_id, max({_STAGE}) AS stage FROM reviews GROUP BY challenge_id, listing_id"
+
+
+def funnel_counts(warehouse: Warehouse) -> Row:
+    """Pairs at each stage reached: candidates (every proposed match), then 入围 … 签约."""
+    return warehouse.query(
+        f"""
+        SELECT (SELECT count(*) FROM matches) AS candidates,
+               count(*) FILTER (WHERE stage >= 1) AS shortlisted,
+               count(*) FILTER (WHERE stage >= 2) AS contacted,
+               count(*) FILTER (WHERE stage >= 3) AS intent,
+               count(*) FILTER (WHERE stage >= 4) AS signed
+        FROM ({_REACHED})
+        """
+    )[0]
+
+
+def by_industry(warehouse: Warehouse) -> list[Row]:
+    """Per challenge industry: matches, pairs shortlisted, deals signed and their value (万元)."""
+    return warehouse.query(
+        f"""
+        SELECT coalesce(c.field, '未分类') AS industry, count(*) AS matches,
+               count(*) FILTER (WHERE r.stage >= 1) AS shortlisted,
+               count(d.listing_id) AS deals, coalesce(sum(d.deal_amount_wan), 0) AS deal_wan
+        FROM matches m JOIN challenges c ON c.challenge_id = m.challenge_id
+        LEFT JOIN ({_REACHED}) r ON r.challenge_id = m.challenge_id AND r.listing_id = m.listing_id
+        LEFT JOIN ({_DEALS}) d ON d.challenge_id = m.challenge_id AND d.listing_id = m.listing_id
+        GROUP BY 1 ORDER BY matches DESC, industry
+        """
+    )
+
+
+def deals_by_month(warehouse: Warehouse) -> list[Row]:
+    """技术交易额: the value (万元) and number of deals signed per month (of the deal date)."""
+    return warehouse.query(
+        f"SELECT strftime(date_trunc('month', deal_date), '%Y-%m') AS month, count(*) AS deals,"
+        f" sum(deal_amount_wan) AS deal_wan FROM ({_DEALS}) WHERE deal_date IS NOT NULL"
+        f" GROUP BY 1 ORDER BY 1"
+    )
+
+
+def source_freshness(warehouse: Warehouse) -> list[Row]:
+    """Per source: records, active records and when the source last reported one."""
+    return warehouse.query(
+        "SELECT source, 'listing' AS record, count(*) AS records, count(*) FILTER (WHERE active) AS active,"
+        " max(last_seen) AS last_seen FROM listings GROUP BY source"
+        " UNION ALL SELECT source, 'challenge', count(*), count(*), max(last_seen) FROM challenges GROUP BY source"
+        " ORDER BY last_seen DESC, source"
+    )
+
+
+def last_run(warehouse: Warehouse, flow: str) -> Row | None:
+    rows = warehouse.query("SELECT * FROM runs WHERE flow = ? ORDER BY started_at DESC LIMIT 1", [flow])
+    return rows[0] if rows else None
+
+
+# --- the audit log ---------------------------------------------------------------------------
+
+def audit_page(warehouse: Warehouse, *, actor: str | None = None, action: str | None = None,
+               entity_type: str | None = None, entity: str | None = None, since: date | None = None,
+               until: date | None = None, limit: int = 50, offset: int = 0) -> tuple[list[Row], int]:
+    """One page of the audit log, newest first, and how many lines pass the filters. `entity`
+    matches any part of the entity id."""
+    rows = warehouse.query(
+        "SELECT audit_id, actor, role, action, entity_type, entity_id, before, after, acted_at,"
+        " count(*) OVER () AS total FROM audit_log"
+        " WHERE ($actor IS NULL OR actor = $actor) AND ($action IS NULL OR action = $action)"
+        " AND ($etype IS NULL OR entity_type = $etype) AND ($entity IS NULL OR contains(entity_id, $entity))"
+        " AND ($since IS NULL OR acted_at >= $since::DATE) AND ($until IS NULL OR acted_at < $until::DATE + INTERVAL 1 DAY)"
+        " ORDER BY audit_id DESC LIMIT $limit OFFSET $offset",
+        {"actor": actor, "action": action, "etype": entity_type, "entity": entity, "since": since,
+         "until": until, "limit": limit, "offset": offset},
+    )
+    total = int(rows[0]["total"]) if rows else 0
+    for row in rows:
+        row.pop("total")
+        for key in ("before", "after"):
+            row[key] = None if row[key] is None else json.loads(row[key])
+    return rows, total
+
+
+def audit_options(warehouse: Warehouse) -> dict[str, list[str]]:
+    rows = warehouse.query(
+        "SELECT 'actor' AS name, actor AS value FROM audit_log GROUP BY actor"
+        " UNION ALL SELECT 'action', action FROM audit_log GROUP BY action"
+        " UNION ALL SELECT 'entity_type', entity_type FROM audit_log GROUP BY entity_type ORDER BY name, value"
+    )
+    options: dict[str, list[str]] = {"actor": [], "action": [], "entity_type": []}
+    for row in rows:
+        options[row["name"]].append(row["value"])
+    return options
