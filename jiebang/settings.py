@@ -154,6 +154,9 @@ def _build(values: dict[str, object], errors: list[str]) -> Settings:
             kwargs[key] = kind(raw)
         except (TypeError, ValueError):
             errors.append(f"{key}={raw!r} is not a valid {kind.__name__}")
+    if "warehouse_path" in kwargs and "index_dir" not in kwargs:
+        # The index belongs to one warehouse: another warehouse file gets its own, beside it.
+        kwargs["index_dir"] = kwargs["warehouse_path"].with_suffix(".index")  # type: ignore[union-attr]
     if raw_sources is not None:
         kwargs["sources"] = _parse_sources(raw_sources, errors)
     elif base_url:

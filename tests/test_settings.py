@@ -74,3 +74,9 @@ def test_the_live_sources_config_names_existing_spiders():
     assert {s.spider for s in live.sources} <= spiders
     assert all(s.base_url.startswith("http") and "127.0.0.1" not in s.base_url for s in live.sources)
     assert live.crawl_delay_seconds >= 1.0  # polite to real sites
+
+
+def test_another_warehouse_gets_its_own_index():
+    assert Settings.load({"JIEBANG_WAREHOUSE_PATH": "/data/market.duckdb"}).index_dir == Path("/data/market.index")
+    explicit = {"JIEBANG_WAREHOUSE_PATH": "/data/market.duckdb", "JIEBANG_INDEX_DIR": "/fast/index"}
+    assert Settings.load(explicit).index_dir == Path("/fast/index")

@@ -1,0 +1,115 @@
+"""The whole workspace in headless Chromium, as its users walk it: a firm posts a challenge (with
+hostile markup in it), matches appear, a broker shortlists one, rejects one with a reason,
+shares one and exports Excel, and the firm sees the shared match. Screenshots are saved."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+from playwright.sync_api import expect, sync_playwright
+
+from jiebang.accounts import add_user
+from warehouse import queries
+
+from .test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, app_url  # noqa: F401 (fixture)
+
+FIRM = "嘉善智造科技有限公司"
+TITLE = "锂电池组热失控预警与电池管理系统BMS升级"
+HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(1)>"
+DESCRIPTION = ("我们生产储能锂电池组，现有电池管理系统BMS对单体过温、析锂预警滞后，热失控前无有效报警。"
+               "寻求基于多传感器的热失控早期预警算法与BMS升级方案，要求预警提前5分钟以上。" + HOSTILE)
+
+
+def sign_in(page, url: str, username: str, password: str) -> None:
+    page.goto(url)
+    page.get_by_label("用户名 (username)").fill(username)
+    page.get_by_label("密码 (password)").fill(password)
+    page.get_by_role("button", name="登录").click()
+
+
+def choose(page, label: str, option: str) -> None:
+    page.get_by_label(label).click()
+    page.get_by_role("option", name=option).first.click()
+
+
+def test_firm_posts_broker_curates_and_the_firm_sees_the_shared_match(loaded_warehouse, app_url, tmp_path):
+    add_user(loaded_warehouse, "firm1", "firm-pass-1", "firm", display_name="王经理", firm=FIRM)
+    add_user(loaded_warehouse, "broker1", "broker-pass-1", "broker", display_name="李经纪")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    dialogs: list[str] = []
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        firm_page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        firm_page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        sign_in(firm_page, app_url, "firm1", "firm-pass-1")
+        expect(firm_page.get_by_role("heading", name="发布需求")).to_be_visible(timeout=30_000)
+        firm_page.get_by_label("标题 *").fill(TITLE)
+        firm_page.get_by_label("需求描述 *").fill(DESCRIPTION)
+        choose(firm_page, "所属行业 *", "新能源新材料")
+        choose(firm_page, "合作方式 *", "合作开发")
+        firm_page.get_by_role("button", name="提交审核").click()
+        expect(firm_page.get_by_text("匹配完成")).to_be_visible(timeout=60_000)
+        firm_page.screenshot(path=str(SCREENSHOTS / "walk_1_firm_posted.png"), full_page=True)
+
+        posted = [c for c in loaded_warehouse.query("SELECT challenge_id, firm, status FROM challenges WHERE title = ?",
+                                                    [TITLE])]
+        assert [(c["firm"], c["status"]) for c in posted] == [(FIRM, "待审核")]
+        challenge_id = posted[0]["challenge_id"]
+        first, second, third = queries.matches_for_challenge(loaded_warehouse, challenge_id, limit=3)
+
+        broker_page = browser.new_context(viewport={"width": 1400, "height": 1100}, accept_downloads=True).new_page()
+        broker_page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        sign_in(broker_page, app_url, "broker1", "broker-pass-1")
+        expect(broker_page.get_by_role("heading", name="匹配审核")).to_be_visible(timeout=30_000)
+        broker_page.get_by_label("需求（共").click()
+        broker_page.get_by_role("option", name=TITLE).first.click()
+        expect(broker_page.get_by_role("heading", name=TITLE)).to_be_visible(timeout=30_000)
+        # The hostile markup is shown as text, and nothing of it became an element.
+        expect(broker_page.get_by_text("<script>alert(1)</script>", exact=False).first).to_be_visible()
+        assert broker_page.locator("img[src='x']").count() == 0
+        broker_page.screenshot(path=str(SCREENSHOTS / "walk_2_broker_matches.png"), full_page=True)
+
+        card = broker_page.locator(".st-key-match-1")
+        expect(card).to_contain_text(first["title"])
+        card.get_by_role("button", name="入围").click()
+        expect(card.get_by_text("状态：已入围")).to_be_visible(timeout=30_000)
+        card.get_by_role("button", name="分享给企业").click()
+        expect(card.get_by_text("已分享给企业").first).to_be_visible(timeout=30_000)
+
+        card = broker_page.locator(".st-key-match-2")
+        expect(card).to_contain_text(second["title"])
+        reason = card.get_by_role("combobox", name="排除原因")
+        reason.click()
+        reason.press_sequentially("技术不对口")
+        broker_page.get_by_role("option", name="技术不对口").first.click()
+        expect(reason).to_have_value("技术不对口")
+        reject = card.get_by_role("button", name="排除")
+        expect(reject).to_be_enabled(timeout=30_000)  # enabled once the reason has reached the server
+        reject.click()
+        expect(broker_page.locator(".st-key-match-2")).to_have_count(0, timeout=30_000)  # rejected: gone
+        broker_page.screenshot(path=str(SCREENSHOTS / "walk_3_broker_decided.png"), full_page=True)
+
+        with broker_page.expect_download() as download:
+            broker_page.get_by_role("button", name="本需求清单（XLSX）").click()
+        saved = tmp_path / "shortlist.xlsx"
+        download.value.save_as(saved)
+
+        sign_in(firm_page, app_url, "firm1", "firm-pass-1")  # a fresh look, as the firm comes back later
+        firm_page.get_by_role("link", name="我的需求").click()
+        expect(firm_page.get_by_role("heading", name="经纪人推荐的成果")).to_be_visible(timeout=30_000)
+        expect(firm_page.get_by_text(first["title"]).first).to_be_visible(timeout=30_000)
+        expect(firm_page.get_by_text(second["title"])).to_have_count(0)  # rejected: never shown to the firm
+        firm_page.screenshot(path=str(SCREENSHOTS / "walk_4_firm_sees_shared.png"), full_page=True)
+        browser.close()
+
+    assert dialogs == []  # no alert() ever ran
+    decisions = {(r["listing_id"], r["decision"], r["reason"]) for r in queries.reviews_for(loaded_warehouse, challenge_id)}
+    assert decisions == {(first["listing_id"], "shortlist", None), (second["listing_id"], "reject", "技术不对口")}
+    sheet = openpyxl.load_workbook(io.BytesIO(saved.read_bytes())).active
+    rows = [[cell for cell in row] for row in sheet.iter_rows(values_only=True)]
+    body = [dict(zip(rows[0], row)) for row in rows[1:]]
+    assert any(first["title"] in str(v) for row in body for v in row.values())
+    assert not any(second["title"] in str(v) for row in body for v in row.values())
+    assert third["listing_id"]  # the third match was left undecided
