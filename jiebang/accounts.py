@@ -59,6 +59,13 @@ def authenticate(warehouse: Warehouse, username: str, password: str) -> User | N
     return User(row["username"], row["display_name"], row["role"], row["firm"])
 
 
+def user_for_identity(warehouse: Warehouse, email: str) -> User | None:
+    """The local account of someone the OIDC provider has signed in (username = their email).
+    The provider proves who they are; their role still comes only from `jiebang user add`."""
+    row = users.get_user(warehouse, email.strip()) if email and email.strip() else None
+    return None if row is None else User(row["username"], row["display_name"], row["role"], row["firm"])
+
+
 def require_role(user: User | None, *roles: str) -> User:
     """The user if signed in with one of `roles`; AccessDenied otherwise."""
     if user is None:

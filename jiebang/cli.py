@@ -127,9 +127,10 @@ def demo(config: ConfigOption = None) -> None:
         result = _run_refresh()
         console.print(f"夜间刷新完成 (nightly refresh done): {result['matching']}")
         logins = {}
-        for name, role, label in (("broker", "broker", "演示经纪人"), ("admin", "admin", "演示管理员")):
+        for name, role, label, firm in (("broker", "broker", "演示经纪人", None), ("admin", "admin", "演示管理员", None),
+                                        ("firm", "firm", "演示企业用户", "嘉善演示科技有限公司")):
             logins[name] = accounts.random_password()  # fresh each demo: no password in the repo
-            accounts.add_user(warehouse, name, logins[name], role, display_name=label)
+            accounts.add_user(warehouse, name, logins[name], role, display_name=label, firm=firm)
         process = _start_ui(settings)
         console.print(f"\n[bold green]界面已启动[/]: http://{settings.ui_host}:{settings.ui_port}")
         for name, password in logins.items():

@@ -124,3 +124,14 @@ def test_parse_prints_the_items_of_a_saved_page(tmp_path):
     assert result.exit_code == 0, result.output
     item = json.loads(result.output.splitlines()[0])
     assert (item["title"], item["applicants"], item["abstract"]) == ("储氢合金", ["上海大学"], "镁基储氢合金")
+
+
+def test_an_oidc_identity_signs_in_only_with_a_local_account(tmp_path):
+    from jiebang.accounts import add_user, user_for_identity
+    from jiebang.pipeline import open_warehouse
+
+    wh = open_warehouse(tmp_path / "w.duckdb", 10)
+    add_user(wh, "li@jiashan.gov.cn", "unused-password", "broker", display_name="李经纪")
+    assert user_for_identity(wh, "li@jiashan.gov.cn") == authenticate(wh, "li@jiashan.gov.cn", "unused-password")
+    assert user_for_identity(wh, "li@jiashan.gov.cn").role == "broker"
+    assert user_for_identity(wh, "someone@else.com") is None and user_for_identity(wh, "") is None

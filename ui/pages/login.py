@@ -2,8 +2,17 @@
 
 import streamlit as st
 
-from jiebang.accounts import authenticate
+from jiebang.accounts import authenticate, user_for_identity
 from ui.context import warehouse
+
+
+def oidc_configured() -> bool:
+    """Single sign-on is offered when `.streamlit/secrets.toml` has an [auth] section."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: Streamlit raises rather than answering False
+        return False
+
 
 st.title("揭榜 Jiebang · 登录")
 st.caption("嘉善县科技大市场 · 技术供需匹配平台")
@@ -18,3 +27,15 @@ if submitted:
     else:
         st.session_state["user"] = user
         st.rerun()
+
+if oidc_configured():
+    st.divider()
+    st.button("单点登录 (OIDC)", on_click=st.login)
+    if st.user.is_logged_in:
+        user = user_for_identity(warehouse(), st.user.get("email") or "")
+        if user is None:
+            st.error(f"{st.user.get('email')} 尚未开通账户，请联系管理员 (no local account for this identity)")
+            st.button("退出单点登录", on_click=st.logout)
+        else:
+            st.session_state["user"] = user
+            st.rerun()
