@@ -360,3 +360,10 @@ def test_a_note_through_the_page_keeps_the_decision(tmp_path):
         ("shortlist", None), ("shortlist", "等对方报价")]
     assert "备注已保存" in at.success[0].value and at.text_input(key=f"note|{key}").value == ""
     assert any("等对方报价" in c.value for c in at.caption)
+
+
+def test_account_page_shows_the_user_and_signs_out(loaded_warehouse):
+    at = _page("account.py", loaded_warehouse, User("li", "李经理", "firm", "嘉善智造"))
+    assert "用户名：li　角色：企业用户" in [m.value for m in at.markdown]
+    at.button[0].click().run()
+    assert "user" not in at.session_state
