@@ -350,6 +350,7 @@ def test_board_shows_open_published_challenges_and_hides_anonymous_firms_everywh
     (None, "隔膜", ["锂电池隔膜耐热不足"]),
     (None, "酸性环境", ["氢燃料电池双极板腐蚀"]),
     ("生命健康", "隔膜", []),
+    (None, FIRM, []),  # the anonymous firm's description names it: a search must not tell
 ])
 def test_board_filters(wh, field, search, expected):
     assert [r["title"] for r in solver.board(wh, today=TODAY, field=field, search=search).rows] == expected

@@ -50,7 +50,10 @@ def published(warehouse: Warehouse, *, today: date, field: str | None = None, se
     rows = warehouse.query(
         f"SELECT {_PUBLIC_COLUMNS}, count(*) OVER () AS total FROM challenges c"
         f" WHERE {_OPEN} AND ($field IS NULL OR c.field = $field)"
-        f" AND ($search IS NULL OR contains(c.title, $search) OR contains(c.description, $search))"
+        # Searched in the text as solvers see it: the raw text would let a search for a firm's
+        # name reveal which anonymous challenge is theirs.
+        f" AND ($search IS NULL OR contains({_redacted('c.title')}, $search)"
+        f" OR contains({_redacted('c.description')}, $search))"
         f" ORDER BY c.first_seen DESC, c.challenge_id LIMIT $limit OFFSET $offset",
         {"today": today, "field": field, "search": search, "limit": limit, "offset": offset},
     )
