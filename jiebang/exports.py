@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import re
+import zipfile
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 
 FORMATS = ("xlsx", "csv")
 MIME_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -34,32 +34,101 @@ def to_bytes(fmt: str, sheet: str, headers: Sequence[str], rows: Iterable[Sequen
 
 
 def to_xlsx(sheet: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """A one-sheet workbook (write-only: rows stream to the file, not held as cell objects)."""
-    book = Workbook(write_only=True)
-    ws = book.create_sheet(title=sheet[:31])
-    ws.freeze_panes = "A2"
-    bold = Font(bold=True)
-    ws.append([_cell(ws, h, font=bold) for h in headers])
-    for row in rows:
-        ws.append([_cell(ws, value) for value in row])
+    """A one-sheet workbook, written as SpreadsheetML directly: openpyxl spent ~4 µs a cell, so
+    the whole market's pipeline (30,000 rows) took 2.5 s. Text is always an inline string (never a
+    formula), numbers are numbers, dates are dates; the header row is bold and frozen."""
+    lines = [_row(1, headers, style=_BOLD)]
+    lines.extend(_row(number, row) for number, row in enumerate(rows, start=2))
     out = io.BytesIO()
-    book.save(out)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
+        for name, text in _PACKAGE.items():
+            book.writestr(name, text.replace("{sheet}", _xml(sheet[:31])))
+        book.writestr("xl/worksheets/sheet1.xml", _SHEET_START + "".join(lines) + _SHEET_END)
     return out.getvalue()
 
 
-def _cell(ws, value: Any, font: Font | None = None) -> Any:
-    """The value as written: lists joined; text that openpyxl would take for a formula ("=…")
-    wrapped in a cell typed as a string. Plain values stay plain (much faster to write)."""
+_BOLD, _DATE, _DATETIME = 1, 2, 3  # cell styles (xl/styles.xml cellXfs)
+_EPOCH = datetime(1899, 12, 30)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_COLUMNS = [chr(65 + i) for i in range(26)] + [chr(65 + i // 26) + chr(65 + i % 26) for i in range(26 * 26)]
+
+
+def _xml(text: str) -> str:
+    return _NOT_XML.sub("", text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _row(number: int, values: Sequence[Any], style: int | None = None) -> str:
+    return f'<row r="{number}">' + "".join(
+        _cell(f"{_COLUMNS[i]}{number}", v, style) for i, v in enumerate(values) if v is not None and v != ""
+    ) + "</row>"
+
+
+def _cell(ref: str, value: Any, style: int | None) -> str:
+    styled = f' s="{style}"' if style else ""
+    if isinstance(value, bool):
+        return f'<c r="{ref}" t="b"{styled}><v>{int(value)}</v></c>'
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return f'<c r="{ref}"{styled}><v>{value!r}</v></c>'
+    if isinstance(value, datetime):
+        serial = (value.replace(tzinfo=None) - _EPOCH).total_seconds() / 86400
+        return f'<c r="{ref}" s="{_DATETIME}"><v>{serial!r}</v></c>'
+    if isinstance(value, date):
+        return f'<c r="{ref}" s="{_DATE}"><v>{(value - _EPOCH.date()).days}</v></c>'
     if isinstance(value, (list, tuple)):
         value = "、".join(map(str, value))
-    if font is None and not (isinstance(value, str) and value.startswith("=")):
-        return value
-    cell = WriteOnlyCell(ws, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"
-    if font is not None:
-        cell.font = font
-    return cell
+    return f'<c r="{ref}" t="inlineStr"{styled}><is><t xml:space="preserve">{_xml(str(value))}</t></is></c>'
+
+
+_SHEET_START = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft"'
+    ' state="frozen"/></sheetView></sheetViews><sheetData>'
+)
+_SHEET_END = "</sheetData></worksheet>"
+_PACKAGE = {
+    "[Content_Types].xml": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+        "</Types>"),
+    "_rels/.rels": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+        "</Relationships>"),
+    "xl/workbook.xml": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+        ' xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        '<sheets><sheet name="{sheet}" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+    "xl/_rels/workbook.xml.rels": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+        '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>'
+        "</Relationships>"),
+    "xl/styles.xml": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
+        '<numFmt numFmtId="165" formatCode="yyyy-mm-dd hh:mm"/></numFmts>'
+        '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+        '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
+        '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+        '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+        '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+        '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+        "</styleSheet>"),
+}
 
 
 def to_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:

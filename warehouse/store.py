@@ -269,18 +269,40 @@ def append_audit(con_or_warehouse, *, actor: str, role: str, action: str, entity
     con_or_warehouse.execute(sql, params)
 
 
-def start_run(warehouse: Warehouse, flow: str) -> str:
+RUN_STATUSES = ("running", "completed", "partial", "failed", "interrupted")
+
+
+def start_run(warehouse: Warehouse, flow: str, pid: int | None = None) -> str:
+    """Record a run as 'running' (with the process that runs it); returns its run_id."""
     run_id = f"{now_utc():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     warehouse.execute(
-        "INSERT INTO runs (run_id, flow, status, started_at) VALUES (?, ?, 'running', ?)",
-        [run_id, flow, now_utc()],
+        "INSERT INTO runs (run_id, flow, status, started_at, pid) VALUES (?, ?, 'running', ?, ?)",
+        [run_id, flow, now_utc(), pid],
     )
     return run_id
 
 
-def finish_run(warehouse: Warehouse, run_id: str, stats: Mapping[str, Any], error: str | None = None) -> None:
+def finish_run(warehouse: Warehouse, run_id: str, stats: Mapping[str, Any], error: str | None = None,
+               status: str | None = None) -> None:
+    """Record how a run ended: 'completed', or 'failed' when there is an error, unless `status`
+    says otherwise ('partial': some sources failed, the others loaded and matched)."""
+    status = status or ("failed" if error else "completed")
+    if status not in RUN_STATUSES:
+        raise ValueError(f"unknown run status {status!r}")
     warehouse.execute(
         "UPDATE runs SET status = ?, finished_at = ?, stats = ?, error = ? WHERE run_id = ?",
-        ["failed" if error else "completed", now_utc(),
-         json.dumps(stats, ensure_ascii=False, default=str), error, run_id],
+        [status, now_utc(), json.dumps(stats, ensure_ascii=False, default=str), error, run_id],
     )
+
+
+def mark_interrupted(warehouse: Warehouse, flow: str) -> list[str]:
+    """Runs of `flow` still 'running' become 'interrupted'. Call it only while holding the lock
+    that lets one run of `flow` at a time: then no live process owns them (it was killed).
+    Returns their run_ids."""
+    rows = warehouse.query(
+        "UPDATE runs SET status = 'interrupted', finished_at = $now,"
+        " error = coalesce(error, 'interrupted: its process ended without finishing (killed?)')"
+        " WHERE flow = $flow AND status = 'running' RETURNING run_id",
+        {"now": now_utc(), "flow": flow},
+    )
+    return sorted(r["run_id"] for r in rows)
