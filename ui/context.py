@@ -52,3 +52,13 @@ def safe_url(url: str | None) -> str | None:
 
 def show_error(exc: JiebangError) -> None:
     st.error(str(exc))
+
+
+def or_stop(call, *args, **kwargs):
+    """The service call's result; a refused or failed call becomes its one-line message and
+    the page stops there (the role check itself is in the service, not here)."""
+    try:
+        return call(*args, **kwargs)
+    except JiebangError as exc:
+        show_error(exc)
+        st.stop()

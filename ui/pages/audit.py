@@ -5,19 +5,14 @@ import json
 import streamlit as st
 
 from jiebang import audit
-from jiebang.errors import JiebangError
-from ui.context import current_user, show_error, warehouse
+from ui.context import current_user, or_stop, warehouse
 
 ANY = "全部"
 
 user = current_user()
 wh = warehouse()
 st.title("审计日志")
-try:
-    options = audit.audit_filter_options(wh, user)
-except JiebangError as exc:
-    show_error(exc)
-    st.stop()
+options = or_stop(audit.audit_filter_options, wh, user)
 
 with st.form("audit_filters", border=False):
     cols = st.columns(5)

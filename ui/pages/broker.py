@@ -15,7 +15,7 @@ from jiebang import broker
 from jiebang.errors import JiebangError
 from jiebang.exports import MIME_TYPES
 from jiebang.highlight import split_highlight, to_html
-from ui.context import current_user, plain, safe_url, show_error, warehouse
+from ui.context import current_user, or_stop, plain, safe_url, warehouse
 
 PART_LABELS = {"coverage": "需求覆盖", "relevance": "文本相关", "field": "行业一致", "maturity": "成熟度",
                "price": "价格/榜额", "region": "长三角", "status": "法律状态", "cooperation": "合作方式"}
@@ -28,11 +28,7 @@ LISTING_CHARS = 400
 user = current_user()
 wh = warehouse()
 st.title("匹配审核")
-try:
-    options = broker.filter_options(wh, user)
-except JiebangError as exc:
-    show_error(exc)
-    st.stop()
+options = or_stop(broker.filter_options, wh, user)
 
 
 def _flash(kind: str, text: str, scope: str = "page") -> None:

@@ -8,7 +8,7 @@ import streamlit as st
 from jiebang import firm
 from jiebang.errors import JiebangError
 from jiebang.pipeline import match_one_challenge
-from ui.context import current_user, plain, settings, show_error, warehouse
+from ui.context import current_user, or_stop, plain, settings, show_error, warehouse
 
 PAGE_SIZE = 200
 ACTION_LABELS = {firm.PUBLISHED: "发布", firm.DRAFT: "退回修改", firm.PENDING: "转入待审核",
@@ -17,11 +17,7 @@ ACTION_LABELS = {firm.PUBLISHED: "发布", firm.DRAFT: "退回修改", firm.PEND
 user = current_user()
 wh = warehouse()
 st.title("需求审核")
-try:
-    counts = firm.status_counts(wh, user)
-except JiebangError as exc:
-    show_error(exc)
-    st.stop()
+counts = or_stop(firm.status_counts, wh, user)
 
 if flash := st.session_state.pop("curation_flash", None):
     st.success(flash)
@@ -40,11 +36,7 @@ if st.session_state.get("curation_challenge") not in ids:
 labels = {row["challenge_id"]: f"{row['title']}  ·  {row['issuer'] or row['source']}  ·  候选 {row['n_matches']}"
           for row in queue}
 challenge_id = st.selectbox("需求", ids, format_func=labels.get, key="curation_challenge")
-try:
-    challenge = firm.curated_challenge(wh, user, challenge_id)
-except JiebangError as exc:
-    show_error(exc)
-    st.stop()
+challenge = or_stop(firm.curated_challenge, wh, user, challenge_id)
 
 with st.container(border=True):
     st.subheader(plain(challenge["title"]))

@@ -6,17 +6,12 @@ import altair as alt
 import streamlit as st
 
 from jiebang import dashboard
-from jiebang.errors import JiebangError
-from ui.context import current_user, plain, show_error, warehouse
+from ui.context import current_user, or_stop, plain, warehouse
 
 user = current_user()
 wh = warehouse()
 st.title("数据看板")
-try:
-    stages = dashboard.funnel(wh, user)
-except JiebangError as exc:
-    show_error(exc)
-    st.stop()
+stages = or_stop(dashboard.funnel, wh, user)
 
 
 def _percent(rate: float | None) -> str:

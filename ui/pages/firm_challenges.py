@@ -10,7 +10,7 @@ import streamlit as st
 from jiebang import firm
 from jiebang.errors import AccessDenied, JiebangError
 from jiebang.pipeline import match_one_challenge
-from ui.context import current_user, plain, safe_url, settings, show_error, warehouse
+from ui.context import current_user, or_stop, plain, safe_url, settings, show_error, warehouse
 
 KIND_LABELS = {"patent": "专利", "achievement": "科技成果"}
 STATUS_HELP = {
@@ -26,11 +26,7 @@ FOLLOWED = "firm_challenge_param"  # the query parameter value already followed
 user = current_user()
 wh = warehouse()
 st.title("我的需求")
-try:
-    mine = firm.my_challenges(wh, user)
-except JiebangError as exc:
-    show_error(exc)
-    st.stop()
+mine = or_stop(firm.my_challenges, wh, user)
 
 if flash := st.session_state.pop("firm_flash", None):
     st.success(flash)

@@ -8,7 +8,7 @@ from streamlit.errors import StreamlitPageNotFoundError
 from jiebang import firm
 from jiebang.errors import JiebangError
 from jiebang.pipeline import match_one_challenge
-from ui.context import current_user, plain, settings, show_error, warehouse
+from ui.context import current_user, or_stop, plain, settings, warehouse
 
 # Widget keys of the form, by the service's field names.
 KEYS = {name: f"post_{name}" for name in firm.FIELD_LABELS}
@@ -17,11 +17,7 @@ POSTED = "post_done"
 user = current_user()
 wh = warehouse()
 st.title("发布需求")
-try:
-    firm_user = firm.require_firm(user)
-except JiebangError as exc:
-    show_error(exc)
-    st.stop()
+firm_user = or_stop(firm.require_firm, user)
 
 st.caption("企业出题：写清楚遇到的技术问题、目前的做法和希望达到的指标。提交后平台立即为您匹配专利和科技成果，"
            "技术经纪人审核后发布到榜单，并把合适的成果推荐给您。")

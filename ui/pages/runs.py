@@ -5,15 +5,10 @@ import json
 import streamlit as st
 
 from jiebang import broker
-from jiebang.errors import JiebangError
-from ui.context import current_user, show_error, warehouse
+from ui.context import current_user, or_stop, warehouse
 
 st.title("运行状态")
-try:
-    overview = broker.run_overview(warehouse(), current_user())
-except JiebangError as exc:
-    show_error(exc)
-    st.stop()
+overview = or_stop(broker.run_overview, warehouse(), current_user())
 
 labels = {"listings": "供给 (专利/成果)", "challenges": "需求", "matches": "匹配", "reviews": "审核记录",
           "runs": "运行次数", "quarantine": "隔离记录"}
