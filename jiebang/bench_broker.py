@@ -124,8 +124,8 @@ def build(path: Path, n_challenges: int, n_listings: int, per_challenge: int) ->
         """INSERT INTO audit_log (actor, role, action, entity_type, entity_id, before, after, acted_at)
         SELECT reviewer, 'broker', 'decide', 'match', challenge_id || '|' || listing_id, NULL,
                json_object('decision', decision), decided_at FROM reviews""",
-        """INSERT INTO runs VALUES ('bench-nightly', 'nightly-refresh', 'completed', TIMESTAMP '2026-11-25 18:00',
-           TIMESTAMP '2026-11-25 18:40', '{"sources": {"zju": {"loaded": 12, "quarantined": 0}}}', NULL)""",
+        """INSERT INTO runs (run_id, flow, status, started_at, finished_at, stats, error)
+           VALUES ('bench-nightly', 'nightly-refresh', 'completed', TIMESTAMP '2026-11-25 18:00', TIMESTAMP '2026-11-25 18:40', '{"sources": {"zju": {"loaded": 12, "quarantined": 0}}}', NULL)""",
     ]
     with wh.transaction() as con:
         for statement in sql:

@@ -91,7 +91,10 @@ def refresh(config: ConfigOption = None) -> None:
     """
     _settings(config)
     result = _run_refresh()
-    console.print(f"运行 {result['run_id']} 完成: {result['matching']}")
+    console.print(f"运行 {result['run_id']} {result['status']}: {result['matching']}")
+    for name, source in result["sources"].items():
+        if source.get("error"):
+            console.print(f"[bold yellow]来源失败 (source failed, retried next run)[/] {name}: {source['error']}")
 
 
 @app.command()
@@ -104,6 +107,45 @@ def ui(config: ConfigOption = None) -> None:
     settings = _settings(config)
     console.print(f"界面: http://{settings.ui_host}:{settings.ui_port}")
     raise typer.Exit(_serve_until_stopped(_start_ui(settings)))
+
+
+def _serve_deployments(settings: Settings, api_url: str) -> None:
+    """Serve the deployments against the server at api_url until Ctrl-C or SIGTERM."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.serve import serve_deployments
+
+    def stop(*_):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop)
+    os.environ["PREFECT_API_URL"] = api_url  # for the flow-run processes the runner starts
+    with temporary_settings({PREFECT_API_URL: api_url}):
+        try:
+            serve_deployments(settings, os.environ.get("JIEBANG_CONFIG"))
+        except KeyboardInterrupt:
+            pass
+
+
+@app.command()
+@_one_line_errors
+def serve(
+    config: ConfigOption = None,
+    port: Annotated[Optional[int], typer.Option(help="Prefect server port (else JIEBANG_PREFECT_PORT, 4200; 0: any free).")] = None,
+) -> None:
+    """The scheduler for one machine: starts a local Prefect server (API and UI, run history) on
+    127.0.0.1 and serves the deployments (nightly at 02:00 Asia/Shanghai, match-challenge,
+    rebuild-index) until Ctrl-C. Other shells reach it with PREFECT_API_URL=<printed URL>.
+
+    Example: jiebang serve --port 4200
+    """
+    from jiebang.prefect_server import LocalPrefectServer
+
+    settings = _settings(config)
+    with LocalPrefectServer(settings.prefect_host, settings.prefect_port if port is None else port) as server:
+        console.print(f"Prefect 界面 (UI): {server.ui_url}   API: {server.api_url}")
+        console.print(f"夜间刷新 (nightly): cron '{settings.schedule_cron}' {settings.schedule_timezone}；"
+                      "按 Ctrl-C 停止 (Ctrl-C to stop)")
+        _serve_deployments(settings, server.api_url)
 
 
 @app.command()

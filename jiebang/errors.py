@@ -50,3 +50,8 @@ class InvalidApplication(JiebangError):
 
 class RateLimited(JiebangError):
     """Too many submissions from one session in a short time; says when to try again."""
+
+
+class RefreshRunning(JiebangError):
+    """Another refresh holds the warehouse's refresh lock; the message names the warehouse and
+    the holder (pid, run id, since when)."""

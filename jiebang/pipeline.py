@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,13 +45,18 @@ def crawl(settings: Settings, source: SourceSettings, out_dir: Path) -> CrawlOut
 def load_crawl(warehouse: Warehouse, output: CrawlOutput, run_id: str) -> dict[str, Any]:
     """Load a crawl's items, mark what vanished from a complete crawl inactive, and account for
     every detail page: detail pages = loaded + quarantined + blocked + skipped unchanged."""
+    began = time.monotonic()
     report = load_feed(warehouse, output.items_path, source=output.source, run_id=run_id)
     inactive = store.mark_vanished_inactive(warehouse, output.source, output.started_at) if output.complete else 0
     stats = output.stats
+    crawl_seconds = float(stats.get("elapsed_time_seconds") or 0.0)
+    load_seconds = time.monotonic() - began
     return {
         **report.as_dict(), "blocked": output.blocked, "marked_inactive": inactive, "complete": output.complete,
         "pages_fetched": output.pages_fetched, "list_pages": int(stats.get("jiebang/pages/list", 0)),
         "detail_pages": report.loaded + report.quarantined + output.blocked + report.skipped_unchanged,
+        "crawl_seconds": round(crawl_seconds, 2), "load_seconds": round(load_seconds, 2),
+        "duration_seconds": round(crawl_seconds + load_seconds, 2),
     }
 
 
@@ -70,7 +76,9 @@ def match_open_challenges(warehouse: Warehouse, run_id: str, *, today: date, top
         warehouse, run_id, [c.challenge_id for c in challenges], [m.as_record() for m in matches]
     )
     weak = sorted({m.challenge_id for m in matches if m.no_good_match})
-    return {"challenges": len(challenges), "listings": len(index), "matches": stored, "no_good_match": weak}
+    new = queries.new_match_count(warehouse, run_id)
+    return {"challenges": len(challenges), "listings": len(index), "matches": stored, "new": new,
+            "updated": stored - new, "no_good_match": weak}
 
 
 def match_one_challenge(warehouse: Warehouse, challenge_id: str, *, today: date, top_k: int,

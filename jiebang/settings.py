@@ -71,6 +71,20 @@ class Settings:
     user_agent: str = "JiebangBot/0.1 (+https://github.com/jiebang/jiebang; tech-market matchmaking)"
     schedule_cron: str = "0 2 * * *"
     schedule_timezone: str = "Asia/Shanghai"
+    digest_min_score: float = 60.0  # new matches at least this good go into the brokers' digest
+    digest_webhook_url: str = ""  # e.g. a WeCom robot URL; empty: not sent
+    digest_smtp_host: str = ""  # empty: no e-mail
+    digest_smtp_port: int = 25
+    digest_smtp_from: str = "jiebang@localhost"
+    digest_smtp_to: str = ""  # comma-separated addresses
+    digest_smtp_user: str = ""  # when set, log in (STARTTLS first if the server offers it)
+    digest_smtp_password: str = field(default="", repr=False)  # secret: only from JIEBANG_DIGEST_SMTP_PASSWORD
+    prefect_host: str = "127.0.0.1"  # `jiebang serve` starts its Prefect server (API + UI) here
+    prefect_port: int = 4200  # 0: any free port
+    task_runner: str = "threads"  # threads | processes | dask: where a flow's mapped tasks run
+    dask_address: str | None = None  # a running Dask scheduler (tcp://host:8786); None: a LocalCluster
+    dask_workers: int = 2  # LocalCluster workers (and process-pool size for "processes")
+    match_batch_size: int = 50  # challenges per sharded matching task
 
     @classmethod
     def load(cls, env: Mapping[str, str], config_file: Path | None = None) -> Settings:
@@ -88,14 +102,36 @@ class Settings:
         for key in (*_SCALAR_FIELDS, _SOURCE_BASE_KEY):
             if (raw := env.get(ENV_PREFIX + key.upper())) is not None:
                 values[key] = raw
+        for secret in _SECRET_FIELDS:
+            if secret in values:
+                errors.append(f"{secret} is a secret: set it only in the environment ({ENV_PREFIX}{secret.upper()})")
+                values.pop(secret)
         settings = _build(values, errors)
+        secrets = {k: env[ENV_PREFIX + k.upper()] for k in _SECRET_FIELDS if env.get(ENV_PREFIX + k.upper())}
         if errors:
             raise ConfigError("配置有误 (invalid settings): " + "; ".join(errors))
-        return settings
+        return replace(settings, **secrets)
 
     def with_replay_base(self, base_url: str) -> Settings:
         """The same settings with every source pointed at another replay site (tests use port 0)."""
         return replace(self, sources=default_sources(base_url))
+
+
+class _Choice:
+    """A setting that must be one of a few words (named in the error message)."""
+
+    def __init__(self, *options: str) -> None:
+        self.options = options
+        self.__name__ = "choice (" + " | ".join(options) + ")"
+
+    def __call__(self, raw: object) -> str:
+        if str(raw) not in self.options:
+            raise ValueError(raw)
+        return str(raw)
+
+
+def _optional_str(raw: object) -> str | None:
+    return str(raw) if raw not in (None, "") else None
 
 
 _SCALAR_FIELDS = {
@@ -118,7 +154,21 @@ _SCALAR_FIELDS = {
     "user_agent": str,
     "schedule_cron": str,
     "schedule_timezone": str,
+    "digest_min_score": float,
+    "digest_webhook_url": str,
+    "digest_smtp_host": str,
+    "digest_smtp_port": int,
+    "digest_smtp_from": str,
+    "digest_smtp_to": str,
+    "digest_smtp_user": str,
+    "prefect_host": str,
+    "prefect_port": int,
+    "task_runner": _Choice("threads", "processes", "dask"),
+    "dask_address": _optional_str,
+    "dask_workers": int,
+    "match_batch_size": int,
 }
+_SECRET_FIELDS = ("digest_smtp_password",)  # read from the environment only, never from a file
 _SOURCE_BASE_KEY = "source_base_url"  # one base URL for every default source
 
 

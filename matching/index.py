@@ -499,16 +499,29 @@ class ListingIndex:
                 self.segments[at[0]].alive[at[1]] = 0.0
 
     def save(self, folder: Path) -> None:
+        """Write new segments and the masks, then the manifest. Crash-safe (kill -9 at any
+        point): a segment is written to a temporary folder and renamed into place, every file
+        is replaced atomically, and only segments the manifest lists count as saved, so a
+        segment left by an interrupted save is written again."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        saved = {p.name for p in folder.glob("segment-*")}
+        manifest_path = folder / "manifest.json"
+        listed = json.loads(manifest_path.read_text(encoding="utf-8")).get("segments", 0) \
+            if manifest_path.exists() else 0
         for number, segment in enumerate(self.segments):
             name = f"segment-{number:04d}"
-            if name not in saved:
-                segment.save(folder / name)
-            np.save(folder / f"{name}.alive.npy", segment.alive)
+            if number >= listed or not (folder / name).is_dir():
+                partial = folder / f"{name}.partial"
+                shutil.rmtree(partial, ignore_errors=True)
+                segment.save(partial)
+                shutil.rmtree(folder / name, ignore_errors=True)
+                partial.rename(folder / name)
+            with open(folder / f"{name}.alive.npy.partial", "wb") as handle:
+                np.save(handle, segment.alive)
+            (folder / f"{name}.alive.npy.partial").replace(folder / f"{name}.alive.npy")
         manifest = {"format": FORMAT, "segments": len(self.segments), "watermark": self.watermark}
-        (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+        (folder / "manifest.json.partial").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+        (folder / "manifest.json.partial").replace(manifest_path)
 
     @classmethod
     def load(cls, folder: Path, mmap: bool = True, backend: str = "numpy") -> ListingIndex:

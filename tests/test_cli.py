@@ -11,7 +11,7 @@ from warehouse.gateway import Warehouse
 
 runner = CliRunner()
 COMMANDS = [["demo"], ["refresh"], ["ui"], ["match-file"], ["eval"], ["bench"], ["labels"], ["user"], ["user", "add"],
-            ["import"], ["parse"]]
+            ["import"], ["parse"], ["serve"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

@@ -128,3 +128,28 @@ def reviews_for(warehouse: Warehouse, challenge_id: str) -> list[dict[str, Any]]
     return warehouse.query(
         "SELECT * FROM reviews WHERE challenge_id = ? ORDER BY review_id", [challenge_id]
     )
+
+
+def new_match_count(warehouse: Warehouse, run_id: str) -> int:
+    """How many pairs `run_id` proposed for the first time."""
+    return int(warehouse.query("SELECT count(*) AS n FROM new_matches WHERE run_id = ?", [run_id])[0]["n"])
+
+
+def new_matches_above(warehouse: Warehouse, run_id: str, min_score: float) -> list[Row]:
+    """The pairs `run_id` proposed for the first time that still stand with at least `min_score`,
+    with the titles a digest shows and the brokers who follow the challenge (those who decided
+    on any of its matches; empty when nobody has yet), best first per challenge."""
+    return warehouse.query(
+        "SELECT m.challenge_id, c.title AS challenge_title, m.listing_id, l.title AS listing_title,"
+        " m.score, m.rank, coalesce((SELECT list(DISTINCT r.reviewer ORDER BY r.reviewer) FROM reviews r"
+        "   JOIN users u ON u.username = r.reviewer AND u.role = 'broker'"
+        "   WHERE r.challenge_id = m.challenge_id), []) AS brokers"
+        " FROM new_matches n JOIN matches m USING (challenge_id, listing_id)"
+        " JOIN challenges c USING (challenge_id) JOIN listings l USING (listing_id)"
+        " WHERE n.run_id = $run AND m.score >= $min ORDER BY m.challenge_id, m.rank",
+        {"run": run_id, "min": float(min_score)},
+    )
+
+
+def broker_usernames(warehouse: Warehouse) -> list[str]:
+    return [r["username"] for r in warehouse.query("SELECT username FROM users WHERE role = 'broker' ORDER BY 1")]

@@ -191,7 +191,8 @@ def replace_matches(warehouse: Warehouse, run_id: str, challenge_ids: Sequence[s
     """Store a matching run's proposals for the given challenges.
 
     Proposals nobody has reviewed are replaced; reviewed pairs keep their row (with the new
-    score when proposed again), so a shortlist survives nightly runs."""
+    score when proposed again), so a shortlist survives nightly runs. Pairs not proposed before
+    are recorded in `new_matches` under `run_id`."""
     rows = [
         {
             "challenge_id": m["challenge_id"], "listing_id": m["listing_id"], "rank": m["rank"],
@@ -201,6 +202,15 @@ def replace_matches(warehouse: Warehouse, run_id: str, challenge_ids: Sequence[s
         for m in matches
     ]
     with warehouse.transaction() as con:
+        if rows:  # remember which pairs are proposed for the first time, before the old ones go
+            con.register("batch", pa.Table.from_pylist(rows))
+            con.execute(
+                "INSERT INTO new_matches SELECT DISTINCT $run, b.challenge_id, b.listing_id FROM batch b"
+                " WHERE NOT EXISTS (SELECT 1 FROM matches m WHERE m.challenge_id = b.challenge_id"
+                " AND m.listing_id = b.listing_id) ON CONFLICT DO NOTHING",
+                {"run": run_id},
+            )
+            con.unregister("batch")
         con.execute(
             "DELETE FROM matches m WHERE list_contains($ids, m.challenge_id) AND NOT EXISTS"
             " (SELECT 1 FROM reviews r WHERE r.challenge_id = m.challenge_id AND r.listing_id = m.listing_id)",

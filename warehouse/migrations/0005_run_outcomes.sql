@@ -16,3 +16,12 @@ INSERT INTO runs_v5 (run_id, flow, status, started_at, finished_at, stats, error
     SELECT run_id, flow, status, started_at, finished_at, stats, error FROM runs;
 DROP TABLE runs;
 ALTER TABLE runs_v5 RENAME TO runs;
+
+-- The pairs a run proposed for the first time (the digest tells brokers about these). Written
+-- in the same transaction as the matches themselves.
+CREATE TABLE new_matches (
+    run_id        VARCHAR NOT NULL,
+    challenge_id  VARCHAR NOT NULL,
+    listing_id    VARCHAR NOT NULL,
+    PRIMARY KEY (run_id, challenge_id, listing_id)
+);

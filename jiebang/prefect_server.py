@@ -1,0 +1,112 @@
+"""A real local Prefect server (API + UI) in a subprocess, for `jiebang serve` and the tests.
+
+Schedules never fire on the temporary server a flow starts when no server is configured, so
+the single-machine scheduler runs `prefect server start` on 127.0.0.1 and points
+PREFECT_API_URL at it.
+
+    with LocalPrefectServer(port=0) as server:   # 0: any free port
+        print(server.ui_url, server.api_url)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+
+from jiebang.errors import JiebangError
+
+QUIET_ENV = {  # telemetry off: nothing leaves 127.0.0.1
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+}
+
+
+class PrefectServerFailed(JiebangError):
+    """The local Prefect server did not become healthy."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+class LocalPrefectServer:
+    """`prefect server start --host HOST --port PORT` until `stop()` (or the `with` block ends)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 4200, *, prefect_home: Path | None = None,
+                 env: Mapping[str, str] | None = None, startup_timeout: float = 120.0) -> None:
+        self.host, self.port = host, port or free_port(host)
+        self.prefect_home, self.startup_timeout = prefect_home, startup_timeout
+        self.env = {**(os.environ if env is None else env), **QUIET_ENV}
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.port}/api"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def client_env(self) -> dict[str, str]:
+        """Environment for a process that should talk to this server."""
+        env = {**self.env, "PREFECT_API_URL": self.api_url}
+        if self.prefect_home is not None:
+            env["PREFECT_HOME"] = str(self.prefect_home)
+        return env
+
+    def start(self) -> LocalPrefectServer:
+        env = self.client_env()
+        env.pop("PREFECT_API_URL")  # the server itself must not look for another one
+        # Its output goes to a file: an unread pipe would fill up and stall the server.
+        self.log = tempfile.NamedTemporaryFile(prefix="prefect-server-", suffix=".log", delete=False)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", self.host, "--port", str(self.port)],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                last = Path(self.log.name).read_text(errors="replace").strip().splitlines()[-1:]
+                raise PrefectServerFailed(f"Prefect 服务器未能启动 (server exited: {' '.join(last)}); "
+                                          f"is port {self.port} free? Set JIEBANG_PREFECT_PORT, see {self.log.name}")
+            if self.healthy():
+                return self
+            time.sleep(0.5)
+        self.stop()
+        raise PrefectServerFailed(f"Prefect 服务器未就绪 (not healthy at {self.api_url} after "
+                                  f"{self.startup_timeout:.0f} s), see {self.log.name}")
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.api_url + "/health", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)  # its own session: the server and its workers
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def __enter__(self) -> LocalPrefectServer:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+        Path(self.log.name).unlink(missing_ok=True)  # kept only when start-up failed (the error names it)
