@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -30,14 +29,9 @@ def match_one(settings: Settings, challenge_id: str, today: date) -> dict:
 
 
 @task
-def remove_index(index_dir: Path) -> None:
-    shutil.rmtree(index_dir, ignore_errors=True)
-
-
-@task
 def build_index(settings: Settings) -> int:
     warehouse = pipeline.open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
-    return len(pipeline.refresh_index(warehouse, settings.index_dir))
+    return len(pipeline.rebuild_index(warehouse, settings.index_dir))
 
 
 @flow(name="match-challenge", log_prints=True)
@@ -51,5 +45,4 @@ def match_challenge(challenge_id: str, config_file: str | None = None, today: da
 def rebuild_index(config_file: str | None = None) -> dict:
     """Remove the on-disk index and build it again from the warehouse's active listings."""
     settings = _settings(config_file)
-    remove_index(settings.index_dir)
     return {"index_dir": str(settings.index_dir), "listings": build_index(settings)}

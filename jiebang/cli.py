@@ -195,20 +195,12 @@ def import_command(
 
     Example: jiebang import table 成果清单.xlsx --kind achievement --source zju_list --map 成果名=title
     """
-    from crawlers.importers import load_file
     from jiebang import pipeline
-    from warehouse import store
 
     settings = _settings(config)
     mapping = dict(_column_mapping(c) for c in column) if column else None
     warehouse = pipeline.open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
-    run_id = store.start_run(warehouse, f"import-{format}")
-    try:
-        report = load_file(warehouse, format, path, source=source, mapping=mapping, kind=kind, run_id=run_id)
-    except Exception as exc:
-        store.finish_run(warehouse, run_id, {"file": str(path)}, error=str(exc)[:2000])
-        raise
-    store.finish_run(warehouse, run_id, {"file": str(path), **report.as_dict()})
+    run_id, report = pipeline.import_file(warehouse, format, path, source=source, mapping=mapping, kind=kind)
     console.print(f"导入 {path.name}: 新增/更新/未变 {report.loaded} 条 (listings {vars(report.listings)}, "
                   f"challenges {vars(report.challenges)})，隔离 quarantined {report.quarantined} 条；运行 {run_id}")
 

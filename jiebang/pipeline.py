@@ -12,7 +12,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from crawlers.loading import load_feed
+from crawlers.importers import load_file
+from crawlers.loading import LoadReport, load_feed
 from crawlers.runner import CrawlOutput, crawl_source
 from jiebang.settings import Settings, SourceSettings
 from matching.engine import (
@@ -122,6 +123,28 @@ def refresh_index(warehouse: Warehouse, index_dir: Path) -> ListingIndex:
     index_dir = Path(index_dir)
     with _index_lock(index_dir):
         return _refresh_index(warehouse, index_dir)
+
+
+def rebuild_index(warehouse: Warehouse, index_dir: Path) -> ListingIndex:
+    """The index built again from scratch (after a matching upgrade). Removed and rebuilt under
+    the same lock as a refresh, so a refresh running meanwhile never sees half a folder."""
+    index_dir = Path(index_dir)
+    with _index_lock(index_dir):
+        shutil.rmtree(index_dir, ignore_errors=True)
+        return _refresh_index(warehouse, index_dir)
+
+
+def import_file(warehouse: Warehouse, format: str, path: Path, *, source: str | None = None,
+                mapping: dict[str, str] | None = None, kind: str | None = None) -> tuple[str, LoadReport]:
+    """Load one downloaded dump as a recorded run (its counts, or its error, in `runs`)."""
+    run_id = store.start_run(warehouse, f"import-{format}")
+    try:
+        report = load_file(warehouse, format, path, source=source, mapping=mapping, kind=kind, run_id=run_id)
+    except Exception as exc:
+        store.finish_run(warehouse, run_id, {"file": str(path)}, error=str(exc)[:2000])
+        raise
+    store.finish_run(warehouse, run_id, {"file": str(path), **report.as_dict()})
+    return run_id, report
 
 
 def _refresh_index(warehouse: Warehouse, index_dir: Path) -> ListingIndex:
