@@ -1,4 +1,11 @@
-"""The nightly refresh: crawl every source, load into the warehouse, match open challenges."""
+"""The nightly refresh: crawl every source, run the configured imports, load into the warehouse,
+bring the matching index up to date, match open challenges, notify, report.
+
+The steps run as a subflow on the task runner the settings choose (`task_runner`: threads,
+processes or dask; `flows/runners.py`): crawls are one task per source, matching one task per
+batch of challenges, or per batch and listing partition (`match_partitions` > 1). Loading and
+storing stay in the flow's process: DuckDB has one writer.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +13,19 @@ import os
 from datetime import date
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact
 
 from crawlers.runner import CrawlOutput
-from jiebang import digest, pipeline, run_report
+from flows.runners import task_runner_for
+from jiebang import digest, pipeline, run_report, sharding
 from jiebang.errors import JiebangError
 from jiebang.run_lock import refresh_lock
-from jiebang.settings import Settings, SourceSettings
+from jiebang.settings import ImportSettings, Settings, SourceSettings
+from matching.engine import Challenge, Match, Query
 from warehouse import store
+
+FLOW_NAME = "nightly-refresh"
 
 
 @task(retries=2, retry_delay_seconds=[5, 30], task_run_name="crawl-{source.name}")
@@ -24,21 +35,61 @@ def crawl(source: SourceSettings, settings: Settings, out_dir: Path) -> CrawlOut
 
 @task(task_run_name="load-{output.source}")
 def load(settings: Settings, output: CrawlOutput, run_id: str) -> dict:
-    warehouse = pipeline.open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
-    return pipeline.load_crawl(warehouse, output, run_id)
+    return pipeline.load_crawl(_warehouse(settings), output, run_id)
+
+
+@task(task_run_name="import-{spec.format}")
+def import_file(settings: Settings, spec: ImportSettings, run_id: str) -> dict:
+    return pipeline.run_configured_import(_warehouse(settings), spec, run_id)
 
 
 @task
-def match(settings: Settings, run_id: str, today: date) -> dict:
-    warehouse = pipeline.open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
-    return pipeline.match_open_challenges(warehouse, run_id, today=today, top_k=settings.match_top_k,
-                                          index_dir=settings.index_dir)
+def prepare_matching(settings: Settings, today: date) -> sharding.PreparedMatch:
+    return sharding.prepare_sharded_match(_warehouse(settings), settings.index_dir, today=today,
+                                          segment_size=settings.index_segment_size)
+
+
+@task(task_run_name="match-batch")
+def match_batch(index_dir: Path, batch: list[Challenge], top_k: int, today: date,
+                exclude: frozenset[tuple[str, str]]) -> list[Match]:
+    return sharding.match_batch(index_dir, batch, top_k=top_k, today=today, exclude=exclude)
+
+
+@task(task_run_name="plan-batch")
+def plan_batch(index_dir: Path, batch: list[Challenge]) -> list[Query]:
+    return sharding.plan_batch(index_dir, batch)
+
+
+@task(task_run_name="retrieve-{partition}")
+def retrieve_partition(index_dir: Path, batch: list[Query], partition: range):
+    return sharding.retrieve_partition(index_dir, batch, partition)
+
+
+@task(task_run_name="fuse")
+def fuse(hits: list) -> sharding.Candidates:
+    return sharding.fuse(hits)
+
+
+@task(task_run_name="rescore-{partition}")
+def rescore_partition(index_dir: Path, batch: list[Query], candidates: sharding.Candidates, partition: range,
+                      exclude: frozenset[tuple[str, str]]) -> list:
+    return sharding.rescore_partition(index_dir, batch, candidates, partition, exclude)
+
+
+@task(task_run_name="rank-batch")
+def rank_batch(batch: list[Query], candidates: sharding.Candidates, scored: list, top_k: int,
+               today: date) -> list[Match]:
+    return sharding.rank_batch(batch, candidates, scored, top_k=top_k, today=today)
+
+
+@task
+def store_matches(settings: Settings, run_id: str, prepared: sharding.PreparedMatch, matches: list[Match]) -> dict:
+    return sharding.store_sharded_matches(_warehouse(settings), run_id, prepared, matches)
 
 
 @task
 def notify(settings: Settings, run_id: str) -> dict:
-    warehouse = pipeline.open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
-    return digest.notify(warehouse, settings, run_id)
+    return digest.notify(_warehouse(settings), settings, run_id)
 
 
 @task
@@ -47,40 +98,26 @@ def publish_report(run_id: str, status: str, stats: dict) -> str:  # the artifac
                                         description=f"nightly refresh {run_id}: {status}"))
 
 
-FLOW_NAME = "nightly-refresh"
-
-
 @flow(name=FLOW_NAME, log_prints=True)
 def nightly_refresh(config_file: str | None = None, today: date | None = None) -> dict:
-    """Crawl → validate and load → match → notify → record the run and its report. Settings come
-    from the environment (JIEBANG_*) and the optional TOML config file.
+    """Crawl → import → validate and load → index → match → notify → record the run and its
+    report. Settings come from the environment (JIEBANG_*) and the optional TOML config file.
 
-    One refresh at a time per warehouse (RefreshRunning otherwise). A source that cannot be
-    crawled does not stop the others: the run loads and matches what it has and ends 'partial',
+    One refresh at a time per warehouse (RefreshRunning otherwise). A source or import that
+    fails does not stop the others: the run loads and matches what it has and ends 'partial',
     naming the source and its error; the flow itself succeeds, and the next run tries the source
     again. Runs left 'running' by a killed process are marked 'interrupted'."""
-    settings = Settings.load(os.environ, Path(config_file) if config_file else None)
-    logger = get_run_logger()
+    settings = _settings(config_file)
+    today = today or date.today()
     with refresh_lock(settings.warehouse_path) as lock:
-        warehouse = pipeline.open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
+        warehouse = _warehouse(settings)
         interrupted = store.mark_interrupted(warehouse, FLOW_NAME)
         run_id = store.start_run(warehouse, FLOW_NAME, pid=os.getpid())
         lock.note_run(run_id)
         stats: dict = {"sources": {}, "interrupted_runs": interrupted}
         try:
-            out_dir = settings.data_dir / run_id
-            crawl_with_retries = crawl.with_options(retries=settings.crawl_retries)
-            crawls = crawl_with_retries.map(list(settings.sources), settings=settings, out_dir=out_dir)
-            for source, future in zip(settings.sources, crawls):
-                try:
-                    output = future.result()
-                except JiebangError as exc:  # this source only; the next run tries it again
-                    stats["sources"][source.name] = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
-                    logger.warning("source %s failed: %s", source.name, exc)
-                    continue
-                stats["sources"][source.name] = load(settings, output, run_id)
-            stats["matching"] = match(settings, run_id, today or date.today())
-            stats["notify"] = notify(settings, run_id)
+            steps = refresh_steps.with_options(task_runner=task_runner_for(settings))
+            stats.update(steps(config_file=config_file, run_id=run_id, today=today))
         except BaseException as exc:
             store.finish_run(warehouse, run_id, stats, error=f"{type(exc).__name__}: {exc}"[:2000])
             raise
@@ -89,5 +126,65 @@ def nightly_refresh(config_file: str | None = None, today: date | None = None) -
         error = ("; ".join(f"{name}: {message}" for name, message in failed.items()))[:2000] or None
         store.finish_run(warehouse, run_id, stats, error=error, status=status)
     publish_report(run_id, status, stats)
-    logger.info("run %s %s: %s", run_id, status, stats["matching"])
+    get_run_logger().info("run %s %s: %s", run_id, status, stats["matching"])
     return {"run_id": run_id, "status": status, **stats}
+
+
+@flow(name="nightly-refresh-steps", log_prints=True)
+def refresh_steps(config_file: str | None, run_id: str, today: date) -> dict:
+    """The work of one nightly run, on the configured task runner (a flow's runner is fixed
+    before it starts, hence a subflow: a served deployment still honours the setting)."""
+    settings = _settings(config_file)
+    logger = get_run_logger()
+    sources: dict[str, dict] = {}
+    crawl_with_retries = crawl.with_options(retries=settings.crawl_retries)
+    crawls = crawl_with_retries.map(list(settings.sources), settings=unmapped(settings),
+                                    out_dir=unmapped(settings.data_dir / run_id))
+    for source, future in zip(settings.sources, crawls):
+        try:
+            output = future.result()
+        except JiebangError as exc:  # this source only; the next run tries it again
+            sources[source.name] = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
+            logger.warning("source %s failed: %s", source.name, exc)
+            continue
+        sources[source.name] = load(settings, output, run_id)
+    imports: dict[str, dict] = {}
+    for spec in settings.imports:
+        try:
+            imports[spec.name] = import_file(settings, spec, run_id)
+        except JiebangError as exc:  # this file only, like a source
+            imports[spec.name] = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
+            logger.warning("import of %s failed: %s", spec.path, exc)
+    prepared = prepare_matching(settings, today)
+    batches = sharding.challenge_batches(prepared.challenges, settings.match_batch_size)
+    partitions = sharding.listing_partitions(prepared.segments, settings.match_partitions)
+    matches = _match_sharded(settings, prepared, batches, partitions, today)
+    return {"sources": sources, "imports": imports, "matching": store_matches(settings, run_id, prepared, matches),
+            "notify": notify(settings, run_id),
+            "sharding": {"task_runner": settings.task_runner, "batches": len(batches), "partitions": len(partitions)}}
+
+
+def _match_sharded(settings: Settings, prepared: sharding.PreparedMatch, batches: list[list[Challenge]],
+                   partitions: list[range], today: date) -> list[Match]:
+    """Open challenges matched in batches (× listing partitions) on the flow's task runner."""
+    index_dir, top_k, exclude = settings.index_dir, settings.match_top_k, prepared.exclude
+    if len(partitions) == 1:
+        parts = match_batch.map(unmapped(index_dir), batches, top_k=unmapped(top_k), today=unmapped(today),
+                                exclude=unmapped(exclude))
+    else:
+        parts = []
+        for batch in batches:
+            queries = plan_batch.submit(index_dir, batch)
+            hits = [retrieve_partition.submit(index_dir, queries, p) for p in partitions]
+            candidates = fuse.submit(hits)
+            scored = [rescore_partition.submit(index_dir, queries, candidates, p, exclude) for p in partitions]
+            parts.append(rank_batch.submit(queries, candidates, scored, top_k, today))
+    return sharding.merge_batches(part.result() for part in parts)
+
+
+def _settings(config_file: str | None) -> Settings:
+    return Settings.load(os.environ, Path(config_file) if config_file else None)
+
+
+def _warehouse(settings: Settings):
+    return pipeline.open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)

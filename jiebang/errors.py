@@ -55,3 +55,7 @@ class RateLimited(JiebangError):
 class RefreshRunning(JiebangError):
     """Another refresh holds the warehouse's refresh lock; the message names the warehouse and
     the holder (pid, run id, since when)."""
+
+
+class UnknownChallenge(JiebangError):
+    """No challenge has the given id (an on-demand match asked for one that does not exist)."""

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from crawlers.importers import load_file
+from crawlers.importers import FORMATS, load_file
 from crawlers.loading import LoadReport, load_feed
 from crawlers.runner import CrawlOutput, crawl_source
-from jiebang.settings import Settings, SourceSettings
+from jiebang.errors import ImportRefused, UnknownFormat
+from jiebang.errors import UnknownChallenge
+from jiebang.settings import ImportSettings, Settings, SourceSettings
 from matching.engine import (
     Challenge,
     Listing,
     ListingIndex,
+    Match,
     build_index,
     match_challenges,
 )
@@ -76,10 +81,16 @@ def match_open_challenges(warehouse: Warehouse, run_id: str, *, today: date, top
     stored = store.replace_matches(
         warehouse, run_id, [c.challenge_id for c in challenges], [m.as_record() for m in matches]
     )
-    weak = sorted({m.challenge_id for m in matches if m.no_good_match})
+    return summarise_matches(warehouse, run_id, len(challenges), len(index), stored, matches)
+
+
+def summarise_matches(warehouse: Warehouse, run_id: str, challenges: int, listings: int, stored: int,
+                      matches: Sequence[Match]) -> dict[str, Any]:
+    """A matching step's figures for the run report: matches stored, how many of them are new
+    pairs, and the challenges with no good match."""
     new = queries.new_match_count(warehouse, run_id)
-    return {"challenges": len(challenges), "listings": len(index), "matches": stored, "new": new,
-            "updated": stored - new, "no_good_match": weak}
+    return {"challenges": challenges, "listings": listings, "matches": stored, "new": new,
+            "updated": stored - new, "no_good_match": sorted({m.challenge_id for m in matches if m.no_good_match})}
 
 
 def match_one_challenge(warehouse: Warehouse, challenge_id: str, *, today: date, top_k: int,
@@ -88,11 +99,12 @@ def match_one_challenge(warehouse: Warehouse, challenge_id: str, *, today: date,
     candidates while curating), and store its matches like the nightly run does. The nightly run
     still matches only published challenges.
 
-    Returns {"challenge_id", "listings", "matches", "no_good_match", "run_id"}; KeyError when
-    there is no such challenge."""
+    Returns {"challenge_id", "listings", "matches", "no_good_match", "run_id"}; UnknownChallenge
+    when there is no such challenge."""
     record = challenge_store.any_challenge(warehouse, challenge_id)
     if record is None:
-        raise KeyError(challenge_id)
+        raise UnknownChallenge(f"没有编号为 {challenge_id!r} 的需求 (no challenge with id {challenge_id!r};"
+                               " check the id on the 需求审核 page)")
     index = build_index(Listing.from_record(r) for r in queries.listings_for_matching(warehouse)) \
         if index_dir is None else refresh_index(warehouse, index_dir)
     exclude = {pair for pair in queries.rejected_pairs(warehouse) if pair[0] == challenge_id}
@@ -117,21 +129,22 @@ def _index_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def refresh_index(warehouse: Warehouse, index_dir: Path) -> ListingIndex:
+def refresh_index(warehouse: Warehouse, index_dir: Path, *, segment_size: int = 100_000) -> ListingIndex:
     """The on-disk index brought up to date: only listings changed since the last refresh are
-    segmented and added; inactive ones are masked. The first call builds it."""
+    segmented and added (in segments of at most `segment_size`); inactive ones are masked. The
+    first call builds it."""
     index_dir = Path(index_dir)
     with _index_lock(index_dir):
-        return _refresh_index(warehouse, index_dir)
+        return _refresh_index(warehouse, index_dir, segment_size)
 
 
-def rebuild_index(warehouse: Warehouse, index_dir: Path) -> ListingIndex:
+def rebuild_index(warehouse: Warehouse, index_dir: Path, *, segment_size: int = 100_000) -> ListingIndex:
     """The index built again from scratch (after a matching upgrade). Removed and rebuilt under
     the same lock as a refresh, so a refresh running meanwhile never sees half a folder."""
     index_dir = Path(index_dir)
     with _index_lock(index_dir):
         shutil.rmtree(index_dir, ignore_errors=True)
-        return _refresh_index(warehouse, index_dir)
+        return _refresh_index(warehouse, index_dir, segment_size)
 
 
 def import_file(warehouse: Warehouse, format: str, path: Path, *, source: str | None = None,
@@ -147,7 +160,72 @@ def import_file(warehouse: Warehouse, format: str, path: Path, *, source: str | 
     return run_id, report
 
 
-def _refresh_index(warehouse: Warehouse, index_dir: Path) -> ListingIndex:
+def run_configured_import(warehouse: Warehouse, spec: ImportSettings, run_id: str) -> dict[str, Any]:
+    """Import one `[[imports]]` file as part of run `run_id`, unless it was already imported with
+    the same bytes and options: then nothing is read but its hash, and its records count as
+    skipped unchanged (the incremental night costs in proportion to what changed).
+
+    Returns the LoadReport keys (listings, challenges, loaded, quarantined, skipped_unchanged,
+    total) plus file, format, source, skipped_file, sha256, size_bytes, duration_seconds.
+    A missing or unreadable file, or one the importer refuses, raises ImportRefused (or its
+    subclass) with one line naming the file; nothing is recorded then, so the next run retries."""
+    began = time.monotonic()
+    path = Path(spec.path)
+    _check_importable(spec, path)
+    sha256, size = _file_digest(path)
+    options = _import_options_hash(spec)
+    previous = queries.imported_file(warehouse, str(path), spec.format)
+    skipped = previous is not None and previous["sha256"] == sha256 and previous["options_hash"] == options
+    if skipped:
+        report = LoadReport(skipped_unchanged=int(previous["records"]))
+    else:
+        report = _load_import(warehouse, spec, path, run_id)
+        # The hash taken before the load: if the file changed meanwhile, the next run sees a
+        # different hash and loads it again (harmless: loads are idempotent upserts).
+        store.record_imported_file(warehouse, path=str(path), format=spec.format, sha256=sha256, size_bytes=size,
+                                   options_hash=options, records=report.total, run_id=run_id)
+    return {**report.as_dict(), "file": str(path), "format": spec.format, "source": spec.source or spec.format,
+            "skipped_file": skipped, "sha256": sha256, "size_bytes": size,
+            "duration_seconds": round(time.monotonic() - began, 2)}
+
+
+def _check_importable(spec: ImportSettings, path: Path) -> None:
+    """Refuse what cannot be imported before hashing a possibly large file."""
+    if spec.format not in FORMATS:
+        raise UnknownFormat(f"{path}: unknown import format {spec.format!r}; known formats: {', '.join(FORMATS)}")
+    if not path.is_file():
+        raise ImportRefused(f"导入文件不存在 {path} (import file not found: fix the path of its [[imports]] entry)")
+
+
+def _file_digest(path: Path) -> tuple[str, int]:
+    """sha256 and size of the file's bytes, read in chunks (dumps can be gigabytes)."""
+    try:
+        with path.open("rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256")
+            return digest.hexdigest(), handle.tell()
+    except OSError as exc:
+        raise ImportRefused(f"导入文件无法读取 {path} (import file unreadable: {exc.strerror or exc})") from exc
+
+
+def _import_options_hash(spec: ImportSettings) -> str:
+    """What, besides the bytes, decides what a file loads as: a new map or kind must reload it."""
+    options = {"source": spec.source, "kind": spec.kind, "map": sorted(spec.mapping)}
+    return hashlib.sha256(json.dumps(options, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _load_import(warehouse: Warehouse, spec: ImportSettings, path: Path, run_id: str) -> LoadReport:
+    try:
+        return load_file(warehouse, spec.format, path, source=spec.source, mapping=spec.mapping_dict(),
+                         kind=spec.kind, run_id=run_id)
+    except ImportRefused as exc:
+        # The importers' messages do not always name the file; in a night of several files it must be.
+        message = " ".join(str(exc).split())
+        if str(path) in message and message == str(exc):
+            raise
+        raise type(exc)(f"{path}: {message}") from exc
+
+
+def _refresh_index(warehouse: Warehouse, index_dir: Path, segment_size: int) -> ListingIndex:
     try:
         index = ListingIndex.load(index_dir) if (index_dir / "manifest.json").exists() else ListingIndex()
     except IndexFormatChanged:  # written by an older version: rebuild from the warehouse
@@ -156,7 +234,7 @@ def _refresh_index(warehouse: Warehouse, index_dir: Path) -> ListingIndex:
     after = datetime.fromisoformat(index.watermark) if index.watermark else None
     changed = queries.listings_for_matching(warehouse, changed_after=after)
     if changed:
-        index.add(Listing.from_record(r) for r in changed)
+        index.add((Listing.from_record(r) for r in changed), segment_size=segment_size)
         index.watermark = max(r["last_changed"] for r in changed).isoformat()
     index.remove(queries.inactive_listing_ids(warehouse))
     index.save(index_dir)

@@ -17,22 +17,74 @@ _SOURCE_COLUMNS = ("来源 source", "页面 pages", "入库 loaded", "隔离 qua
                    "未变跳过 skipped", "耗时 duration (s)", "错误 error")
 
 
+# Where a run's stats keep its per-source rows: crawled sources, and configured import files
+# (`[[imports]]`, keyed by ImportSettings.name). A failed import counts like a failed source.
+_SECTIONS = ("sources", "imports")
+
+
 def run_status(stats: Mapping[str, Any]) -> str:
-    """'completed' when every source loaded, 'partial' when some failed but others loaded."""
+    """'completed' when every source and import loaded, 'partial' when some failed but others loaded."""
     return "partial" if failed_sources(stats) else "completed"
 
 
 def failed_sources(stats: Mapping[str, Any]) -> dict[str, str]:
-    """{source: error} for the sources that could not be crawled or loaded."""
-    return {name: s["error"] for name, s in stats.get("sources", {}).items() if s.get("error")}
+    """{source or import: error} for the sources that could not be crawled or loaded and the
+    import files that could not be imported."""
+    return {name: s["error"] for _, name, s in _rows(stats) if s.get("error")}
+
+
+def _rows(stats: Mapping[str, Any]) -> list[tuple[str, str, Mapping[str, Any]]]:
+    """(section, name, stats) of every source, then every import, each section sorted by name."""
+    return [(section, name, row) for section in _SECTIONS for name, row in sorted((stats.get(section) or {}).items())]
+
+
+def _is_import(row: Mapping[str, Any]) -> bool:
+    return "file" in row or "skipped_file" in row
 
 
 def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
+def _source_line(label: str, source: Mapping[str, Any]) -> str:
+    return (f"| {label} | {source.get('pages_fetched', 0)} | {source.get('loaded', 0)} |"
+            f" {source.get('quarantined', 0)} | {source.get('blocked', 0)} | {source.get('skipped_unchanged', 0)} |"
+            f" {float(source.get('duration_seconds', 0.0)):.1f} | |")
+
+
+def _import_line(label: str, source: Mapping[str, Any]) -> str:
+    """A file has no pages and cannot be blocked; an unchanged file is said so, not just counted."""
+    skipped = str(source.get("skipped_unchanged", 0)) + (" (文件未变 file unchanged)" if source.get("skipped_file") else "")
+    return (f"| {label} | – | {source.get('loaded', 0)} | {source.get('quarantined', 0)} | – | {skipped} |"
+            f" {float(source.get('duration_seconds', 0.0)):.1f} | |")
+
+
+def table_rows(stats: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per source and import file for the run page: counts, or the error of one that failed.
+
+    >>> table_rows({"sources": {"zju": {"error": "down"}}})[0]["错误 error"]
+    'down'
+    """
+    rows = []
+    for section, name, row in _rows(stats):
+        counts = [row.get(kind) or {} for kind in ("listings", "challenges")]
+        rows.append({
+            "来源 source": name if section == "sources" else f"导入 import {name}",
+            "页面 pages": row.get("pages_fetched"), "新增 new": _total(counts, "inserted", row),
+            "更新 updated": _total(counts, "updated", row), "未变 unchanged": _total(counts, "unchanged", row),
+            "隔离 quarantined": row.get("quarantined"), "受阻 blocked": row.get("blocked"),
+            "错误 error": row.get("error", ""),
+        })
+    return rows
+
+
+def _total(counts: list[Mapping[str, int]], key: str, row: Mapping[str, Any]) -> int | None:
+    return None if row.get("error") else sum(int(c.get(key, 0)) for c in counts)
+
+
 def report_markdown(run_id: str, status: str, stats: Mapping[str, Any]) -> str:
-    """The report of one run: a table per source, the matching figures, and the errors.
+    """The report of one run: a row per source and per import file, the matching figures, and
+    the errors.
 
     >>> print(report_markdown("r1", "completed", {"sources": {}, "matching": {"matches": 0}}))  # doctest: +ELLIPSIS
     # 夜间刷新 run r1: 完成 (completed)
@@ -41,17 +93,14 @@ def report_markdown(run_id: str, status: str, stats: Mapping[str, Any]) -> str:
     lines = [f"# 夜间刷新 run {run_id}: {STATUS_LABELS.get(status, status)}", "",
              "| " + " | ".join(_SOURCE_COLUMNS) + " |", "|" + "---|" * len(_SOURCE_COLUMNS)]
     totals = dict.fromkeys(("pages_fetched", "loaded", "quarantined", "blocked", "skipped_unchanged"), 0)
-    for name, source in sorted(stats.get("sources", {}).items()):
+    for section, name, source in _rows(stats):
+        label = _cell(name) if section == "sources" else f"导入 import {_cell(name)}"
         if source.get("error"):
-            lines.append(f"| {_cell(name)} | – | – | – | – | – | – | ❌ {_cell(source['error'])[:200]} |")
+            lines.append(f"| {label} | – | – | – | – | – | – | ❌ {_cell(source['error'])[:200]} |")
             continue
         for key in totals:
             totals[key] += int(source.get(key, 0))
-        lines.append(
-            f"| {_cell(name)} | {source.get('pages_fetched', 0)} | {source.get('loaded', 0)} |"
-            f" {source.get('quarantined', 0)} | {source.get('blocked', 0)} | {source.get('skipped_unchanged', 0)} |"
-            f" {float(source.get('duration_seconds', 0.0)):.1f} | |"
-        )
+        lines.append(_import_line(label, source) if _is_import(source) else _source_line(label, source))
     lines.append(f"| **合计 total** | {totals['pages_fetched']} | {totals['loaded']} | {totals['quarantined']} |"
                  f" {totals['blocked']} | {totals['skipped_unchanged']} | | |")
     matching = stats.get("matching")
@@ -65,6 +114,9 @@ def report_markdown(run_id: str, status: str, stats: Mapping[str, Any]) -> str:
             f"- 无合适匹配 no good match: {len(weak)}" + (f" ({', '.join(map(_cell, weak[:20]))}"
                                                         f"{' …' if len(weak) > 20 else ''})" if weak else ""),
         ]
+        if sharding := stats.get("sharding"):
+            lines.append(f"- 分片 sharding: {sharding['batches']} batches × {sharding['partitions']} listing partitions"
+                         f" on {sharding['task_runner']}")
     else:
         lines.append("- 未运行 (matching did not run)")
     errors = failed_sources(stats)

@@ -31,6 +31,27 @@ class SourceSettings:
         return self.base_url.rstrip("/") + "/" + self.start_path.lstrip("/")
 
 
+@dataclass(frozen=True)
+class ImportSettings:
+    """One data file the nightly refresh imports (a `[[imports]]` table): what `jiebang import`
+    does by hand, run every night and skipped while the file and its options are unchanged."""
+
+    format: str  # one of crawlers.importers.FORMATS
+    path: Path  # absolute once read from a TOML file (relative paths are resolved against its folder)
+    source: str | None = None  # defaults to the format's name, as on the command line
+    kind: str | None = None  # table imports: achievement | need | patent
+    # header → field (the TOML key is `map`, like `--map`); pairs, not a dict, so the settings stay hashable
+    mapping: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The key of this import in a run's stats: format and path, which identify it."""
+        return f"{self.format}:{self.path}"
+
+    def mapping_dict(self) -> dict[str, str] | None:
+        return dict(self.mapping) or None
+
+
 ACHIEVEMENT_SITES = ("zju", "tsinghua", "fudan", "tongji", "cas", "shu")
 
 
@@ -85,6 +106,9 @@ class Settings:
     dask_address: str | None = None  # a running Dask scheduler (tcp://host:8786); None: a LocalCluster
     dask_workers: int = 2  # LocalCluster workers (and process-pool size for "processes")
     match_batch_size: int = 50  # challenges per sharded matching task
+    match_partitions: int = 1  # listing partitions (ranges of index segments) each batch is split over
+    index_segment_size: int = 100_000  # listings per index segment (the unit of a listing partition)
+    imports: tuple[ImportSettings, ...] = ()  # data files loaded each night; only from the TOML file
 
     @classmethod
     def load(cls, env: Mapping[str, str], config_file: Path | None = None) -> Settings:
@@ -106,7 +130,9 @@ class Settings:
             if secret in values:
                 errors.append(f"{secret} is a secret: set it only in the environment ({ENV_PREFIX}{secret.upper()})")
                 values.pop(secret)
-        settings = _build(values, errors)
+        # Relative import paths mean "beside the config file", whatever the worker's directory.
+        config_dir = config_file.absolute().parent if config_file is not None else Path()
+        settings = _build(values, errors, config_dir)
         secrets = {k: env[ENV_PREFIX + k.upper()] for k in _SECRET_FIELDS if env.get(ENV_PREFIX + k.upper())}
         if errors:
             raise ConfigError("配置有误 (invalid settings): " + "; ".join(errors))
@@ -167,6 +193,8 @@ _SCALAR_FIELDS = {
     "dask_address": _optional_str,
     "dask_workers": int,
     "match_batch_size": int,
+    "match_partitions": int,
+    "index_segment_size": int,
 }
 _SECRET_FIELDS = ("digest_smtp_password",)  # read from the environment only, never from a file
 _SOURCE_BASE_KEY = "source_base_url"  # one base URL for every default source
@@ -191,10 +219,11 @@ def _read_toml(path: Path, errors: list[str]) -> dict[str, object]:
     return values
 
 
-def _build(values: dict[str, object], errors: list[str]) -> Settings:
+def _build(values: dict[str, object], errors: list[str], config_dir: Path) -> Settings:
     kwargs: dict[str, object] = {}
     base_url = values.pop(_SOURCE_BASE_KEY, None)
     raw_sources = values.pop("sources", None)
+    raw_imports = values.pop("imports", None)
     for key, raw in values.items():
         kind = _SCALAR_FIELDS.get(key)
         if kind is None:
@@ -213,6 +242,8 @@ def _build(values: dict[str, object], errors: list[str]) -> Settings:
         kwargs["sources"] = default_sources(str(base_url))
     elif "replay_port" in kwargs:
         kwargs["sources"] = default_sources(f"http://127.0.0.1:{kwargs['replay_port']}")
+    if raw_imports is not None:
+        kwargs["imports"] = _parse_imports(raw_imports, errors, config_dir)
     return Settings(**kwargs)  # type: ignore[arg-type]
 
 
@@ -228,3 +259,60 @@ def _parse_sources(raw: object, errors: list[str]) -> tuple[SourceSettings, ...]
             continue
         sources.append(SourceSettings(*(str(entry[k]) for k in ("name", "spider", "base_url", "start_path"))))
     return tuple(sources)
+
+
+_IMPORT_KEYS = ("format", "path", "source", "kind", "map")
+
+
+def _parse_imports(raw: object, errors: list[str], config_dir: Path) -> tuple[ImportSettings, ...]:
+    """The `[[imports]]` tables; every problem of every entry is reported, one line each."""
+    if not isinstance(raw, list):
+        errors.append("imports must be a list of [[imports]] tables")
+        return ()
+    imports: list[ImportSettings] = []
+    seen: dict[tuple[str, Path], int] = {}
+    for i, entry in enumerate(raw):
+        problems: list[str] = []
+        spec = _parse_import(entry, problems, config_dir)
+        errors.extend(f"imports[{i}] {problem}" for problem in problems)
+        if spec is None:
+            continue
+        # One warehouse row per format and path: two entries would overwrite each other's record.
+        if (first := seen.setdefault((spec.format, spec.path), i)) != i:
+            errors.append(f"imports[{i}] repeats imports[{first}] (same format and path)")
+            continue
+        imports.append(spec)
+    return tuple(imports)
+
+
+def _parse_import(entry: object, problems: list[str], config_dir: Path) -> ImportSettings | None:
+    if not isinstance(entry, dict):
+        problems.append("must be a table with format and path")
+        return None
+    if unknown := [k for k in entry if k not in _IMPORT_KEYS]:
+        problems.append(f"has unknown key {', '.join(map(repr, unknown))}; use {', '.join(_IMPORT_KEYS)}")
+    if missing := [k for k in ("format", "path") if k not in entry]:
+        problems.append(f"is missing {', '.join(missing)}")
+    format, path = entry.get("format"), entry.get("path")
+    if format is not None and format not in (known := _import_formats()):
+        problems.append(f"format {format!r} is unknown; use one of {', '.join(known)}")
+    if path is not None and (not isinstance(path, str) or not path.strip()):
+        problems.append(f"path={path!r} is not a file path")
+    for key in ("source", "kind"):
+        if key in entry and (not isinstance(entry[key], str) or not entry[key].strip()):
+            problems.append(f"{key}={entry[key]!r} is not a non-empty string")
+    mapping = entry.get("map", {})
+    if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
+        problems.append(f"map={mapping!r} is not a table of header = field names")
+    if problems:
+        return None
+    return ImportSettings(format=format, path=config_dir / path, source=entry.get("source"),
+                          kind=entry.get("kind"), mapping=tuple(mapping.items()))
+
+
+def _import_formats() -> tuple[str, ...]:
+    # Imported here, not at the top: the importers pull in Scrapy and the text tools (about a
+    # second), which every entry point would pay for a setting most configurations do not use.
+    from crawlers.importers import FORMATS
+
+    return tuple(FORMATS)

@@ -1,44 +1,67 @@
-"""Matching sharded by challenge batches, for a flow to map over a task runner (threads,
-processes, Dask workers).
+"""Matching sharded by challenge batches and by listing partitions, for a flow to map over a
+task runner (threads, processes, Dask workers).
 
-Each batch is matched against the whole on-disk index, which a worker opens memory-mapped by
-path: a challenge's matches depend only on the challenge and the index, so the concatenated
-batches equal one `match_challenges` call over all challenges (same order, same scores). On a
-Dask cluster beyond one machine the index folder must be on shared storage.
+A challenge's matches depend only on the challenge and the index, so batches of challenges
+are independent. Listing partitions (consecutive ranges of index segments) split one batch
+further, in two rounds that give exactly what one pass gives:
 
-    prepared = prepare_sharded_match(warehouse, index_dir, today=today)
-    parts = [match_batch(index_dir, batch, **options) for batch in challenge_batches(prepared.challenges, 50)]
-    store_sharded_matches(warehouse, run_id, prepared, merge_batches(parts))
+    queries = plan_batch(index_dir, batch)                          # term weights: whole index
+    hits = [retrieve_partition(index_dir, queries, p) for p in partitions]      # raw BM25 hits
+    candidates = fuse(hits)                                          # best over all partitions
+    scored = [rescore_partition(index_dir, queries, candidates, p, exclude) for p in partitions]
+    matches = rank_batch(queries, candidates, scored, top_k=…, today=…)
+
+Scores are relative to a challenge's best candidate over the whole index, which is why the
+partitions meet twice instead of each returning its own top k. Workers open the on-disk index
+memory-mapped by path; on a Dask cluster beyond one machine it must be on shared storage.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from jiebang.pipeline import refresh_index
-from matching.engine import Challenge, ListingIndex, Match, match_challenges
+from jiebang.pipeline import refresh_index, summarise_matches
+from matching.engine import (
+    Challenge,
+    ListingIndex,
+    Match,
+    Query,
+    Retrieved,
+    Scored,
+    fuse,
+    make_queries,
+    match_challenges,
+    rank,
+    rescore,
+    retrieve,
+)
 from warehouse import queries, store
 from warehouse.gateway import Warehouse
+
+Candidates = list[list[tuple[int, int, float]]]
 
 
 @dataclass(frozen=True)
 class PreparedMatch:
-    """What the batches need: the challenges, the pairs never to show, the index size."""
+    """What the batches need: the challenges, the pairs never to show, the index's size."""
 
     challenges: list[Challenge]
     exclude: frozenset[tuple[str, str]]
     listings: int
+    segments: int
 
 
-def prepare_sharded_match(warehouse: Warehouse, index_dir: Path, *, today: date) -> PreparedMatch:
+def prepare_sharded_match(warehouse: Warehouse, index_dir: Path, *, today: date,
+                          segment_size: int = 100_000) -> PreparedMatch:
     """Bring the on-disk index up to date and read the open challenges and rejected pairs."""
-    index = refresh_index(warehouse, index_dir)
+    index = refresh_index(warehouse, index_dir, segment_size=segment_size)
     challenges = [Challenge.from_record(r) for r in queries.open_challenges(warehouse, today)]
-    return PreparedMatch(challenges, frozenset(queries.rejected_pairs(warehouse)), len(index))
+    return PreparedMatch(challenges, frozenset(queries.rejected_pairs(warehouse)), len(index), len(index.segments))
 
 
 def challenge_batches(challenges: Sequence[Challenge], size: int) -> list[list[Challenge]]:
@@ -51,14 +74,61 @@ def challenge_batches(challenges: Sequence[Challenge], size: int) -> list[list[C
     return [list(challenges[i:i + size]) for i in range(0, len(challenges), size)]
 
 
+def listing_partitions(segments: int, parts: int) -> list[range]:
+    """At most `parts` consecutive, non-empty ranges of segment numbers covering all segments.
+
+    >>> listing_partitions(5, 2)
+    [range(0, 3), range(3, 5)]
+    >>> listing_partitions(1, 4)
+    [range(0, 1)]
+    """
+    parts = max(1, min(parts, segments))
+    size = -(-segments // parts) if segments else 1
+    return [range(start, min(start + size, segments)) for start in range(0, max(segments, 1), size)]
+
+
+def _pairs_of(batch: Iterable[Challenge], exclude: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    ids = {c.challenge_id for c in batch}
+    return {pair for pair in exclude if pair[0] in ids}
+
+
 def match_batch(index_dir: Path, challenges: Sequence[Challenge], *, top_k: int, today: date,
                 exclude: Iterable[tuple[str, str]] = ()) -> list[Match]:
-    """Match one batch against the index saved at `index_dir` (opened memory-mapped here, so a
-    worker process never receives the index itself)."""
-    ids = {c.challenge_id for c in challenges}
-    index = ListingIndex.load(Path(index_dir))
-    return match_challenges(index, challenges, top_k=top_k, today=today,
-                            exclude={pair for pair in exclude if pair[0] in ids})
+    """Match one batch against the whole index saved at `index_dir` in one step."""
+    return match_challenges(open_index(index_dir), challenges, top_k=top_k, today=today,
+                            exclude=_pairs_of(challenges, exclude))
+
+
+def plan_batch(index_dir: Path, challenges: Sequence[Challenge]) -> list[Query]:
+    """The batch's queries, their terms weighted by rarity over the whole index."""
+    return make_queries(open_index(index_dir), challenges)
+
+
+def retrieve_partition(index_dir: Path, batch: Sequence[Query], partition: range) -> Retrieved:
+    """The batch's raw BM25 hits among one partition's segments."""
+    return retrieve(open_index(index_dir), batch, partition)
+
+
+def rescore_partition(index_dir: Path, batch: Sequence[Query], candidates: Candidates, partition: range,
+                      exclude: Iterable[tuple[str, str]] = ()) -> list[list[Scored]]:
+    """The batch's candidates that lie in one partition, rescored (excluded pairs left out)."""
+    return rescore(open_index(index_dir), batch, candidates, _pairs_of((q.challenge for q in batch), exclude),
+                   partition)
+
+
+def rank_batch(batch: Sequence[Query], candidates: Candidates, parts: Sequence[list[list[Scored]]], *,
+               top_k: int, today: date) -> list[Match]:
+    """The batch's ranked, explained matches from every partition's rescored candidates."""
+    return rank(batch, candidates, parts, top_k=top_k, today=today)
+
+
+def match_partitioned(index_dir: Path, challenges: Sequence[Challenge], partitions: Sequence[range], *,
+                      top_k: int, today: date, exclude: Iterable[tuple[str, str]] = ()) -> list[Match]:
+    """All rounds for one batch in this process (what the flow spreads over workers)."""
+    batch = plan_batch(index_dir, challenges)
+    candidates = fuse([retrieve_partition(index_dir, batch, p) for p in partitions])
+    scored = [rescore_partition(index_dir, batch, candidates, p, exclude) for p in partitions]
+    return rank_batch(batch, candidates, scored, top_k=top_k, today=today)
 
 
 def merge_batches(parts: Iterable[Sequence[Match]]) -> list[Match]:
@@ -71,6 +141,16 @@ def store_sharded_matches(warehouse: Warehouse, run_id: str, prepared: PreparedM
     """Store the matches like `match_open_challenges` does and summarise them the same way."""
     stored = store.replace_matches(warehouse, run_id, [c.challenge_id for c in prepared.challenges],
                                    [m.as_record() for m in matches])
-    weak = sorted({m.challenge_id for m in matches if m.no_good_match})
-    return {"challenges": len(prepared.challenges), "listings": prepared.listings, "matches": stored,
-            "no_good_match": weak}
+    return summarise_matches(warehouse, run_id, len(prepared.challenges), prepared.listings, stored, matches)
+
+
+def open_index(index_dir: Path) -> ListingIndex:
+    """The saved index, opened once per worker process for as long as it is unchanged: every
+    save replaces the manifest, so its inode and mtime name the version."""
+    manifest = (Path(index_dir) / "manifest.json").stat()
+    return _open_index(str(index_dir), manifest.st_ino, manifest.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=1)
+def _open_index(index_dir: str, inode: int, mtime_ns: int) -> ListingIndex:
+    return ListingIndex.load(Path(index_dir))

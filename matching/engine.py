@@ -33,8 +33,8 @@ from matching.index import Listing, ListingIndex, bigram_key, build_index, match
 from matching.text import char_bigrams, normalise, tokenize_normalised
 from matching.vocabulary import synonym_map
 
-__all__ = ["WEIGHTS", "Challenge", "Listing", "ListingIndex", "Match", "build_index", "match_challenges",
-           "match_challenges_parallel"]
+__all__ = ["WEIGHTS", "Challenge", "Listing", "ListingIndex", "Match", "Query", "Retrieved", "Scored", "build_index",
+           "fuse", "make_queries", "match_challenges", "match_challenges_parallel", "rank", "rescore", "retrieve"]
 
 WEIGHTS = {"coverage": 45.0, "relevance": 35.0, "field": 8.0, "maturity": 3.0, "price": 3.0,
            "region": 3.0, "status": 2.0, "cooperation": 1.0}
@@ -145,31 +145,60 @@ def make_query(challenge: Challenge, index: ListingIndex) -> Query:
     return Query(challenge, text, weights, {t: known[t] for t in weights if t in known})
 
 
-def _retrieve(index: ListingIndex, queries: Sequence[Query]) -> list[list[tuple[int, int, float]]]:
-    """The RESCORED best candidates per query as (segment, row, fused score), best first.
+@dataclass(frozen=True)
+class Retrieved:
+    """BM25 hits of a batch of queries in some of the index's segments, before fusion: for words
+    and for bigrams, keys ((segment << 32) + row) and raw scores, (queries × at most CANDIDATES),
+    best first. Raw scores from different partitions of the same index compare directly."""
 
-    Fused: word BM25 + BIGRAM_WEIGHT × bigram BM25, each relative to the query's best hit among
-    its CANDIDATES best over all segments (masked rows skipped). Array operations throughout:
-    a million Python tuples per thousand queries was most of retrieval time."""
-    fused: list[tuple[np.ndarray, np.ndarray]] = []
-    for terms, postings_of, weight in (([q.retrieval_terms for q in queries], "words", 1.0),
-                                       ([q.recall_bigrams() for q in queries], "bigrams", BIGRAM_WEIGHT)):
-        keys, scores = [], []
-        for number, segment in enumerate(index.segments):
+    words: tuple[np.ndarray, np.ndarray]
+    bigrams: tuple[np.ndarray, np.ndarray]
+
+
+def retrieve(index: ListingIndex, queries: Sequence[Query], segments: Iterable[int] | None = None) -> Retrieved:
+    """The CANDIDATES best raw word and bigram hits per query among `segments` (default: all).
+
+    Array operations throughout: a million Python tuples per thousand queries was most of
+    retrieval time."""
+    numbers = range(len(index.segments)) if segments is None else list(segments)
+    found = []
+    for terms, postings_of in (([q.retrieval_terms for q in queries], "words"),
+                               ([q.recall_bigrams() for q in queries], "bigrams")):
+        keys = [np.zeros((len(queries), 0), dtype=np.int64)]
+        scores = [np.zeros((len(queries), 0), dtype=np.float64)]
+        for number in numbers:
+            segment = index.segments[number]
             postings = getattr(segment, postings_of)
             columns = [postings.lookup(t, MAX_SHARE) for t in terms]
-            docs, found = postings.retrieve(columns, min(CANDIDATES, len(segment.ids)), segment.alive)
+            docs, hits = postings.retrieve(columns, min(CANDIDATES, len(segment.ids)), segment.alive)
             postings.release()
             keys.append((number << 32) + np.asarray(docs, dtype=np.int64))
-            scores.append(np.asarray(found, dtype=np.float64))
-        keys, scores = np.concatenate(keys, axis=1), np.concatenate(scores, axis=1)
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :CANDIDATES]
-        keys, scores = np.take_along_axis(keys, order, 1), np.take_along_axis(scores, order, 1)
+            scores.append(np.asarray(hits, dtype=np.float64))
+        found.append(_best(np.concatenate(keys, axis=1), np.concatenate(scores, axis=1)))
+    return Retrieved(*found)
+
+
+def _best(keys: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # Stable, so equal scores keep segment order: partitions merged in order rank like one pass.
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :CANDIDATES]
+    return np.take_along_axis(keys, order, 1), np.take_along_axis(scores, order, 1)
+
+
+def fuse(parts: Sequence[Retrieved]) -> list[list[tuple[int, int, float]]]:
+    """The RESCORED best candidates per query as (segment, row, fused score), best first, from
+    the hits of consecutive partitions of the index (in segment order).
+
+    Fused: word BM25 + BIGRAM_WEIGHT × bigram BM25, each relative to the query's best hit among
+    its CANDIDATES best over all segments (masked rows skipped)."""
+    fused = []
+    for kind, weight in (("words", 1.0), ("bigrams", BIGRAM_WEIGHT)):
+        keys, scores = _best(np.concatenate([getattr(p, kind)[0] for p in parts], axis=1),
+                             np.concatenate([getattr(p, kind)[1] for p in parts], axis=1))
         best = np.maximum(scores[:, :1], np.finfo(np.float64).tiny)
         fused.append((keys, np.where(scores > 0, weight * scores / best, 0.0)))
     (word_keys, word_scores), (bigram_keys, bigram_scores) = fused
     ranked = []
-    for i in range(len(queries)):
+    for i in range(len(word_keys)):
         keys = np.concatenate([word_keys[i], bigram_keys[i]])
         scores = np.concatenate([word_scores[i], bigram_scores[i]])
         keys, scores = keys[scores > 0], scores[scores > 0]
@@ -273,14 +302,35 @@ def _without_cyclic_gc():
 
 
 def _match(index: ListingIndex, challenges: list[Challenge], top_k: int, exclude, today: date) -> list[Match]:
-    queries = [make_query(c, index) for c in challenges]
-    results: list[Match] = []
-    for done, (query, candidates) in enumerate(zip(queries, _retrieve(index, queries)), start=1):
+    queries = make_queries(index, challenges)
+    candidates = fuse([retrieve(index, queries)])
+    return rank(queries, candidates, [rescore(index, queries, candidates, exclude)], top_k=top_k, today=today)
+
+
+def make_queries(index: ListingIndex, challenges: Iterable[Challenge]) -> list[Query]:
+    """Each challenge's query: its terms weighted by rarity over the whole index."""
+    return [make_query(c, index) for c in challenges]
+
+
+# A rescored candidate: (position among the query's candidates, coverage, relevance, listing id,
+# shown text, matched terms, facts).
+Scored = tuple[int, float, float, str, str, dict[str, str], dict[str, Any]]
+
+
+def rescore(index: ListingIndex, queries: Sequence[Query], candidates: Sequence[Sequence[tuple[int, int, float]]],
+            exclude=frozenset(), segments: Iterable[int] | None = None) -> list[list[Scored]]:
+    """Coverage and relevance of each query's candidates that lie in `segments` (default: all);
+    excluded pairs are left out. The costly step: it reads every candidate's record."""
+    wanted = None if segments is None else set(segments)
+    results = []
+    for done, (query, found) in enumerate(zip(queries, candidates), start=1):
         if done % RELEASE_EVERY == 0:
             index.release_pages()
-        best_fused = candidates[0][2] if candidates else 1.0
+        best_fused = found[0][2] if found else 1.0
         scored = []
-        for position, (number, row, fused) in enumerate(candidates):
+        for position, (number, row, fused) in enumerate(found):
+            if wanted is not None and number not in wanted:
+                continue
             segment = index.segments[number]
             listing_id = segment.ids[row]
             if (query.challenge.challenge_id, listing_id) in exclude:
@@ -289,30 +339,41 @@ def _match(index: ListingIndex, challenges: list[Challenge], top_k: int, exclude
             text = matching_text(fields)
             shown = text[:len(fields["title"]) + 1 + len(fields["abstract"])]
             coverage, hits = _coverage(query, text, segment.words_of(row) if position < FUZZY_CANDIDATES else None)
-            scored.append((coverage, fused / best_fused, listing_id, shown, hits, facts))
+            scored.append((position, coverage, fused / best_fused, listing_id, shown, hits, facts))
+        results.append(scored)
+    return results
+
+
+def rank(queries: Sequence[Query], candidates: Sequence[Sequence[tuple[int, int, float]]],
+         parts: Sequence[Sequence[Sequence[Scored]]], *, top_k: int, today: date) -> list[Match]:
+    """The explained, ranked matches of each query from its rescored candidates (`parts`: the
+    `rescore` results of one or more partitions of the index)."""
+    results: list[Match] = []
+    for i, query in enumerate(queries):
+        scored = sorted((s for part in parts for s in part[i]), key=lambda s: s[0])
         if not scored:
             continue
-        top_coverage = max(s[0] for s in scored)
+        top_coverage = max(s[1] for s in scored)
         confidence = min(1.0, top_coverage / COVERAGE_FULL)
         ranked = []
-        for coverage, relevance, listing_id, shown, hits, facts in scored:
-            parts = {
+        for _, coverage, relevance, listing_id, shown, hits, facts in scored:
+            points = {
                 "coverage": WEIGHTS["coverage"] * min(1.0, coverage / COVERAGE_FULL),
                 "relevance": WEIGHTS["relevance"] * relevance * confidence,
                 **_signal_parts(query.challenge, facts, today),
             }
-            ranked.append((sum(parts.values()), listing_id, parts, shown, hits, coverage))
+            ranked.append((sum(points.values()), listing_id, points, shown, hits, coverage))
         ranked.sort(key=lambda r: (-r[0], r[1]))
         weak = ranked[0][5] < NO_MATCH_COVERAGE  # judged on the match a broker would see first
         # Rounded only for what is shown; the score is the sum of the shown parts, so they add up.
         shown_results = []
-        for _, listing_id, parts, shown, hits, _ in ranked[:top_k]:
-            parts = {name: round(value, 2) for name, value in parts.items()}
-            shown_results.append((round(sum(parts.values()), 2), listing_id, parts, shown, hits))
+        for _, listing_id, points, shown, hits, _ in ranked[:top_k]:
+            points = {name: round(value, 2) for name, value in points.items()}
+            shown_results.append((round(sum(points.values()), 2), listing_id, points, shown, hits))
         shown_results.sort(key=lambda r: (-r[0], r[1]))
         results.extend(
-            Match(query.challenge.challenge_id, listing_id, rank, score, parts, _explain(query, shown, hits), weak)
-            for rank, (score, listing_id, parts, shown, hits) in enumerate(shown_results, start=1)
+            Match(query.challenge.challenge_id, listing_id, place, score, points, _explain(query, shown, hits), weak)
+            for place, (score, listing_id, points, shown, hits) in enumerate(shown_results, start=1)
         )
     return results
 

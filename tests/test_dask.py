@@ -1,4 +1,6 @@
-"""Scale-out: sharded matching on a 2-worker Dask LocalCluster equals matching locally."""
+"""Scale-out: the nightly refresh on a 2-worker Dask LocalCluster, with matching split over
+challenge batches and listing partitions, stores the same matches as a local run; the
+partitioned rounds equal one matching pass."""
 
 from __future__ import annotations
 
@@ -6,16 +8,16 @@ import pytest
 
 from flows.runners import task_runner_for
 from jiebang.settings import Settings
-from jiebang.sharding import challenge_batches, match_batch, merge_batches, prepare_sharded_match
+from jiebang.sharding import (
+    challenge_batches,
+    listing_partitions,
+    match_batch,
+    match_partitioned,
+    merge_batches,
+    prepare_sharded_match,
+)
 from tests.conftest import TODAY
-
-
-def _config(tmp_path, warehouse, runner: str) -> str:
-    path = tmp_path / f"{runner}.toml"
-    path.write_text(f'warehouse_path = "{warehouse.path}"\nindex_dir = "{tmp_path / "index"}"\n'
-                    f'task_runner = "{runner}"\ndask_workers = 2\nmatch_batch_size = 3\nmatch_top_k = 10\n',
-                    encoding="utf-8")
-    return str(path)
+from warehouse.gateway import Warehouse
 
 
 @pytest.mark.parametrize("runner, expected", [
@@ -30,30 +32,62 @@ def test_a_scheduler_address_is_used_instead_of_a_local_cluster():
     assert runner.address == "tcp://127.0.0.1:8786"
 
 
-def test_batches_match_like_one_call(loaded_warehouse, tmp_path):
+@pytest.mark.parametrize("segments, parts, expected", [
+    (0, 2, [range(0, 0)]),  # an empty index still has one (empty) partition to search
+    (1, 3, [range(0, 1)]),
+    (4, 2, [range(0, 2), range(2, 4)]),
+    (5, 3, [range(0, 2), range(2, 4), range(4, 5)]),
+    (3, 1, [range(0, 3)]),
+])
+def test_listing_partitions_cover_every_segment_once(segments, parts, expected):
+    assert listing_partitions(segments, parts) == expected
+
+
+def test_batches_and_listing_partitions_match_like_one_call(loaded_warehouse, tmp_path):
     from matching.engine import ListingIndex, match_challenges
 
-    prepared = prepare_sharded_match(loaded_warehouse, tmp_path / "index", today=TODAY)
-    whole = match_challenges(ListingIndex.load(tmp_path / "index"), prepared.challenges, top_k=10, today=TODAY,
-                             exclude=prepared.exclude)
-    parts = [match_batch(tmp_path / "index", batch, top_k=10, today=TODAY, exclude=prepared.exclude)
-             for batch in challenge_batches(prepared.challenges, 2)]
-    assert merge_batches(parts) == whole and whole
+    index_dir = tmp_path / "index"
+    prepared = prepare_sharded_match(loaded_warehouse, index_dir, today=TODAY, segment_size=40)
+    assert prepared.segments >= 5
+    exclude = prepared.exclude | {(prepared.challenges[0].challenge_id, "no-such-listing")}
+    whole = match_challenges(ListingIndex.load(index_dir), prepared.challenges, top_k=10, today=TODAY, exclude=exclude)
+    batches = challenge_batches(prepared.challenges, 2)
+    by_batch = [match_batch(index_dir, batch, top_k=10, today=TODAY, exclude=exclude) for batch in batches]
+    by_partition = [match_partitioned(index_dir, batch, listing_partitions(prepared.segments, 3), top_k=10,
+                                      today=TODAY, exclude=exclude) for batch in batches]
+    assert whole and merge_batches(by_batch) == whole
+    assert merge_batches(by_partition) == whole
 
 
-def test_dask_local_cluster_and_local_threads_give_identical_matches(prefect_harness, loaded_warehouse, tmp_path):
-    from flows.sharded import match_sharded
+def _config(tmp_path, base_url: str, runner: str) -> str:
+    folder = tmp_path / runner
+    path = tmp_path / f"{runner}.toml"
+    path.write_text(f'warehouse_path = "{folder / "jiebang.duckdb"}"\ndata_dir = "{folder / "runs"}"\n'
+                    f'source_base_url = "{base_url}"\ntask_runner = "{runner}"\ndask_workers = 2\n'
+                    f'match_batch_size = 4\nmatch_top_k = 10\nindex_segment_size = 60\n'
+                    f'match_partitions = {2 if runner == "dask" else 1}\n', encoding="utf-8")
+    return str(path)
 
-    results = {runner: match_sharded(config_file=_config(tmp_path, loaded_warehouse, runner), today=TODAY)
+
+def _matches(warehouse_path) -> list[tuple]:
+    return [tuple(r.values()) for r in Warehouse(warehouse_path).query(
+        "SELECT challenge_id, listing_id, rank, score, parts, matched_terms FROM matches ORDER BY ALL")]
+
+
+def test_the_refresh_on_a_dask_local_cluster_stores_the_same_matches_as_locally(prefect_harness, replay_site,
+                                                                               tmp_path):
+    from flows.nightly import nightly_refresh
+
+    results = {runner: nightly_refresh(config_file=_config(tmp_path, replay_site.base_url, runner), today=TODAY)
                for runner in ("threads", "dask")}
     local, dask = results["threads"], results["dask"]
-    assert local["batches"] > 1 and local["rows"]
-    assert dask["rows"] == local["rows"]
-    assert (dask["challenges"], dask["matches"]) == (local["challenges"], local["matches"])
-    matched = {row[0] for row in local["rows"]}
-    stored = loaded_warehouse.query("SELECT challenge_id, listing_id, rank, score FROM matches")
-    assert sorted((r["challenge_id"], r["listing_id"], r["rank"], r["score"])
-                  for r in stored if r["challenge_id"] in matched) == sorted(local["rows"])
+    assert local["status"] == dask["status"] == "completed"
+    assert local["matching"]["challenges"] > 4 and local["matching"]["matches"] > 0  # several batches
+    assert dask["sharding"] == {"task_runner": "dask", "batches": local["sharding"]["batches"], "partitions": 2}
+    assert local["sharding"]["batches"] > 1 and local["sharding"]["partitions"] == 1
+    assert dask["matching"] == local["matching"]
+    assert _matches(tmp_path / "dask" / "jiebang.duckdb") == _matches(tmp_path / "threads" / "jiebang.duckdb")
+    assert len(_matches(tmp_path / "dask" / "jiebang.duckdb")) == local["matching"]["matches"]
 
 
 def test_an_unknown_task_runner_is_a_one_line_config_error():

@@ -146,3 +146,25 @@ def test_the_run_report_is_a_prefect_artifact(prefect_harness, flow_env):
     artifact = asyncio.run(latest())
     assert artifact.type == "markdown"
     assert result["run_id"] in artifact.data and "| google_patents |" in artifact.data
+
+
+def test_configured_imports_run_in_the_night_and_a_missing_file_makes_it_partial(prefect_harness, flow_env,
+                                                                                 tmp_path):
+    from tests.test_configured_imports import ACHIEVEMENTS, _write_csv
+
+    _write_csv(tmp_path / "成果.csv", ACHIEVEMENTS)
+    config = tmp_path / "jiebang.toml"
+    config.write_text('[[imports]]\nformat = "table"\npath = "成果.csv"\nkind = "achievement"\nsource = "zju_table"\n\n'
+                      '[[imports]]\nformat = "table"\npath = "gone.csv"\n', encoding="utf-8")
+    good, gone = f"table:{tmp_path / '成果.csv'}", f"table:{tmp_path / 'gone.csv'}"
+
+    first = nightly_refresh(config_file=str(config), today=TODAY)
+    assert first["status"] == "partial"
+    assert first["imports"][good]["loaded"] == len(ACHIEVEMENTS) - 1
+    assert "gone.csv" in first["imports"][gone]["error"]
+    wh = Warehouse(flow_env.warehouse_path)
+    assert len(wh.query("SELECT 1 FROM listings WHERE source = 'zju_table'")) == len(ACHIEVEMENTS) - 1
+    assert "gone.csv" in queries.latest_run(wh)["error"]
+
+    second = nightly_refresh(config_file=str(config), today=TODAY)
+    assert second["imports"][good]["skipped_file"] is True and second["imports"][good]["loaded"] == 0

@@ -29,3 +29,14 @@ def test_rebuild_index_replaces_the_index_folder(prefect_harness, loaded_warehou
     assert result["listings"] == listings > 0
     assert not (tmp_path / "index" / "stale-segment").exists()
     assert (tmp_path / "index" / "manifest.json").exists()
+
+
+def test_an_unknown_challenge_is_a_one_line_error_and_stores_nothing(prefect_harness, loaded_warehouse, tmp_path):
+    import pytest
+
+    from jiebang.errors import UnknownChallenge
+
+    before = loaded_warehouse.query("SELECT count(*) AS n FROM matches")[0]["n"]
+    with pytest.raises(UnknownChallenge, match=r"no challenge with id 'N-404'"):
+        match_challenge("N-404", config_file=_config(tmp_path, loaded_warehouse), today=TODAY)
+    assert loaded_warehouse.query("SELECT count(*) AS n FROM matches")[0]["n"] == before

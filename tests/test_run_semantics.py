@@ -43,6 +43,9 @@ MATCHING = {"challenges": 5, "listings": 40, "matches": 50, "new": 20, "updated"
      ["| zju | – | – | – | – | – | – | ❌ CrawlFailed: connection refused |",
       "- **zju**: CrawlFailed: connection refused", "部分完成 (partial", "| **合计 total** | 12 | 10 | 1 | 0 | 3 |"]),
     ("matching did not run", "failed", {"sources": {}}, ["未运行 (matching did not run)"]),
+    ("how matching was sharded", "completed",
+     {"sources": {}, "matching": MATCHING, "sharding": {"task_runner": "dask", "batches": 3, "partitions": 2}},
+     ["- 分片 sharding: 3 batches × 2 listing partitions on dask"]),
     ("a pipe in an error does not break the table", "partial", {"sources": {"a": {"error": "x|y"}}},
      ["❌ x\\|y |"]),
 ])

@@ -86,6 +86,23 @@ def test_runs_page_shows_counts_and_latest_run(loaded_warehouse):
     assert metrics["需求"] == str(counts["challenges"])
 
 
+def test_runs_page_shows_a_failed_source_and_an_import_beside_the_loaded_ones(loaded_warehouse):
+    from warehouse import store
+
+    loaded = {"pages_fetched": 9, "loaded": 3, "quarantined": 1, "blocked": 2,
+              "listings": {"inserted": 2, "updated": 1, "unchanged": 4}, "challenges": {}}
+    stats = {"sources": {"zju": {"error": "CrawlFailed: connection refused"}, "fudan": loaded},
+             "imports": {"table:/data/needs.csv": {**loaded, "file": "/data/needs.csv", "skipped_file": False}}}
+    run_id = store.start_run(loaded_warehouse, "nightly-refresh")
+    store.finish_run(loaded_warehouse, run_id, stats, error="zju: CrawlFailed", status="partial")
+    at = _page("runs.py", loaded_warehouse, BROKER)
+    assert not at.exception
+    rows = {r["来源 source"]: r for r in at.dataframe[0].value.to_dict("records")}
+    assert rows["zju"]["错误 error"] == "CrawlFailed: connection refused"
+    assert (rows["fudan"]["新增 new"], rows["fudan"]["更新 updated"], rows["fudan"]["受阻 blocked"]) == (2, 1, 2)
+    assert rows["导入 import table:/data/needs.csv"]["未变 unchanged"] == 4
+
+
 def test_login_through_the_app_router(loaded_warehouse):
     add_user(loaded_warehouse, "zhao", "correct horse", "broker", display_name="赵经纪")
     at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=60)

@@ -38,6 +38,13 @@ def known_pages(warehouse: Warehouse, source: str, refetch_before: datetime) -> 
     return {r.pop("page_key"): r for r in rows}
 
 
+def imported_file(warehouse: Warehouse, path: str, format: str) -> Row | None:
+    """How a configured import file was last imported successfully (sha256, size_bytes,
+    options_hash, records, run_id, imported_at), or None if it never was."""
+    rows = warehouse.query("SELECT * FROM imported_files WHERE path = ? AND format = ?", [path, format])
+    return rows[0] if rows else None
+
+
 def inactive_listing_ids(warehouse: Warehouse) -> list[str]:
     return [r["listing_id"] for r in warehouse.query("SELECT listing_id FROM listings WHERE NOT active")]
 

@@ -279,6 +279,19 @@ def append_audit(con_or_warehouse, *, actor: str, role: str, action: str, entity
     con_or_warehouse.execute(sql, params)
 
 
+def record_imported_file(warehouse: Warehouse, *, path: str, format: str, sha256: str, size_bytes: int,
+                         options_hash: str, records: int, run_id: str) -> None:
+    """Remember a configured import that loaded: the next run skips the file while its bytes
+    and options stay the same. Call it only after the load succeeded, so a failed load is retried."""
+    warehouse.execute(
+        "INSERT INTO imported_files (path, format, sha256, size_bytes, options_hash, records, run_id, imported_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path, format) DO UPDATE SET sha256 = EXCLUDED.sha256,"
+        " size_bytes = EXCLUDED.size_bytes, options_hash = EXCLUDED.options_hash, records = EXCLUDED.records,"
+        " run_id = EXCLUDED.run_id, imported_at = EXCLUDED.imported_at",
+        [path, format, sha256, size_bytes, options_hash, records, run_id, now_utc()],
+    )
+
+
 RUN_STATUSES = ("running", "completed", "partial", "failed", "interrupted")
 
 

@@ -4,7 +4,7 @@ import json
 
 import streamlit as st
 
-from jiebang import broker
+from jiebang import broker, run_report
 from ui.context import current_user, or_stop, warehouse
 
 st.title("运行状态")
@@ -25,12 +25,7 @@ else:
     if run["error"]:
         st.error(run["error"])
     stats = json.loads(run["stats"] or "{}")
-    rows = [
-        {"来源": name, "抓取页面": s.get("pages_fetched", 0), "新增": s["listings"]["inserted"] + s["challenges"]["inserted"],
-         "更新": s["listings"]["updated"] + s["challenges"]["updated"],
-         "未变": s["listings"]["unchanged"] + s["challenges"]["unchanged"], "隔离": s.get("quarantined", 0)}
-        for name, s in stats.get("sources", {}).items()
-    ]
+    rows = run_report.table_rows(stats)
     if rows:
         st.dataframe(rows, hide_index=True)
     if "matching" in stats:
