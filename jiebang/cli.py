@@ -138,12 +138,14 @@ def serve(
 
     Example: jiebang serve --port 4200
     """
-    from jiebang.prefect_server import LocalPrefectServer
+    from jiebang.prefect_server import LocalPrefectServer, next_run
 
     settings = _settings(config)
     with LocalPrefectServer(settings.prefect_host, settings.prefect_port if port is None else port) as server:
         console.print(f"Prefect 界面 (UI): {server.ui_url}   API: {server.api_url}")
-        console.print(f"夜间刷新 (nightly): cron '{settings.schedule_cron}' {settings.schedule_timezone}；"
+        upcoming = next_run(settings.schedule_cron, settings.schedule_timezone)
+        console.print(f"夜间刷新 (nightly): cron '{settings.schedule_cron}' {settings.schedule_timezone}，"
+                      f"下次运行 next run {upcoming:%Y-%m-%d %H:%M} {settings.schedule_timezone}；"
                       "按 Ctrl-C 停止 (Ctrl-C to stop)")
         _serve_deployments(settings, server.api_url)
 

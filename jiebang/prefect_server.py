@@ -10,6 +10,7 @@ PREFECT_API_URL at it.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -19,7 +20,9 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from jiebang.errors import JiebangError
 
@@ -110,3 +113,15 @@ class LocalPrefectServer:
     def __exit__(self, *exc_info) -> None:
         self.stop()
         Path(self.log.name).unlink(missing_ok=True)  # kept only when start-up failed (the error names it)
+
+
+def next_run(cron: str, timezone: str, after: datetime | None = None) -> datetime:
+    """When a cron schedule next fires, in its timezone, computed the way Prefect's scheduler does.
+
+    >>> next_run("0 2 * * *", "Asia/Shanghai", datetime(2026, 11, 26, 17, 0, tzinfo=ZoneInfo("UTC"))).isoformat()
+    '2026-11-27T02:00:00+08:00'
+    """
+    from prefect.server.schemas.schedules import CronSchedule  # the server's own schedule arithmetic
+
+    (first,) = asyncio.run(CronSchedule(cron=cron, timezone=timezone).get_dates(1, start=after))
+    return datetime.fromisoformat(first.isoformat())

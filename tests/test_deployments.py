@@ -4,6 +4,7 @@ server (process work pool), and `jiebang serve` registering the nightly deployme
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -123,4 +124,5 @@ def test_jiebang_serve_runs_a_server_with_the_scheduled_nightly_deployment(tmp_p
     output = log.read_text()
     assert serve.returncode == 0, output
     assert f"http://127.0.0.1:{port}" in output
+    assert re.search(r"下次运行 next run \d{4}-\d\d-\d\d 02:00 Asia/Shanghai", output), output
     assert not LocalPrefectServer(port=port).healthy()  # the server stopped with it
