@@ -257,7 +257,11 @@ def _parse_sources(raw: object, errors: list[str]) -> tuple[SourceSettings, ...]
         if missing:
             errors.append(f"sources[{i}] is missing {', '.join(missing)}")
             continue
-        sources.append(SourceSettings(*(str(entry[k]) for k in ("name", "spider", "base_url", "start_path"))))
+        enabled = entry.get("enabled", True)
+        if not isinstance(enabled, bool):
+            errors.append(f"sources[{i}].enabled={enabled!r} is not true or false")
+        elif enabled:  # a disabled source is not crawled, and its listings are left as they are
+            sources.append(SourceSettings(*(str(entry[k]) for k in ("name", "spider", "base_url", "start_path"))))
     return tuple(sources)
 
 

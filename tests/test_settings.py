@@ -60,6 +60,23 @@ def test_all_problems_are_reported_together(tmp_path):
         assert problem in message
 
 
+@pytest.mark.parametrize("enabled, crawled", [("true", ["a", "b"]), ("false", ["a"])])
+def test_a_disabled_source_is_not_crawled(tmp_path, enabled, crawled):
+    config = tmp_path / "sources.toml"
+    config.write_text('[[sources]]\nname = "a"\nspider = "achievements"\nbase_url = "http://x"\nstart_path = "/"\n'
+                      f'[[sources]]\nname = "b"\nspider = "achievements"\nbase_url = "http://x"\nstart_path = "/"\n'
+                      f'enabled = {enabled}\n', encoding="utf-8")
+    assert [s.name for s in Settings.load({}, config).sources] == crawled
+
+
+def test_enabled_must_be_true_or_false(tmp_path):
+    config = tmp_path / "sources.toml"
+    config.write_text('[[sources]]\nname = "a"\nspider = "achievements"\nbase_url = "http://x"\nstart_path = "/"\n'
+                      'enabled = "no"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"sources\[0\]\.enabled='no' is not true or false"):
+        Settings.load({}, config)
+
+
 def test_missing_config_file_is_named(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         Settings.load({"JIEBANG_CONFIG": str(tmp_path / "nope.toml")})
