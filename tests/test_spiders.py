@@ -144,13 +144,16 @@ def test_google_patents_real_search_response_follows_each_hit():
     response = TextResponse(url=url, body=body.encode("utf-8"), encoding="utf-8", request=Request(url))
     spider = GooglePatentsSpider()
     requests = list(spider.parse(response))
-    follow, more = requests[:-1], requests[-1]
+    follow = [r for r in requests if r.callback != spider.parse]
+    more = [r for r in requests if r.callback == spider.parse]
     assert len(hits) == 10  # Google returned 10 hits although num=5 was asked for
     assert [r.url for r in follow] == [f"https://patents.google.com/{hit}" for hit in hits]
     assert follow[0].url == "https://patents.google.com/patent/JP7661093B2/en"
     assert all(parses_with(r, spider.parse_patent) for r in follow)
-    assert more.callback == spider.parse
-    assert _inner_query(more.url) == {"q": ["robot"], "num": ["5"], "page": ["1"]}
+    # The starting page asks for every later page at once (Google said how many there are).
+    total = json.loads(body)["results"]["total_num_pages"]
+    assert [_inner_query(r.url)["page"] for r in more] == [[str(page)] for page in range(1, total)]
+    assert _inner_query(more[0].url) == {"q": ["robot"], "num": ["5"], "page": ["1"]}
 
 
 # --- google_patents: the replay site --------------------------------------------------------------
@@ -161,11 +164,21 @@ def test_google_patents_search_follows_hits_and_the_next_page(sample_data):
     requests, items = split_requests(list(spider.parse(response)))
     assert items == []
     expected = [f"{BASE}/patent/{p['publication_number']}/zh" for p in sample_data.patents[:25]]
-    assert [r.url for r in requests[:-1]] == expected
-    assert all(parses_with(r, spider.parse_patent) for r in requests[:-1])
-    assert requests[-1].callback == spider.parse
-    assert requests[-1].url == next_search_page(response.url, 1)
-    assert _inner_query(requests[-1].url) == {"country": ["CN"], "num": ["25"], "page": ["1"]}
+    pages = -(-len(sample_data.patents) // 25)
+    follow, more = requests[:25], requests[25:]
+    assert [r.url for r in follow] == expected
+    assert all(parses_with(r, spider.parse_patent) for r in follow)
+    assert [r.url for r in more] == [next_search_page(response.url, page) for page in range(1, pages)]
+    assert all(r.callback == spider.parse and r.meta["listed"] for r in more)
+    assert _inner_query(more[0].url) == {"country": ["CN"], "num": ["25"], "page": ["1"]}
+
+
+def test_google_patents_later_search_pages_list_no_more_pages(sample_data):
+    response = replay_page(sample_data, "/xhr/query?url=country%3DCN%26num%3D25%26page%3D1")
+    response.request.meta["listed"] = True  # asked for by the starting page
+    spider = GooglePatentsSpider(source="google_patents")
+    requests = list(spider.parse(response))
+    assert requests and all(parses_with(r, spider.parse_patent) for r in requests)
 
 
 def test_google_patents_search_stops_on_the_last_page(sample_data):

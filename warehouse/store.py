@@ -145,15 +145,26 @@ def quarantine(warehouse: Warehouse, run_id: str | None, rejects: Sequence[Mappi
 
 def record_pages(warehouse: Warehouse, pages: Sequence[Mapping[str, Any]]) -> None:
     """Remember how each loaded detail page looked (ETag, Last-Modified, list row), so that the
-    next crawl can skip it while it stays the same."""
+    next crawl can skip it while it stays the same. One statement per batch: row-by-row
+    upserts cost ~1 ms a page, most of a night's load."""
+    latest = {(p["source"], p["page_key"]): p for p in pages}  # one row per key (the last wins)
+    if not latest:
+        return
     now = now_utc()
-    warehouse.executemany(
-        "INSERT INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, page_key) DO UPDATE SET"
-        " record_id = EXCLUDED.record_id, etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified,"
-        " row_hash = EXCLUDED.row_hash, last_fetched = EXCLUDED.last_fetched, last_seen = EXCLUDED.last_seen",
-        [[p["source"], p["page_key"], p["record_id"], p.get("etag"), p.get("last_modified"), p.get("row_hash"),
-          now, now] for p in pages],
-    )
+    batch = pa.table({
+        "source": [p["source"] for p in latest.values()], "page_key": [p["page_key"] for p in latest.values()],
+        "record_id": [p["record_id"] for p in latest.values()],
+        **{name: pa.array([p.get(name) for p in latest.values()], pa.string())
+           for name in ("etag", "last_modified", "row_hash")},
+    })
+    with warehouse.transaction() as con:
+        con.register("page_batch", batch)
+        con.execute(
+            "INSERT INTO pages SELECT source, page_key, record_id, etag, last_modified, row_hash, $now, $now"
+            " FROM page_batch ON CONFLICT (source, page_key) DO UPDATE SET record_id = EXCLUDED.record_id,"
+            " etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified, row_hash = EXCLUDED.row_hash,"
+            " last_fetched = EXCLUDED.last_fetched, last_seen = EXCLUDED.last_seen", {"now": now})
+        con.unregister("page_batch")
 
 
 def mark_seen(warehouse: Warehouse, seen: Sequence[Mapping[str, Any]]) -> int:
@@ -161,15 +172,17 @@ def mark_seen(warehouse: Warehouse, seen: Sequence[Mapping[str, Any]]) -> int:
     active again if a broken crawl had let them lapse). Returns how many."""
     if not seen:
         return 0
-    keys = [[s["source"], s["page_key"]] for s in seen]
-    ids = list({s["record_id"] for s in seen})
-    now = now_utc()
+    batch = pa.table({name: [s[name] for s in seen] for name in ("source", "page_key", "record_id")})
+    now = {"now": now_utc()}
     with warehouse.transaction() as con:
-        con.executemany("UPDATE pages SET last_seen = ? WHERE source = ? AND page_key = ?", [[now, *k] for k in keys])
-        con.execute("UPDATE listings SET last_seen = $now, active = TRUE WHERE list_contains($ids, listing_id)",
-                    {"now": now, "ids": ids})
-        con.execute("UPDATE challenges SET last_seen = $now WHERE list_contains($ids, challenge_id)",
-                    {"now": now, "ids": ids})
+        con.register("seen_batch", batch)
+        con.execute("UPDATE pages SET last_seen = $now FROM seen_batch s"
+                    " WHERE pages.source = s.source AND pages.page_key = s.page_key", now)
+        con.execute("UPDATE listings SET last_seen = $now, active = TRUE"
+                    " FROM (SELECT DISTINCT record_id FROM seen_batch) s WHERE listings.listing_id = s.record_id", now)
+        con.execute("UPDATE challenges SET last_seen = $now"
+                    " FROM (SELECT DISTINCT record_id FROM seen_batch) s WHERE challenges.challenge_id = s.record_id", now)
+        con.unregister("seen_batch")
     return len(seen)
 
 

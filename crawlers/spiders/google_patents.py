@@ -14,15 +14,18 @@ class GooglePatentsSpider(SourceSpider):
     name = "google_patents"
 
     def parse(self, response):
-        """A search result page: follow each patent, then the next page."""
+        """A search result page: follow each patent; the page the crawl starts on also asks for
+        every later page at once (the total is known), so a night that skips unchanged patents
+        is not one list page after another (politeness still comes from the per-host delay and
+        concurrency)."""
         results = json.loads(response.text)["results"]
         for cluster in results.get("cluster", []):
             for hit in cluster.get("result", []):
                 yield from self.detail_request(response, f"/{hit['id']}", self.parse_patent,
                                                row_text=json.dumps(hit, sort_keys=True, ensure_ascii=False))
-        page = int(results.get("num_page", 0))
-        if page + 1 < int(results.get("total_num_pages", 0)):
-            yield scrapy.Request(next_search_page(response.url, page + 1), callback=self.parse)
+        if not response.meta.get("listed"):  # the page the crawl started on
+            for page in range(int(results.get("num_page", 0)) + 1, int(results.get("total_num_pages", 0))):
+                yield scrapy.Request(next_search_page(response.url, page), callback=self.parse, meta={"listed": True})
 
     def parse_patent(self, response):
         number = response.css('dd[itemprop="publicationNumber"]::text').get("")
