@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from jiebang.errors import JiebangError
+from jiebang.run_report import failed_sources
 from jiebang.settings import Settings
 
 app = typer.Typer(help="揭榜 Jiebang：技术供需匹配 (crawl → DuckDB → match → Streamlit).", no_args_is_help=True)
@@ -92,9 +93,8 @@ def refresh(config: ConfigOption = None) -> None:
     _settings(config)
     result = _run_refresh()
     console.print(f"运行 {result['run_id']} {result['status']}: {result['matching']}")
-    for name, source in result["sources"].items():
-        if source.get("error"):
-            console.print(f"[bold yellow]来源失败 (source failed, retried next run)[/] {name}: {source['error']}")
+    for name, error in failed_sources(result).items():
+        console.print(f"[bold yellow]来源失败 (source or import failed, retried next run)[/] {name}: {error}")
 
 
 @app.command()

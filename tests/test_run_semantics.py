@@ -374,3 +374,15 @@ def test_notify_without_configuration_sends_nothing_and_a_dead_webhook_is_report
     dead = digest.notify(loaded_warehouse, Settings(data_dir=tmp_path, digest_webhook_url="http://127.0.0.1:9/x",
                                                     digest_min_score=0), run_id)
     assert dead["sent"] == [] and "webhook" in dead["errors"]
+
+
+def test_jiebang_refresh_names_a_failed_import_in_one_line_and_exits_0(refresh_env, tmp_path):
+    settings, env = refresh_env
+    config = tmp_path / "jiebang.toml"
+    config.write_text('[[imports]]\nformat = "table"\npath = "gone.csv"\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "jiebang.cli", "refresh"], cwd=ROOT, text=True, timeout=600,
+                          env={**env, "JIEBANG_CONFIG": str(config)}, capture_output=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    failed = [line for line in done.stdout.splitlines() if "retried next run" in line]
+    assert len(failed) == 1 and f"table:{tmp_path / 'gone.csv'}" in failed[0] and "ImportRefused" in failed[0]
+    assert queries.latest_run(Warehouse(settings.warehouse_path))["status"] == "partial"
