@@ -99,6 +99,9 @@ def load_items(warehouse: Warehouse, items: Iterable[tuple[int, Any]], *, source
             if item.get("record_type") == "seen":
                 seen.append(item)
                 continue
+            if item.get("record_type") == "seen_batch":  # a list page's unchanged rows
+                seen.extend(item.get("pages") or ())
+                continue
             if line_number in superseded and (key := _record_key(item)):
                 counts = store.UpsertCounts(superseded=1)
                 if key.startswith("listing:"):

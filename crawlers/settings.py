@@ -37,6 +37,9 @@ JIEBANG_BLOCK_RETRIES = 3  # retries of a blocked request before it is given up 
 JIEBANG_BLOCK_BACKOFF_SECONDS = 30.0  # pause before the first retry; doubles for each further one
 JIEBANG_BLOCK_BACKOFF_MAX_SECONDS = 600.0
 
+SPIDER_MIDDLEWARES = {
+    "crawlers.middlewares.SeenBatchMiddleware": 950,  # nearest the spider: sees its own output first
+}
 ITEM_PIPELINES = {
     "crawlers.pipelines.CleanTextPipeline": 100,
     "crawlers.pipelines.PublicationNumberPipeline": 200,

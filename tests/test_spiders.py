@@ -406,3 +406,30 @@ def test_clean_text_pipeline(description, item, expected):
 )
 def test_publication_number_pipeline(description, item, expected_id):
     assert PublicationNumberPipeline().process_item(dict(item)).get("listing_id") == expected_id, description
+
+
+@pytest.mark.parametrize("description, output, expected", [
+    ("unchanged rows leave as one batch after the page's other output",
+     [{"record_type": "seen", "source": "s", "page_key": "a"}, "request-1",
+      {"record_type": "seen", "source": "s", "page_key": "b"}, {"record_type": "listing", "listing_id": "x"}],
+     ["request-1", {"record_type": "listing", "listing_id": "x"},
+      {"record_type": "seen_batch", "source": "s", "pages": [{"record_type": "seen", "source": "s", "page_key": "a"},
+                                                            {"record_type": "seen", "source": "s", "page_key": "b"}]}]),
+    ("a page with nothing unchanged adds no batch", ["request-1", {"record_type": "listing"}],
+     ["request-1", {"record_type": "listing"}]),
+])
+def test_seen_records_of_a_page_leave_as_one_batch(description, output, expected):
+    import asyncio
+
+    from crawlers.middlewares import SeenBatchMiddleware
+
+    middleware = SeenBatchMiddleware()
+    assert list(middleware.process_spider_output(None, iter(output))) == expected, description
+
+    async def collect():
+        async def produce():
+            for element in output:
+                yield element
+        return [element async for element in middleware.process_spider_output_async(None, produce())]
+
+    assert asyncio.run(collect()) == expected, description
