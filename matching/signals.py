@@ -26,7 +26,11 @@ IPC_INDUSTRIES = {
 }
 MATURITY = {"产业化": 1.0, "中试": 0.75, "小试": 0.5, "实验室": 0.25}
 YANGTZE_DELTA = ("嘉善", "嘉兴", "浙江", "上海", "江苏", "苏州", "吴江", "青浦", "安徽", "杭州", "宁波", "长三角")
-INACTIVE_STATUS = ("expired", "withdrawn", "ceased", "失效", "撤回", "终止")
+# Legal-status words of a right that can no longer be licensed (CNIPR shows 无效 for a patent
+# invalidated or lapsed; USPTO ODP says Abandoned). "无效宣告" is a pending request, not an outcome.
+INACTIVE_STATUS = ("expired", "withdrawn", "ceased", "abandoned", "lapsed", "revoked",
+                   "失效", "撤回", "终止", "放弃", "驳回", "无效")
+PENDING_STATUS = ("无效宣告",)
 
 
 def industry_of_ipc(codes: tuple[str, ...] | list[str]) -> str | None:
@@ -71,7 +75,10 @@ def region_fit(challenge_region: str | None, listing_region: str | None) -> floa
 
 def status_fit(legal_status: str | None, published_on: date | None, today: date) -> float | None:
     """0 for an expired or withdrawn patent; otherwise fresher is better (full marks within 10 years)."""
-    if legal_status and any(word in legal_status.lower() for word in INACTIVE_STATUS):
+    status = (legal_status or "").lower()
+    for pending in PENDING_STATUS:
+        status = status.replace(pending, "")
+    if any(word in status for word in INACTIVE_STATUS):
         return 0.0
     if published_on is None:
         return None if not legal_status else 1.0
