@@ -156,6 +156,15 @@ class _Choice:
         return str(raw)
 
 
+def _positive_int(raw: object) -> int:
+    if isinstance(raw, bool) or (value := int(raw)) < 1:  # type: ignore[call-overload]
+        raise ValueError(raw)
+    return value
+
+
+_positive_int.__name__ = "whole number of at least 1"
+
+
 def _optional_str(raw: object) -> str | None:
     return str(raw) if raw not in (None, "") else None
 
@@ -191,10 +200,10 @@ _SCALAR_FIELDS = {
     "prefect_port": int,
     "task_runner": _Choice("threads", "processes", "dask"),
     "dask_address": _optional_str,
-    "dask_workers": int,
-    "match_batch_size": int,
-    "match_partitions": int,
-    "index_segment_size": int,
+    "dask_workers": _positive_int,
+    "match_batch_size": _positive_int,
+    "match_partitions": _positive_int,
+    "index_segment_size": _positive_int,
 }
 _SECRET_FIELDS = ("digest_smtp_password",)  # read from the environment only, never from a file
 _SOURCE_BASE_KEY = "source_base_url"  # one base URL for every default source

@@ -97,3 +97,11 @@ def test_another_warehouse_gets_its_own_index():
     assert Settings.load({"JIEBANG_WAREHOUSE_PATH": "/data/market.duckdb"}).index_dir == Path("/data/market.index")
     explicit = {"JIEBANG_WAREHOUSE_PATH": "/data/market.duckdb", "JIEBANG_INDEX_DIR": "/fast/index"}
     assert Settings.load(explicit).index_dir == Path("/fast/index")
+
+
+@pytest.mark.parametrize("key, raw", [
+    ("match_partitions", "0"), ("index_segment_size", "-5"), ("match_batch_size", "many"), ("dask_workers", "0"),
+])
+def test_counts_must_be_at_least_one(key, raw):
+    with pytest.raises(ConfigError, match=rf"{key}='{raw}' is not a valid whole number of at least 1"):
+        Settings.load({f"JIEBANG_{key.upper()}": raw})
