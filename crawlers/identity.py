@@ -6,7 +6,12 @@ import re
 import unicodedata
 from urllib.parse import urlparse
 
-_PUBLICATION = re.compile(r"^(?P<country>[A-Z]{2})?(?P<number>[0-9]{6,13})(?P<kind>[A-Z][0-9]?)?$")
+# A number with a series letter is tried first: US design (D), reissue (RE), plant (PP) and
+# statutory invention (H) patents, JP Heisei (H) and Showa (S) era numbers.
+_PUBLICATION = re.compile(
+    r"^(?:(?P<series_country>[A-Z]{2})?(?P<series>D|RE|PP|H|S)(?P<series_number>[0-9]{4,10})"
+    r"|(?P<country>[A-Z]{2})?(?P<number>[0-9]{6,13}))(?P<kind>[A-Z][0-9]?)?$"
+)
 _CHECK_DIGIT = re.compile(r"\.[0-9X]$")  # CN application numbers end in ".7": not part of the number
 
 
@@ -17,13 +22,23 @@ def normalise_publication_number(raw: str) -> str | None:
     'CN101551481'
     >>> normalise_publication_number("101551481")
     'CN101551481'
+    >>> normalise_publication_number("US-D361061-S"), normalise_publication_number("RE31811")
+    ('USD361061', 'USRE31811')
     """
     text = _CHECK_DIGIT.sub("", unicodedata.normalize("NFKC", raw or "").strip().upper())
     compact = re.sub(r"[\s,./-]", "", text)
     m = _PUBLICATION.match(compact)
     if not m:
         return None
-    return (m["country"] or "CN") + m["number"]
+    if m["series"] is None:
+        return (m["country"] or "CN") + m["number"]
+    if m["series_country"] is None and m["series"] == "S":
+        return None  # a Showa-era number means nothing without its country
+    # Bare D/RE/PP/H numbers are how USPTO data (PatentsView) writes its own series; USPTO bulk
+    # files zero-pad them (D0435854), Google does not. A JP era number's zeros are its year.
+    country = m["series_country"] or "US"
+    number = m["series_number"].lstrip("0") or "0" if country == "US" else m["series_number"]
+    return country + m["series"] + number
 
 
 def page_id(source: str, url: str) -> str:

@@ -177,8 +177,8 @@ KNOWN = [
         "inventors": ["Thanh Van Do"], "ipc": ["G06F15/16", "G06F13/00"], "published_on": "2002-01-01",
     }, id="uspto PATDOC 2002: IPC in fixed columns"),
     pytest.param("uspto_xml", BULK_XML / "sgml" / "USD435854S1.xml", {}, 1, {
-        "publication_number": "USD435854S", "listing_id": None, "title": "Disc cartridge",
-    }, id="uspto PATDOC design: no normalisable id"),
+        "publication_number": "USD435854S", "listing_id": "USD435854", "title": "Disc cartridge",
+    }, id="uspto PATDOC design: the design series keeps its D"),
     pytest.param("table", CNKI_COMPANY, {"kind": "patent"}, 5, {
         "publication_number": "CN101226857", "listing_id": "CN101226857", "title": "带指示功能的分励脱扣器",
         "applicants": ["TCL低压电器(无锡)有限公司"], "inventors": ["晏国云", "韩瑄", "王振宇"],
@@ -211,14 +211,15 @@ def test_items_have_the_keys_of_a_crawled_patent():
         assert item["source"] == format
 
 
-def test_design_and_reissue_patents_are_quarantined_for_their_number(warehouse):
+def test_design_and_reissue_patents_load_under_their_series_ids(warehouse):
     path = PATENTSVIEW / "baseball_patent_query.csv"
     with path.open(encoding="utf-8", newline="") as stream:
         not_utility = sum(not row["patent_number"].isdigit() for row in csv.DictReader(stream))
     report = load_file(warehouse, "patentsview", path, source="patentsview_baseball", run_id="r")
-    assert report.quarantined == not_utility == 610  # 608 designs (D…), 2 reissues (RE…)
-    rows = warehouse.query("SELECT DISTINCT source, field FROM quarantine")
-    assert rows == [{"source": "patentsview_baseball", "field": "publication_number"}]
+    assert not_utility == 610 and report.quarantined == 0  # 608 designs (D…), 2 reissues (RE…)
+    series = warehouse.query("SELECT count(*) AS n FROM listings WHERE regexp_matches(listing_id, '^US(D|RE)[0-9]+$')")
+    assert series[0]["n"] == not_utility - report.listings.superseded
+    assert warehouse.query("SELECT listing_id FROM listings WHERE listing_id = 'USD349814'")
 
 
 # --- USPTO bulk files --------------------------------------------------------------------------
