@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from jiebang import broker, firm
 from jiebang.accounts import User
-from jiebang.errors import AccessDenied
+from jiebang.errors import AccessDenied, UnknownChallenge
 from jiebang.firm import InvalidChallenge, InvalidTransition
 from jiebang.pipeline import match_one_challenge, match_open_challenges
 from jiebang.settings import Settings
@@ -340,7 +340,7 @@ def test_matching_one_challenge_leaves_other_challenges_alone(loaded_warehouse):
     before = loaded_warehouse.query("SELECT * FROM matches WHERE challenge_id = ? ORDER BY listing_id", [other])
     match_one_challenge(loaded_warehouse, _post(loaded_warehouse), today=TODAY, top_k=5)
     assert loaded_warehouse.query("SELECT * FROM matches WHERE challenge_id = ? ORDER BY listing_id", [other]) == before
-    with pytest.raises(KeyError):
+    with pytest.raises(UnknownChallenge, match="no challenge with id"):
         match_one_challenge(loaded_warehouse, "firm:000000000000", today=TODAY, top_k=5)
 
 
