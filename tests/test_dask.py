@@ -1,6 +1,6 @@
 """Scale-out: the nightly refresh on a 2-worker Dask LocalCluster, with matching split over
-challenge batches and listing partitions, stores the same matches as a local run; the
-partitioned rounds equal one matching pass."""
+challenge batches and listing partitions, and on a process pool, stores the same matches as a
+run on local threads; the partitioned rounds equal one matching pass."""
 
 from __future__ import annotations
 
@@ -74,20 +74,24 @@ def _matches(warehouse_path) -> list[tuple]:
         "SELECT challenge_id, listing_id, rank, score, parts, matched_terms FROM matches ORDER BY ALL")]
 
 
-def test_the_refresh_on_a_dask_local_cluster_stores_the_same_matches_as_locally(prefect_harness, replay_site,
-                                                                               tmp_path):
+def test_the_refresh_on_a_dask_local_cluster_and_on_processes_stores_the_same_matches_as_locally(
+        prefect_harness, replay_site, tmp_path):
     from flows.nightly import nightly_refresh
 
     results = {runner: nightly_refresh(config_file=_config(tmp_path, replay_site.base_url, runner), today=TODAY)
-               for runner in ("threads", "dask")}
-    local, dask = results["threads"], results["dask"]
-    assert local["status"] == dask["status"] == "completed"
-    assert local["matching"]["challenges"] > 4 and local["matching"]["matches"] > 0  # several batches
-    assert dask["sharding"] == {"task_runner": "dask", "batches": local["sharding"]["batches"], "partitions": 2}
+               for runner in ("threads", "dask", "processes")}
+    local = results["threads"]
+    assert local["matching"]["challenges"] > 4 and local["matching"]["matches"] > 0
     assert local["sharding"]["batches"] > 1 and local["sharding"]["partitions"] == 1
-    assert dask["matching"] == local["matching"]
-    assert _matches(tmp_path / "dask" / "jiebang.duckdb") == _matches(tmp_path / "threads" / "jiebang.duckdb")
-    assert len(_matches(tmp_path / "dask" / "jiebang.duckdb")) == local["matching"]["matches"]
+    expected = _matches(tmp_path / "threads" / "jiebang.duckdb")
+    assert len(expected) == local["matching"]["matches"]
+    for runner, partitions in (("dask", 2), ("processes", 1)):
+        other = results[runner]
+        assert other["status"] == local["status"] == "completed", runner
+        assert other["sharding"] == {"task_runner": runner, "batches": local["sharding"]["batches"],
+                                     "partitions": partitions}
+        assert other["matching"] == local["matching"], runner
+        assert _matches(tmp_path / runner / "jiebang.duckdb") == expected, runner
 
 
 def test_an_unknown_task_runner_is_a_one_line_config_error():
