@@ -31,7 +31,7 @@ def match_one(settings: Settings, challenge_id: str, today: date) -> dict:
 @task
 def build_index(settings: Settings) -> int:
     warehouse = pipeline.open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
-    return len(pipeline.rebuild_index(warehouse, settings.index_dir))
+    return len(pipeline.rebuild_index(warehouse, settings.index_dir, segment_size=settings.index_segment_size))
 
 
 @flow(name="match-challenge", log_prints=True)

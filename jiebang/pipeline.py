@@ -66,30 +66,25 @@ def load_crawl(warehouse: Warehouse, output: CrawlOutput, run_id: str) -> dict[s
     }
 
 
-def match_open_challenges(warehouse: Warehouse, run_id: str, *, today: date, top_k: int,
-                          challenge_ids: list[str] | None = None, index_dir: Path | None = None) -> dict[str, Any]:
-    """Match open challenges (or the given ones) against active listings and store the results.
-
-    Rejected pairs are excluded, so a listing a broker rejected never comes back."""
+def match_open_challenges(warehouse: Warehouse, run_id: str, *, today: date, top_k: int) -> dict[str, Any]:
+    """Match open challenges against active listings indexed in memory, in this process, and
+    store the results (the nightly flow shards the same work over an on-disk index:
+    `jiebang.sharding`). Rejected pairs are excluded, so a listing a broker rejected never
+    comes back."""
     challenges = [Challenge.from_record(r) for r in queries.open_challenges(warehouse, today)]
-    if challenge_ids is not None:
-        challenges = [c for c in challenges if c.challenge_id in set(challenge_ids)]
-    index = build_index(Listing.from_record(r) for r in queries.listings_for_matching(warehouse)) \
-        if index_dir is None else refresh_index(warehouse, index_dir)
+    index = build_index(Listing.from_record(r) for r in queries.listings_for_matching(warehouse))
     matches = match_challenges(index, challenges, top_k=top_k, exclude=queries.rejected_pairs(warehouse),
                                today=today)
-    stored = store.replace_matches(
-        warehouse, run_id, [c.challenge_id for c in challenges], [m.as_record() for m in matches]
-    )
-    return summarise_matches(warehouse, run_id, len(challenges), len(index), stored, matches)
+    return store_matches(warehouse, run_id, [c.challenge_id for c in challenges], len(index), matches)
 
 
-def summarise_matches(warehouse: Warehouse, run_id: str, challenges: int, listings: int, stored: int,
-                      matches: Sequence[Match]) -> dict[str, Any]:
-    """A matching step's figures for the run report: matches stored, how many of them are new
-    pairs, and the challenges with no good match."""
+def store_matches(warehouse: Warehouse, run_id: str, challenge_ids: Sequence[str], listings: int,
+                  matches: Sequence[Match]) -> dict[str, Any]:
+    """Store a matching step's results for these challenges, and its figures for the run report:
+    matches stored, how many are new pairs, and the challenges with no good match."""
+    stored = store.replace_matches(warehouse, run_id, list(challenge_ids), [m.as_record() for m in matches])
     new = queries.new_match_count(warehouse, run_id)
-    return {"challenges": challenges, "listings": listings, "matches": stored, "new": new,
+    return {"challenges": len(challenge_ids), "listings": listings, "matches": stored, "new": new,
             "updated": stored - new, "no_good_match": sorted({m.challenge_id for m in matches if m.no_good_match})}
 
 

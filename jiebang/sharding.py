@@ -25,7 +25,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from jiebang.pipeline import refresh_index, summarise_matches
+from jiebang.pipeline import refresh_index, store_matches
 from matching.engine import (
     Challenge,
     ListingIndex,
@@ -40,7 +40,7 @@ from matching.engine import (
     rescore,
     retrieve,
 )
-from warehouse import queries, store
+from warehouse import queries
 from warehouse.gateway import Warehouse
 
 Candidates = list[list[tuple[int, int, float]]]
@@ -138,10 +138,8 @@ def merge_batches(parts: Iterable[Sequence[Match]]) -> list[Match]:
 
 def store_sharded_matches(warehouse: Warehouse, run_id: str, prepared: PreparedMatch,
                           matches: Sequence[Match]) -> dict[str, Any]:
-    """Store the matches like `match_open_challenges` does and summarise them the same way."""
-    stored = store.replace_matches(warehouse, run_id, [c.challenge_id for c in prepared.challenges],
-                                   [m.as_record() for m in matches])
-    return summarise_matches(warehouse, run_id, len(prepared.challenges), prepared.listings, stored, matches)
+    """Store the batches' matches and summarise them like any matching step."""
+    return store_matches(warehouse, run_id, [c.challenge_id for c in prepared.challenges], prepared.listings, matches)
 
 
 def open_index(index_dir: Path) -> ListingIndex:
