@@ -33,8 +33,12 @@ class LoadReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "listings": vars(self.listings), "challenges": vars(self.challenges), "loaded": self.loaded,
-            "quarantined": self.quarantined, "skipped_unchanged": self.skipped_unchanged, "total": self.total,
+            "listings": vars(self.listings),
+            "challenges": vars(self.challenges),
+            "loaded": self.loaded,
+            "quarantined": self.quarantined,
+            "skipped_unchanged": self.skipped_unchanged,
+            "total": self.total,
         }
 
 
@@ -71,8 +75,14 @@ def _record_key(item: dict[str, Any]) -> str | None:
     return None
 
 
-def load_items(warehouse: Warehouse, items: Iterable[tuple[int, Any]], *, source: str,
-               run_id: str | None, superseded: set[int] = frozenset()) -> LoadReport:
+def load_items(
+    warehouse: Warehouse,
+    items: Iterable[tuple[int, Any]],
+    *,
+    source: str,
+    run_id: str | None,
+    superseded: set[int] = frozenset(),
+) -> LoadReport:
     """Validate and load the records; those numbered in `superseded` (see `superseded_records`)
     are counted as superseded, not written."""
     report = LoadReport()
@@ -118,11 +128,16 @@ def load_items(warehouse: Warehouse, items: Iterable[tuple[int, Any]], *, source
                 pages.append({**page, "record_id": record.get("listing_id") or record.get("challenge_id")})
         except InvalidItem as exc:
             payload = item if isinstance(item, dict) else {"raw": item}
-            rejects.append({
-                "source": payload.get("source") or source, "url": payload.get("url"),
-                "record_id": payload.get("listing_id") or payload.get("challenge_id"),
-                "field": exc.field, "reason": exc.reason, "payload": payload,
-            })
+            rejects.append(
+                {
+                    "source": payload.get("source") or source,
+                    "url": payload.get("url"),
+                    "record_id": payload.get("listing_id") or payload.get("challenge_id"),
+                    "field": exc.field,
+                    "reason": exc.reason,
+                    "payload": payload,
+                }
+            )
         if sum(map(len, batches.values())) + len(rejects) + len(seen) >= BATCH_SIZE:
             flush()
     flush()
@@ -131,5 +146,6 @@ def load_items(warehouse: Warehouse, items: Iterable[tuple[int, Any]], *, source
 
 def load_feed(warehouse: Warehouse, path: Path, *, source: str, run_id: str | None) -> LoadReport:
     """Validate and load every line of a crawl output file."""
-    return load_items(warehouse, read_feed(path), source=source, run_id=run_id,
-                      superseded=superseded_records(read_feed(path)))
+    return load_items(
+        warehouse, read_feed(path), source=source, run_id=run_id, superseded=superseded_records(read_feed(path))
+    )

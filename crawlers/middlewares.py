@@ -28,9 +28,22 @@ logger = logging.getLogger(__name__)
 # `records_css`: CNIPR ships its "操作过于频繁,请输入验证码" dialog hidden in every page, and
 # ordinary pages have login boxes asking for a 验证码, so the wording alone proves nothing there.
 BLOCK_MARKERS = (
-    "操作过于频繁", "访问过于频繁", "请求过于频繁", "请输入验证码", "验证码", "人机验证", "安全验证",
-    "滑块验证", "拖动滑块", "向右滑动", "captcha", "slider", "geetest", "unusual traffic",
-    "are you a robot", "robotdetected",  # EPO OPS answers a suspected robot with 403 CLIENT.RobotDetected
+    "操作过于频繁",
+    "访问过于频繁",
+    "请求过于频繁",
+    "请输入验证码",
+    "验证码",
+    "人机验证",
+    "安全验证",
+    "滑块验证",
+    "拖动滑块",
+    "向右滑动",
+    "captcha",
+    "slider",
+    "geetest",
+    "unusual traffic",
+    "are you a robot",
+    "robotdetected",  # EPO OPS answers a suspected robot with 403 CLIENT.RobotDetected
 )
 BLOCK_STATUSES = frozenset({403, 429})
 ATTEMPT_META = "jiebang_block_attempts"
@@ -52,7 +65,9 @@ def is_block_page(response: Response, records_css: str | None = None) -> bool:
         return True
     if 200 <= response.status < 300 and records_css:
         # JSON answers cannot be queried with CSS: their text is searched as HTML instead
-        page = response if isinstance(response, (HtmlResponse, XmlResponse)) else Selector(text=response.text, type="html")
+        page = (
+            response if isinstance(response, (HtmlResponse, XmlResponse)) else Selector(text=response.text, type="html")
+        )
         return not page.css(records_css)
     return False
 
@@ -74,8 +89,12 @@ class BlockedPageMiddleware:
     @classmethod
     def from_crawler(cls, crawler):
         s = crawler.settings
-        return cls(crawler, s.getint("JIEBANG_BLOCK_RETRIES", 3), s.getfloat("JIEBANG_BLOCK_BACKOFF_SECONDS", 30.0),
-                   s.getfloat("JIEBANG_BLOCK_BACKOFF_MAX_SECONDS", 600.0))
+        return cls(
+            crawler,
+            s.getint("JIEBANG_BLOCK_RETRIES", 3),
+            s.getfloat("JIEBANG_BLOCK_BACKOFF_SECONDS", 30.0),
+            s.getfloat("JIEBANG_BLOCK_BACKOFF_MAX_SECONDS", 600.0),
+        )
 
     def delay_before(self, attempt: int) -> float:
         """Seconds to wait before retry number `attempt` (1, 2, …): doubling, capped."""
@@ -90,11 +109,14 @@ class BlockedPageMiddleware:
         if attempt > self.retries:
             stats.inc_value("jiebang/blocked")
             request.meta[BLOCKED_META] = True  # the incremental errback then records no fetch failure
-            logger.warning("blocked (HTTP %s), giving up after %d retries: %s", response.status, self.retries, request.url)
+            logger.warning(
+                "blocked (HTTP %s), giving up after %d retries: %s", response.status, self.retries, request.url
+            )
             raise IgnoreRequest(f"blocked by the site (HTTP {response.status}): {request.url}")
         delay = self.delay_before(attempt)
-        logger.warning("blocked (HTTP %s), retry %d/%d in %.1f s: %s", response.status, attempt, self.retries,
-                       delay, request.url)
+        logger.warning(
+            "blocked (HTTP %s), retry %d/%d in %.1f s: %s", response.status, attempt, self.retries, delay, request.url
+        )
         self._slow_down(request, delay)
         if delay > 0:
             await sleep(delay)

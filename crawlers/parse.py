@@ -29,8 +29,9 @@ class CannotParse(JiebangError):
     """The spider or callback named does not exist, or the file cannot be read."""
 
 
-def parse_saved(spider_name: str, path: Path, url: str | None = None, callback: str | None = None, *,
-                source: str | None = None) -> list[dict[str, Any]]:
+def parse_saved(
+    spider_name: str, path: Path, url: str | None = None, callback: str | None = None, *, source: str | None = None
+) -> list[dict[str, Any]]:
     """The cleaned items a spider makes of a saved page, and `{"request": url, "callback": name}`
     for each page it would fetch next (with `method` and `body` when not a plain GET).
 
@@ -95,4 +96,3 @@ def described(result: dict | Request) -> dict[str, Any]:
     if result.method != "GET":
         entry |= {"method": result.method, "body": result.body.decode("utf-8", "replace")}
     return entry
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from crawlers.identity import normalise_publication_number
 
@@ -42,5 +42,5 @@ class PublicationNumberPipeline:
 
 class CrawledAtPipeline:
     def process_item(self, item, spider=None):
-        item["crawled_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        item["crawled_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         return item

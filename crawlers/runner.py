@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +37,16 @@ class CrawlOutput:
     @property
     def complete(self) -> bool:
         """Every page was reached: only then may a listing missing from it count as gone."""
-        return (self.stats.get("finish_reason") == "finished" and not self.blocked
-                and not self.stats.get("jiebang/fetch_failed"))
+        return (
+            self.stats.get("finish_reason") == "finished"
+            and not self.blocked
+            and not self.stats.get("jiebang/fetch_failed")
+        )
 
 
-def crawl_source(source: SourceSettings, settings: Settings, out_dir: Path,
-                 known_pages: dict[str, dict[str, Any]] | None = None) -> CrawlOutput:
+def crawl_source(
+    source: SourceSettings, settings: Settings, out_dir: Path, known_pages: dict[str, dict[str, Any]] | None = None
+) -> CrawlOutput:
     """Crawl one source into `out_dir/<source>.jsonl`; raise CrawlFailed with the log tail.
 
     `known_pages` (page key → record id, ETag, Last-Modified, list-row hash) lets the spider
@@ -53,19 +57,37 @@ def crawl_source(source: SourceSettings, settings: Settings, out_dir: Path,
     log = out_dir / f"{source.name}.log"
     known = write_known_pages(out_dir / f"{source.name}.known.json", known_pages or {})
     items.unlink(missing_ok=True)
-    started_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    started_at = datetime.now(UTC).replace(tzinfo=None)
     command = [
-        sys.executable, "-m", "scrapy", "crawl", source.spider,
-        "-a", f"source={source.name}", "-a", f"start_url={source.start_url}", "-a", f"known={known}",
-        "-O", f"{items}:jsonlines",
-        "-s", f"JIEBANG_STATS_FILE={stats}",
-        "-s", f"USER_AGENT={settings.user_agent}",
-        "-s", f"DOWNLOAD_DELAY={settings.crawl_delay_seconds}",
-        "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={settings.crawl_concurrency}",
-        "-s", f"DOWNLOAD_TIMEOUT={settings.crawl_timeout_seconds}",
-        "-s", f"JIEBANG_BACKOFF_SECONDS={settings.crawl_backoff_seconds}",
-        "-s", f"JIEBANG_BLOCK_BACKOFF_SECONDS={settings.block_backoff_seconds}",
-        "-s", f"LOG_FILE={log}",
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        source.spider,
+        "-a",
+        f"source={source.name}",
+        "-a",
+        f"start_url={source.start_url}",
+        "-a",
+        f"known={known}",
+        "-O",
+        f"{items}:jsonlines",
+        "-s",
+        f"JIEBANG_STATS_FILE={stats}",
+        "-s",
+        f"USER_AGENT={settings.user_agent}",
+        "-s",
+        f"DOWNLOAD_DELAY={settings.crawl_delay_seconds}",
+        "-s",
+        f"CONCURRENT_REQUESTS_PER_DOMAIN={settings.crawl_concurrency}",
+        "-s",
+        f"DOWNLOAD_TIMEOUT={settings.crawl_timeout_seconds}",
+        "-s",
+        f"JIEBANG_BACKOFF_SECONDS={settings.crawl_backoff_seconds}",
+        "-s",
+        f"JIEBANG_BLOCK_BACKOFF_SECONDS={settings.block_backoff_seconds}",
+        "-s",
+        f"LOG_FILE={log}",
     ]
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawlers.settings"}
     done = subprocess.run(command, env=env, capture_output=True, text=True)

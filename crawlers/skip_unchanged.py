@@ -81,7 +81,9 @@ class IncrementalDetails:
             yield self._seen(url, key, known, "list row unchanged")
             return
         yield scrapy.Request(
-            url, callback=self._detail, errback=self._detail_failed,
+            url,
+            callback=self._detail,
+            errback=self._detail_failed,
             headers=known.conditional_headers() if known else None,
             cb_kwargs={"parse": callback},
             meta={"page_key": key, "row_hash": fingerprint, "handle_httpstatus_list": [304]},
@@ -93,8 +95,11 @@ class IncrementalDetails:
             yield self._seen(response.url, key, known, "304 not modified")
             return
         page = {
-            "source": self.source, "page_key": key, "row_hash": response.meta.get("row_hash"),
-            "etag": _header(response, b"ETag"), "last_modified": _header(response, b"Last-Modified"),
+            "source": self.source,
+            "page_key": key,
+            "row_hash": response.meta.get("row_hash"),
+            "etag": _header(response, b"ETag"),
+            "last_modified": _header(response, b"Last-Modified"),
         }
         for item in parse(response):
             yield {**item, "_page": page} if isinstance(item, dict) else item
@@ -112,8 +117,14 @@ class IncrementalDetails:
 
     def _seen(self, url: str, key: str, known: KnownPage, why: str) -> dict:
         self.crawler.stats.inc_value("jiebang/skipped_unchanged")
-        return {"record_type": "seen", "source": self.source, "url": url, "page_key": key,
-                "record_id": known.record_id, "why": why}
+        return {
+            "record_type": "seen",
+            "source": self.source,
+            "url": url,
+            "page_key": key,
+            "record_id": known.record_id,
+            "why": why,
+        }
 
 
 def _header(response, name: bytes) -> str | None:

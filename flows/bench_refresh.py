@@ -28,7 +28,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +37,25 @@ from matching.engine import Listing
 
 CHANGED_SHARE = 0.01
 # Settings the benchmark's config file sets: the same JIEBANG_* variables would override it.
-_CONFIG_KEYS = ("warehouse_path", "data_dir", "index_dir", "crawl_delay_seconds", "crawl_concurrency",
-                "match_top_k", "config", "source_base_url")
-_QUIET_ENV = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-              "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90"}
+_CONFIG_KEYS = (
+    "warehouse_path",
+    "data_dir",
+    "index_dir",
+    "crawl_delay_seconds",
+    "crawl_concurrency",
+    "match_top_k",
+    "config",
+    "source_base_url",
+)
+_QUIET_ENV = {
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+}
 
 
 # ---- the whole nightly refresh ----
+
 
 def write_config(path: Path, workdir: Path, sources_toml: str, *, concurrency: int, top_k: int) -> Path:
     """The benchmark's Jiebang config: its own warehouse, runs and index under `workdir`, no crawl
@@ -57,8 +69,18 @@ def write_config(path: Path, workdir: Path, sources_toml: str, *, concurrency: i
     return path
 
 
-def run(n: int, workdir: Path, real: Path, *, challenges: int = 50, changed_share: float = CHANGED_SHARE,
-        concurrency: int = 16, top_k: int = 20, today: date | None = None, seed: int = 7) -> dict[str, Any]:
+def run(
+    n: int,
+    workdir: Path,
+    real: Path,
+    *,
+    challenges: int = 50,
+    changed_share: float = CHANGED_SHARE,
+    concurrency: int = 16,
+    top_k: int = 20,
+    today: date | None = None,
+    seed: int = 7,
+) -> dict[str, Any]:
     """Two nightly refreshes through the real flow, the second after `changed_share` of the N
     listings changed on the site. Returns the figures of both runs and their ratio."""
     from jiebang.bench_site import SyntheticSite
@@ -68,10 +90,14 @@ def run(n: int, workdir: Path, real: Path, *, challenges: int = 50, changed_shar
     workdir.mkdir(parents=True)
     today = today or date.today()
     figures: dict[str, Any] = {"listings": n, "challenges": challenges}
-    with SyntheticSite.build(real, n, challenges, seed=seed, deadline=today + timedelta(days=365)) as site, \
-            _scoped_env(), _prefect():
-        config = write_config(workdir / "bench.toml", workdir, site.sources_toml(), concurrency=concurrency,
-                              top_k=top_k)
+    with (
+        SyntheticSite.build(real, n, challenges, seed=seed, deadline=today + timedelta(days=365)) as site,
+        _scoped_env(),
+        _prefect(),
+    ):
+        config = write_config(
+            workdir / "bench.toml", workdir, site.sources_toml(), concurrency=concurrency, top_k=top_k
+        )
         figures["full"] = _timed_refresh(config, today, site)
         changed = site.change(changed_share)
         figures["changed"] = len(changed)
@@ -86,19 +112,24 @@ def _timed_refresh(config: Path, today: date, site) -> dict[str, Any]:
     from warehouse.gateway import Warehouse
 
     site.reset_counts()
-    began_at = datetime.now(timezone.utc)
+    began_at = datetime.now(UTC)
     began = time.perf_counter()
     result = nightly_refresh(config_file=str(config), today=today)
     seconds = time.perf_counter() - began
     warehouse = Warehouse(Path(config).parent / "bench.duckdb", 60)
-    run = warehouse.query("SELECT status, started_at, finished_at, stats FROM runs WHERE run_id = ?",
-                          [result["run_id"]])[0]
+    run = warehouse.query(
+        "SELECT status, started_at, finished_at, stats FROM runs WHERE run_id = ?", [result["run_id"]]
+    )[0]
     stats = json.loads(run["stats"])
     return {
-        "seconds": seconds, "run_id": result["run_id"], "status": run["status"],
+        "seconds": seconds,
+        "run_id": result["run_id"],
+        "status": run["status"],
         "run_seconds": (run["finished_at"] - run["started_at"]).total_seconds(),
-        "sources": stats.get("sources", {}), "matching": stats.get("matching", {}),
-        "tasks": prefect_task_spans(began_at), "served": dict(site.served),
+        "sources": stats.get("sources", {}),
+        "matching": stats.get("matching", {}),
+        "tasks": prefect_task_spans(began_at),
+        "served": dict(site.served),
     }
 
 
@@ -110,12 +141,15 @@ def prefect_task_spans(since: datetime) -> dict[str, dict[str, float]]:
 
     spans: dict[str, dict[str, Any]] = {}
     with get_client(sync_client=True) as client:
-        flow_runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=since)))
+        flow_runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=since))
+        )
         ids = [flow_run.id for flow_run in flow_runs]
         offset, task_runs = 0, []
         while ids:
-            page = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)), limit=200,
-                                         offset=offset)
+            page = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)), limit=200, offset=offset
+            )
             task_runs += page
             if len(page) < 200:
                 break
@@ -129,8 +163,10 @@ def prefect_task_spans(since: datetime) -> dict[str, dict[str, float]]:
         span["busy"] += (task_run.end_time - task_run.start_time).total_seconds()
         span["count"] += 1
     ordered = sorted(spans.items(), key=lambda item: item[1]["start"])
-    return {name: {"seconds": (s["end"] - s["start"]).total_seconds(), "busy_seconds": s["busy"], "count": s["count"]}
-            for name, s in ordered}
+    return {
+        name: {"seconds": (s["end"] - s["start"]).total_seconds(), "busy_seconds": s["busy"], "count": s["count"]}
+        for name, s in ordered
+    }
 
 
 @contextlib.contextmanager
@@ -164,18 +200,26 @@ def _prefect() -> Iterator[None]:
 def report(figures: dict[str, Any]) -> str:
     """The figures of `run` as the text the command prints."""
     full, inc = figures["full"], figures["incremental"]
-    lines = [(f"## whole nightly refresh: {figures['listings']:,} listings, {figures['challenges']:,} open challenges;"
-              f" then {figures['changed']:,} listings changed ({figures['changed'] / max(1, figures['listings']):.0%})"),
-             f"{'':44}{'full':>10}{'incremental':>13}",
-             f"{'nightly_refresh() call, wall':44}{full['seconds']:9.1f} s{inc['seconds']:11.1f} s",
-             f"{'  run as recorded (runs.started → finished)':44}{full['run_seconds']:9.1f} s{inc['run_seconds']:11.1f} s",
-             "per source (runs.stats):"]
+    lines = [
+        (
+            f"## whole nightly refresh: {figures['listings']:,} listings, {figures['challenges']:,} open challenges;"
+            f" then {figures['changed']:,} listings changed ({figures['changed'] / max(1, figures['listings']):.0%})"
+        ),
+        f"{'':44}{'full':>10}{'incremental':>13}",
+        f"{'nightly_refresh() call, wall':44}{full['seconds']:9.1f} s{inc['seconds']:11.1f} s",
+        f"{'  run as recorded (runs.started → finished)':44}{full['run_seconds']:9.1f} s{inc['run_seconds']:11.1f} s",
+        "per source (runs.stats):",
+    ]
     for name in full["sources"]:
         a, b = full["sources"][name], inc["sources"].get(name, {})
         for key, label in (("crawl_seconds", "Scrapy crawl"), ("load_seconds", "load")):
             lines.append(f"{f'  {name} {label}':44}{a.get(key, 0):9.1f} s{b.get(key, 0):11.1f} s")
-        for key, label in (("pages_fetched", "pages fetched"), ("loaded", "loaded"),
-                           ("skipped_unchanged", "skipped unchanged"), ("quarantined", "quarantined")):
+        for key, label in (
+            ("pages_fetched", "pages fetched"),
+            ("loaded", "loaded"),
+            ("skipped_unchanged", "skipped unchanged"),
+            ("quarantined", "quarantined"),
+        ):
             lines.append(f"{f'  {name} {label}':44}{a.get(key, 0):10,}{b.get(key, 0):13,}")
     lines.append("Prefect tasks (wall span; mapped runs together, crawls of the sources overlap):")
     for name in dict.fromkeys([*full["tasks"], *inc["tasks"]]):
@@ -184,19 +228,38 @@ def report(figures: dict[str, Any]) -> str:
         label = f"  {name}" + (f" (×{count})" if count > 1 else "")
         lines.append(f"{label:44}{a.get('seconds', 0):9.1f} s{b.get('seconds', 0):11.1f} s")
     a, b = full["matching"], inc["matching"]
-    lines.append(f"{'matching: challenges / against listings':44}{a.get('challenges', 0):>4} / {a.get('listings', 0):<7,}"
-                 f"{b.get('challenges', 0):>4} / {b.get('listings', 0):,}")
-    lines.append(f"{'  matches stored (new)':44}{a.get('matches', 0):>5} ({a.get('new', 0)})"
-                 f"{'':3}{b.get('matches', 0):>5} ({b.get('new', 0)})")
+    lines.append(
+        f"{'matching: challenges / against listings':44}{a.get('challenges', 0):>4} / {a.get('listings', 0):<7,}"
+        f"{b.get('challenges', 0):>4} / {b.get('listings', 0):,}"
+    )
+    lines.append(
+        f"{'  matches stored (new)':44}{a.get('matches', 0):>5} ({a.get('new', 0)})"
+        f"{'':3}{b.get('matches', 0):>5} ({b.get('new', 0)})"
+    )
     lines.append(f"ratio incremental / full {figures['ratio']:8.1%}  (goal < 10%)")
     return "\n".join(lines)
 
 
 # ---- the index refresh alone (the earlier benchmark) ----
 
+
 def _rows(listings: list[Listing], changed_at) -> list[tuple]:
-    return [(item.listing_id, "patent", item.title, item.abstract, f"bench://{item.listing_id}", "bench", "bench",
-             str(hash((item.title, item.abstract))), changed_at, changed_at, changed_at) for item in listings]
+    return [
+        (
+            item.listing_id,
+            "patent",
+            item.title,
+            item.abstract,
+            f"bench://{item.listing_id}",
+            "bench",
+            "bench",
+            str(hash((item.title, item.abstract))),
+            changed_at,
+            changed_at,
+            changed_at,
+        )
+        for item in listings
+    ]
 
 
 def _write(warehouse, rows: list[tuple]) -> None:
@@ -205,7 +268,9 @@ def _write(warehouse, rows: list[tuple]) -> None:
         "INSERT INTO listings (listing_id, kind, title, abstract, url, source, sources, content_hash, first_seen, "
         "last_seen, last_changed, active) VALUES (?, ?, ?, ?, ?, ?, [?], ?, ?, ?, ?, TRUE) ON CONFLICT (listing_id) DO UPDATE SET "
         "title = EXCLUDED.title, abstract = EXCLUDED.abstract, content_hash = EXCLUDED.content_hash, last_seen = EXCLUDED.last_seen, "
-        "last_changed = EXCLUDED.last_changed", rows)
+        "last_changed = EXCLUDED.last_changed",
+        rows,
+    )
 
 
 def run_index_only(n: int, workdir: Path, real: Path, seed: int = 7) -> dict:
@@ -225,15 +290,22 @@ def run_index_only(n: int, workdir: Path, real: Path, seed: int = 7) -> dict:
     full_seconds = time.perf_counter() - began
 
     changed = listings[:: max(1, round(1 / CHANGED_SHARE))]
-    edited = [Listing(item.listing_id, item.title + "（改进型）", item.abstract + "新增一种改进的实施方式。")
-              for item in changed]
+    edited = [
+        Listing(item.listing_id, item.title + "（改进型）", item.abstract + "新增一种改进的实施方式。")
+        for item in changed
+    ]
     _write(warehouse, _rows(edited, start + timedelta(seconds=1)))
 
     began = time.perf_counter()
     refresh_index(warehouse, workdir / "index")
     incremental_seconds = time.perf_counter() - began
-    return {"listings": full, "changed": len(edited), "full_seconds": full_seconds,
-            "incremental_seconds": incremental_seconds, "ratio": incremental_seconds / full_seconds}
+    return {
+        "listings": full,
+        "changed": len(edited),
+        "full_seconds": full_seconds,
+        "incremental_seconds": incremental_seconds,
+        "ratio": incremental_seconds / full_seconds,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -45,13 +45,15 @@ def import_file(settings: Settings, spec: ImportSettings, run_id: str) -> dict:
 
 @task
 def prepare_matching(settings: Settings, today: date) -> sharding.PreparedMatch:
-    return sharding.prepare_sharded_match(_warehouse(settings), settings.index_dir, today=today,
-                                          segment_size=settings.index_segment_size)
+    return sharding.prepare_sharded_match(
+        _warehouse(settings), settings.index_dir, today=today, segment_size=settings.index_segment_size
+    )
 
 
 @task(task_run_name="match-batch")
-def match_batch(index_dir: Path, batch: list[Challenge], top_k: int, today: date,
-                exclude: frozenset[tuple[str, str]]) -> list[Match]:
+def match_batch(
+    index_dir: Path, batch: list[Challenge], top_k: int, today: date, exclude: frozenset[tuple[str, str]]
+) -> list[Match]:
     return sharding.match_batch(index_dir, batch, top_k=top_k, today=today, exclude=exclude)
 
 
@@ -71,14 +73,20 @@ def fuse(hits: list) -> sharding.Candidates:
 
 
 @task(task_run_name="rescore-{partition}")
-def rescore_partition(index_dir: Path, batch: list[Query], candidates: sharding.Candidates, partition: range,
-                      exclude: frozenset[tuple[str, str]]) -> list:
+def rescore_partition(
+    index_dir: Path,
+    batch: list[Query],
+    candidates: sharding.Candidates,
+    partition: range,
+    exclude: frozenset[tuple[str, str]],
+) -> list:
     return sharding.rescore_partition(index_dir, batch, candidates, partition, exclude)
 
 
 @task(task_run_name="rank-batch")
-def rank_batch(batch: list[Query], candidates: sharding.Candidates, scored: list, top_k: int,
-               today: date) -> list[Match]:
+def rank_batch(
+    batch: list[Query], candidates: sharding.Candidates, scored: list, top_k: int, today: date
+) -> list[Match]:
     return sharding.rank_batch(batch, candidates, scored, top_k=top_k, today=today)
 
 
@@ -94,8 +102,13 @@ def notify(settings: Settings, run_id: str) -> dict:
 
 @task
 def publish_report(run_id: str, status: str, stats: dict) -> str:  # the artifact id
-    return str(create_markdown_artifact(run_report.report_markdown(run_id, status, stats), key="nightly-refresh-report",
-                                        description=f"nightly refresh {run_id}: {status}"))
+    return str(
+        create_markdown_artifact(
+            run_report.report_markdown(run_id, status, stats),
+            key="nightly-refresh-report",
+            description=f"nightly refresh {run_id}: {status}",
+        )
+    )
 
 
 @flow(name=FLOW_NAME, log_prints=True)
@@ -138,8 +151,9 @@ def refresh_steps(config_file: str | None, run_id: str, today: date) -> dict:
     logger = get_run_logger()
     sources: dict[str, dict] = {}
     crawl_with_retries = crawl.with_options(retries=settings.crawl_retries)
-    crawls = crawl_with_retries.map(list(settings.sources), settings=unmapped(settings),
-                                    out_dir=unmapped(settings.data_dir / run_id))
+    crawls = crawl_with_retries.map(
+        list(settings.sources), settings=unmapped(settings), out_dir=unmapped(settings.data_dir / run_id)
+    )
     for source, future in zip(settings.sources, crawls):
         try:
             output = future.result()
@@ -159,18 +173,28 @@ def refresh_steps(config_file: str | None, run_id: str, today: date) -> dict:
     batches = sharding.challenge_batches(prepared.challenges, settings.match_batch_size)
     partitions = sharding.listing_partitions(prepared.segments, settings.match_partitions)
     matches = _match_sharded(settings, prepared, batches, partitions, today)
-    return {"sources": sources, "imports": imports, "matching": store_matches(settings, run_id, prepared, matches),
-            "notify": notify(settings, run_id),
-            "sharding": {"task_runner": settings.task_runner, "batches": len(batches), "partitions": len(partitions)}}
+    return {
+        "sources": sources,
+        "imports": imports,
+        "matching": store_matches(settings, run_id, prepared, matches),
+        "notify": notify(settings, run_id),
+        "sharding": {"task_runner": settings.task_runner, "batches": len(batches), "partitions": len(partitions)},
+    }
 
 
-def _match_sharded(settings: Settings, prepared: sharding.PreparedMatch, batches: list[list[Challenge]],
-                   partitions: list[range], today: date) -> list[Match]:
+def _match_sharded(
+    settings: Settings,
+    prepared: sharding.PreparedMatch,
+    batches: list[list[Challenge]],
+    partitions: list[range],
+    today: date,
+) -> list[Match]:
     """Open challenges matched in batches (× listing partitions) on the flow's task runner."""
     index_dir, top_k, exclude = settings.index_dir, settings.match_top_k, prepared.exclude
     if len(partitions) == 1:
-        parts = match_batch.map(unmapped(index_dir), batches, top_k=unmapped(top_k), today=unmapped(today),
-                                exclude=unmapped(exclude))
+        parts = match_batch.map(
+            unmapped(index_dir), batches, top_k=unmapped(top_k), today=unmapped(today), exclude=unmapped(exclude)
+        )
     else:
         parts = []
         for batch in batches:

@@ -1,8 +1,8 @@
 """On-demand flows: match one challenge now, and rebuild the matching index from scratch.
 
-    match_challenge(challenge_id)  right after a firm posts or edits a challenge
-    rebuild_index()                after a matching upgrade: the index folder is removed and
-                                   every active listing is indexed again from the warehouse
+match_challenge(challenge_id)  right after a firm posts or edits a challenge
+rebuild_index()                after a matching upgrade: the index folder is removed and
+                               every active listing is indexed again from the warehouse
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ def _settings(config_file: str | None) -> Settings:
 @task(task_run_name="match-{challenge_id}")
 def match_one(settings: Settings, challenge_id: str, today: date) -> dict:
     warehouse = pipeline.open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
-    return pipeline.match_one_challenge(warehouse, challenge_id, today=today, top_k=settings.match_top_k,
-                                        index_dir=settings.index_dir)
+    return pipeline.match_one_challenge(
+        warehouse, challenge_id, today=today, top_k=settings.match_top_k, index_dir=settings.index_dir
+    )
 
 
 @task

@@ -29,8 +29,14 @@ def task_runner_for(settings: Settings) -> TaskRunner:
 
         if settings.dask_address:
             return DaskTaskRunner(address=settings.dask_address)
-        return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs={
-            "n_workers": settings.dask_workers, "threads_per_worker": 1, "processes": True,
-            "host": "127.0.0.1", "dashboard_address": ":0",
-        })
+        return DaskTaskRunner(
+            cluster_class="distributed.LocalCluster",
+            cluster_kwargs={
+                "n_workers": settings.dask_workers,
+                "threads_per_worker": 1,
+                "processes": True,
+                "host": "127.0.0.1",
+                "dashboard_address": ":0",
+            },
+        )
     return ThreadPoolTaskRunner()  # Prefect's default pool size, as when no runner is given

@@ -17,13 +17,17 @@ def deployments(settings: Settings, config_file: str | None = None) -> list:
     parameters = {"config_file": config_file}
     return [
         nightly_refresh.to_deployment(
-            name="nightly", parameters=parameters,
+            name="nightly",
+            parameters=parameters,
             schedules=[Cron(settings.schedule_cron, timezone=settings.schedule_timezone)],
-            description="每晚刷新：爬取 → 入库 → 匹配 (crawl, load and match every night)"),
-        match_challenge.to_deployment(name="match-challenge", parameters=parameters,
-                                      description="立即匹配一个需求 (match one challenge now)"),
-        rebuild_index.to_deployment(name="rebuild-index", parameters=parameters,
-                                    description="重建匹配索引 (rebuild the matching index)"),
+            description="每晚刷新：爬取 → 入库 → 匹配 (crawl, load and match every night)",
+        ),
+        match_challenge.to_deployment(
+            name="match-challenge", parameters=parameters, description="立即匹配一个需求 (match one challenge now)"
+        ),
+        rebuild_index.to_deployment(
+            name="rebuild-index", parameters=parameters, description="重建匹配索引 (rebuild the matching index)"
+        ),
     ]
 
 

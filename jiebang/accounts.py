@@ -29,8 +29,15 @@ class User:
     firm: str | None = None
 
 
-def add_user(warehouse: Warehouse, username: str, password: str, role: str, *,
-             display_name: str | None = None, firm: str | None = None) -> User:
+def add_user(
+    warehouse: Warehouse,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    display_name: str | None = None,
+    firm: str | None = None,
+) -> User:
     """Create or update a local account (the password is stored only as an argon2 hash)."""
     if role not in ROLES:
         raise InvalidAccount(f"role: {role!r} is not one of {', '.join(ROLES)}")
@@ -41,8 +48,14 @@ def add_user(warehouse: Warehouse, username: str, password: str, role: str, *,
     if not username.strip():
         raise InvalidAccount("username: empty")
     user = User(username.strip(), display_name or username.strip(), role, firm if role == "firm" else None)
-    users.upsert_user(warehouse, username=user.username, display_name=user.display_name, role=role,
-                      firm=user.firm, password_hash=_HASHER.hash(password))
+    users.upsert_user(
+        warehouse,
+        username=user.username,
+        display_name=user.display_name,
+        role=role,
+        firm=user.firm,
+        password_hash=_HASHER.hash(password),
+    )
     return user
 
 

@@ -10,19 +10,44 @@ from warehouse import workspace_queries
 from warehouse.gateway import Warehouse
 
 AUDIT_PAGE_SIZE = 50
-ACTION_LABELS = {"post": "发布需求", "edit": "修改需求", "status": "状态变更", "decide": "审核决定",
-                 "share": "分享匹配", "reveal": "公开企业", "apply": "揭榜申请", "submit": "提交审核"}
+ACTION_LABELS = {
+    "post": "发布需求",
+    "edit": "修改需求",
+    "status": "状态变更",
+    "decide": "审核决定",
+    "share": "分享匹配",
+    "reveal": "公开企业",
+    "apply": "揭榜申请",
+    "submit": "提交审核",
+}
 
 
-def audit_entries(warehouse: Warehouse, user: User | None, *, actor: str | None = None, action: str | None = None,
-                  entity_type: str | None = None, entity: str | None = None, since: date | None = None,
-                  until: date | None = None, page: int = 0, page_size: int = AUDIT_PAGE_SIZE) -> Page:
+def audit_entries(
+    warehouse: Warehouse,
+    user: User | None,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    entity_type: str | None = None,
+    entity: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    page: int = 0,
+    page_size: int = AUDIT_PAGE_SIZE,
+) -> Page:
     """One page of audit lines, newest first, filtered (None: any; `entity` is part of an id)."""
     require_role(user, "admin")
     rows, total = workspace_queries.audit_page(
-        warehouse, actor=actor or None, action=action or None, entity_type=entity_type or None,
-        entity=(entity or "").strip() or None, since=since, until=until, limit=page_size,
-        offset=max(page, 0) * page_size)
+        warehouse,
+        actor=actor or None,
+        action=action or None,
+        entity_type=entity_type or None,
+        entity=(entity or "").strip() or None,
+        since=since,
+        until=until,
+        limit=page_size,
+        offset=max(page, 0) * page_size,
+    )
     return Page(rows, total, page, page_size)
 
 

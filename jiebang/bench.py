@@ -72,9 +72,15 @@ def synthetic_listings(pools: Pools, n: int, seed: int, prefix: str = "L") -> li
 def synthetic_challenges(pools: Pools, q: int, seed: int) -> list[Challenge]:
     rng = random.Random(seed)
     return [
-        Challenge(f"Q{i}", rng.choice(pools.titles),
-                  rng.choice(NEED_OPENINGS) + rng.choice(pools.sentences) + rng.choice(NEED_ASKS)
-                  + rng.choice(pools.sentences) + rng.choice(pools.sentences))
+        Challenge(
+            f"Q{i}",
+            rng.choice(pools.titles),
+            rng.choice(NEED_OPENINGS)
+            + rng.choice(pools.sentences)
+            + rng.choice(NEED_ASKS)
+            + rng.choice(pools.sentences)
+            + rng.choice(pools.sentences),
+        )
         for i in range(q)
     ]
 
@@ -101,6 +107,7 @@ def _status_mb(key: str) -> float:
 
 # ---- phases (each runs in its own process: python -m jiebang.bench PHASE JSON) ----
 
+
 def phase_build(args: dict) -> dict:
     from matching.index import ListingIndex
 
@@ -110,8 +117,12 @@ def phase_build(args: dict) -> dict:
     index = ListingIndex()
     index.add(listings, segment_size=args["segment_size"], workers=args["workers"], folder=Path(args["dir"]))
     index.save(Path(args["dir"]))
-    return {"seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb(), "rss_before_mb": before,
-            "workers_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+    return {
+        "seconds": time.perf_counter() - started,
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_before_mb": before,
+        "workers_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
 
 
 def phase_serve(args: dict) -> dict:
@@ -134,9 +145,16 @@ def phase_serve(args: dict) -> dict:
     parallel = match_challenges_parallel(index, challenges, workers=2, top_k=50)
     parallel_seconds = time.perf_counter() - started
     assert [(m.challenge_id, m.listing_id) for m in parallel] == ranked
-    return {"startup_seconds": startup, "seconds": seconds, "parallel_seconds": parallel_seconds,
-            "matches": len(ranked), "rss_loaded_mb": loaded_rss, "rss_serving_mb": serving_rss,
-            "anon_rss_serving_mb": serving_anon, "peak_rss_mb": peak_rss_mb()}
+    return {
+        "startup_seconds": startup,
+        "seconds": seconds,
+        "parallel_seconds": parallel_seconds,
+        "matches": len(ranked),
+        "rss_loaded_mb": loaded_rss,
+        "rss_serving_mb": serving_rss,
+        "anon_rss_serving_mb": serving_anon,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def phase_add(args: dict) -> dict:
@@ -182,7 +200,7 @@ def phase_compare(args: dict) -> dict:
 
     results.update(_tantivy(documents, queries, Path(args["dir"]) / "tantivy"))
     sql_n = min(args["n"], args["sql_n"])
-    results.update(_duckdb_bm25(documents[:sql_n], queries[:args["sql_q"]]))
+    results.update(_duckdb_bm25(documents[:sql_n], queries[: args["sql_q"]]))
     results["duckdb_n"], results["duckdb_q"] = sql_n, min(args["q"], args["sql_q"])
 
     fuzz_n, fuzz_q = min(args["n"], 20_000), min(args["q"], 100)
@@ -230,10 +248,12 @@ def _duckdb_bm25(documents: list[list[str]], queries: list[list[str]], k1: float
 
     con = duckdb.connect(":memory:")
     started = time.perf_counter()
-    postings = pa.table({
-        "doc": [i for i, d in enumerate(documents) for _ in d],
-        "term": [t for d in documents for t in d],
-    })
+    postings = pa.table(
+        {
+            "doc": [i for i, d in enumerate(documents) for _ in d],
+            "term": [t for d in documents for t in d],
+        }
+    )
     con.register("postings", postings)
     con.execute("CREATE TABLE tf AS SELECT doc, term, count(*) AS tf FROM postings GROUP BY ALL")
     con.execute("CREATE TABLE len AS SELECT doc, count(*) AS dl FROM postings GROUP BY doc")
@@ -261,20 +281,31 @@ PHASES = {"build": phase_build, "serve": phase_serve, "add": phase_add, "compare
 
 def run_phase(name: str, args: dict) -> dict:
     """Run one phase in a fresh Python process and return its figures."""
-    done = subprocess.run([sys.executable, "-m", "jiebang.bench", name, json.dumps(args)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "jiebang.bench", name, json.dumps(args)], capture_output=True, text=True
+    )
     if done.returncode != 0:
         raise RuntimeError(f"bench phase {name} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_bench(n: int, q: int, workdir: Path, real: Path, segment_size: int = 100_000,
-              compare: bool = True, backend: str = "numba") -> dict:
+def run_bench(
+    n: int, q: int, workdir: Path, real: Path, segment_size: int = 100_000, compare: bool = True, backend: str = "numba"
+) -> dict:
     workdir = Path(workdir) / f"n{n}"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    args = {"n": n, "q": q, "dir": str(workdir / "index"), "real": str(real), "segment_size": segment_size,
-            "sql_n": 100_000, "sql_q": 100, "backend": backend, "workers": 2}
+    args = {
+        "n": n,
+        "q": q,
+        "dir": str(workdir / "index"),
+        "real": str(real),
+        "segment_size": segment_size,
+        "sql_n": 100_000,
+        "sql_q": 100,
+        "backend": backend,
+        "workers": 2,
+    }
     figures = {"n": n, "q": q, "backend": backend, "build": run_phase("build", args), "serve": run_phase("serve", args)}
     figures["add"] = run_phase("add", args)
     if compare:

@@ -31,9 +31,28 @@ from warehouse.gateway import Warehouse
 from warehouse.workspace_queries import Filters
 
 TODAY = date(2026, 11, 26)
-WORDS = ("锂电池", "氢燃料电池", "谐波减速器", "石墨烯", "体外诊断", "智能传感", "碳纤维", "光纤激光器", "印染废水",
-         "功能性纤维", "储能", "质子交换膜", "增材制造", "精密轴承", "图像处理芯片", "物联网", "医学影像", "抗体药物",
-         "智能家居", "柔性化生产")
+WORDS = (
+    "锂电池",
+    "氢燃料电池",
+    "谐波减速器",
+    "石墨烯",
+    "体外诊断",
+    "智能传感",
+    "碳纤维",
+    "光纤激光器",
+    "印染废水",
+    "功能性纤维",
+    "储能",
+    "质子交换膜",
+    "增材制造",
+    "精密轴承",
+    "图像处理芯片",
+    "物联网",
+    "医学影像",
+    "抗体药物",
+    "智能家居",
+    "柔性化生产",
+)
 FIELDS = ("新一代信息技术", "生命健康", "新能源新材料", "高端装备制造", "绿色智能家居", "时尚纺织")
 SOURCES = ("google_patents", "cnipr", "zju", "tsinghua", "fudan", "tongji", "cas")
 REGIONS = ("浙江省嘉兴市嘉善县", "上海市青浦区", "江苏省苏州市吴江区", "浙江省杭州市", "北京市海淀区")
@@ -63,14 +82,14 @@ def build(path: Path, n_challenges: int, n_listings: int, per_challenge: int) ->
         f"""INSERT INTO listings (listing_id, kind, title, abstract, applicants, field, maturity, cooperation,
                 price_text, region, legal_status, published_on, url, source, sources, content_hash,
                 first_seen, last_seen, last_changed, active)
-        SELECT {_listing_id('i')}, CASE WHEN i % 3 = 0 THEN 'patent' ELSE 'achievement' END,
+        SELECT {_listing_id("i")}, CASE WHEN i % 3 = 0 THEN 'patent' ELSE 'achievement' END,
                {w(1)} || {w(2)} || '的制备方法及' || {w(3)} || '应用',
                repeat('本成果涉及' || {w(4)} || '与' || {w(5)} || '技术，解决了现有' || {w(6)}
                       || '在高温高湿环境下性能衰减快、良率低的问题，可用于' || {w(7)} || '产线。', 4),
-               ['某某大学' || (i % 97)], {_pick(FIELDS, 'i')}, {_pick(('实验室', '小试', '中试', '产业化'), 'i // 7')},
+               ['某某大学' || (i % 97)], {_pick(FIELDS, "i")}, {_pick(("实验室", "小试", "中试", "产业化"), "i // 7")},
                '技术转让', CASE WHEN i % 5 = 0 THEN '面议' ELSE (10 + i % 300) || ' 万元' END,
-               {_pick(REGIONS, 'i // 11')}, '有效', DATE '2015-01-01' + (i % 3650)::INTEGER,
-               'https://example.org/listing/' || i, {_pick(SOURCES, 'i')}, [{_pick(SOURCES, 'i')}], md5(i::VARCHAR),
+               {_pick(REGIONS, "i // 11")}, '有效', DATE '2015-01-01' + (i % 3650)::INTEGER,
+               'https://example.org/listing/' || i, {_pick(SOURCES, "i")}, [{_pick(SOURCES, "i")}], md5(i::VARCHAR),
                TIMESTAMP '2026-01-01' + to_days((i % 300)::INTEGER),
                TIMESTAMP '2026-11-20' + to_hours((i % 120)::INTEGER), TIMESTAMP '2026-06-01', i % 50 <> 0
         FROM range({n_listings}) t(i)""",
@@ -81,9 +100,9 @@ def build(path: Path, n_challenges: int, n_listings: int, per_challenge: int) ->
                {w(11)} || {w(12)} || '寿命短，寻求' || {w(13)} || '方案',
                repeat('我公司主要生产' || {w(14)} || '，目前' || {w(15)} || '良率偏低，希望找到成熟的'
                       || {w(16)} || '技术，能在现有产线上导入。', 3),
-               {_pick(FIELDS, 'i')}, 50 + i % 500, DATE '2027-06-30' - (i % 400)::INTEGER,
-               '嘉善企业' || i || '有限公司', {_pick(REGIONS, 'i // 3')}, '合作开发',
-               {_pick(('已发布', '已发布', '已发布', '待审核', '已揭榜'), 'i // 13')},
+               {_pick(FIELDS, "i")}, 50 + i % 500, DATE '2027-06-30' - (i % 400)::INTEGER,
+               '嘉善企业' || i || '有限公司', {_pick(REGIONS, "i // 3")}, '合作开发',
+               {_pick(("已发布", "已发布", "已发布", "待审核", "已揭榜"), "i // 13")},
                'https://example.org/need/' || i, CASE WHEN i % 10 = 0 THEN 'firm' ELSE 'jiashan_market' END,
                md5(i::VARCHAR), TIMESTAMP '2026-01-01' + to_days((i % 320)::INTEGER), TIMESTAMP '2026-11-25',
                TIMESTAMP '2026-06-01', CASE WHEN i % 10 = 0 THEN '嘉善企业' || i || '有限公司' END,
@@ -91,7 +110,7 @@ def build(path: Path, n_challenges: int, n_listings: int, per_challenge: int) ->
         FROM range({n_challenges}) t(i)""",
         f"""INSERT INTO matches
         SELECT CASE WHEN c % 10 = 0 THEN 'firm:' || c ELSE 'bench:/xq/' || c END,
-               {_listing_id(f'(c * 7919 + k * {step}) % {n_listings}')}, k + 1,
+               {_listing_id(f"(c * 7919 + k * {step}) % {n_listings}")}, k + 1,
                greatest(1, 95 - k * 4 - c % 9) AS score,
                json_object('coverage', round((95 - k * 4 - c % 9) * 0.6, 2), 'relevance',
                            round((95 - k * 4 - c % 9) * 0.4, 2)),
@@ -116,11 +135,11 @@ def build(path: Path, n_challenges: int, n_listings: int, per_challenge: int) ->
         ORDER BY d.step""",
         """INSERT INTO match_shares SELECT challenge_id, listing_id, 'broker0', decided_at FROM reviews
            WHERE decision = 'shortlist' AND challenge_id LIKE 'firm:%'""",
-        """INSERT INTO applications (challenge_id, team, proposal, contact, session_key, submitted_at)
+        f"""INSERT INTO applications (challenge_id, team, proposal, contact, session_key, submitted_at)
         SELECT CASE WHEN c % 10 = 0 THEN 'firm:' || c ELSE 'bench:/xq/' || c END, '某某大学团队' || c,
                repeat('我们在该方向有多年积累，已完成中试。', 3), '1380000' || lpad((c % 10000)::VARCHAR, 4, '0'),
                md5(c::VARCHAR), TIMESTAMP '2026-10-01' + to_minutes(c::INTEGER)
-        FROM range(0, {n}, 7) t(c)""".format(n=n_challenges),
+        FROM range(0, {n_challenges}, 7) t(c)""",
         """INSERT INTO audit_log (actor, role, action, entity_type, entity_id, before, after, acted_at)
         SELECT reviewer, 'broker', 'decide', 'match', challenge_id || '|' || listing_id, NULL,
                json_object('decision', decision), decided_at FROM reviews""",
@@ -142,20 +161,29 @@ def _time(call: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
     return statistics.median(seconds), max(seconds), result
 
 
-def run(path: Path, n_challenges: int, n_listings: int, per_challenge: int, repeat: int) -> list[tuple[str, float, float]]:
+def run(
+    path: Path, n_challenges: int, n_listings: int, per_challenge: int, repeat: int
+) -> list[tuple[str, float, float]]:
     start = time.perf_counter()
     # Built in a fresh interpreter, so that the peak memory printed at the end is the interactions'
     # own (multiprocessing's spawn would re-run whatever script is __main__, e.g. a Streamlit page).
-    code = (f"from pathlib import Path; from jiebang.bench_broker import build; "
-            f"build(Path({str(path)!r}), {n_challenges}, {n_listings}, {per_challenge})")
+    code = (
+        f"from pathlib import Path; from jiebang.bench_broker import build; "
+        f"build(Path({str(path)!r}), {n_challenges}, {n_listings}, {per_challenge})"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"building {path} failed (exit code {done.returncode}): {done.stderr[-1000:]}")
     wh = Warehouse(path, 60)
-    counts = wh.query("SELECT (SELECT count(*) FROM listings) AS listings, (SELECT count(*) FROM challenges) AS challenges,"
-                      " (SELECT count(*) FROM matches) AS matches, (SELECT count(*) FROM reviews) AS reviews")[0]
-    print(f"built {path} in {time.perf_counter() - start:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
-          + f"; file {path.stat().st_size / 2**20:,.0f} MB")
+    counts = wh.query(
+        "SELECT (SELECT count(*) FROM listings) AS listings, (SELECT count(*) FROM challenges) AS challenges,"
+        " (SELECT count(*) FROM matches) AS matches, (SELECT count(*) FROM reviews) AS reviews"
+    )[0]
+    print(
+        f"built {path} in {time.perf_counter() - start:.1f} s: "
+        + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+        + f"; file {path.stat().st_size / 2**20:,.0f} MB"
+    )
 
     me, admin = User("bench", "压测经纪人", "broker"), User("root", "管理员", "admin")
     # A firm's challenge (so sharing applies) with enough undecided matches to decide on.
@@ -173,18 +201,41 @@ def run(path: Path, n_challenges: int, n_listings: int, per_challenge: int, repe
         ("queue: score 60–100", lambda: broker.challenge_queue(wh, me, Filters(min_score=60))),
         ("queue: listing kind patent", lambda: broker.challenge_queue(wh, me, Filters(kind="patent"))),
         ("queue: source zju", lambda: broker.challenge_queue(wh, me, Filters(source="zju"))),
-        ("queue: region + date range", lambda: broker.challenge_queue(
-            wh, me, Filters(region="嘉善", posted_from=date(2026, 3, 1), posted_to=date(2026, 6, 30)))),
+        (
+            "queue: region + date range",
+            lambda: broker.challenge_queue(
+                wh, me, Filters(region="嘉善", posted_from=date(2026, 3, 1), posted_to=date(2026, 6, 30))
+            ),
+        ),
         ("queue: decision unreviewed", lambda: broker.challenge_queue(wh, me, Filters(decision="unreviewed"))),
-        ("queue: all filters", lambda: broker.challenge_queue(wh, me, Filters(
-            field=FIELDS[2], region="嘉善", min_score=50, kind="patent", source="cnipr", decision="unreviewed"))),
+        (
+            "queue: all filters",
+            lambda: broker.challenge_queue(
+                wh,
+                me,
+                Filters(
+                    field=FIELDS[2], region="嘉善", min_score=50, kind="patent", source="cnipr", decision="unreviewed"
+                ),
+            ),
+        ),
         ("challenge detail", lambda: broker.challenge(wh, me, firm_id)),
         ("match page (10 cards + notes)", lambda: broker.match_page(wh, me, firm_id)),
         ("match page, filtered", lambda: broker.match_page(wh, me, firm_id, Filters(kind="achievement", min_score=40))),
         ("applications beside matches", lambda: broker.applications(wh, me, firm_id)),
         ("decision 入围 (write + audit)", lambda: broker.decide(wh, me, firm_id, fresh[0], "shortlist", note="bench")),
-        ("decision 签约 (validated)", lambda: broker.decide(wh, me, firm_id, fresh[1], "signed", deal_amount_wan=88,
-                                                            deal_date=TODAY - timedelta(days=3), today=TODAY)),
+        (
+            "decision 签约 (validated)",
+            lambda: broker.decide(
+                wh,
+                me,
+                firm_id,
+                fresh[1],
+                "signed",
+                deal_amount_wan=88,
+                deal_date=TODAY - timedelta(days=3),
+                today=TODAY,
+            ),
+        ),
         ("bulk 已联系 × 3", lambda: broker.decide_many(wh, me, firm_id, fresh[2:5], "contacted")),
         ("share with firm", lambda: broker.share_match(wh, me, firm_id, fresh[0])),
         ("export shortlist .xlsx", lambda: broker.export_shortlist(wh, me, firm_id, "xlsx")),
@@ -206,17 +257,23 @@ def run(path: Path, n_challenges: int, n_listings: int, per_challenge: int, repe
         median, worst, _ = _time(call, repeat)
         figures.append((name, median, worst))
     # What one rerun of the broker page asks for, end to end.
-    page_calls = lambda: (broker.filter_options(wh, me), broker.challenge_queue(wh, me),  # noqa: E731
-                          broker.challenge(wh, me, firm_id), broker.applications(wh, me, firm_id),
-                          broker.match_page(wh, me, firm_id))
+    page_calls = lambda: (
+        broker.filter_options(wh, me),
+        broker.challenge_queue(wh, me),  # noqa: E731
+        broker.challenge(wh, me, firm_id),
+        broker.applications(wh, me, firm_id),
+        broker.match_page(wh, me, firm_id),
+    )
     median, worst, _ = _time(page_calls, repeat)
     figures.append(("broker page rerun (all its service calls)", median, worst))
     return figures
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     epilog="example: python -m jiebang.bench_broker --challenges 1000 --listings 100000")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="example: python -m jiebang.bench_broker --challenges 1000 --listings 100000",
+    )
     parser.add_argument("--challenges", type=int, default=10_000)
     parser.add_argument("--listings", type=int, default=1_000_000)
     parser.add_argument("--matches-per-challenge", type=int, default=20)

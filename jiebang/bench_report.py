@@ -12,12 +12,18 @@ def render(f: dict) -> str:
     lines = [
         f"## N = {f['n']:,} listings, Q = {f['q']:,} challenges",
         f"index build            {build['seconds']:8.1f} s   peak RSS {build['peak_rss_mb']:,.0f} MB"
-        + (f" (each of 2 segment builders: {build['workers_peak_rss_mb']:,.0f} MB)"
-           if build.get("workers_peak_rss_mb") else ""),
+        + (
+            f" (each of 2 segment builders: {build['workers_peak_rss_mb']:,.0f} MB)"
+            if build.get("workers_peak_rss_mb")
+            else ""
+        ),
         f"serving ({f.get('backend', 'numpy')}): start-up {serve['startup_seconds']:6.1f} s   resident {serve['rss_serving_mb']:,.0f} MB"
         f" after matching Q, its {serve['matches']:,} explained results held (after load {serve['rss_loaded_mb']:,.0f} MB"
-        + (f"; own heap {serve['anon_rss_serving_mb']:,.0f} MB, the rest memory-mapped index pages)"
-           if "anon_rss_serving_mb" in serve else ")"),
+        + (
+            f"; own heap {serve['anon_rss_serving_mb']:,.0f} MB, the rest memory-mapped index pages)"
+            if "anon_rss_serving_mb" in serve
+            else ")"
+        ),
         f"match Q (top 50, rescored, explained) {serve['seconds']:6.1f} s on 1 core,"
         f" {serve.get('parallel_seconds', float('nan')):.1f} s on 2 worker processes",
         f"add {10_000:,} listings     {add['seconds']:8.1f} s",

@@ -39,10 +39,30 @@ PATENT_SOURCE = "bench_patents"
 MARKET_SOURCE = "bench_market"
 
 _FIELDS = ("新一代信息技术", "高端装备制造", "新能源新材料", "时尚纺织", "生命健康", "绿色智能家居")
-_IPC = ("H01L 21/02", "H01M 10/052", "C08L 23/06", "B23K 26/38", "G06T 7/00", "D06M 15/564",
-        "A61K 36/00", "F24F 11/00", "H04B 1/40", "C22C 14/00", "B29C 45/17", "G01N 21/88")
-_APPLICANTS = ("浙江大学", "嘉兴学院", "上海交通大学", "嘉善新材料科技有限公司", "浙江某某电子股份有限公司",
-               "苏州某某智能装备有限公司", "中国科学院宁波材料技术与工程研究所", "同济大学")
+_IPC = (
+    "H01L 21/02",
+    "H01M 10/052",
+    "C08L 23/06",
+    "B23K 26/38",
+    "G06T 7/00",
+    "D06M 15/564",
+    "A61K 36/00",
+    "F24F 11/00",
+    "H04B 1/40",
+    "C22C 14/00",
+    "B29C 45/17",
+    "G01N 21/88",
+)
+_APPLICANTS = (
+    "浙江大学",
+    "嘉兴学院",
+    "上海交通大学",
+    "嘉善新材料科技有限公司",
+    "浙江某某电子股份有限公司",
+    "苏州某某智能装备有限公司",
+    "中国科学院宁波材料技术与工程研究所",
+    "同济大学",
+)
 _INVENTORS = ("王伟", "李娜", "张敏", "刘洋", "陈静", "杨帆", "赵磊", "黄婷", "周杰", "吴芳")
 _REGIONS = ("浙江省嘉兴市嘉善县", "上海市青浦区", "江苏省苏州市吴江区")
 _COOPERATION = ("技术转让", "许可", "合作开发", "委托研发", "技术服务")
@@ -73,13 +93,21 @@ def patent_record(i: int, listing: Listing, version: int = 0) -> dict[str, Any]:
     sentences = [s for s in re.split(r"(?<=[。；])", abstract) if s]
     filed = date(2015, 1, 1) + timedelta(days=rng.randrange(3_000))
     return {
-        "publication_number": publication_number(i), "title": title, "abstract": abstract,
-        "claims": [f"1.一种{title}，其特征在于：{sentences[0] if sentences else abstract}",
-                   f"2.根据权利要求1所述的{title}，其特征在于：{sentences[-1] if sentences else abstract}"],
-        "applicants": [rng.choice(_APPLICANTS)], "inventors": rng.sample(_INVENTORS, 2),
-        "ipc": rng.sample(_IPC, 2), "legal_status": rng.choice(_LEGAL),
-        "priority_date": filed.isoformat(), "filing_date": filed.isoformat(),
-        "publication_date": (filed + timedelta(days=540)).isoformat(), "version": version,
+        "publication_number": publication_number(i),
+        "title": title,
+        "abstract": abstract,
+        "claims": [
+            f"1.一种{title}，其特征在于：{sentences[0] if sentences else abstract}",
+            f"2.根据权利要求1所述的{title}，其特征在于：{sentences[-1] if sentences else abstract}",
+        ],
+        "applicants": [rng.choice(_APPLICANTS)],
+        "inventors": rng.sample(_INVENTORS, 2),
+        "ipc": rng.sample(_IPC, 2),
+        "legal_status": rng.choice(_LEGAL),
+        "priority_date": filed.isoformat(),
+        "filing_date": filed.isoformat(),
+        "publication_date": (filed + timedelta(days=540)).isoformat(),
+        "version": version,
     }
 
 
@@ -87,18 +115,31 @@ def need_record(i: int, challenge: Challenge, deadline: date) -> dict[str, Any]:
     """A tech-market need (揭榜挂帅 challenge) in the replay pages' shape, open until `deadline`."""
     rng = random.Random(-1 - i)
     return {
-        "id": f"BX{i:05d}", "title": challenge.title, "description": challenge.description,
-        "field": _FIELDS[i % len(_FIELDS)], "reward_wan": rng.choice((None, 20, 50, 80, 120, 300)),
-        "deadline": deadline.isoformat(), "issuer": f"嘉善县某某制造有限公司{i}号",
-        "region": rng.choice(_REGIONS), "cooperation": rng.choice(_COOPERATION),
+        "id": f"BX{i:05d}",
+        "title": challenge.title,
+        "description": challenge.description,
+        "field": _FIELDS[i % len(_FIELDS)],
+        "reward_wan": rng.choice((None, 20, 50, 80, 120, 300)),
+        "deadline": deadline.isoformat(),
+        "issuer": f"嘉善县某某制造有限公司{i}号",
+        "region": rng.choice(_REGIONS),
+        "cooperation": rng.choice(_COOPERATION),
     }
 
 
 class SyntheticSite:
     """The synthetic source site in a background thread (threaded http.server, 127.0.0.1, port 0)."""
 
-    def __init__(self, listings: list[Listing], challenges: list[Challenge], *, deadline: date | None = None,
-                 seed: int = 11, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        listings: list[Listing],
+        challenges: list[Challenge],
+        *,
+        deadline: date | None = None,
+        seed: int = 11,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.listings = listings
         self.patents = [patent_record(i, listing) for i, listing in enumerate(listings)]
         self._by_number = {p["publication_number"]: i for i, p in enumerate(self.patents)}
@@ -164,8 +205,9 @@ class SyntheticSite:
 
     # ---- pages ----
 
-    def render(self, path: str, query: dict[str, list[str]], if_none_match: str | None
-               ) -> tuple[int, str, bytes, dict[str, str]]:
+    def render(
+        self, path: str, query: dict[str, list[str]], if_none_match: str | None
+    ) -> tuple[int, str, bytes, dict[str, str]]:
         """(status, content type, body, extra headers) for one request."""
         for name, pattern in _ROUTES:
             if m := pattern.match(path):
@@ -200,7 +242,12 @@ class SyntheticSite:
             self._count("patent_304")
             return 304, "text/html; charset=utf-8", b"", {"ETag": etag}
         self._count("patent")
-        return 200, "text/html; charset=utf-8", replay_pages.google_patent_detail(patent).encode("utf-8"), {"ETag": etag}
+        return (
+            200,
+            "text/html; charset=utf-8",
+            replay_pages.google_patent_detail(patent).encode("utf-8"),
+            {"ETag": etag},
+        )
 
     def _need_list(self, _g, query, _etag):
         self._count("need_list")
@@ -223,8 +270,9 @@ class SyntheticSite:
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 url = urlparse(self.path)
-                status, ctype, body, headers = site.render(url.path, parse_qs(url.query),
-                                                           self.headers.get("If-None-Match"))
+                status, ctype, body, headers = site.render(
+                    url.path, parse_qs(url.query), self.headers.get("If-None-Match")
+                )
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))

@@ -26,8 +26,14 @@ from warehouse.workspace_queries import UNREVIEWED, Filters
 
 BROKER_ROLES = ("broker", "admin")
 REJECT_REASONS = ("技术不对口", "成熟度不足", "价格/榜额不匹配", "地域或合作方式不合适", "重复推荐", "其他")
-DECISION_LABELS = {"shortlist": "入围", "reject": "排除", "contacted": "已联系", "intent": "意向",
-                   "signed": "签约", "follow_up": "回访"}
+DECISION_LABELS = {
+    "shortlist": "入围",
+    "reject": "排除",
+    "contacted": "已联系",
+    "intent": "意向",
+    "signed": "签约",
+    "follow_up": "回访",
+}
 STATUS_LABELS = {UNREVIEWED: "待审核", **DECISION_LABELS}
 KIND_LABELS = {"patent": "专利", "achievement": "科技成果"}
 BULK_DECISIONS = ("shortlist", "reject", "contacted", "intent", "follow_up")  # 签约 is one deal at a time
@@ -37,6 +43,7 @@ NOTE_MAX_CHARS = 1000
 REASON_MAX_CHARS = 500
 QUEUE_PAGE_SIZE = 20
 MATCH_PAGE_SIZE = 10
+
 
 @dataclass(frozen=True)
 class Page:
@@ -56,12 +63,19 @@ def _broker(user: User | None) -> User:
     return require_role(user, *BROKER_ROLES)
 
 
-def challenge_queue(warehouse: Warehouse, user: User | None, filters: Filters | None = None, *,
-                    page: int = 0, page_size: int = QUEUE_PAGE_SIZE) -> Page:
+def challenge_queue(
+    warehouse: Warehouse,
+    user: User | None,
+    filters: Filters | None = None,
+    *,
+    page: int = 0,
+    page_size: int = QUEUE_PAGE_SIZE,
+) -> Page:
     """One page of challenges with their unreviewed-match counts, most unreviewed first."""
     _broker(user)
-    rows, total = workspace_queries.challenge_queue(warehouse, filters or Filters(), limit=page_size,
-                                                    offset=max(page, 0) * page_size)
+    rows, total = workspace_queries.challenge_queue(
+        warehouse, filters or Filters(), limit=page_size, offset=max(page, 0) * page_size
+    )
     return Page(rows, total, page, page_size)
 
 
@@ -75,20 +89,42 @@ def challenge(warehouse: Warehouse, user: User | None, challenge_id: str) -> Row
     return queries.get_challenge(warehouse, challenge_id)
 
 
-def ranked_matches(warehouse: Warehouse, user: User | None, challenge_id: str, *, page: int = 0,
-                   page_size: int = MATCH_PAGE_SIZE, include_rejected: bool = False) -> list[Row]:
+def ranked_matches(
+    warehouse: Warehouse,
+    user: User | None,
+    challenge_id: str,
+    *,
+    page: int = 0,
+    page_size: int = MATCH_PAGE_SIZE,
+    include_rejected: bool = False,
+) -> list[Row]:
     """One page of a challenge's matches, best first (rejected ones only when asked for)."""
-    return match_page(warehouse, user, challenge_id, page=page, page_size=page_size,
-                      include_rejected=include_rejected).rows
+    return match_page(
+        warehouse, user, challenge_id, page=page, page_size=page_size, include_rejected=include_rejected
+    ).rows
 
 
-def match_page(warehouse: Warehouse, user: User | None, challenge_id: str, filters: Filters | None = None, *,
-               page: int = 0, page_size: int = MATCH_PAGE_SIZE, include_rejected: bool = False) -> Page:
+def match_page(
+    warehouse: Warehouse,
+    user: User | None,
+    challenge_id: str,
+    filters: Filters | None = None,
+    *,
+    page: int = 0,
+    page_size: int = MATCH_PAGE_SIZE,
+    include_rejected: bool = False,
+) -> Page:
     """One page of a challenge's matches passing the filters, each with its listing, latest
     decision, `notes` (the notes written on its decisions) and `shared_at` (shared with the firm)."""
     _broker(user)
-    rows, total = workspace_queries.match_page(warehouse, challenge_id, filters or Filters(), limit=page_size,
-                                               offset=max(page, 0) * page_size, include_rejected=include_rejected)
+    rows, total = workspace_queries.match_page(
+        warehouse,
+        challenge_id,
+        filters or Filters(),
+        limit=page_size,
+        offset=max(page, 0) * page_size,
+        include_rejected=include_rejected,
+    )
     notes = workspace_queries.notes_for(warehouse, challenge_id, [r["listing_id"] for r in rows]) if rows else {}
     for row in rows:
         row["notes"] = notes.get(row["listing_id"], [])
@@ -102,6 +138,7 @@ def applications(warehouse: Warehouse, user: User | None, challenge_id: str) -> 
 
 
 # --- decisions ---------------------------------------------------------------------------------
+
 
 def reject_reason(choice: str | None, detail: str | None = None) -> str | None:
     """The stored reason: a REJECT_REASONS entry, with the free text after it ("其他" needs one).
@@ -162,15 +199,21 @@ def _check_deal(amount: Any, deal_date: Any, today: date) -> tuple[float, date]:
     return value, deal_date
 
 
-def _validated(decision: str, reason: str | None, note: str | None, deal_amount_wan: Any, deal_date: Any,
-               today: date) -> dict[str, Any]:
+def _validated(
+    decision: str, reason: str | None, note: str | None, deal_amount_wan: Any, deal_date: Any, today: date
+) -> dict[str, Any]:
     if decision not in DECISION_LABELS:
         raise InvalidDecision(f"决定：未知的决定 {decision!r}，应为 {'、'.join(DECISION_LABELS.values())} 之一")
     note = (note or "").strip() or None
     if note and len(note) > NOTE_MAX_CHARS:
         raise InvalidDecision(f"备注：最多 {NOTE_MAX_CHARS} 字（现为 {len(note)} 字）")
-    out: dict[str, Any] = {"decision": decision, "note": note, "reason": None,
-                           "deal_amount_wan": None, "deal_date": None}
+    out: dict[str, Any] = {
+        "decision": decision,
+        "note": note,
+        "reason": None,
+        "deal_amount_wan": None,
+        "deal_date": None,
+    }
     if decision == "reject":
         out["reason"] = _check_reason(reason)
     elif (reason or "").strip():
@@ -190,9 +233,19 @@ def _require_matches(warehouse: Warehouse, challenge_id: str, listing_ids: Seque
     return found
 
 
-def decide(warehouse: Warehouse, user: User | None, challenge_id: str, listing_id: str, decision: str, *,
-           reason: str | None = None, note: str | None = None, deal_amount_wan: Any = None,
-           deal_date: Any = None, today: date | None = None) -> int:
+def decide(
+    warehouse: Warehouse,
+    user: User | None,
+    challenge_id: str,
+    listing_id: str,
+    decision: str,
+    *,
+    reason: str | None = None,
+    note: str | None = None,
+    deal_amount_wan: Any = None,
+    deal_date: Any = None,
+    today: date | None = None,
+) -> int:
     """Record one decision under the signed-in broker's name; returns its review id.
 
     排除 needs a reason (REJECT_REASONS, optionally "：free text"); 签约 needs the deal amount in
@@ -201,25 +254,39 @@ def decide(warehouse: Warehouse, user: User | None, challenge_id: str, listing_i
     broker = _broker(user)
     clean = _validated(decision, reason, note, deal_amount_wan, deal_date, today or date.today())
     _require_matches(warehouse, challenge_id, [listing_id])
-    return store.record_review(warehouse, challenge_id=challenge_id, listing_id=listing_id,
-                               reviewer=broker.username, role=broker.role, **clean)
+    return store.record_review(
+        warehouse, challenge_id=challenge_id, listing_id=listing_id, reviewer=broker.username, role=broker.role, **clean
+    )
 
 
-def decide_many(warehouse: Warehouse, user: User | None, challenge_id: str, listing_ids: Sequence[str],
-                decision: str, *, reason: str | None = None, note: str | None = None,
-                today: date | None = None) -> list[int]:
+def decide_many(
+    warehouse: Warehouse,
+    user: User | None,
+    challenge_id: str,
+    listing_ids: Sequence[str],
+    decision: str,
+    *,
+    reason: str | None = None,
+    note: str | None = None,
+    today: date | None = None,
+) -> list[int]:
     """The same decision for several matches of one challenge, all recorded or none (bulk)."""
     broker = _broker(user)
     listing_ids = list(dict.fromkeys(listing_ids))
     if not listing_ids:
         raise InvalidDecision("批量操作：请先勾选匹配")
     if decision not in BULK_DECISIONS:
-        raise InvalidDecision(f"批量操作：不能批量{DECISION_LABELS.get(decision, decision)}（签约须逐条填写金额和日期）")
+        raise InvalidDecision(
+            f"批量操作：不能批量{DECISION_LABELS.get(decision, decision)}（签约须逐条填写金额和日期）"
+        )
     clean = _validated(decision, reason, note, None, None, today or date.today())
     _require_matches(warehouse, challenge_id, listing_ids)
     return workspace_store.record_reviews(
-        warehouse, [{"challenge_id": challenge_id, "listing_id": lid, **clean} for lid in listing_ids],
-        reviewer=broker.username, role=broker.role)
+        warehouse,
+        [{"challenge_id": challenge_id, "listing_id": lid, **clean} for lid in listing_ids],
+        reviewer=broker.username,
+        role=broker.role,
+    )
 
 
 def add_note(warehouse: Warehouse, user: User | None, challenge_id: str, listing_id: str, note: str) -> int:
@@ -234,9 +301,15 @@ def add_note(warehouse: Warehouse, user: User | None, challenge_id: str, listing
     latest = _require_matches(warehouse, challenge_id, [listing_id])[listing_id]
     if latest["decision"] is None:
         raise InvalidDecision("备注：请先对该匹配做出决定（入围/排除…），备注随决定一起保存")
-    return store.record_review(warehouse, challenge_id=challenge_id, listing_id=listing_id,
-                               reviewer=broker.username, role=broker.role, note=note,
-                               **{k: latest[k] for k in ("decision", "reason", "deal_amount_wan", "deal_date")})
+    return store.record_review(
+        warehouse,
+        challenge_id=challenge_id,
+        listing_id=listing_id,
+        reviewer=broker.username,
+        role=broker.role,
+        note=note,
+        **{k: latest[k] for k in ("decision", "reason", "deal_amount_wan", "deal_date")},
+    )
 
 
 def share_match(warehouse: Warehouse, user: User | None, challenge_id: str, listing_id: str) -> bool:
@@ -257,17 +330,44 @@ def share_match(warehouse: Warehouse, user: User | None, challenge_id: str, list
 # --- exports -----------------------------------------------------------------------------------
 
 SHORTLIST_HEADERS = {
-    "rank": "排名", "score": "匹配分", "listing_id": "供给编号", "kind": "类型", "listing_title": "名称",
-    "applicants": "权利人/完成单位", "listing_field": "行业", "maturity": "成熟度", "cooperation": "合作方式",
-    "price_text": "价格", "contact": "联系方式", "decision": "当前状态", "note": "备注", "reviewer": "经纪人",
-    "decided_at": "更新时间", "deal_amount_wan": "签约金额（万元）", "deal_date": "签约日期",
-    "shared_at": "已分享给企业", "url": "来源链接",
+    "rank": "排名",
+    "score": "匹配分",
+    "listing_id": "供给编号",
+    "kind": "类型",
+    "listing_title": "名称",
+    "applicants": "权利人/完成单位",
+    "listing_field": "行业",
+    "maturity": "成熟度",
+    "cooperation": "合作方式",
+    "price_text": "价格",
+    "contact": "联系方式",
+    "decision": "当前状态",
+    "note": "备注",
+    "reviewer": "经纪人",
+    "decided_at": "更新时间",
+    "deal_amount_wan": "签约金额（万元）",
+    "deal_date": "签约日期",
+    "shared_at": "已分享给企业",
+    "url": "来源链接",
 }
 PIPELINE_HEADERS = {
-    "challenge_id": "需求编号", "challenge_title": "需求标题", "issuer": "发榜单位", "challenge_field": "所属行业",
-    "listing_id": "供给编号", "listing_title": "供给名称", "kind": "类型", "score": "匹配分",
-    "decision": "当前状态", "reason": "排除原因", "note": "备注", "reviewer": "经纪人", "decided_at": "更新时间",
-    "deal_amount_wan": "签约金额（万元）", "deal_date": "签约日期", "shared_at": "已分享给企业", "url": "来源链接",
+    "challenge_id": "需求编号",
+    "challenge_title": "需求标题",
+    "issuer": "发榜单位",
+    "challenge_field": "所属行业",
+    "listing_id": "供给编号",
+    "listing_title": "供给名称",
+    "kind": "类型",
+    "score": "匹配分",
+    "decision": "当前状态",
+    "reason": "排除原因",
+    "note": "备注",
+    "reviewer": "经纪人",
+    "decided_at": "更新时间",
+    "deal_amount_wan": "签约金额（万元）",
+    "deal_date": "签约日期",
+    "shared_at": "已分享给企业",
+    "url": "来源链接",
 }
 
 

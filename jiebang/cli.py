@@ -9,7 +9,7 @@ import subprocess
 import sys
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -23,7 +23,9 @@ user_app = typer.Typer(help="本地账户 (local accounts).", no_args_is_help=Tr
 app.add_typer(user_app, name="user")
 console = Console(soft_wrap=True)  # an error stays one line, whatever the terminal width
 
-ConfigOption = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML settings file (else JIEBANG_CONFIG).")]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="TOML settings file (else JIEBANG_CONFIG).")
+]
 
 # Telemetry off and no calls beyond 127.0.0.1, for every command (set before Prefect loads).
 _QUIET_ENV = {
@@ -45,6 +47,7 @@ def _settings(config: Path | None) -> Settings:
 
 def _one_line_errors(command):
     """Known errors become one actionable line and exit code 1; unknown ones propagate."""
+
     @wraps(command)
     def wrapper(*args, **kwargs):
         try:
@@ -52,6 +55,7 @@ def _one_line_errors(command):
         except JiebangError as exc:
             console.print(f"[bold red]错误[/] {exc}")
             raise typer.Exit(1) from None
+
     return wrapper
 
 
@@ -63,18 +67,34 @@ def _run_refresh() -> dict:
 
 def _start_ui(settings: Settings) -> subprocess.Popen:
     app_path = Path(__file__).resolve().parent.parent / "ui" / "app.py"
-    return subprocess.Popen([
-        sys.executable, "-m", "streamlit", "run", str(app_path),
-        "--server.address", settings.ui_host, "--server.port", str(settings.ui_port),
-        "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
-    ])
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(app_path),
+            "--server.address",
+            settings.ui_host,
+            "--server.port",
+            str(settings.ui_port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--client.toolbarMode",
+            "minimal",
+        ]
+    )
 
 
 def _serve_until_stopped(process: subprocess.Popen) -> int:
     """Wait for the UI server; Ctrl-C or SIGTERM (a service manager, a test) stops it too,
     instead of leaving Streamlit running without its parent."""
+
     def stop(*_):
         raise KeyboardInterrupt
+
     signal.signal(signal.SIGTERM, stop)
     try:
         return process.wait()
@@ -117,6 +137,7 @@ def _serve_deployments(settings: Settings, api_url: str) -> None:
 
     def stop(*_):
         raise KeyboardInterrupt
+
     signal.signal(signal.SIGTERM, stop)
     os.environ["PREFECT_API_URL"] = api_url  # for the flow-run processes the runner starts
     with temporary_settings({PREFECT_API_URL: api_url}):
@@ -130,7 +151,9 @@ def _serve_deployments(settings: Settings, api_url: str) -> None:
 @_one_line_errors
 def serve(
     config: ConfigOption = None,
-    port: Annotated[Optional[int], typer.Option(help="Prefect server port (else JIEBANG_PREFECT_PORT, 4200; 0: any free).")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Prefect server port (else JIEBANG_PREFECT_PORT, 4200; 0: any free).")
+    ] = None,
 ) -> None:
     """The scheduler for one machine: starts a local Prefect server (API and UI, run history) on
     127.0.0.1 and serves the deployments (nightly at 02:00 Asia/Shanghai, match-challenge,
@@ -144,9 +167,11 @@ def serve(
     with LocalPrefectServer(settings.prefect_host, settings.prefect_port if port is None else port) as server:
         console.print(f"Prefect 界面 (UI): {server.ui_url}   API: {server.api_url}")
         upcoming = next_run(settings.schedule_cron, settings.schedule_timezone)
-        console.print(f"夜间刷新 (nightly): cron '{settings.schedule_cron}' {settings.schedule_timezone}，"
-                      f"下次运行 next run {upcoming:%Y-%m-%d %H:%M} {settings.schedule_timezone}；"
-                      "按 Ctrl-C 停止 (Ctrl-C to stop)")
+        console.print(
+            f"夜间刷新 (nightly): cron '{settings.schedule_cron}' {settings.schedule_timezone}，"
+            f"下次运行 next run {upcoming:%Y-%m-%d %H:%M} {settings.schedule_timezone}；"
+            "按 Ctrl-C 停止 (Ctrl-C to stop)"
+        )
         _serve_deployments(settings, server.api_url)
 
 
@@ -171,8 +196,11 @@ def demo(config: ConfigOption = None) -> None:
         result = _run_refresh()
         console.print(f"夜间刷新完成 (nightly refresh done): {result['matching']}")
         logins = {}
-        for name, role, label, firm in (("broker", "broker", "演示经纪人", None), ("admin", "admin", "演示管理员", None),
-                                        ("firm", "firm", "演示企业用户", "嘉善演示科技有限公司")):
+        for name, role, label, firm in (
+            ("broker", "broker", "演示经纪人", None),
+            ("admin", "admin", "演示管理员", None),
+            ("firm", "firm", "演示企业用户", "嘉善演示科技有限公司"),
+        ):
             logins[name] = accounts.random_password()  # fresh each demo: no password in the repo
             accounts.add_user(warehouse, name, logins[name], role, display_name=label, firm=firm)
         process = _start_ui(settings)
@@ -188,9 +216,11 @@ def demo(config: ConfigOption = None) -> None:
 def import_command(
     format: Annotated[str, typer.Argument(help="google_patents_csv | patentsview | cnipa_xml | uspto_xml | table")],
     path: Annotated[Path, typer.Argument(help="The downloaded file.")],
-    source: Annotated[Optional[str], typer.Option(help="Source name recorded with each record (default: the format).")] = None,
-    kind: Annotated[Optional[str], typer.Option(help="table only: achievement | need | patent.")] = None,
-    column: Annotated[Optional[list[str]], typer.Option("--map", help="table only: 表头=field, repeatable.")] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Source name recorded with each record (default: the format).")
+    ] = None,
+    kind: Annotated[str | None, typer.Option(help="table only: achievement | need | patent.")] = None,
+    column: Annotated[list[str] | None, typer.Option("--map", help="table only: 表头=field, repeatable.")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Load a public data dump into the warehouse (validated; bad records quarantined).
@@ -203,8 +233,10 @@ def import_command(
     mapping = dict(_column_mapping(c) for c in column) if column else None
     warehouse = pipeline.open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
     run_id, report = pipeline.import_file(warehouse, format, path, source=source, mapping=mapping, kind=kind)
-    console.print(f"导入 {path.name}: 新增/更新/未变 {report.loaded} 条 (listings {vars(report.listings)}, "
-                  f"challenges {vars(report.challenges)})，隔离 quarantined {report.quarantined} 条；运行 {run_id}")
+    console.print(
+        f"导入 {path.name}: 新增/更新/未变 {report.loaded} 条 (listings {vars(report.listings)}, "
+        f"challenges {vars(report.challenges)})，隔离 quarantined {report.quarantined} 条；运行 {run_id}"
+    )
 
 
 def _column_mapping(text: str) -> tuple[str, str]:
@@ -219,8 +251,8 @@ def _column_mapping(text: str) -> tuple[str, str]:
 def parse_command(
     spider: Annotated[str, typer.Argument(help="Spider name, e.g. cnipr, epo_ops, google_patents, achievements.")],
     file: Annotated[Path, typer.Argument(help="A saved page (HTML, JSON or XML).")],
-    url: Annotated[Optional[str], typer.Option(help="The page's original URL (ids and links derive from it).")] = None,
-    callback: Annotated[Optional[str], typer.Option(help="Parser method (default: chosen from the page).")] = None,
+    url: Annotated[str | None, typer.Option(help="The page's original URL (ids and links derive from it).")] = None,
+    callback: Annotated[str | None, typer.Option(help="Parser method (default: chosen from the page).")] = None,
 ) -> None:
     """Print the items (and follow-up requests) a saved page yields, one JSON line each.
 
@@ -270,9 +302,13 @@ def eval_command(
         table.add_row(name, *(f"{v:.3f}" for v in scores.row().values()), f"{report.seconds[name]:.1f}")
     console.print(table)
     console.print(f"评测需求 (matchable challenges): {report.matchable}")
-    console.print(f"无匹配需求已标记 (no-match flagged): {report.flagged_no_match or '—'}；"
-                  f"未标记 (missed): {report.missed_no_match or '—'}")
-    console.print(f"误标记 (matchable flagged no good match): {len(report.wrongly_flagged)} {report.wrongly_flagged or ''}")
+    console.print(
+        f"无匹配需求已标记 (no-match flagged): {report.flagged_no_match or '—'}；"
+        f"未标记 (missed): {report.missed_no_match or '—'}"
+    )
+    console.print(
+        f"误标记 (matchable flagged no good match): {len(report.wrongly_flagged)} {report.wrongly_flagged or ''}"
+    )
 
 
 @app.command()
@@ -323,10 +359,17 @@ def labels(
 def user_add(
     username: str,
     role: Annotated[str, typer.Option(help="admin | broker | firm")],
-    firm: Annotated[Optional[str], typer.Option(help="The firm a firm user belongs to.")] = None,
-    display_name: Annotated[Optional[str], typer.Option(help="Name shown in the UI.")] = None,
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
-                                          help="At least 8 characters (prompted when omitted).")] = "",
+    firm: Annotated[str | None, typer.Option(help="The firm a firm user belongs to.")] = None,
+    display_name: Annotated[str | None, typer.Option(help="Name shown in the UI.")] = None,
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="At least 8 characters (prompted when omitted).",
+        ),
+    ] = "",
     config: ConfigOption = None,
 ) -> None:
     """Create or update a local account (argon2-hashed password).
@@ -337,8 +380,14 @@ def user_add(
     from jiebang.pipeline import open_warehouse
 
     settings = _settings(config)
-    user = add_user(open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds), username,
-                    password, role, display_name=display_name, firm=firm)
+    user = add_user(
+        open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds),
+        username,
+        password,
+        role,
+        display_name=display_name,
+        firm=firm,
+    )
     console.print(f"账户已保存: {user.username} ({user.role})")
 
 

@@ -16,8 +16,13 @@ from warehouse import workspace_queries
 from warehouse.gateway import Row, Warehouse
 from warehouse.store import now_utc
 
-FUNNEL_STAGES = (("candidates", "候选"), ("shortlisted", "入围"), ("contacted", "已联系"), ("intent", "意向"),
-                 ("signed", "签约"))
+FUNNEL_STAGES = (
+    ("candidates", "候选"),
+    ("shortlisted", "入围"),
+    ("contacted", "已联系"),
+    ("intent", "意向"),
+    ("signed", "签约"),
+)
 NIGHTLY_FLOW = "nightly-refresh"
 
 
@@ -34,9 +39,15 @@ def funnel(warehouse: Warehouse, user: User | None) -> list[Row]:
     first = int(counts["candidates"])
     for key, label in FUNNEL_STAGES:
         pairs = int(counts[key])
-        stages.append({"stage": key, "label": label, "pairs": pairs,
-                       "from_previous": None if not previous else round(pairs / previous, 4),
-                       "from_candidates": None if not first or key == "candidates" else round(pairs / first, 4)})
+        stages.append(
+            {
+                "stage": key,
+                "label": label,
+                "pairs": pairs,
+                "from_previous": None if not previous else round(pairs / previous, 4),
+                "from_candidates": None if not first or key == "candidates" else round(pairs / first, 4),
+            }
+        )
         previous = pairs
     return stages
 
@@ -59,7 +70,9 @@ def source_freshness(warehouse: Warehouse, user: User | None, now: datetime | No
     now = now or now_utc()
     rows = workspace_queries.source_freshness(warehouse)
     for row in rows:
-        row["age_days"] = None if row["last_seen"] is None else round((now - row["last_seen"]).total_seconds() / 86400, 1)
+        row["age_days"] = (
+            None if row["last_seen"] is None else round((now - row["last_seen"]).total_seconds() / 86400, 1)
+        )
     return rows
 
 
@@ -70,8 +83,14 @@ def last_nightly_run(warehouse: Warehouse, user: User | None) -> dict[str, Any] 
     if run is None:
         return None
     stats = json.loads(run["stats"] or "{}")
-    run["sources"] = {name: {k: s.get(k) for k in ("loaded", "quarantined", "blocked", "skipped_unchanged",
-                                                   "pages_fetched", "complete") if k in s}
-                      for name, s in (stats.get("sources") or {}).items() if isinstance(s, dict)}
+    run["sources"] = {
+        name: {
+            k: s.get(k)
+            for k in ("loaded", "quarantined", "blocked", "skipped_unchanged", "pages_fetched", "complete")
+            if k in s
+        }
+        for name, s in (stats.get("sources") or {}).items()
+        if isinstance(s, dict)
+    }
     run["seconds"] = None if run["finished_at"] is None else (run["finished_at"] - run["started_at"]).total_seconds()
     return run

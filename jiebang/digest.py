@@ -28,7 +28,7 @@ def per_broker(rows: Sequence[Mapping[str, Any]], brokers: Sequence[str]) -> dic
     nobody follows goes to every broker (to EVERYONE when there are no broker accounts)."""
     out: dict[str, list[Mapping[str, Any]]] = {b: [] for b in brokers}
     for row in rows:
-        for broker in (row.get("brokers") or brokers or [EVERYONE]):
+        for broker in row.get("brokers") or brokers or [EVERYONE]:
             out.setdefault(broker, []).append(row)
     return {b: r for b, r in out.items() if r}
 
@@ -40,8 +40,10 @@ def digest_markdown(run_id: str, min_score: float, by_broker: Mapping[str, Seque
         lines.append("本次没有新的高分匹配 (no new matches above the score this run).")
     for broker, rows in sorted(by_broker.items()):
         lines += [f"## {broker} ({len(rows)})", ""]
-        lines += [f"- {r['challenge_title']} ← {r['listing_title']} ({r['listing_id']}), 分数 {float(r['score']):.1f}"
-                  for r in rows]
+        lines += [
+            f"- {r['challenge_title']} ← {r['listing_title']} ({r['listing_id']}), 分数 {float(r['score']):.1f}"
+            for r in rows
+        ]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -56,8 +58,12 @@ def wecom_payload(content: str) -> dict[str, Any]:
 
 
 def send_webhook(url: str, content: str, timeout: float = 10.0) -> None:
-    request = urllib.request.Request(url, data=json.dumps(wecom_payload(content), ensure_ascii=False).encode("utf-8"),
-                                     headers={"Content-Type": "application/json; charset=utf-8"}, method="POST")
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(wecom_payload(content), ensure_ascii=False).encode("utf-8"),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+        method="POST",
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         response.read()
 

@@ -16,8 +16,15 @@ from matching.evaluation import Scores, evaluate
 
 def _no_result(challenge: Challenge) -> dict:
     # A challenge without any candidate still gets a line, so its flag is visible.
-    return {"challenge_id": challenge.challenge_id, "listing_id": None, "rank": None, "score": 0.0,
-            "parts": {}, "matched_terms": [], "no_good_match": True}
+    return {
+        "challenge_id": challenge.challenge_id,
+        "listing_id": None,
+        "rank": None,
+        "score": 0.0,
+        "parts": {},
+        "matched_terms": [],
+        "no_good_match": True,
+    }
 
 
 def match_file(supply: Path, challenges_path: Path, top_k: int, out: Path, today: date | None = None) -> int:
@@ -67,8 +74,10 @@ def run_eval(supply: Path, challenges_path: Path, qrels_path: Path, today: date 
     matchable = {cid for cid, grades in qrels.items() if any(g >= 1 for g in grades.values())}
     no_match = sorted(c.challenge_id for c in challenges if c.challenge_id not in matchable)
     return EvalReport(
-        scores=scores, seconds=seconds,
+        scores=scores,
+        seconds=seconds,
         flagged_no_match=[c for c in no_match if c in flagged],
         missed_no_match=[c for c in no_match if c not in flagged],
-        wrongly_flagged=sorted(flagged & matchable), matchable=len(matchable & {c.challenge_id for c in challenges}),
+        wrongly_flagged=sorted(flagged & matchable),
+        matchable=len(matchable & {c.challenge_id for c in challenges}),
     )

@@ -40,8 +40,14 @@ INDUSTRIES = (*PRIORITY_INDUSTRIES, "其他")
 COOPERATION_MODES = ("技术转让", "技术许可", "作价入股", "合作开发", "委托研发", "技术服务", "面议")
 CONFIDENTIALITY = ("公开", "匿名")
 FIELD_LABELS = {
-    "title": "标题", "description": "需求描述", "field": "所属行业", "targets": "期望指标",
-    "budget_wan": "榜额/预算", "deadline": "截止日期", "cooperation": "合作方式", "region": "地区",
+    "title": "标题",
+    "description": "需求描述",
+    "field": "所属行业",
+    "targets": "期望指标",
+    "budget_wan": "榜额/预算",
+    "deadline": "截止日期",
+    "cooperation": "合作方式",
+    "region": "地区",
     "confidentiality": "保密方式",
 }
 TITLE_CHARS = (5, 60)
@@ -60,7 +66,9 @@ class InvalidChallenge(JiebangError):
 
     def __init__(self, problems: Mapping[str, str]):
         self.problems = dict(problems)
-        super().__init__("需求填写有误：" + "；".join(f"{FIELD_LABELS.get(k, k)}：{v}" for k, v in self.problems.items()))
+        super().__init__(
+            "需求填写有误：" + "；".join(f"{FIELD_LABELS.get(k, k)}：{v}" for k, v in self.problems.items())
+        )
 
 
 class InvalidTransition(JiebangError):
@@ -98,6 +106,7 @@ class PostResult:
 
 
 # --- validation -------------------------------------------------------------------------------
+
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
@@ -178,8 +187,9 @@ def validate_challenge(form: Mapping[str, Any], *, today: date) -> dict[str, Any
         problems["deadline"] = problem
     cooperation = _text(form.get("cooperation"))
     if cooperation not in COOPERATION_MODES:
-        problems["cooperation"] = (f"「{cooperation[:20]}」不是可选方式（{'、'.join(COOPERATION_MODES)}）"
-                                   if cooperation else "必选")
+        problems["cooperation"] = (
+            f"「{cooperation[:20]}」不是可选方式（{'、'.join(COOPERATION_MODES)}）" if cooperation else "必选"
+        )
     if len(region) > REGION_MAX_CHARS:
         problems["region"] = f"最多 {REGION_MAX_CHARS} 个字（现在 {len(region)} 个）"
     confidentiality = _text(form.get("confidentiality")) or "公开"
@@ -187,9 +197,17 @@ def validate_challenge(form: Mapping[str, Any], *, today: date) -> dict[str, Any
         problems["confidentiality"] = f"只能是「公开」或「匿名」（现在「{confidentiality[:20]}」）"
     if problems:
         raise InvalidChallenge(problems)
-    return {"title": title, "description": description, "field": industry, "targets": targets or None,
-            "budget_wan": budget, "deadline": deadline, "cooperation": cooperation, "region": region or None,
-            "anonymous": confidentiality == "匿名"}
+    return {
+        "title": title,
+        "description": description,
+        "field": industry,
+        "targets": targets or None,
+        "budget_wan": budget,
+        "deadline": deadline,
+        "cooperation": cooperation,
+        "region": region or None,
+        "anonymous": confidentiality == "匿名",
+    }
 
 
 def as_form(challenge: Mapping[str, Any]) -> dict[str, Any]:
@@ -201,12 +219,20 @@ def as_form(challenge: Mapping[str, Any]) -> dict[str, Any]:
 
 # --- near-duplicates --------------------------------------------------------------------------
 
+
 def _comparable(title: str, description: str) -> str:
     return _IGNORED.sub("", normalise(f"{title}\n{description}"))
 
 
-def _near_duplicates(warehouse: Warehouse, title: str, description: str, *, exclude_id: str | None,
-                     visible_to: str | None, limit: int = 3) -> list[DuplicateHint]:
+def _near_duplicates(
+    warehouse: Warehouse,
+    title: str,
+    description: str,
+    *,
+    exclude_id: str | None,
+    visible_to: str | None,
+    limit: int = 3,
+) -> list[DuplicateHint]:
     """Existing challenges whose normalised title + description is at least DUPLICATE_THRESHOLD
     similar. `visible_to` (a firm) hides other firms' unpublished challenges' ids and titles;
     None shows everything (brokers)."""
@@ -214,8 +240,9 @@ def _near_duplicates(warehouse: Warehouse, title: str, description: str, *, excl
     # Ratio ≥ t needs the shorter text to be at least t / (2 - t) of the longer: the rest cannot match.
     share = (DUPLICATE_THRESHOLD / 100) / (2 - DUPLICATE_THRESHOLD / 100)
     raw = len(title) + len(description) + 1
-    rows = challenge_store.duplicate_candidates(warehouse, min_length=int(raw * share * 0.9),
-                                                max_length=int(raw / share * 1.1) + 1, exclude_id=exclude_id)
+    rows = challenge_store.duplicate_candidates(
+        warehouse, min_length=int(raw * share * 0.9), max_length=int(raw / share * 1.1) + 1, exclude_id=exclude_id
+    )
     if not rows or not text:
         return []
     choices = {i: _comparable(r["title"], r["description"]) for i, r in enumerate(rows)}
@@ -234,6 +261,7 @@ def _near_duplicates(warehouse: Warehouse, title: str, description: str, *, excl
 
 # --- the firm side ----------------------------------------------------------------------------
 
+
 def require_firm(user: User | None) -> User:
     """The user if signed in as a firm user with a firm; AccessDenied otherwise."""
     firm_user = require_role(user, "firm")
@@ -242,18 +270,26 @@ def require_firm(user: User | None) -> User:
     return firm_user
 
 
-def post_challenge(warehouse: Warehouse, user: User | None, form: Mapping[str, Any], *, today: date,
-                   submit: bool = False) -> PostResult:
+def post_challenge(
+    warehouse: Warehouse, user: User | None, form: Mapping[str, Any], *, today: date, submit: bool = False
+) -> PostResult:
     """Post a challenge for the signed-in firm: validated (InvalidChallenge lists every problem),
     stored as 草稿 (or 待审核 with `submit`), audited, and checked for near-duplicates (flagged in
     the result, not refused). Matching is the caller's next step (pipeline.match_one_challenge)."""
     firm_user = require_firm(user)
     record = validate_challenge(form, today=today)
-    duplicates = _near_duplicates(warehouse, record["title"], record["description"], exclude_id=None,
-                                  visible_to=firm_user.firm)
-    record.update(challenge_id=f"firm:{uuid.uuid4().hex[:12]}",  # no firm name: anonymous stays anonymous
-                  firm=firm_user.firm, issuer=firm_user.firm, posted_by=firm_user.username, source="firm",
-                  url=None, status=PENDING if submit else DRAFT)
+    duplicates = _near_duplicates(
+        warehouse, record["title"], record["description"], exclude_id=None, visible_to=firm_user.firm
+    )
+    record.update(
+        challenge_id=f"firm:{uuid.uuid4().hex[:12]}",  # no firm name: anonymous stays anonymous
+        firm=firm_user.firm,
+        issuer=firm_user.firm,
+        posted_by=firm_user.username,
+        source="firm",
+        url=None,
+        status=PENDING if submit else DRAFT,
+    )
     row = challenge_store.insert_posted(warehouse, record, actor=firm_user.username, role=firm_user.role)
     return PostResult(row, duplicates)
 
@@ -276,11 +312,13 @@ def _require_status(allowed: tuple[str, ...], doing: str):
     def check(before: Row) -> None:
         if before["status"] not in allowed:
             raise InvalidTransition(f"只有{'或'.join(allowed)}的需求可以{doing}（现在：{before['status']}）")
+
     return check
 
 
-def update_challenge(warehouse: Warehouse, user: User | None, challenge_id: str, changes: Mapping[str, Any], *,
-                     today: date) -> Row:
+def update_challenge(
+    warehouse: Warehouse, user: User | None, challenge_id: str, changes: Mapping[str, Any], *, today: date
+) -> Row:
     """Change the signed-in firm's challenge while it is 草稿 or 待审核 (InvalidTransition after);
     `changes` holds any of the form's fields, validated together with the rest. Audited
     (action "edit", before → after of the changed columns)."""
@@ -288,9 +326,16 @@ def update_challenge(warehouse: Warehouse, user: User | None, challenge_id: str,
     current = my_challenge(warehouse, firm_user, challenge_id)
     _require_status(EDITABLE, "修改")(current)
     record = validate_challenge({**as_form(current), **changes}, today=today)
-    row = challenge_store.change_challenge(warehouse, challenge_id, record, actor=firm_user.username,
-                                           role=firm_user.role, action="edit", firm=firm_user.firm,
-                                           check=_require_status(EDITABLE, "修改"))
+    row = challenge_store.change_challenge(
+        warehouse,
+        challenge_id,
+        record,
+        actor=firm_user.username,
+        role=firm_user.role,
+        action="edit",
+        firm=firm_user.firm,
+        check=_require_status(EDITABLE, "修改"),
+    )
     if row is None:
         raise AccessDenied(NOT_FOUND)
     return row
@@ -299,9 +344,16 @@ def update_challenge(warehouse: Warehouse, user: User | None, challenge_id: str,
 def submit_for_review(warehouse: Warehouse, user: User | None, challenge_id: str) -> Row:
     """草稿 → 待审核 for the signed-in firm's own challenge. Audited (action "status")."""
     firm_user = require_firm(user)
-    row = challenge_store.change_challenge(warehouse, str(challenge_id), {"status": PENDING},
-                                           actor=firm_user.username, role=firm_user.role, action="status",
-                                           firm=firm_user.firm, check=_require_status((DRAFT,), "提交审核"))
+    row = challenge_store.change_challenge(
+        warehouse,
+        str(challenge_id),
+        {"status": PENDING},
+        actor=firm_user.username,
+        role=firm_user.role,
+        action="status",
+        firm=firm_user.firm,
+        check=_require_status((DRAFT,), "提交审核"),
+    )
     if row is None:
         raise AccessDenied(NOT_FOUND)
     return row
@@ -316,6 +368,7 @@ def shared_matches(warehouse: Warehouse, user: User | None, challenge_id: str) -
 
 
 # --- the lifecycle (brokers and admins) -------------------------------------------------------
+
 
 def allowed_transitions(user: User | None, status: str) -> tuple[str, ...]:
     """The statuses `user` may move a challenge in `status` to (for buttons; set_status checks again)."""
@@ -336,11 +389,20 @@ def set_status(warehouse: Warehouse, user: User | None, challenge_id: str, statu
 
     def check(before: Row) -> None:
         if status not in allowed_transitions(curator, before["status"]):
-            raise InvalidTransition(f"不能从「{before['status']}」改为「{status}」"
-                                    f"（可改为：{'、'.join(allowed_transitions(curator, before['status'])) or '无'}）")
+            raise InvalidTransition(
+                f"不能从「{before['status']}」改为「{status}」"
+                f"（可改为：{'、'.join(allowed_transitions(curator, before['status'])) or '无'}）"
+            )
 
-    row = challenge_store.change_challenge(warehouse, str(challenge_id), {"status": status}, actor=curator.username,
-                                           role=curator.role, action="status", check=check)
+    row = challenge_store.change_challenge(
+        warehouse,
+        str(challenge_id),
+        {"status": status},
+        actor=curator.username,
+        role=curator.role,
+        action="status",
+        check=check,
+    )
     if row is None:
         raise ChallengeNotFound(f"需求 {challenge_id} 不存在 (no such challenge)")
     return row
@@ -356,15 +418,28 @@ def reveal_firm(warehouse: Warehouse, user: User | None, challenge_id: str) -> R
         if before["revealed"]:
             raise InvalidTransition("该需求的企业已揭示 (already revealed)")
 
-    row = challenge_store.change_challenge(warehouse, str(challenge_id), {"revealed": True}, actor=curator.username,
-                                           role=curator.role, action="reveal", check=check)
+    row = challenge_store.change_challenge(
+        warehouse,
+        str(challenge_id),
+        {"revealed": True},
+        actor=curator.username,
+        role=curator.role,
+        action="reveal",
+        check=check,
+    )
     if row is None:
         raise ChallengeNotFound(f"需求 {challenge_id} 不存在 (no such challenge)")
     return row
 
 
-def curation_queue(warehouse: Warehouse, user: User | None, statuses: tuple[str, ...] = (PENDING,), *,
-                   limit: int = 200, offset: int = 0) -> list[Row]:
+def curation_queue(
+    warehouse: Warehouse,
+    user: User | None,
+    statuses: tuple[str, ...] = (PENDING,),
+    *,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[Row]:
     """Challenges in the given statuses, oldest first (the 待审核 queue by default)."""
     require_role(user, *BROKER_ROLES)
     return challenge_store.challenges_in_status(warehouse, statuses, limit=limit, offset=offset)
@@ -387,5 +462,6 @@ def curated_challenge(warehouse: Warehouse, user: User | None, challenge_id: str
 def near_duplicates(warehouse: Warehouse, user: User | None, challenge_id: str) -> list[DuplicateHint]:
     """Other challenges close to this one (for the broker curating it)."""
     row = curated_challenge(warehouse, user, challenge_id)
-    return _near_duplicates(warehouse, row["title"], row["description"], exclude_id=row["challenge_id"],
-                            visible_to=None)
+    return _near_duplicates(
+        warehouse, row["title"], row["description"], exclude_id=row["challenge_id"], visible_to=None
+    )

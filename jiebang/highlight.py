@@ -57,8 +57,9 @@ def segments(text: str, spans: Iterable[Sequence[int]], offset: int = 0) -> list
     return pieces
 
 
-def split_highlight(parts: Sequence[str], spans: Iterable[Sequence[int]],
-                    limits: Sequence[int | None] | None = None) -> list[list[Segment]]:
+def split_highlight(
+    parts: Sequence[str], spans: Iterable[Sequence[int]], limits: Sequence[int | None] | None = None
+) -> list[list[Segment]]:
     """Segments for each of `parts` (e.g. title and description), whose join with "\\n" the spans
     index. A part whose normalised form has another length is shown normalised, so the spans
     still fall on the right characters. `limits` cuts parts to at most so many characters ("…"

@@ -17,8 +17,7 @@ from typing import Any
 from crawlers.importers import FORMATS, load_file
 from crawlers.loading import LoadReport, load_feed
 from crawlers.runner import CrawlOutput, crawl_source
-from jiebang.errors import ImportRefused, UnknownFormat
-from jiebang.errors import UnknownChallenge
+from jiebang.errors import ImportRefused, UnknownChallenge, UnknownFormat
 from jiebang.settings import ImportSettings, Settings, SourceSettings
 from matching.engine import (
     Challenge,
@@ -58,10 +57,15 @@ def load_crawl(warehouse: Warehouse, output: CrawlOutput, run_id: str) -> dict[s
     crawl_seconds = float(stats.get("elapsed_time_seconds") or 0.0)
     load_seconds = time.monotonic() - began
     return {
-        **report.as_dict(), "blocked": output.blocked, "marked_inactive": inactive, "complete": output.complete,
-        "pages_fetched": output.pages_fetched, "list_pages": int(stats.get("jiebang/pages/list", 0)),
+        **report.as_dict(),
+        "blocked": output.blocked,
+        "marked_inactive": inactive,
+        "complete": output.complete,
+        "pages_fetched": output.pages_fetched,
+        "list_pages": int(stats.get("jiebang/pages/list", 0)),
         "detail_pages": report.loaded + report.quarantined + output.blocked + report.skipped_unchanged,
-        "crawl_seconds": round(crawl_seconds, 2), "load_seconds": round(load_seconds, 2),
+        "crawl_seconds": round(crawl_seconds, 2),
+        "load_seconds": round(load_seconds, 2),
         "duration_seconds": round(crawl_seconds + load_seconds, 2),
     }
 
@@ -73,23 +77,30 @@ def match_open_challenges(warehouse: Warehouse, run_id: str, *, today: date, top
     comes back."""
     challenges = [Challenge.from_record(r) for r in queries.open_challenges(warehouse, today)]
     index = build_index(Listing.from_record(r) for r in queries.listings_for_matching(warehouse))
-    matches = match_challenges(index, challenges, top_k=top_k, exclude=queries.rejected_pairs(warehouse),
-                               today=today)
+    matches = match_challenges(index, challenges, top_k=top_k, exclude=queries.rejected_pairs(warehouse), today=today)
     return store_matches(warehouse, run_id, [c.challenge_id for c in challenges], len(index), matches)
 
 
-def store_matches(warehouse: Warehouse, run_id: str, challenge_ids: Sequence[str], listings: int,
-                  matches: Sequence[Match]) -> dict[str, Any]:
+def store_matches(
+    warehouse: Warehouse, run_id: str, challenge_ids: Sequence[str], listings: int, matches: Sequence[Match]
+) -> dict[str, Any]:
     """Store a matching step's results for these challenges, and its figures for the run report:
     matches stored, how many are new pairs, and the challenges with no good match."""
     stored = store.replace_matches(warehouse, run_id, list(challenge_ids), [m.as_record() for m in matches])
     new = queries.new_match_count(warehouse, run_id)
-    return {"challenges": len(challenge_ids), "listings": listings, "matches": stored, "new": new,
-            "updated": stored - new, "no_good_match": sorted({m.challenge_id for m in matches if m.no_good_match})}
+    return {
+        "challenges": len(challenge_ids),
+        "listings": listings,
+        "matches": stored,
+        "new": new,
+        "updated": stored - new,
+        "no_good_match": sorted({m.challenge_id for m in matches if m.no_good_match}),
+    }
 
 
-def match_one_challenge(warehouse: Warehouse, challenge_id: str, *, today: date, top_k: int,
-                        index_dir: Path | None = None) -> dict[str, Any]:
+def match_one_challenge(
+    warehouse: Warehouse, challenge_id: str, *, today: date, top_k: int, index_dir: Path | None = None
+) -> dict[str, Any]:
     """Match one challenge now, whatever its status (a firm just posted or edited it; brokers see
     candidates while curating), and store its matches like the nightly run does. The nightly run
     still matches only published challenges.
@@ -98,16 +109,26 @@ def match_one_challenge(warehouse: Warehouse, challenge_id: str, *, today: date,
     when there is no such challenge."""
     record = challenge_store.any_challenge(warehouse, challenge_id)
     if record is None:
-        raise UnknownChallenge(f"没有编号为 {challenge_id!r} 的需求 (no challenge with id {challenge_id!r};"
-                               " check the id on the 需求审核 page)")
-    index = build_index(Listing.from_record(r) for r in queries.listings_for_matching(warehouse)) \
-        if index_dir is None else refresh_index(warehouse, index_dir)
+        raise UnknownChallenge(
+            f"没有编号为 {challenge_id!r} 的需求 (no challenge with id {challenge_id!r};"
+            " check the id on the 需求审核 page)"
+        )
+    index = (
+        build_index(Listing.from_record(r) for r in queries.listings_for_matching(warehouse))
+        if index_dir is None
+        else refresh_index(warehouse, index_dir)
+    )
     exclude = {pair for pair in queries.rejected_pairs(warehouse) if pair[0] == challenge_id}
     matches = match_challenges(index, [Challenge.from_record(record)], top_k=top_k, exclude=exclude, today=today)
     run_id = f"on-demand-{store.now_utc():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     stored = store.replace_matches(warehouse, run_id, [challenge_id], [m.as_record() for m in matches])
-    return {"challenge_id": challenge_id, "listings": len(index), "matches": stored, "run_id": run_id,
-            "no_good_match": any(m.no_good_match for m in matches) or not matches}
+    return {
+        "challenge_id": challenge_id,
+        "listings": len(index),
+        "matches": stored,
+        "run_id": run_id,
+        "no_good_match": any(m.no_good_match for m in matches) or not matches,
+    }
 
 
 @contextmanager
@@ -142,8 +163,15 @@ def rebuild_index(warehouse: Warehouse, index_dir: Path, *, segment_size: int = 
         return _refresh_index(warehouse, index_dir, segment_size)
 
 
-def import_file(warehouse: Warehouse, format: str, path: Path, *, source: str | None = None,
-                mapping: dict[str, str] | None = None, kind: str | None = None) -> tuple[str, LoadReport]:
+def import_file(
+    warehouse: Warehouse,
+    format: str,
+    path: Path,
+    *,
+    source: str | None = None,
+    mapping: dict[str, str] | None = None,
+    kind: str | None = None,
+) -> tuple[str, LoadReport]:
     """Load one downloaded dump as a recorded run (its counts, or its error, in `runs`)."""
     run_id = store.start_run(warehouse, f"import-{format}")
     try:
@@ -177,11 +205,26 @@ def run_configured_import(warehouse: Warehouse, spec: ImportSettings, run_id: st
         report = _load_import(warehouse, spec, path, run_id)
         # The hash taken before the load: if the file changed meanwhile, the next run sees a
         # different hash and loads it again (harmless: loads are idempotent upserts).
-        store.record_imported_file(warehouse, path=str(path), format=spec.format, sha256=sha256, size_bytes=size,
-                                   options_hash=options, records=report.total, run_id=run_id)
-    return {**report.as_dict(), "file": str(path), "format": spec.format, "source": spec.source or spec.format,
-            "skipped_file": skipped, "sha256": sha256, "size_bytes": size,
-            "duration_seconds": round(time.monotonic() - began, 2)}
+        store.record_imported_file(
+            warehouse,
+            path=str(path),
+            format=spec.format,
+            sha256=sha256,
+            size_bytes=size,
+            options_hash=options,
+            records=report.total,
+            run_id=run_id,
+        )
+    return {
+        **report.as_dict(),
+        "file": str(path),
+        "format": spec.format,
+        "source": spec.source or spec.format,
+        "skipped_file": skipped,
+        "sha256": sha256,
+        "size_bytes": size,
+        "duration_seconds": round(time.monotonic() - began, 2),
+    }
 
 
 def _check_importable(spec: ImportSettings, path: Path) -> None:
@@ -210,8 +253,9 @@ def _import_options_hash(spec: ImportSettings) -> str:
 
 def _load_import(warehouse: Warehouse, spec: ImportSettings, path: Path, run_id: str) -> LoadReport:
     try:
-        return load_file(warehouse, spec.format, path, source=spec.source, mapping=spec.mapping_dict(),
-                         kind=spec.kind, run_id=run_id)
+        return load_file(
+            warehouse, spec.format, path, source=spec.source, mapping=spec.mapping_dict(), kind=spec.kind, run_id=run_id
+        )
     except ImportRefused as exc:
         # The importers' messages do not always name the file; in a night of several files it must be.
         message = " ".join(str(exc).split())

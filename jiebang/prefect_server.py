@@ -22,7 +22,6 @@ import urllib.request
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from jiebang.errors import JiebangError
 
@@ -46,8 +45,15 @@ def free_port(host: str = "127.0.0.1") -> int:
 class LocalPrefectServer:
     """`prefect server start --host HOST --port PORT` until `stop()` (or the `with` block ends)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 4200, *, prefect_home: Path | None = None,
-                 env: Mapping[str, str] | None = None, startup_timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 4200,
+        *,
+        prefect_home: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        startup_timeout: float = 120.0,
+    ) -> None:
         self.host, self.port = host, port or free_port(host)
         self.prefect_home, self.startup_timeout = prefect_home, startup_timeout
         self.env = {**(os.environ if env is None else env), **QUIET_ENV}
@@ -75,20 +81,27 @@ class LocalPrefectServer:
         self.log = tempfile.NamedTemporaryFile(prefix="prefect-server-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", self.host, "--port", str(self.port)],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 last = Path(self.log.name).read_text(errors="replace").strip().splitlines()[-1:]
-                raise PrefectServerFailed(f"Prefect 服务器未能启动 (server exited: {' '.join(last)}); "
-                                          f"is port {self.port} free? Set JIEBANG_PREFECT_PORT, see {self.log.name}")
+                raise PrefectServerFailed(
+                    f"Prefect 服务器未能启动 (server exited: {' '.join(last)}); "
+                    f"is port {self.port} free? Set JIEBANG_PREFECT_PORT, see {self.log.name}"
+                )
             if self.healthy():
                 return self
             time.sleep(0.5)
         self.stop()
-        raise PrefectServerFailed(f"Prefect 服务器未就绪 (not healthy at {self.api_url} after "
-                                  f"{self.startup_timeout:.0f} s), see {self.log.name}")
+        raise PrefectServerFailed(
+            f"Prefect 服务器未就绪 (not healthy at {self.api_url} after "
+            f"{self.startup_timeout:.0f} s), see {self.log.name}"
+        )
 
     def healthy(self) -> bool:
         try:

@@ -20,8 +20,14 @@ from jiebang import replay_pages as pages
 from jiebang.errors import JiebangError
 from jiebang.settings import ACHIEVEMENT_SITES
 
-SITE_NAMES = {"zju": "浙江大学", "tsinghua": "清华大学", "fudan": "复旦大学", "tongji": "同济大学",
-              "cas": "中国科学院", "shu": "上海大学"}
+SITE_NAMES = {
+    "zju": "浙江大学",
+    "tsinghua": "清华大学",
+    "fudan": "复旦大学",
+    "tongji": "同济大学",
+    "cas": "中国科学院",
+    "shu": "上海大学",
+}
 
 
 @dataclass(frozen=True)

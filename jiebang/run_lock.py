@@ -49,8 +49,7 @@ def describe_holder(text: str) -> str:
         holder = json.loads(text)
     except ValueError:
         return "an unknown process"
-    return (f"pid {holder.get('pid', '?')}, run {holder.get('run_id') or '(starting)'},"
-            f" since {holder.get('since', '?')}")
+    return f"pid {holder.get('pid', '?')}, run {holder.get('run_id') or '(starting)'}, since {holder.get('since', '?')}"
 
 
 @contextmanager

@@ -13,8 +13,16 @@ STATUS_LABELS = {
     "running": "运行中 (running)",
     "interrupted": "中断 (interrupted)",
 }
-_SOURCE_COLUMNS = ("来源 source", "页面 pages", "入库 loaded", "隔离 quarantined", "受阻 blocked",
-                   "未变跳过 skipped", "耗时 duration (s)", "错误 error")
+_SOURCE_COLUMNS = (
+    "来源 source",
+    "页面 pages",
+    "入库 loaded",
+    "隔离 quarantined",
+    "受阻 blocked",
+    "未变跳过 skipped",
+    "耗时 duration (s)",
+    "错误 error",
+)
 
 
 # Where a run's stats keep its per-source rows: crawled sources, and configured import files
@@ -47,16 +55,22 @@ def _cell(value: Any) -> str:
 
 
 def _source_line(label: str, source: Mapping[str, Any]) -> str:
-    return (f"| {label} | {source.get('pages_fetched', 0)} | {source.get('loaded', 0)} |"
-            f" {source.get('quarantined', 0)} | {source.get('blocked', 0)} | {source.get('skipped_unchanged', 0)} |"
-            f" {float(source.get('duration_seconds', 0.0)):.1f} | |")
+    return (
+        f"| {label} | {source.get('pages_fetched', 0)} | {source.get('loaded', 0)} |"
+        f" {source.get('quarantined', 0)} | {source.get('blocked', 0)} | {source.get('skipped_unchanged', 0)} |"
+        f" {float(source.get('duration_seconds', 0.0)):.1f} | |"
+    )
 
 
 def _import_line(label: str, source: Mapping[str, Any]) -> str:
     """A file has no pages and cannot be blocked; an unchanged file is said so, not just counted."""
-    skipped = str(source.get("skipped_unchanged", 0)) + (" (文件未变 file unchanged)" if source.get("skipped_file") else "")
-    return (f"| {label} | – | {source.get('loaded', 0)} | {source.get('quarantined', 0)} | – | {skipped} |"
-            f" {float(source.get('duration_seconds', 0.0)):.1f} | |")
+    skipped = str(source.get("skipped_unchanged", 0)) + (
+        " (文件未变 file unchanged)" if source.get("skipped_file") else ""
+    )
+    return (
+        f"| {label} | – | {source.get('loaded', 0)} | {source.get('quarantined', 0)} | – | {skipped} |"
+        f" {float(source.get('duration_seconds', 0.0)):.1f} | |"
+    )
 
 
 def table_rows(stats: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -68,13 +82,18 @@ def table_rows(stats: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for section, name, row in _rows(stats):
         counts = [row.get(kind) or {} for kind in ("listings", "challenges")]
-        rows.append({
-            "来源 source": name if section == "sources" else f"导入 import {name}",
-            "页面 pages": row.get("pages_fetched"), "新增 new": _total(counts, "inserted", row),
-            "更新 updated": _total(counts, "updated", row), "未变 unchanged": _total(counts, "unchanged", row),
-            "隔离 quarantined": row.get("quarantined"), "受阻 blocked": row.get("blocked"),
-            "错误 error": row.get("error", ""),
-        })
+        rows.append(
+            {
+                "来源 source": name if section == "sources" else f"导入 import {name}",
+                "页面 pages": row.get("pages_fetched"),
+                "新增 new": _total(counts, "inserted", row),
+                "更新 updated": _total(counts, "updated", row),
+                "未变 unchanged": _total(counts, "unchanged", row),
+                "隔离 quarantined": row.get("quarantined"),
+                "受阻 blocked": row.get("blocked"),
+                "错误 error": row.get("error", ""),
+            }
+        )
     return rows
 
 
@@ -90,8 +109,12 @@ def report_markdown(run_id: str, status: str, stats: Mapping[str, Any]) -> str:
     # 夜间刷新 run r1: 完成 (completed)
     ...
     """
-    lines = [f"# 夜间刷新 run {run_id}: {STATUS_LABELS.get(status, status)}", "",
-             "| " + " | ".join(_SOURCE_COLUMNS) + " |", "|" + "---|" * len(_SOURCE_COLUMNS)]
+    lines = [
+        f"# 夜间刷新 run {run_id}: {STATUS_LABELS.get(status, status)}",
+        "",
+        "| " + " | ".join(_SOURCE_COLUMNS) + " |",
+        "|" + "---|" * len(_SOURCE_COLUMNS),
+    ]
     totals = dict.fromkeys(("pages_fetched", "loaded", "quarantined", "blocked", "skipped_unchanged"), 0)
     for section, name, source in _rows(stats):
         label = _cell(name) if section == "sources" else f"导入 import {_cell(name)}"
@@ -101,8 +124,10 @@ def report_markdown(run_id: str, status: str, stats: Mapping[str, Any]) -> str:
         for key in totals:
             totals[key] += int(source.get(key, 0))
         lines.append(_import_line(label, source) if _is_import(source) else _source_line(label, source))
-    lines.append(f"| **合计 total** | {totals['pages_fetched']} | {totals['loaded']} | {totals['quarantined']} |"
-                 f" {totals['blocked']} | {totals['skipped_unchanged']} | | |")
+    lines.append(
+        f"| **合计 total** | {totals['pages_fetched']} | {totals['loaded']} | {totals['quarantined']} |"
+        f" {totals['blocked']} | {totals['skipped_unchanged']} | | |"
+    )
     matching = stats.get("matching")
     lines += ["", "## 匹配 matching", ""]
     if matching:
@@ -111,12 +136,14 @@ def report_markdown(run_id: str, status: str, stats: Mapping[str, Any]) -> str:
             f"- 需求 challenges matched: {matching.get('challenges', 0)} against {matching.get('listings', 0)} listings",
             f"- 匹配 matches stored: {matching.get('matches', 0)}"
             f" (新 new {matching.get('new', 0)}, 更新 updated {matching.get('updated', 0)})",
-            f"- 无合适匹配 no good match: {len(weak)}" + (f" ({', '.join(map(_cell, weak[:20]))}"
-                                                        f"{' …' if len(weak) > 20 else ''})" if weak else ""),
+            f"- 无合适匹配 no good match: {len(weak)}"
+            + (f" ({', '.join(map(_cell, weak[:20]))}{' …' if len(weak) > 20 else ''})" if weak else ""),
         ]
         if sharding := stats.get("sharding"):
-            lines.append(f"- 分片 sharding: {sharding['batches']} batches × {sharding['partitions']} listing partitions"
-                         f" on {sharding['task_runner']}")
+            lines.append(
+                f"- 分片 sharding: {sharding['batches']} batches × {sharding['partitions']} listing partitions"
+                f" on {sharding['task_runner']}"
+            )
     else:
         lines.append("- 未运行 (matching did not run)")
     errors = failed_sources(stats)

@@ -57,12 +57,9 @@ ACHIEVEMENT_SITES = ("zju", "tsinghua", "fudan", "tongji", "cas", "shu")
 
 def default_sources(base_url: str) -> tuple[SourceSettings, ...]:
     """The sources of the embedded default: all served by the local replay site at base_url."""
-    patents = SourceSettings(
-        "google_patents", "google_patents", base_url, "/xhr/query?url=country%3DCN%26num%3D25"
-    )
+    patents = SourceSettings("google_patents", "google_patents", base_url, "/xhr/query?url=country%3DCN%26num%3D25")
     universities = tuple(
-        SourceSettings(site, "achievements", base_url, f"/{site}/kjcg/list_1.html")
-        for site in ACHIEVEMENT_SITES
+        SourceSettings(site, "achievements", base_url, f"/{site}/kjcg/list_1.html") for site in ACHIEVEMENT_SITES
     )
     market = SourceSettings("jiashan_market", "tech_market_needs", base_url, "/jsmarket/xqlist?page=1")
     return (patents, *universities, market)
@@ -319,8 +316,13 @@ def _parse_import(entry: object, problems: list[str], config_dir: Path) -> Impor
         problems.append(f"map={mapping!r} is not a table of header = field names")
     if problems:
         return None
-    return ImportSettings(format=format, path=config_dir / path, source=entry.get("source"),
-                          kind=entry.get("kind"), mapping=tuple(mapping.items()))
+    return ImportSettings(
+        format=format,
+        path=config_dir / path,
+        source=entry.get("source"),
+        kind=entry.get("kind"),
+        mapping=tuple(mapping.items()),
+    )
 
 
 def _import_formats() -> tuple[str, ...]:

@@ -56,8 +56,9 @@ class PreparedMatch:
     segments: int
 
 
-def prepare_sharded_match(warehouse: Warehouse, index_dir: Path, *, today: date,
-                          segment_size: int = 100_000) -> PreparedMatch:
+def prepare_sharded_match(
+    warehouse: Warehouse, index_dir: Path, *, today: date, segment_size: int = 100_000
+) -> PreparedMatch:
     """Bring the on-disk index up to date and read the open challenges and rejected pairs."""
     index = refresh_index(warehouse, index_dir, segment_size=segment_size)
     challenges = [Challenge.from_record(r) for r in queries.open_challenges(warehouse, today)]
@@ -71,7 +72,7 @@ def challenge_batches(challenges: Sequence[Challenge], size: int) -> list[list[C
     [2, 2, 1]
     """
     size = max(1, size)
-    return [list(challenges[i:i + size]) for i in range(0, len(challenges), size)]
+    return [list(challenges[i : i + size]) for i in range(0, len(challenges), size)]
 
 
 def listing_partitions(segments: int, parts: int) -> list[range]:
@@ -92,11 +93,18 @@ def _pairs_of(batch: Iterable[Challenge], exclude: Iterable[tuple[str, str]]) ->
     return {pair for pair in exclude if pair[0] in ids}
 
 
-def match_batch(index_dir: Path, challenges: Sequence[Challenge], *, top_k: int, today: date,
-                exclude: Iterable[tuple[str, str]] = ()) -> list[Match]:
+def match_batch(
+    index_dir: Path,
+    challenges: Sequence[Challenge],
+    *,
+    top_k: int,
+    today: date,
+    exclude: Iterable[tuple[str, str]] = (),
+) -> list[Match]:
     """Match one batch against the whole index saved at `index_dir` in one step."""
-    return match_challenges(open_index(index_dir), challenges, top_k=top_k, today=today,
-                            exclude=_pairs_of(challenges, exclude))
+    return match_challenges(
+        open_index(index_dir), challenges, top_k=top_k, today=today, exclude=_pairs_of(challenges, exclude)
+    )
 
 
 def plan_batch(index_dir: Path, challenges: Sequence[Challenge]) -> list[Query]:
@@ -109,21 +117,35 @@ def retrieve_partition(index_dir: Path, batch: Sequence[Query], partition: range
     return retrieve(open_index(index_dir), batch, partition)
 
 
-def rescore_partition(index_dir: Path, batch: Sequence[Query], candidates: Candidates, partition: range,
-                      exclude: Iterable[tuple[str, str]] = ()) -> list[list[Scored]]:
+def rescore_partition(
+    index_dir: Path,
+    batch: Sequence[Query],
+    candidates: Candidates,
+    partition: range,
+    exclude: Iterable[tuple[str, str]] = (),
+) -> list[list[Scored]]:
     """The batch's candidates that lie in one partition, rescored (excluded pairs left out)."""
-    return rescore(open_index(index_dir), batch, candidates, _pairs_of((q.challenge for q in batch), exclude),
-                   partition)
+    return rescore(
+        open_index(index_dir), batch, candidates, _pairs_of((q.challenge for q in batch), exclude), partition
+    )
 
 
-def rank_batch(batch: Sequence[Query], candidates: Candidates, parts: Sequence[list[list[Scored]]], *,
-               top_k: int, today: date) -> list[Match]:
+def rank_batch(
+    batch: Sequence[Query], candidates: Candidates, parts: Sequence[list[list[Scored]]], *, top_k: int, today: date
+) -> list[Match]:
     """The batch's ranked, explained matches from every partition's rescored candidates."""
     return rank(batch, candidates, parts, top_k=top_k, today=today)
 
 
-def match_partitioned(index_dir: Path, challenges: Sequence[Challenge], partitions: Sequence[range], *,
-                      top_k: int, today: date, exclude: Iterable[tuple[str, str]] = ()) -> list[Match]:
+def match_partitioned(
+    index_dir: Path,
+    challenges: Sequence[Challenge],
+    partitions: Sequence[range],
+    *,
+    top_k: int,
+    today: date,
+    exclude: Iterable[tuple[str, str]] = (),
+) -> list[Match]:
     """All rounds for one batch in this process (what the flow spreads over workers)."""
     batch = plan_batch(index_dir, challenges)
     candidates = fuse([retrieve_partition(index_dir, batch, p) for p in partitions])
@@ -136,8 +158,9 @@ def merge_batches(parts: Iterable[Sequence[Match]]) -> list[Match]:
     return [match for part in parts for match in part]
 
 
-def store_sharded_matches(warehouse: Warehouse, run_id: str, prepared: PreparedMatch,
-                          matches: Sequence[Match]) -> dict[str, Any]:
+def store_sharded_matches(
+    warehouse: Warehouse, run_id: str, prepared: PreparedMatch, matches: Sequence[Match]
+) -> dict[str, Any]:
     """Store the batches' matches and summarise them like any matching step."""
     return store_matches(warehouse, run_id, [c.challenge_id for c in prepared.challenges], prepared.listings, matches)
 

@@ -38,13 +38,25 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 __all__ = ["ANONYMOUS_FIRM", "apply", "board", "board_fields", "validate_application"]
 
 
-def board(warehouse: Warehouse, *, today: date | None = None, field: str | None = None,
-          search: str | None = None, page: int = 0, page_size: int = BOARD_PAGE_SIZE) -> Page:
+def board(
+    warehouse: Warehouse,
+    *,
+    today: date | None = None,
+    field: str | None = None,
+    search: str | None = None,
+    page: int = 0,
+    page_size: int = BOARD_PAGE_SIZE,
+) -> Page:
     """One page of open published challenges as solvers see them (anonymised), newest first.
     Each row is known by `ref`, not by its challenge id."""
-    rows, total = board_store.published(warehouse, today=today or date.today(), field=field or None,
-                                        search=(search or "").strip() or None, limit=page_size,
-                                        offset=max(page, 0) * page_size)
+    rows, total = board_store.published(
+        warehouse,
+        today=today or date.today(),
+        field=field or None,
+        search=(search or "").strip() or None,
+        limit=page_size,
+        offset=max(page, 0) * page_size,
+    )
     return Page(rows, total, page, page_size)
 
 
@@ -82,8 +94,15 @@ def validate_application(form: Mapping[str, Any]) -> dict[str, str]:
     return record
 
 
-def apply(warehouse: Warehouse, ref: str, form: Mapping[str, Any], *, session_key: str,
-          now: datetime | None = None, today: date | None = None) -> int:
+def apply(
+    warehouse: Warehouse,
+    ref: str,
+    form: Mapping[str, Any],
+    *,
+    session_key: str,
+    now: datetime | None = None,
+    today: date | None = None,
+) -> int:
     """Store a 揭榜 application to the open challenge `ref` from this session; returns its id.
 
     InvalidApplication lists the form's problems; RateLimited when this session already sent
@@ -97,10 +116,20 @@ def apply(warehouse: Warehouse, ref: str, form: Mapping[str, Any], *, session_ke
     def check(challenge: Row | None, recent: int) -> None:
         if recent >= RATE_LIMIT:
             minutes = int(RATE_WINDOW.total_seconds() // 60)
-            raise RateLimited(f"提交过于频繁：每 {minutes} 分钟最多提交 {RATE_LIMIT} 份申请，请稍后再试"
-                              " (too many applications from this session; try again later)")
+            raise RateLimited(
+                f"提交过于频繁：每 {minutes} 分钟最多提交 {RATE_LIMIT} 份申请，请稍后再试"
+                " (too many applications from this session; try again later)"
+            )
         if challenge is None:
             raise InvalidApplication({"需求": "该需求不存在或已截止，无法揭榜"})
 
-    return board_store.insert_application(warehouse, ref, record, session_key=session_key, now=now,
-                                          since=now - RATE_WINDOW, today=today or date.today(), check=check)
+    return board_store.insert_application(
+        warehouse,
+        ref,
+        record,
+        session_key=session_key,
+        now=now,
+        since=now - RATE_WINDOW,
+        today=today or date.today(),
+        check=check,
+    )

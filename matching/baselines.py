@@ -15,8 +15,9 @@ from matching.text import char_bigrams, normalise, tokenize
 def bigram_bm25(listings: Sequence[Listing], challenges: Sequence[Challenge], k: int = 50) -> dict[str, list[str]]:
     """Character-bigram BM25 over title + abstract."""
     retriever = bm25s.BM25()
-    retriever.index([char_bigrams(normalise(l.title + " " + l.abstract)) or ["\u0000"] for l in listings],
-                    show_progress=False)
+    retriever.index(
+        [char_bigrams(normalise(l.title + " " + l.abstract)) or ["\u0000"] for l in listings], show_progress=False
+    )
     queries = [char_bigrams(normalise(c.title + " " + c.description)) or ["\u0000"] for c in challenges]
     docs, _ = retriever.retrieve(queries, k=min(k, len(listings)), show_progress=False)
     return {c.challenge_id: [listings[int(d)].listing_id for d in row] for c, row in zip(challenges, docs)}

@@ -33,11 +33,35 @@ from matching.index import Listing, ListingIndex, bigram_key, build_index, match
 from matching.text import char_bigrams, normalise, tokenize_normalised
 from matching.vocabulary import synonym_map
 
-__all__ = ["WEIGHTS", "Challenge", "Listing", "ListingIndex", "Match", "Query", "Retrieved", "Scored", "build_index",
-           "fuse", "make_queries", "match_challenges", "match_challenges_parallel", "rank", "rescore", "retrieve"]
+__all__ = [
+    "WEIGHTS",
+    "Challenge",
+    "Listing",
+    "ListingIndex",
+    "Match",
+    "Query",
+    "Retrieved",
+    "Scored",
+    "build_index",
+    "fuse",
+    "make_queries",
+    "match_challenges",
+    "match_challenges_parallel",
+    "rank",
+    "rescore",
+    "retrieve",
+]
 
-WEIGHTS = {"coverage": 45.0, "relevance": 35.0, "field": 8.0, "maturity": 3.0, "price": 3.0,
-           "region": 3.0, "status": 2.0, "cooperation": 1.0}
+WEIGHTS = {
+    "coverage": 45.0,
+    "relevance": 35.0,
+    "field": 8.0,
+    "maturity": 3.0,
+    "price": 3.0,
+    "region": 3.0,
+    "status": 2.0,
+    "cooperation": 1.0,
+}
 COVERAGE_FULL = 0.8
 NO_MATCH_COVERAGE = 0.13
 BIGRAM_WEIGHT = 0.7  # the recall net counts less than word matches
@@ -65,8 +89,15 @@ class Challenge:
 
     @classmethod
     def from_record(cls, r: Mapping[str, Any]) -> Challenge:
-        return cls(r["challenge_id"], r.get("title") or "", r.get("description") or "", r.get("field"),
-                   r.get("budget_wan"), r.get("region"), r.get("cooperation"))
+        return cls(
+            r["challenge_id"],
+            r.get("title") or "",
+            r.get("description") or "",
+            r.get("field"),
+            r.get("budget_wan"),
+            r.get("region"),
+            r.get("cooperation"),
+        )
 
 
 @dataclass(frozen=True)
@@ -162,8 +193,10 @@ def retrieve(index: ListingIndex, queries: Sequence[Query], segments: Iterable[i
     retrieval time."""
     numbers = range(len(index.segments)) if segments is None else list(segments)
     found = []
-    for terms, postings_of in (([q.retrieval_terms for q in queries], "words"),
-                               ([q.recall_bigrams() for q in queries], "bigrams")):
+    for terms, postings_of in (
+        ([q.retrieval_terms for q in queries], "words"),
+        ([q.recall_bigrams() for q in queries], "bigrams"),
+    ):
         keys = [np.zeros((len(queries), 0), dtype=np.int64)]
         scores = [np.zeros((len(queries), 0), dtype=np.float64)]
         for number in numbers:
@@ -192,8 +225,10 @@ def fuse(parts: Sequence[Retrieved]) -> list[list[tuple[int, int, float]]]:
     its CANDIDATES best over all segments (masked rows skipped)."""
     fused = []
     for kind, weight in (("words", 1.0), ("bigrams", BIGRAM_WEIGHT)):
-        keys, scores = _best(np.concatenate([getattr(p, kind)[0] for p in parts], axis=1),
-                             np.concatenate([getattr(p, kind)[1] for p in parts], axis=1))
+        keys, scores = _best(
+            np.concatenate([getattr(p, kind)[0] for p in parts], axis=1),
+            np.concatenate([getattr(p, kind)[1] for p in parts], axis=1),
+        )
         best = np.maximum(scores[:, :1], np.finfo(np.float64).tiny)
         fused.append((keys, np.where(scores > 0, weight * scores / best, 0.0)))
     (word_keys, word_scores), (bigram_keys, bigram_scores) = fused
@@ -205,8 +240,7 @@ def fuse(parts: Sequence[Retrieved]) -> list[list[tuple[int, int, float]]]:
         distinct, where = np.unique(keys, return_inverse=True)
         total = np.bincount(where, weights=scores)
         best = np.argsort(-total, kind="stable")[:RESCORED]
-        ranked.append([(int(k >> 32), int(k & 0xFFFFFFFF), float(t))
-                       for k, t in zip(distinct[best], total[best])])
+        ranked.append([(int(k >> 32), int(k & 0xFFFFFFFF), float(t)) for k, t in zip(distinct[best], total[best])])
     return ranked
 
 
@@ -252,8 +286,9 @@ def _signal_parts(challenge: Challenge, facts: Mapping[str, Any], today: date) -
         "maturity": signals.maturity_fit(facts.get("maturity")),
         "price": signals.price_fit(challenge.budget_wan, facts.get("price_wan")),
         "region": signals.region_fit(challenge.region, facts.get("region")),
-        "status": signals.status_fit(facts.get("legal_status"),
-                                     date.fromisoformat(published) if published else None, today),
+        "status": signals.status_fit(
+            facts.get("legal_status"), date.fromisoformat(published) if published else None, today
+        ),
         "cooperation": signals.cooperation_fit(challenge.cooperation, facts.get("cooperation")),
     }
     return {name: WEIGHTS[name] * (fit or 0.0) for name, fit in fits.items()}
@@ -265,16 +300,28 @@ def _explain(query: Query, shown: str, hits: Mapping[str, str]) -> list[dict[str
     explained = []
     for term, weight in query.weights.items():
         if (found := hits.get(term)) is not None:
-            explained.append({"term": term, "listing_term": found, "weight": round(weight, 3),
-                              "challenge_spans": query.spans(term), "listing_spans": spans(shown, found)})
+            explained.append(
+                {
+                    "term": term,
+                    "listing_term": found,
+                    "weight": round(weight, 3),
+                    "challenge_spans": query.spans(term),
+                    "listing_spans": spans(shown, found),
+                }
+            )
             if len(explained) == MAX_TERMS:
                 break
     return explained
 
 
-def match_challenges(index: ListingIndex, challenges: Iterable[Challenge], *, top_k: int = 20,
-                     exclude: frozenset[tuple[str, str]] | set = frozenset(),
-                     today: date | None = None) -> list[Match]:
+def match_challenges(
+    index: ListingIndex,
+    challenges: Iterable[Challenge],
+    *,
+    top_k: int = 20,
+    exclude: frozenset[tuple[str, str]] | set = frozenset(),
+    today: date | None = None,
+) -> list[Match]:
     """Rank listings for each challenge, best first, at most `top_k` each.
 
     Excluded (challenge_id, listing_id) pairs, such as rejected ones, never appear. Spans in
@@ -317,8 +364,13 @@ def make_queries(index: ListingIndex, challenges: Iterable[Challenge]) -> list[Q
 Scored = tuple[int, float, float, str, str, dict[str, str], dict[str, Any]]
 
 
-def rescore(index: ListingIndex, queries: Sequence[Query], candidates: Sequence[Sequence[tuple[int, int, float]]],
-            exclude=frozenset(), segments: Iterable[int] | None = None) -> list[list[Scored]]:
+def rescore(
+    index: ListingIndex,
+    queries: Sequence[Query],
+    candidates: Sequence[Sequence[tuple[int, int, float]]],
+    exclude=frozenset(),
+    segments: Iterable[int] | None = None,
+) -> list[list[Scored]]:
     """Coverage and relevance of each query's candidates that lie in `segments` (default: all);
     excluded pairs are left out. The costly step: it reads every candidate's record."""
     wanted = None if segments is None else set(segments)
@@ -337,15 +389,21 @@ def rescore(index: ListingIndex, queries: Sequence[Query], candidates: Sequence[
                 continue
             fields, facts = segment.record(row)
             text = matching_text(fields)
-            shown = text[:len(fields["title"]) + 1 + len(fields["abstract"])]
+            shown = text[: len(fields["title"]) + 1 + len(fields["abstract"])]
             coverage, hits = _coverage(query, text, segment.words_of(row) if position < FUZZY_CANDIDATES else None)
             scored.append((position, coverage, fused / best_fused, listing_id, shown, hits, facts))
         results.append(scored)
     return results
 
 
-def rank(queries: Sequence[Query], candidates: Sequence[Sequence[tuple[int, int, float]]],
-         parts: Sequence[Sequence[Sequence[Scored]]], *, top_k: int, today: date) -> list[Match]:
+def rank(
+    queries: Sequence[Query],
+    candidates: Sequence[Sequence[tuple[int, int, float]]],
+    parts: Sequence[Sequence[Sequence[Scored]]],
+    *,
+    top_k: int,
+    today: date,
+) -> list[Match]:
     """The explained, ranked matches of each query from its rescored candidates (`parts`: the
     `rescore` results of one or more partitions of the index)."""
     results: list[Match] = []
@@ -384,12 +442,17 @@ _SHARED: tuple[ListingIndex, dict[str, Any]] | None = None  # set in the parent,
 def _match_chunk(challenges: list[Challenge]) -> bytes:
     index, options = _SHARED
     with _without_cyclic_gc():  # pickled here, not by the pool, to keep the collector off
-        return pickle.dumps([tuple(getattr(m, name) for name in Match.__dataclass_fields__)
-                             for m in match_challenges(index, challenges, **options)])
+        return pickle.dumps(
+            [
+                tuple(getattr(m, name) for name in Match.__dataclass_fields__)
+                for m in match_challenges(index, challenges, **options)
+            ]
+        )
 
 
-def match_challenges_parallel(index: ListingIndex, challenges: Sequence[Challenge], *, workers: int = 2,
-                              **options: Any) -> list[Match]:
+def match_challenges_parallel(
+    index: ListingIndex, challenges: Sequence[Challenge], *, workers: int = 2, **options: Any
+) -> list[Match]:
     """`match_challenges` split over forked worker processes (same results, same order).
 
     The workers inherit the index copy-on-write and its arrays are memory-mapped, so memory is
@@ -402,7 +465,7 @@ def match_challenges_parallel(index: ListingIndex, challenges: Sequence[Challeng
     import multiprocessing
 
     size = -(-len(challenges) // workers)
-    chunks = [challenges[i:i + size] for i in range(0, len(challenges), size)]
+    chunks = [challenges[i : i + size] for i in range(0, len(challenges), size)]
     _SHARED = (index, options)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool, _without_cyclic_gc():

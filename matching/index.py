@@ -61,12 +61,20 @@ class Listing:
     def from_record(cls, r: dict) -> Listing:
         published = r.get("published_on")
         return cls(
-            listing_id=r["listing_id"], title=r.get("title") or "", abstract=r.get("abstract") or "",
-            claims=r.get("claims") or "", keywords=tuple(r.get("keywords") or ()), field=r.get("field"),
-            kind=r.get("kind") or "patent", ipc=tuple(r.get("ipc") or ()), maturity=r.get("maturity"),
-            cooperation=r.get("cooperation"), price_wan=r.get("price_wan"),
+            listing_id=r["listing_id"],
+            title=r.get("title") or "",
+            abstract=r.get("abstract") or "",
+            claims=r.get("claims") or "",
+            keywords=tuple(r.get("keywords") or ()),
+            field=r.get("field"),
+            kind=r.get("kind") or "patent",
+            ipc=tuple(r.get("ipc") or ()),
+            maturity=r.get("maturity"),
+            cooperation=r.get("cooperation"),
+            price_wan=r.get("price_wan"),
             region=r.get("region") or _region_from_applicants(r.get("applicants")),
-            legal_status=r.get("legal_status"), published_on=str(published)[:10] if published else None,
+            legal_status=r.get("legal_status"),
+            published_on=str(published)[:10] if published else None,
         )
 
     def text_fields(self) -> dict[str, str]:
@@ -77,8 +85,21 @@ class Listing:
         return {"title": title.replace("\n", " "), "abstract": abstract, "keywords": keywords, "claims": claims}
 
     def facts(self) -> dict:
-        return {k: v for k in ("field", "kind", "ipc", "maturity", "cooperation", "price_wan", "region",
-                               "legal_status", "published_on") if (v := getattr(self, k))}
+        return {
+            k: v
+            for k in (
+                "field",
+                "kind",
+                "ipc",
+                "maturity",
+                "cooperation",
+                "price_wan",
+                "region",
+                "legal_status",
+                "published_on",
+            )
+            if (v := getattr(self, k))
+        }
 
 
 def _region_from_applicants(applicants) -> str | None:
@@ -148,8 +169,9 @@ def distinct_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ordered[starts], np.diff(np.r_[starts, len(ordered)])
 
 
-def bm25_matrix(terms: np.ndarray, docs: np.ndarray, tf: np.ndarray, n_terms: int, n_docs: int,
-                k1: float = 1.5, b: float = 0.75) -> dict[str, np.ndarray | int]:
+def bm25_matrix(
+    terms: np.ndarray, docs: np.ndarray, tf: np.ndarray, n_terms: int, n_docs: int, k1: float = 1.5, b: float = 0.75
+) -> dict[str, np.ndarray | int]:
     """Lucene BM25 weights as a term-major (CSC) matrix, the layout bm25s retrieves from, from
     the distinct (term, doc) pairs in term-major order and their term frequencies: one
     vectorised pass instead of a Python loop per token."""
@@ -158,10 +180,14 @@ def bm25_matrix(terms: np.ndarray, docs: np.ndarray, tf: np.ndarray, n_terms: in
     idf = np.log(1 + (n_docs - df + 0.5) / (df + 0.5))
     norm = k1 * (1 - b + b * lengths[docs] / max(lengths.mean(), 1.0))
     indptr = np.zeros(n_terms + 2, dtype=np.int64)  # one more, empty column: the "no known term" query
-    np.cumsum(df, out=indptr[1:n_terms + 1])
+    np.cumsum(df, out=indptr[1 : n_terms + 1])
     indptr[-1] = indptr[-2]
-    return {"data": (idf[terms] * tf / (tf + norm)).astype(np.float32), "indices": docs.astype(np.int32),
-            "indptr": indptr, "num_docs": n_docs}
+    return {
+        "data": (idf[terms] * tf / (tf + norm)).astype(np.float32),
+        "indices": docs.astype(np.int32),
+        "indptr": indptr,
+        "num_docs": n_docs,
+    }
 
 
 @dataclass
@@ -175,7 +201,9 @@ class Postings:
     _model: bm25s.BM25 | None = None
 
     @classmethod
-    def build(cls, terms: np.ndarray, term_ids: np.ndarray, doc_ids: np.ndarray, n_docs: int, **bm25: float) -> Postings:
+    def build(
+        cls, terms: np.ndarray, term_ids: np.ndarray, doc_ids: np.ndarray, n_docs: int, **bm25: float
+    ) -> Postings:
         """From one (term number, doc) entry per token occurrence; `terms` is the sorted vocabulary."""
         pairs, tf = distinct_counts(term_ids.astype(np.int64) * n_docs + doc_ids)
         pair_terms, pair_docs = np.divmod(pairs, n_docs)
@@ -304,17 +332,19 @@ def _bigram_postings(texts: list[str], chunk: int = 10_000) -> tuple[Postings, C
     packed = []
     df = np.zeros(0x110000, dtype=np.int64)
     for start in range(0, len(texts), chunk):
-        keys, rows = bigram_postings(texts[start:start + chunk])
+        keys, rows = bigram_postings(texts[start : start + chunk])
         packed.append(keys << np.uint64(20) | (rows + start).astype(np.uint64))
-        df += character_counts(texts[start:start + chunk])
+        df += character_counts(texts[start : start + chunk])
     pairs, tf = distinct_counts(np.concatenate(packed) if packed else np.zeros(0, np.uint64))
     del packed
     keys, pairs_per_key = distinct_counts(pairs >> np.uint64(20))
     term = np.repeat(np.arange(len(keys)), pairs_per_key)
     rows = (pairs & np.uint64(0xFFFFF)).astype(np.int64)
     points = np.flatnonzero(df)
-    return (Postings(keys, bm25_matrix(term, rows, tf, len(keys), len(texts), **BIGRAM_BM25)),
-            Characters(points.astype(np.uint32), df[points]))
+    return (
+        Postings(keys, bm25_matrix(term, rows, tf, len(keys), len(texts), **BIGRAM_BM25)),
+        Characters(points.astype(np.uint32), df[points]),
+    )
 
 
 def character_counts(texts: Sequence[str]) -> np.ndarray:
@@ -372,7 +402,7 @@ class Blobs:
         return self.rows(i).tobytes()
 
     def rows(self, i: int) -> np.ndarray:
-        start, end = self.offsets[i:i + 2].tolist()
+        start, end = self.offsets[i : i + 2].tolist()
         return self.data[start:end]
 
     def save(self, folder: Path, name: str) -> None:
@@ -382,8 +412,10 @@ class Blobs:
     @classmethod
     def load(cls, folder: Path, name: str, mmap: bool) -> Blobs:
         # Offsets are small (8 bytes a record) and read per candidate: keep them in memory.
-        return cls(np.load(folder / f"{name}.data.npy", mmap_mode="r" if mmap else None),
-                   np.load(folder / f"{name}.offsets.npy"))
+        return cls(
+            np.load(folder / f"{name}.data.npy", mmap_mode="r" if mmap else None),
+            np.load(folder / f"{name}.offsets.npy"),
+        )
 
 
 @dataclass
@@ -400,12 +432,17 @@ class Segment:
     def build(cls, listings: Sequence[Listing]) -> Segment:
         fields = [listing.text_fields() for listing in listings]
         table = WordTable.of(fields)
-        records = Blobs.from_records(
-            orjson.dumps([f, l.facts()]) for l, f in zip(listings, fields)
-        )
+        records = Blobs.from_records(orjson.dumps([f, l.facts()]) for l, f in zip(listings, fields))
         bigrams, characters = _bigram_postings([bigram_text(f) for f in fields])
-        return cls([l.listing_id for l in listings], table.postings(len(listings)), bigrams, records,
-                   table.shown_words(len(listings)), characters, np.ones(len(listings), dtype=np.float32))
+        return cls(
+            [l.listing_id for l in listings],
+            table.postings(len(listings)),
+            bigrams,
+            records,
+            table.shown_words(len(listings)),
+            characters,
+            np.ones(len(listings), dtype=np.float32),
+        )
 
     def record(self, i: int) -> tuple[dict[str, str], dict]:
         fields, facts = orjson.loads(self.records[i])  # read for every rescored candidate: 3x json's speed
@@ -434,8 +471,15 @@ class Segment:
     def load(cls, folder: Path, alive: np.ndarray, mmap: bool = True, backend: str = "numpy") -> Segment:
         ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
         words, bigrams = (Postings.load(folder, name, len(ids), mmap, backend) for name in ("words", "bigrams"))
-        return cls(ids, words, bigrams, Blobs.load(folder, "records", mmap), Blobs.load(folder, "shown", mmap),
-                   Characters.load(folder), alive)
+        return cls(
+            ids,
+            words,
+            bigrams,
+            Blobs.load(folder, "records", mmap),
+            Blobs.load(folder, "shown", mmap),
+            Characters.load(folder),
+            alive,
+        )
 
 
 @dataclass
@@ -463,19 +507,25 @@ class ListingIndex:
         it), which gave such characters the most weight in a query and all its recall slots."""
         single = np.fromiter((len(t) == 1 and "\u4e00" <= t <= "\u9fff" for t in terms), dtype=bool, count=len(terms))
         firsts = [t[0] for t in terms]
-        df = sum((np.where(single, segment.characters.frequencies(firsts), segment.words.frequencies(terms))
-                  for segment in self.segments), np.zeros(len(terms)))
+        df = sum(
+            (
+                np.where(single, segment.characters.frequencies(firsts), segment.words.frequencies(terms))
+                for segment in self.segments
+            ),
+            np.zeros(len(terms)),
+        )
         n = max(len(self), 1)
         return np.log(1 + (n - df + 0.5) / (df + 0.5)).tolist()
 
-    def add(self, listings: Iterable[Listing], segment_size: int = 100_000, workers: int = 1,
-            folder: Path | None = None) -> int:
+    def add(
+        self, listings: Iterable[Listing], segment_size: int = 100_000, workers: int = 1, folder: Path | None = None
+    ) -> int:
         """Index new or changed listings in new segments; older copies are masked. Returns how many.
 
         With `workers` > 1 and a `folder`, segments are built in parallel forked processes, each
         saved into the folder and then loaded memory-mapped."""
         batch = list({l.listing_id: l for l in listings}.values())
-        chunks = [batch[start:start + segment_size] for start in range(0, len(batch), segment_size)]
+        chunks = [batch[start : start + segment_size] for start in range(0, len(batch), segment_size)]
         if workers > 1 and folder is not None and len(chunks) > 1:
             for segment in _build_in_parallel(chunks, Path(folder), len(self.segments), workers):
                 self._append(segment)
@@ -506,8 +556,9 @@ class ListingIndex:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         manifest_path = folder / "manifest.json"
-        listed = json.loads(manifest_path.read_text(encoding="utf-8")).get("segments", 0) \
-            if manifest_path.exists() else 0
+        listed = (
+            json.loads(manifest_path.read_text(encoding="utf-8")).get("segments", 0) if manifest_path.exists() else 0
+        )
         for number, segment in enumerate(self.segments):
             name = f"segment-{number:04d}"
             if number >= listed or not (folder / name).is_dir():
@@ -529,7 +580,9 @@ class ListingIndex:
         folder = Path(folder)
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         if manifest.get("format") != FORMAT:
-            raise IndexFormatChanged(f"{folder} holds index format {manifest.get('format')}, this version reads {FORMAT}")
+            raise IndexFormatChanged(
+                f"{folder} holds index format {manifest.get('format')}, this version reads {FORMAT}"
+            )
         index = cls(watermark=manifest.get("watermark"))
         for number in range(manifest["segments"]):
             name = f"segment-{number:04d}"
@@ -555,8 +608,14 @@ class ListingIndex:
         number, row = self.where[listing_id]
         fields, facts = self.segments[number].record(row)
         facts = {**facts, "ipc": tuple(facts.get("ipc", ()))}
-        return Listing(listing_id, fields["title"], fields["abstract"], fields["claims"],
-                       tuple(fields["keywords"].split()), **facts)
+        return Listing(
+            listing_id,
+            fields["title"],
+            fields["abstract"],
+            fields["claims"],
+            tuple(fields["keywords"].split()),
+            **facts,
+        )
 
 
 _CHUNKS: list[list[Listing]] = []  # set in the parent, inherited by forked builders

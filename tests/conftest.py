@@ -42,8 +42,12 @@ def replay_site(sample_data):
 
 @pytest.fixture
 def settings(tmp_path, replay_site) -> Settings:
-    return Settings(warehouse_path=tmp_path / "jiebang.duckdb", data_dir=tmp_path / "runs",
-                    index_dir=tmp_path / "index", lock_timeout_seconds=30).with_replay_base(replay_site.base_url)
+    return Settings(
+        warehouse_path=tmp_path / "jiebang.duckdb",
+        data_dir=tmp_path / "runs",
+        index_dir=tmp_path / "index",
+        lock_timeout_seconds=30,
+    ).with_replay_base(replay_site.base_url)
 
 
 @pytest.fixture

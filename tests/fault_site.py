@@ -24,9 +24,17 @@ LAST_MODIFIED = "Mon, 02 Nov 2026 08:00:00 GMT"
 
 def achievement(n: int, fault: str | None = None, **overrides) -> dict:
     return {
-        "n": n, "fault": fault, "title": f"高导热石墨烯复合膜制备技术{n}号", "unit": "故障测试大学材料学院",
-        "field": "新能源新材料", "maturity": "小试", "cooperation": "技术转让", "price": "面议",
-        "keywords": ["石墨烯", "导热膜"], "contact": "李老师 0571-00000000", "published": "2026-10-0" + str(n % 9 + 1),
+        "n": n,
+        "fault": fault,
+        "title": f"高导热石墨烯复合膜制备技术{n}号",
+        "unit": "故障测试大学材料学院",
+        "field": "新能源新材料",
+        "maturity": "小试",
+        "cooperation": "技术转让",
+        "price": "面议",
+        "keywords": ["石墨烯", "导热膜"],
+        "contact": "李老师 0571-00000000",
+        "published": "2026-10-0" + str(n % 9 + 1),
         "summary": f"本成果第{n}号：以氧化石墨烯为原料，经涂布与高温石墨化制备导热膜，面内导热系数达1500W/(m·K)。",
         **overrides,
     }
@@ -60,7 +68,7 @@ class FaultSite:
         listed = [{**a, "published": a.get("list_date", a["published"])} for a in self.items]
         duplicates = [a for a in listed if a["fault"] == "duplicate"]
         # The duplicate shows up again on the next list page (as when a site re-sorts while it is read).
-        return listed[:replay_pages.PAGE_SIZE] + duplicates + listed[replay_pages.PAGE_SIZE:]
+        return listed[: replay_pages.PAGE_SIZE] + duplicates + listed[replay_pages.PAGE_SIZE :]
 
     def _handler(self):
         site = self
@@ -108,8 +116,14 @@ class FaultSite:
                     return self._send(200, body[: len(body) // 2], declared_length=len(body))
                 self._send(200, body, headers={"ETag": etag, "Last-Modified": LAST_MODIFIED})
 
-            def _send(self, status: int, body: bytes, content_type: str = "text/html; charset=utf-8",
-                      headers: dict | None = None, declared_length: int | None = None) -> None:
+            def _send(
+                self,
+                status: int,
+                body: bytes,
+                content_type: str = "text/html; charset=utf-8",
+                headers: dict | None = None,
+                declared_length: int | None = None,
+            ) -> None:
                 site.statuses.append((self.path, status))
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)

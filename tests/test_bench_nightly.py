@@ -14,8 +14,7 @@ N, CHALLENGES = 300, 4
 
 
 def test_incremental_refresh_crawls_and_loads_only_the_changed_listings(prefect_harness, tmp_path):
-    figures = bench_refresh.run(N, tmp_path / "bench", SHARED / "data" / "real", challenges=CHALLENGES,
-                                today=TODAY)
+    figures = bench_refresh.run(N, tmp_path / "bench", SHARED / "data" / "real", challenges=CHALLENGES, today=TODAY)
     full, incremental, changed = figures["full"], figures["incremental"], figures["changed"]
     assert changed == 3  # 1% of 300
 

@@ -17,8 +17,16 @@ from tests.conftest import ROOT
 from warehouse import queries
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-quic",
+]
 SCREENSHOTS = ROOT / "var" / "screenshots"
 
 
@@ -32,8 +40,13 @@ def _free_port() -> int:
 def app_url(loaded_warehouse):
     port = _free_port()
     env = {**os.environ, "JIEBANG_WAREHOUSE_PATH": str(loaded_warehouse.path), "JIEBANG_UI_PORT": str(port)}
-    server = subprocess.Popen([sys.executable, "-m", "jiebang.cli", "ui"], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jiebang.cli", "ui"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -77,5 +90,7 @@ def test_broker_signs_in_and_shortlists_in_chromium(loaded_warehouse, app_url):
         page.screenshot(path=str(SCREENSHOTS / "broker_shortlisted.png"), full_page=True)
         browser.close()
 
-    decisions = [(r["listing_id"], r["decision"], r["reviewer"]) for r in queries.reviews_for(loaded_warehouse, challenge_id)]
+    decisions = [
+        (r["listing_id"], r["decision"], r["reviewer"]) for r in queries.reviews_for(loaded_warehouse, challenge_id)
+    ]
     assert decisions == [(top["listing_id"], "shortlist", "broker1")]

@@ -17,8 +17,10 @@ from .test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, app_url  # noqa:
 FIRM = "嘉善智造科技有限公司"
 TITLE = "锂电池组热失控预警与电池管理系统BMS升级"
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(1)>"
-DESCRIPTION = ("我们生产储能锂电池组，现有电池管理系统BMS对单体过温、析锂预警滞后，热失控前无有效报警。"
-               "寻求基于多传感器的热失控早期预警算法与BMS升级方案，要求预警提前5分钟以上。" + HOSTILE)
+DESCRIPTION = (
+    "我们生产储能锂电池组，现有电池管理系统BMS对单体过温、析锂预警滞后，热失控前无有效报警。"
+    "寻求基于多传感器的热失控早期预警算法与BMS升级方案，要求预警提前5分钟以上。" + HOSTILE
+)
 
 
 def sign_in(page, url: str, username: str, password: str) -> None:
@@ -53,8 +55,12 @@ def test_firm_posts_broker_curates_and_the_firm_sees_the_shared_match(loaded_war
         expect(firm_page.get_by_text("匹配完成")).to_be_visible(timeout=60_000)
         firm_page.screenshot(path=str(SCREENSHOTS / "walk_1_firm_posted.png"), full_page=True)
 
-        posted = [c for c in loaded_warehouse.query("SELECT challenge_id, firm, status FROM challenges WHERE title = ?",
-                                                    [TITLE])]
+        posted = [
+            c
+            for c in loaded_warehouse.query(
+                "SELECT challenge_id, firm, status FROM challenges WHERE title = ?", [TITLE]
+            )
+        ]
         assert [(c["firm"], c["status"]) for c in posted] == [(FIRM, "待审核")]
         challenge_id = posted[0]["challenge_id"]
         first, second, third = queries.matches_for_challenge(loaded_warehouse, challenge_id, limit=3)
@@ -105,7 +111,9 @@ def test_firm_posts_broker_curates_and_the_firm_sees_the_shared_match(loaded_war
         browser.close()
 
     assert dialogs == []  # no alert() ever ran
-    decisions = {(r["listing_id"], r["decision"], r["reason"]) for r in queries.reviews_for(loaded_warehouse, challenge_id)}
+    decisions = {
+        (r["listing_id"], r["decision"], r["reason"]) for r in queries.reviews_for(loaded_warehouse, challenge_id)
+    }
     assert decisions == {(first["listing_id"], "shortlist", None), (second["listing_id"], "reject", "技术不对口")}
     sheet = openpyxl.load_workbook(io.BytesIO(saved.read_bytes())).active
     rows = [[cell for cell in row] for row in sheet.iter_rows(values_only=True)]

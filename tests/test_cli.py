@@ -10,8 +10,20 @@ from jiebang.cli import app
 from warehouse.gateway import Warehouse
 
 runner = CliRunner()
-COMMANDS = [["demo"], ["refresh"], ["ui"], ["match-file"], ["eval"], ["bench"], ["labels"], ["user"], ["user", "add"],
-            ["import"], ["parse"], ["serve"]]
+COMMANDS = [
+    ["demo"],
+    ["refresh"],
+    ["ui"],
+    ["match-file"],
+    ["eval"],
+    ["bench"],
+    ["labels"],
+    ["user"],
+    ["user", "add"],
+    ["import"],
+    ["parse"],
+    ["serve"],
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -25,8 +37,9 @@ def test_every_command_has_help(command):
 
 def test_user_add_stores_a_hashed_password(tmp_path, monkeypatch):
     monkeypatch.setenv("JIEBANG_WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
-    result = runner.invoke(app, ["user", "add", "wang", "--role", "broker", "--display-name", "王经纪"],
-                           input="s3cret-pass\ns3cret-pass\n")
+    result = runner.invoke(
+        app, ["user", "add", "wang", "--role", "broker", "--display-name", "王经纪"], input="s3cret-pass\ns3cret-pass\n"
+    )
     assert result.exit_code == 0, result.output
     wh = Warehouse(tmp_path / "w.duckdb")
     stored = wh.query("SELECT password_hash FROM users WHERE username = 'wang'")[0]["password_hash"]
@@ -92,16 +105,33 @@ def test_demo_on_a_busy_port_says_which_port_and_what_to_do(tmp_path, monkeypatc
 def test_import_loads_a_table_and_quarantines_what_is_wrong(tmp_path, monkeypatch):
     monkeypatch.setenv("JIEBANG_WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
     csv = tmp_path / "成果.csv"
-    csv.write_text("名称,单位,简介,价格\n"
-                   "石墨烯导热膜,浙江大学,氧化石墨烯涂布后高温石墨化,80万元\n"
-                   ",复旦大学,没有名称的一行,面议\n", encoding="gbk")
-    result = runner.invoke(app, ["import", "table", str(csv), "--kind", "achievement", "--source", "zju_list",
-                                 "--map", "名称=title", "--map", "简介=abstract"])
+    csv.write_text(
+        "名称,单位,简介,价格\n石墨烯导热膜,浙江大学,氧化石墨烯涂布后高温石墨化,80万元\n,复旦大学,没有名称的一行,面议\n",
+        encoding="gbk",
+    )
+    result = runner.invoke(
+        app,
+        [
+            "import",
+            "table",
+            str(csv),
+            "--kind",
+            "achievement",
+            "--source",
+            "zju_list",
+            "--map",
+            "名称=title",
+            "--map",
+            "简介=abstract",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "隔离 quarantined 1 条" in result.output
     wh = Warehouse(tmp_path / "w.duckdb")
     row = wh.query("SELECT title, abstract, price_wan, sources FROM listings")
-    assert row == [{"title": "石墨烯导热膜", "abstract": "氧化石墨烯涂布后高温石墨化", "price_wan": 80.0, "sources": ["zju_list"]}]
+    assert row == [
+        {"title": "石墨烯导热膜", "abstract": "氧化石墨烯涂布后高温石墨化", "price_wan": 80.0, "sources": ["zju_list"]}
+    ]
     assert wh.query("SELECT field FROM quarantine") == [{"field": "title"}]
     run = wh.query("SELECT flow, status FROM runs")[0]
     assert (run["flow"], run["status"]) == ("import-table", "completed")
@@ -116,11 +146,23 @@ def test_import_of_an_unknown_format_is_one_line(tmp_path, monkeypatch):
 
 def test_parse_prints_the_items_of_a_saved_page(tmp_path):
     page = tmp_path / "detail.html"
-    page.write_bytes('<html><head><meta charset="gbk"></head><body><h1 class="cg-title">储氢合金</h1>'
-                     '<td class="unit">上海大学</td><div class="cg-summary"><p>镁基储氢合金</p></div>'
-                     '</body></html>'.encode("gbk"))
-    result = runner.invoke(app, ["parse", "achievements", str(page), "--url", "http://x.test/shu/kjcg/detail/1.html",
-                                 "--callback", "parse_detail"])
+    page.write_bytes(
+        '<html><head><meta charset="gbk"></head><body><h1 class="cg-title">储氢合金</h1>'
+        '<td class="unit">上海大学</td><div class="cg-summary"><p>镁基储氢合金</p></div>'
+        "</body></html>".encode("gbk")
+    )
+    result = runner.invoke(
+        app,
+        [
+            "parse",
+            "achievements",
+            str(page),
+            "--url",
+            "http://x.test/shu/kjcg/detail/1.html",
+            "--callback",
+            "parse_detail",
+        ],
+    )
     assert result.exit_code == 0, result.output
     item = json.loads(result.output.splitlines()[0])
     assert (item["title"], item["applicants"], item["abstract"]) == ("储氢合金", ["上海大学"], "镁基储氢合金")

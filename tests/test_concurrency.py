@@ -39,7 +39,9 @@ DECIDER = textwrap.dedent(
 
 def test_refresh_and_broker_decisions_in_two_processes(loaded_warehouse, settings, tmp_path):
     wh = loaded_warehouse
-    pairs = [[m["challenge_id"], m["listing_id"]] for m in wh.query("SELECT challenge_id, listing_id FROM matches LIMIT 50")]
+    pairs = [
+        [m["challenge_id"], m["listing_id"]] for m in wh.query("SELECT challenge_id, listing_id FROM matches LIMIT 50")
+    ]
     (tmp_path / "pairs.json").write_text(json.dumps(pairs))
     stop = tmp_path / "stop"
     env = {
@@ -52,10 +54,15 @@ def test_refresh_and_broker_decisions_in_two_processes(loaded_warehouse, setting
     }
     decider = subprocess.Popen(
         [sys.executable, "-c", DECIDER, str(wh.path), str(tmp_path / "pairs.json"), str(stop)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
-    refresh = subprocess.run([sys.executable, "-m", "jiebang.cli", "refresh"], env=env, cwd=ROOT,
-                             capture_output=True, text=True, timeout=600)
+    refresh = subprocess.run(
+        [sys.executable, "-m", "jiebang.cli", "refresh"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
     stop.touch()
     out, err = decider.communicate(timeout=300)
 

@@ -20,9 +20,14 @@ from tests.conftest import TODAY
 from warehouse.gateway import Warehouse
 
 
-@pytest.mark.parametrize("runner, expected", [
-    ("threads", "ThreadPoolTaskRunner"), ("processes", "ProcessPoolTaskRunner"), ("dask", "DaskTaskRunner"),
-])
+@pytest.mark.parametrize(
+    "runner, expected",
+    [
+        ("threads", "ThreadPoolTaskRunner"),
+        ("processes", "ProcessPoolTaskRunner"),
+        ("dask", "DaskTaskRunner"),
+    ],
+)
 def test_the_setting_chooses_the_task_runner(runner, expected):
     assert type(task_runner_for(Settings(task_runner=runner))).__name__ == expected
 
@@ -32,13 +37,16 @@ def test_a_scheduler_address_is_used_instead_of_a_local_cluster():
     assert runner.address == "tcp://127.0.0.1:8786"
 
 
-@pytest.mark.parametrize("segments, parts, expected", [
-    (0, 2, [range(0, 0)]),  # an empty index still has one (empty) partition to search
-    (1, 3, [range(0, 1)]),
-    (4, 2, [range(0, 2), range(2, 4)]),
-    (5, 3, [range(0, 2), range(2, 4), range(4, 5)]),
-    (3, 1, [range(0, 3)]),
-])
+@pytest.mark.parametrize(
+    "segments, parts, expected",
+    [
+        (0, 2, [range(0, 0)]),  # an empty index still has one (empty) partition to search
+        (1, 3, [range(0, 1)]),
+        (4, 2, [range(0, 2), range(2, 4)]),
+        (5, 3, [range(0, 2), range(2, 4), range(4, 5)]),
+        (3, 1, [range(0, 3)]),
+    ],
+)
 def test_listing_partitions_cover_every_segment_once(segments, parts, expected):
     assert listing_partitions(segments, parts) == expected
 
@@ -53,8 +61,12 @@ def test_batches_and_listing_partitions_match_like_one_call(loaded_warehouse, tm
     whole = match_challenges(ListingIndex.load(index_dir), prepared.challenges, top_k=10, today=TODAY, exclude=exclude)
     batches = challenge_batches(prepared.challenges, 2)
     by_batch = [match_batch(index_dir, batch, top_k=10, today=TODAY, exclude=exclude) for batch in batches]
-    by_partition = [match_partitioned(index_dir, batch, listing_partitions(prepared.segments, 3), top_k=10,
-                                      today=TODAY, exclude=exclude) for batch in batches]
+    by_partition = [
+        match_partitioned(
+            index_dir, batch, listing_partitions(prepared.segments, 3), top_k=10, today=TODAY, exclude=exclude
+        )
+        for batch in batches
+    ]
     assert whole and merge_batches(by_batch) == whole
     assert merge_batches(by_partition) == whole
 
@@ -62,24 +74,34 @@ def test_batches_and_listing_partitions_match_like_one_call(loaded_warehouse, tm
 def _config(tmp_path, base_url: str, runner: str) -> str:
     folder = tmp_path / runner
     path = tmp_path / f"{runner}.toml"
-    path.write_text(f'warehouse_path = "{folder / "jiebang.duckdb"}"\ndata_dir = "{folder / "runs"}"\n'
-                    f'source_base_url = "{base_url}"\ntask_runner = "{runner}"\ndask_workers = 2\n'
-                    f'match_batch_size = 4\nmatch_top_k = 10\nindex_segment_size = 60\n'
-                    f'match_partitions = {2 if runner == "dask" else 1}\n', encoding="utf-8")
+    path.write_text(
+        f'warehouse_path = "{folder / "jiebang.duckdb"}"\ndata_dir = "{folder / "runs"}"\n'
+        f'source_base_url = "{base_url}"\ntask_runner = "{runner}"\ndask_workers = 2\n'
+        f"match_batch_size = 4\nmatch_top_k = 10\nindex_segment_size = 60\n"
+        f"match_partitions = {2 if runner == 'dask' else 1}\n",
+        encoding="utf-8",
+    )
     return str(path)
 
 
 def _matches(warehouse_path) -> list[tuple]:
-    return [tuple(r.values()) for r in Warehouse(warehouse_path).query(
-        "SELECT challenge_id, listing_id, rank, score, parts, matched_terms FROM matches ORDER BY ALL")]
+    return [
+        tuple(r.values())
+        for r in Warehouse(warehouse_path).query(
+            "SELECT challenge_id, listing_id, rank, score, parts, matched_terms FROM matches ORDER BY ALL"
+        )
+    ]
 
 
 def test_the_refresh_on_a_dask_local_cluster_and_on_processes_stores_the_same_matches_as_locally(
-        prefect_harness, replay_site, tmp_path):
+    prefect_harness, replay_site, tmp_path
+):
     from flows.nightly import nightly_refresh
 
-    results = {runner: nightly_refresh(config_file=_config(tmp_path, replay_site.base_url, runner), today=TODAY)
-               for runner in ("threads", "dask", "processes")}
+    results = {
+        runner: nightly_refresh(config_file=_config(tmp_path, replay_site.base_url, runner), today=TODAY)
+        for runner in ("threads", "dask", "processes")
+    }
     local = results["threads"]
     assert local["matching"]["challenges"] > 4 and local["matching"]["matches"] > 0
     assert local["sharding"]["batches"] > 1 and local["sharding"]["partitions"] == 1
@@ -88,8 +110,11 @@ def test_the_refresh_on_a_dask_local_cluster_and_on_processes_stores_the_same_ma
     for runner, partitions in (("dask", 2), ("processes", 1)):
         other = results[runner]
         assert other["status"] == local["status"] == "completed", runner
-        assert other["sharding"] == {"task_runner": runner, "batches": local["sharding"]["batches"],
-                                     "partitions": partitions}
+        assert other["sharding"] == {
+            "task_runner": runner,
+            "batches": local["sharding"]["batches"],
+            "partitions": partitions,
+        }
         assert other["matching"] == local["matching"], runner
         assert _matches(tmp_path / runner / "jiebang.duckdb") == expected, runner
 

@@ -29,8 +29,14 @@ def prefect_server(tmp_path_factory):
 
 
 def _prefect(server: LocalPrefectServer, *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "prefect", *args], cwd=ROOT, capture_output=True, text=True,
-                            env={**server.client_env(), "JIEBANG_HOME": str(ROOT)}, timeout=180)
+    result = subprocess.run(
+        [sys.executable, "-m", "prefect", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**server.client_env(), "JIEBANG_HOME": str(ROOT)},
+        timeout=180,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result
 
@@ -100,18 +106,30 @@ def test_prefect_deploy_registers_the_three_deployments_and_the_nightly_schedule
 
 def test_jiebang_serve_runs_a_server_with_the_scheduled_nightly_deployment(tmp_path):
     port = free_port()
-    env = {**os.environ, **FAST_SCHEDULER, "PREFECT_HOME": str(tmp_path / "prefect-home"),
-           "JIEBANG_WAREHOUSE_PATH": str(tmp_path / "w.duckdb"), "DO_NOT_TRACK": "1",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = {
+        **os.environ,
+        **FAST_SCHEDULER,
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "JIEBANG_WAREHOUSE_PATH": str(tmp_path / "w.duckdb"),
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
     env.pop("PREFECT_API_URL", None)
     log = tmp_path / "serve.log"  # a file, not a pipe: an unread pipe could fill and stall it
-    serve = subprocess.Popen([sys.executable, "-m", "jiebang.cli", "serve", "--port", str(port)], cwd=tmp_path,
-                             env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "jiebang.cli", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     api = f"http://127.0.0.1:{port}/api"
     try:
+
         def registered():
             assert serve.poll() is None, f"jiebang serve exited: {log.read_text()}"
             return _deployment(api, "nightly-refresh/nightly")
+
         _wait_for(registered, timeout=240)  # a busy 2-core machine: server start-up and deployment
         _assert_nightly_at_two_in_shanghai(api)
         for name in ("match-challenge/match-challenge", "rebuild-index/rebuild-index"):

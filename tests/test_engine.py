@@ -1,19 +1,32 @@
 """The matching engine: tokenisation, score parts, exclusions, and ranking properties."""
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matching.engine import WEIGHTS, Challenge, Listing, build_index, match_challenges
 from matching.text import normalise, tokenize
 
 CORPUS = [
-    Listing("L1", "一种锂离子电池三元正极材料及其制备方法", "本发明公开了一种高镍三元正极材料，循环寿命提升30%，"
-            "采用共沉淀法制备前驱体。", field="新能源新材料"),
-    Listing("L2", "燃料电池金属双极板涂层", "在不锈钢双极板表面沉积碳基涂层，接触电阻低于5mΩ·cm²，耐腐蚀。",
-            field="新能源新材料"),
+    Listing(
+        "L1",
+        "一种锂离子电池三元正极材料及其制备方法",
+        "本发明公开了一种高镍三元正极材料，循环寿命提升30%，采用共沉淀法制备前驱体。",
+        field="新能源新材料",
+    ),
+    Listing(
+        "L2",
+        "燃料电池金属双极板涂层",
+        "在不锈钢双极板表面沉积碳基涂层，接触电阻低于5mΩ·cm²，耐腐蚀。",
+        field="新能源新材料",
+    ),
     Listing("L3", "服装拉链头自动装配机", "拉链头、拉片自动上料与装配，效率每分钟60件。", field="时尚纺织"),
-    Listing("L4", "基于深度学习的注塑件外观缺陷检测系统", "工业相机采集图像，卷积神经网络识别缩痕、银丝、划伤。",
-            field="新一代信息技术"),
+    Listing(
+        "L4",
+        "基于深度学习的注塑件外观缺陷检测系统",
+        "工业相机采集图像，卷积神经网络识别缩痕、银丝、划伤。",
+        field="新一代信息技术",
+    ),
     Listing("L5", "电池管理系统BMS均衡电路", "主动均衡拓扑，SOC估算误差小于3%。", field="新能源新材料"),
 ]
 
@@ -25,7 +38,11 @@ CORPUS = [
         ("full width folded, latin lower-cased", "ＢＭＳ电池管理系统", ["bms", "电池管理系统"]),
         ("domain term kept whole", "质子交换膜燃料电池", ["质子交换膜", "燃料电池"]),
         ("patent boilerplate removed", "本发明公开了一种双极板", ["双极板"]),
-        ("bare numbers and units dropped, codes kept", "插损<0.5dB，5G基站，20CrMnTi", ["插", "损", "5g", "基站", "20crmnti"]),
+        (
+            "bare numbers and units dropped, codes kept",
+            "插损<0.5dB，5G基站，20CrMnTi",
+            ["插", "损", "5g", "基站", "20crmnti"],
+        ),
         ("traditional folded to simplified", "鋰離子電池", ["锂离子电池"]),
         ("single Chinese characters kept, function words dropped", "钛、镀；和", ["钛", "镀"]),
         ("Latin runs split from Chinese", "h01m8燃料电池98%", ["h01m8", "燃料电池"]),
@@ -42,8 +59,12 @@ def test_normalise_is_idempotent_on_mixed_text():
 
 def test_the_relevant_listing_ranks_first_with_explained_parts():
     index = build_index(CORPUS)
-    challenge = Challenge("C1", "注塑外壳外观缺陷检测", "人工目检漏检，缩痕、银丝、划伤识别，希望用深度学习视觉检测",
-                          field="新一代信息技术")
+    challenge = Challenge(
+        "C1",
+        "注塑外壳外观缺陷检测",
+        "人工目检漏检，缩痕、银丝、划伤识别，希望用深度学习视觉检测",
+        field="新一代信息技术",
+    )
     matches = match_challenges(index, [challenge], top_k=3)
     assert matches[0].listing_id == "L4"
     assert [m.rank for m in matches] == list(range(1, len(matches) + 1))
@@ -72,8 +93,12 @@ def test_rejected_pairs_never_come_back():
 
 def test_an_unrelated_challenge_is_flagged_no_good_match():
     index = build_index(CORPUS)
-    challenge = Challenge("C3", "名优茶嫩芽采摘机器人", "名优茶手工采摘成本高、招工难，采摘效率每分钟不到20芽。"
-                          "希望研发嫩芽识别与柔性采摘末端，完整率95%以上，适应丘陵坡地茶园。")
+    challenge = Challenge(
+        "C3",
+        "名优茶嫩芽采摘机器人",
+        "名优茶手工采摘成本高、招工难，采摘效率每分钟不到20芽。"
+        "希望研发嫩芽识别与柔性采摘末端，完整率95%以上，适应丘陵坡地茶园。",
+    )
     matches = match_challenges(index, [challenge], top_k=5)
     assert matches, "generic words (效率, 每分钟, 识别) still retrieve candidates"
     assert all(m.no_good_match for m in matches)
@@ -102,10 +127,18 @@ def test_a_listing_identical_to_the_challenge_ranks_first(listing):
     assert match_challenges(index, [challenge], top_k=3)[0].listing_id == listing.listing_id
 
 
-@pytest.mark.parametrize(("term", "text", "found"), [
-    ("ai", "chain drive 链传动", False), ("ai", "基于ai的缺陷检测", True), ("pc", "pcb板", False),
-    ("pc", "阻燃pc外壳", True), ("bms", "bms系统", True), ("锂电池", "动力锂电池组", True), ("5g", "15g", False),
-])
+@pytest.mark.parametrize(
+    ("term", "text", "found"),
+    [
+        ("ai", "chain drive 链传动", False),
+        ("ai", "基于ai的缺陷检测", True),
+        ("pc", "pcb板", False),
+        ("pc", "阻燃pc外壳", True),
+        ("bms", "bms系统", True),
+        ("锂电池", "动力锂电池组", True),
+        ("5g", "15g", False),
+    ],
+)
 def test_latin_terms_count_only_as_whole_words(term, text, found):
     from matching.engine import Query
 

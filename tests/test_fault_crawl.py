@@ -21,8 +21,13 @@ QUARANTINED = {"truncated": "http", "no_title": "title", "gone": "http"}
 
 @pytest.fixture
 def crawl_settings(settings, tmp_path):
-    return replace(settings, crawl_timeout_seconds=1.0, crawl_backoff_seconds=0.05, block_backoff_seconds=0.05,
-                   crawl_delay_seconds=0.0)
+    return replace(
+        settings,
+        crawl_timeout_seconds=1.0,
+        crawl_backoff_seconds=0.05,
+        block_backoff_seconds=0.05,
+        crawl_delay_seconds=0.0,
+    )
 
 
 def crawl_and_load(crawl_settings, warehouse, site: FaultSite, out) -> dict:
@@ -59,7 +64,8 @@ def test_a_faulty_site_is_crawled_with_every_page_accounted_for(crawl_settings, 
 
 
 def test_a_second_crawl_fetches_only_what_changed_and_marks_vanished_listings_inactive(
-        crawl_settings, warehouse, tmp_path):
+    crawl_settings, warehouse, tmp_path
+):
     items = [achievement(n) for n in range(1, 13)]
     with FaultSite(items) as site:
         first = crawl_and_load(crawl_settings, warehouse, site, tmp_path / "run1")

@@ -32,7 +32,7 @@ ADMIN = User("root", "管理员", "admin")
 FORM = {
     "title": "注塑外壳外观缺陷AI视觉检测",
     "description": "我们做小家电塑料外壳，外观全靠人工目检，漏检率约1.5%。缩痕、银丝、细划伤经常被客户投诉，"
-                   "希望用深度学习视觉检测替代人工，新品缺陷样本少也能训练。",
+    "希望用深度学习视觉检测替代人工，新品缺陷样本少也能训练。",
     "field": "新一代信息技术",
     "targets": "漏检≤0.1%，过检≤2%，节拍≤1.2s",
     "budget_wan": 120,
@@ -45,7 +45,7 @@ B_FORM = {
     **FORM,
     "title": "乙公司专属钕铁硼磁体晶界扩散工艺",
     "description": "烧结钕铁硼磁体矫顽力不足，现用晶界扩散重稀土镝，成本高且扩散深度不均，"
-                   "希望找到低重稀土的晶界扩散工艺，矫顽力提升到 25kOe 以上。",
+    "希望找到低重稀土的晶界扩散工艺，矫顽力提升到 25kOe 以上。",
     "field": "新能源新材料",
     "targets": "矫顽力≥25kOe",
     "confidentiality": "匿名",
@@ -65,10 +65,19 @@ def _force_status(warehouse, challenge_id: str, status: str) -> None:
 
 
 def _audit(warehouse, challenge_id: str) -> list[tuple]:
-    rows = warehouse.query("SELECT actor, role, action, before, after FROM audit_log WHERE entity_id = ?"
-                           " ORDER BY audit_id", [challenge_id])
-    return [(r["actor"], r["role"], r["action"], json.loads(r["before"]) if r["before"] else None,
-             json.loads(r["after"]) if r["after"] else None) for r in rows]
+    rows = warehouse.query(
+        "SELECT actor, role, action, before, after FROM audit_log WHERE entity_id = ? ORDER BY audit_id", [challenge_id]
+    )
+    return [
+        (
+            r["actor"],
+            r["role"],
+            r["action"],
+            json.loads(r["before"]) if r["before"] else None,
+            json.loads(r["after"]) if r["after"] else None,
+        )
+        for r in rows
+    ]
 
 
 def _snapshot(warehouse) -> dict:
@@ -84,29 +93,44 @@ def _snapshot(warehouse) -> dict:
 
 # --- validation ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("change", "field", "message"), [
-    ({"title": "短标题"}, "title", "至少 5 个字（现在 3 个）"),
-    ({"title": "   "}, "title", "必填"),
-    ({"title": "长" * 61}, "title", "最多 60 个字（现在 61 个）"),
-    ({"description": "涂布厚度不均匀怎么办"}, "description", "至少 30 个字（现在 10 个）（请写清问题、现状和目标）"),
-    ({"field": "区块链金融"}, "field",
-     "「区块链金融」不是可选行业（新一代信息技术、生命健康、新能源新材料、高端装备制造、绿色智能家居、时尚纺织、其他）"),
-    ({"field": None}, "field", "必选"),
-    ({"budget_wan": -5}, "budget_wan", "不能为负数（现在 -5 万元）"),
-    ({"budget_wan": 2_000_000}, "budget_wan", "超过 100,000 万元，请确认单位是万元（现在 2,000,000）"),
-    ({"budget_wan": "一百万"}, "budget_wan", "请填写数字（万元），面议请留空（现在「一百万」）"),
-    ({"budget_wan": float("nan")}, "budget_wan", "请填写一个有限的数字（万元）"),
-    ({"deadline": TODAY - timedelta(days=1)}, "deadline", "不能早于今天 2026-11-26（现在 2026-11-25）"),
-    ({"deadline": date(2032, 1, 1)}, "deadline", "不能晚于 2031-11-26（5 年内）"),
-    ({"deadline": None}, "deadline", "必填，请选择截止日期"),
-    ({"deadline": "明年三月"}, "deadline", "日期格式应为 YYYY-MM-DD（现在「明年三月」）"),
-    ({"cooperation": "买断"}, "cooperation",
-     "「买断」不是可选方式（技术转让、技术许可、作价入股、合作开发、委托研发、技术服务、面议）"),
-    ({"region": "区" * 51}, "region", "最多 50 个字（现在 51 个）"),
-    ({"targets": "指" * 1001}, "targets", "最多 1000 个字（现在 1001 个）"),
-    ({"confidentiality": "保密"}, "confidentiality", "只能是「公开」或「匿名」（现在「保密」）"),
-    ({"status": "已发布"}, "status", "不是可填写的字段"),
-], ids=lambda v: v if isinstance(v, str) else None)
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"title": "短标题"}, "title", "至少 5 个字（现在 3 个）"),
+        ({"title": "   "}, "title", "必填"),
+        ({"title": "长" * 61}, "title", "最多 60 个字（现在 61 个）"),
+        (
+            {"description": "涂布厚度不均匀怎么办"},
+            "description",
+            "至少 30 个字（现在 10 个）（请写清问题、现状和目标）",
+        ),
+        (
+            {"field": "区块链金融"},
+            "field",
+            "「区块链金融」不是可选行业（新一代信息技术、生命健康、新能源新材料、高端装备制造、绿色智能家居、时尚纺织、其他）",
+        ),
+        ({"field": None}, "field", "必选"),
+        ({"budget_wan": -5}, "budget_wan", "不能为负数（现在 -5 万元）"),
+        ({"budget_wan": 2_000_000}, "budget_wan", "超过 100,000 万元，请确认单位是万元（现在 2,000,000）"),
+        ({"budget_wan": "一百万"}, "budget_wan", "请填写数字（万元），面议请留空（现在「一百万」）"),
+        ({"budget_wan": float("nan")}, "budget_wan", "请填写一个有限的数字（万元）"),
+        ({"deadline": TODAY - timedelta(days=1)}, "deadline", "不能早于今天 2026-11-26（现在 2026-11-25）"),
+        ({"deadline": date(2032, 1, 1)}, "deadline", "不能晚于 2031-11-26（5 年内）"),
+        ({"deadline": None}, "deadline", "必填，请选择截止日期"),
+        ({"deadline": "明年三月"}, "deadline", "日期格式应为 YYYY-MM-DD（现在「明年三月」）"),
+        (
+            {"cooperation": "买断"},
+            "cooperation",
+            "「买断」不是可选方式（技术转让、技术许可、作价入股、合作开发、委托研发、技术服务、面议）",
+        ),
+        ({"region": "区" * 51}, "region", "最多 50 个字（现在 51 个）"),
+        ({"targets": "指" * 1001}, "targets", "最多 1000 个字（现在 1001 个）"),
+        ({"confidentiality": "保密"}, "confidentiality", "只能是「公开」或「匿名」（现在「保密」）"),
+        ({"status": "已发布"}, "status", "不是可填写的字段"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
 def test_each_invalid_field_is_named_with_the_reason(change, field, message):
     with pytest.raises(InvalidChallenge) as raised:
         firm.validate_challenge({**FORM, **change}, today=TODAY)
@@ -120,35 +144,66 @@ def test_every_problem_is_reported_at_once():
     assert list(raised.value.problems) == ["title", "description", "field", "budget_wan", "deadline", "cooperation"]
 
 
-@pytest.mark.parametrize(("change", "column", "expected"), [
-    ({"budget_wan": None}, "budget_wan", None),
-    ({"budget_wan": ""}, "budget_wan", None),
-    ({"budget_wan": "面议"}, "budget_wan", None),
-    ({"budget_wan": "1,200"}, "budget_wan", 1200.0),
-    ({"deadline": "2027-01-31"}, "deadline", date(2027, 1, 31)),
-    ({"deadline": TODAY}, "deadline", TODAY),
-    ({"title": "  注塑外壳外观缺陷检测  "}, "title", "注塑外壳外观缺陷检测"),
-    ({"confidentiality": "匿名"}, "anonymous", True),
-    ({"confidentiality": None}, "anonymous", False),
-    ({"region": ""}, "region", None),
-    ({"field": "其他"}, "field", "其他"),
-])
+@pytest.mark.parametrize(
+    ("change", "column", "expected"),
+    [
+        ({"budget_wan": None}, "budget_wan", None),
+        ({"budget_wan": ""}, "budget_wan", None),
+        ({"budget_wan": "面议"}, "budget_wan", None),
+        ({"budget_wan": "1,200"}, "budget_wan", 1200.0),
+        ({"deadline": "2027-01-31"}, "deadline", date(2027, 1, 31)),
+        ({"deadline": TODAY}, "deadline", TODAY),
+        ({"title": "  注塑外壳外观缺陷检测  "}, "title", "注塑外壳外观缺陷检测"),
+        ({"confidentiality": "匿名"}, "anonymous", True),
+        ({"confidentiality": None}, "anonymous", False),
+        ({"region": ""}, "region", None),
+        ({"field": "其他"}, "field", "其他"),
+    ],
+)
 def test_valid_values_are_cleaned(change, column, expected):
     assert firm.validate_challenge({**FORM, **change}, today=TODAY)[column] == expected
 
 
 # --- posting, near-duplicates, audit ------------------------------------------------------------
 
+
 def test_posting_stores_the_firms_draft_and_audits_it(warehouse):
     result = firm.post_challenge(warehouse, FIRM_A, {**FORM, "confidentiality": "匿名"}, today=TODAY)
     assert re.fullmatch(r"firm:[0-9a-f]{12}", result.challenge_id)  # no firm name in an anonymous id
     row = warehouse.query("SELECT * FROM challenges WHERE challenge_id = ?", [result.challenge_id])[0]
-    assert {k: row[k] for k in ("title", "field", "targets", "budget_wan", "deadline", "cooperation", "region",
-                                "firm", "issuer", "posted_by", "source", "status", "anonymous", "revealed")} == {
-        "title": FORM["title"], "field": "新一代信息技术", "targets": FORM["targets"], "budget_wan": 120.0,
-        "deadline": date(2031, 6, 30), "cooperation": "合作开发", "region": "浙江省嘉兴市嘉善县",
-        "firm": FIRM_A.firm, "issuer": FIRM_A.firm, "posted_by": "zhang", "source": "firm", "status": "草稿",
-        "anonymous": True, "revealed": False,
+    assert {
+        k: row[k]
+        for k in (
+            "title",
+            "field",
+            "targets",
+            "budget_wan",
+            "deadline",
+            "cooperation",
+            "region",
+            "firm",
+            "issuer",
+            "posted_by",
+            "source",
+            "status",
+            "anonymous",
+            "revealed",
+        )
+    } == {
+        "title": FORM["title"],
+        "field": "新一代信息技术",
+        "targets": FORM["targets"],
+        "budget_wan": 120.0,
+        "deadline": date(2031, 6, 30),
+        "cooperation": "合作开发",
+        "region": "浙江省嘉兴市嘉善县",
+        "firm": FIRM_A.firm,
+        "issuer": FIRM_A.firm,
+        "posted_by": "zhang",
+        "source": "firm",
+        "status": "草稿",
+        "anonymous": True,
+        "revealed": False,
     }
     [(actor, role, action, before, after)] = _audit(warehouse, result.challenge_id)
     assert (actor, role, action, before) == ("zhang", "firm", "post", None)
@@ -180,18 +235,24 @@ def test_near_duplicate_is_flagged_not_refused(warehouse):
     assert different.duplicates == []
 
 
-@pytest.mark.parametrize(("status", "confidentiality", "revealed", "shown"), [
-    ("草稿", "公开", False, (None, None, None)),
-    ("待审核", "公开", False, (None, None, None)),
-    ("已发布", "公开", False, (None, FORM["title"], "已发布")),  # on the public board anyway
-    ("已发布", "匿名", False, (None, None, None)),  # the title may name the firm
-    ("已发布", "匿名", True, (None, FORM["title"], "已发布")),
-    ("已关闭", "公开", False, (None, None, None)),
-])
-def test_another_firms_duplicate_is_flagged_without_what_a_firm_may_not_see(warehouse, status, confidentiality,
-                                                                             revealed, shown):
+@pytest.mark.parametrize(
+    ("status", "confidentiality", "revealed", "shown"),
+    [
+        ("草稿", "公开", False, (None, None, None)),
+        ("待审核", "公开", False, (None, None, None)),
+        ("已发布", "公开", False, (None, FORM["title"], "已发布")),  # on the public board anyway
+        ("已发布", "匿名", False, (None, None, None)),  # the title may name the firm
+        ("已发布", "匿名", True, (None, FORM["title"], "已发布")),
+        ("已关闭", "公开", False, (None, None, None)),
+    ],
+)
+def test_another_firms_duplicate_is_flagged_without_what_a_firm_may_not_see(
+    warehouse, status, confidentiality, revealed, shown
+):
     theirs = _post(warehouse, FIRM_B, confidentiality=confidentiality)
-    warehouse.execute("UPDATE challenges SET status = ?, revealed = ? WHERE challenge_id = ?", [status, revealed, theirs])
+    warehouse.execute(
+        "UPDATE challenges SET status = ?, revealed = ? WHERE challenge_id = ?", [status, revealed, theirs]
+    )
     result = firm.post_challenge(warehouse, FIRM_A, FORM, today=TODAY)
     [hint] = result.duplicates
     assert ((hint.challenge_id, hint.title, hint.status), hint.score) == (shown, 100.0)
@@ -208,27 +269,36 @@ def test_a_crawled_need_is_found_as_a_near_duplicate(loaded_warehouse):
 
 # --- the firm's own challenges ------------------------------------------------------------------
 
+
 def test_update_while_editable_audits_before_and_after(warehouse):
     challenge_id = _post(warehouse)
-    row = firm.update_challenge(warehouse, FIRM_A, challenge_id, {"budget_wan": 150, "region": "上海市青浦区"},
-                                today=TODAY)
+    row = firm.update_challenge(
+        warehouse, FIRM_A, challenge_id, {"budget_wan": 150, "region": "上海市青浦区"}, today=TODAY
+    )
     assert (row["budget_wan"], row["region"], row["title"]) == (150.0, "上海市青浦区", FORM["title"])
     assert _audit(warehouse, challenge_id)[-1] == (
-        "zhang", "firm", "edit", {"budget_wan": 120.0, "region": "浙江省嘉兴市嘉善县"},
-        {"budget_wan": 150.0, "region": "上海市青浦区"})
+        "zhang",
+        "firm",
+        "edit",
+        {"budget_wan": 120.0, "region": "浙江省嘉兴市嘉善县"},
+        {"budget_wan": 150.0, "region": "上海市青浦区"},
+    )
 
     with pytest.raises(InvalidChallenge) as raised:
         firm.update_challenge(warehouse, FIRM_A, challenge_id, {"budget_wan": -1, "status": "已发布"}, today=TODAY)
     assert set(raised.value.problems) == {"budget_wan", "status"}
 
 
-@pytest.mark.parametrize(("status", "editable"), [("草稿", True), ("待审核", True), ("已发布", False),
-                                                  ("已揭榜", False), ("已关闭", False)])
+@pytest.mark.parametrize(
+    ("status", "editable"), [("草稿", True), ("待审核", True), ("已发布", False), ("已揭榜", False), ("已关闭", False)]
+)
 def test_update_only_before_publishing(warehouse, status, editable):
     challenge_id = _post(warehouse)
     _force_status(warehouse, challenge_id, status)
     if editable:
-        assert firm.update_challenge(warehouse, FIRM_A, challenge_id, {"budget_wan": 99}, today=TODAY)["budget_wan"] == 99
+        assert (
+            firm.update_challenge(warehouse, FIRM_A, challenge_id, {"budget_wan": 99}, today=TODAY)["budget_wan"] == 99
+        )
     else:
         before = _snapshot(warehouse)
         with pytest.raises(InvalidTransition, match=f"只有草稿或待审核的需求可以修改（现在：{status}）"):
@@ -253,31 +323,41 @@ def test_my_challenges_are_only_the_firms_own(warehouse):
 
 # --- lifecycle ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("role", "start", "target", "allowed"), [
-    ("broker", "草稿", "待审核", True),
-    ("broker", "待审核", "已发布", True),
-    ("broker", "待审核", "草稿", True),  # sent back
-    ("broker", "已发布", "已揭榜", True),
-    ("broker", "已揭榜", "已关闭", True),
-    ("broker", "草稿", "已发布", False),  # no skipping review
-    ("broker", "已发布", "草稿", False),
-    ("broker", "已关闭", "已发布", False),
-    ("broker", "已发布", "已关闭", False),  # only an admin closes early
-    ("broker", "待审核", "待审核", False),
-    ("admin", "已发布", "已关闭", True),
-    ("admin", "草稿", "已关闭", True),
-    ("admin", "待审核", "已发布", True),
-    ("admin", "已关闭", "已关闭", False),
-    ("admin", "已关闭", "草稿", False),
-], ids=lambda v: v if isinstance(v, str) else ("ok" if v else "refused"))
+
+@pytest.mark.parametrize(
+    ("role", "start", "target", "allowed"),
+    [
+        ("broker", "草稿", "待审核", True),
+        ("broker", "待审核", "已发布", True),
+        ("broker", "待审核", "草稿", True),  # sent back
+        ("broker", "已发布", "已揭榜", True),
+        ("broker", "已揭榜", "已关闭", True),
+        ("broker", "草稿", "已发布", False),  # no skipping review
+        ("broker", "已发布", "草稿", False),
+        ("broker", "已关闭", "已发布", False),
+        ("broker", "已发布", "已关闭", False),  # only an admin closes early
+        ("broker", "待审核", "待审核", False),
+        ("admin", "已发布", "已关闭", True),
+        ("admin", "草稿", "已关闭", True),
+        ("admin", "待审核", "已发布", True),
+        ("admin", "已关闭", "已关闭", False),
+        ("admin", "已关闭", "草稿", False),
+    ],
+    ids=lambda v: v if isinstance(v, str) else ("ok" if v else "refused"),
+)
 def test_lifecycle_transitions(warehouse, role, start, target, allowed):
     curator = BROKER if role == "broker" else ADMIN
     challenge_id = _post(warehouse)
     _force_status(warehouse, challenge_id, start)
     if allowed:
         assert firm.set_status(warehouse, curator, challenge_id, target)["status"] == target
-        assert _audit(warehouse, challenge_id)[-1] == (curator.username, role, "status", {"status": start},
-                                                        {"status": target})
+        assert _audit(warehouse, challenge_id)[-1] == (
+            curator.username,
+            role,
+            "status",
+            {"status": start},
+            {"status": target},
+        )
     else:
         before = _snapshot(warehouse)
         with pytest.raises(InvalidTransition, match=f"不能从「{start}」改为「{target}」"):
@@ -294,8 +374,17 @@ def test_unknown_status_and_unknown_challenge(warehouse):
 
 
 def test_crawled_challenges_follow_the_same_lifecycle(warehouse):
-    store.upsert_challenges(warehouse, [{"challenge_id": "jsmarket:/xq/1", "title": "拉链头自动装配",
-                                         "description": "拉链头装配靠人工", "source": "jiashan_market"}])
+    store.upsert_challenges(
+        warehouse,
+        [
+            {
+                "challenge_id": "jsmarket:/xq/1",
+                "title": "拉链头自动装配",
+                "description": "拉链头装配靠人工",
+                "source": "jiashan_market",
+            }
+        ],
+    )
     assert firm.set_status(warehouse, BROKER, "jsmarket:/xq/1", "已揭榜")["status"] == "已揭榜"
 
 
@@ -319,6 +408,7 @@ def test_allowed_transitions_for_buttons():
 
 
 # --- matching at posting ------------------------------------------------------------------------
+
 
 def test_posting_is_matched_at_once_and_kept_by_the_nightly_run(loaded_warehouse, tmp_path):
     challenge_id = _post(loaded_warehouse)  # a draft: the nightly run would not match it
@@ -356,6 +446,7 @@ def test_rejected_listing_is_not_proposed_again_on_demand(loaded_warehouse):
 
 # --- shared matches -----------------------------------------------------------------------------
 
+
 def _share(warehouse, challenge_id: str, listing_id: str) -> None:
     warehouse.execute("INSERT INTO match_shares VALUES (?, ?, 'wang', current_timestamp)", [challenge_id, listing_id])
 
@@ -367,12 +458,16 @@ def test_firm_sees_only_the_shared_matches(loaded_warehouse):
     _share(loaded_warehouse, challenge_id, proposed[1]["listing_id"])
     [shared] = firm.shared_matches(loaded_warehouse, FIRM_A, challenge_id)
     assert (shared["listing_id"], shared["title"], shared["score"]) == (
-        proposed[1]["listing_id"], proposed[1]["title"], proposed[1]["score"])
+        proposed[1]["listing_id"],
+        proposed[1]["title"],
+        proposed[1]["score"],
+    )
     assert shared["summary"] == proposed[1]["abstract"][:300]
     assert firm.my_challenges(loaded_warehouse, FIRM_A)[0]["n_shared"] == 1
 
 
 # --- role isolation -----------------------------------------------------------------------------
+
 
 def _broker_services():
     """Every public service of jiebang.broker taking (warehouse, user, …)."""
@@ -399,8 +494,9 @@ def _call_with(function, warehouse, user, challenge_id):
 
 FIRM_SERVICES = {
     "my_challenge": lambda wh, user, cid: firm.my_challenge(wh, user, cid),
-    "update_challenge": lambda wh, user, cid: firm.update_challenge(wh, user, cid, {"title": "被篡改的标题内容"},
-                                                                    today=TODAY),
+    "update_challenge": lambda wh, user, cid: firm.update_challenge(
+        wh, user, cid, {"title": "被篡改的标题内容"}, today=TODAY
+    ),
     "submit_for_review": lambda wh, user, cid: firm.submit_for_review(wh, user, cid),
     "shared_matches": lambda wh, user, cid: firm.shared_matches(wh, user, cid),
 }
@@ -434,7 +530,13 @@ def test_firm_a_cannot_reach_firm_bs_challenge_through_any_service(two_firms):
             service(wh, FIRM_A, "firm:000000000000")
         assert str(other_firms.value) == str(unknown.value) == firm.NOT_FOUND, name  # ids cannot be probed
     services = _broker_services()
-    assert {f.__name__ for f in services} >= {"challenge_queue", "challenge", "ranked_matches", "decide", "run_overview"}
+    assert {f.__name__ for f in services} >= {
+        "challenge_queue",
+        "challenge",
+        "ranked_matches",
+        "decide",
+        "run_overview",
+    }
     for service in services:
         with pytest.raises(AccessDenied, match="无权"):
             _call_with(service, wh, FIRM_A, b_id)
@@ -448,10 +550,13 @@ def test_firm_a_cannot_reach_firm_bs_challenge_through_any_service(two_firms):
 def test_not_signed_in_gets_access_denied_everywhere(two_firms):
     wh, _, b_id = two_firms
     before = _snapshot(wh)
-    calls = [*FIRM_SERVICES.values(), *CURATOR_SERVICES.values(),
-             lambda wh, user, cid: firm.post_challenge(wh, user, FORM, today=TODAY),
-             lambda wh, user, cid: firm.my_challenges(wh, user),
-             *(lambda wh, user, cid, f=f: _call_with(f, wh, user, cid) for f in _broker_services())]
+    calls = [
+        *FIRM_SERVICES.values(),
+        *CURATOR_SERVICES.values(),
+        lambda wh, user, cid: firm.post_challenge(wh, user, FORM, today=TODAY),
+        lambda wh, user, cid: firm.my_challenges(wh, user),
+        *(lambda wh, user, cid, f=f: _call_with(f, wh, user, cid) for f in _broker_services()),
+    ]
     for call in calls:
         with pytest.raises(AccessDenied, match="请先登录"):
             call(wh, None, b_id)
@@ -477,8 +582,9 @@ def _rendered(at: AppTest) -> str:
     return "\n".join(parts)
 
 
-def _page(name: str, warehouse, user: User | None, tmp_path, *, query: dict | None = None,
-          state: dict | None = None) -> AppTest:
+def _page(
+    name: str, warehouse, user: User | None, tmp_path, *, query: dict | None = None, state: dict | None = None
+) -> AppTest:
     at = AppTest.from_file(str(PAGES / name), default_timeout=60)
     at.session_state["settings"] = Settings(warehouse_path=warehouse.path, index_dir=tmp_path / "index", match_top_k=5)
     if user is not None:
@@ -522,6 +628,7 @@ def test_shared_matches_of_b_never_reach_a(two_firms, tmp_path):
 
 
 # --- pages --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("page", ["firm_post.py", "firm_challenges.py"])
 @pytest.mark.parametrize("user", [None, BROKER, ADMIN], ids=["anonymous", "broker", "admin"])
@@ -567,7 +674,12 @@ def test_firm_posts_through_the_form_and_sees_it_matched(loaded_warehouse, tmp_p
     assert not at.exception
     [row] = loaded_warehouse.query("SELECT * FROM challenges WHERE firm = ?", [FIRM_A.firm])
     assert (row["title"], row["status"], row["budget_wan"], row["deadline"], row["posted_by"]) == (
-        FORM["title"], "待审核", 120.0, date(2031, 6, 30), "zhang")
+        FORM["title"],
+        "待审核",
+        120.0,
+        date(2031, 6, 30),
+        "zhang",
+    )
     successes = [s.value for s in at.success]
     assert successes[0].startswith("已提交，匹配中…")
     assert successes[1] == "匹配完成：找到 5 条候选成果，技术经纪人审核后会把合适的推荐给您。"
@@ -680,9 +792,13 @@ def test_curation_page_rematches(two_firms, tmp_path):
 
 def test_posted_html_is_shown_as_text_on_every_page(warehouse, tmp_path):
     hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>"
-    challenge_id = firm.post_challenge(warehouse, FIRM_A, {**FORM, "title": "AAA " + hostile[:40],
-                                                           "description": FORM["description"] + hostile,
-                                                           "targets": hostile}, today=TODAY, submit=True).challenge_id
+    challenge_id = firm.post_challenge(
+        warehouse,
+        FIRM_A,
+        {**FORM, "title": "AAA " + hostile[:40], "description": FORM["description"] + hostile, "targets": hostile},
+        today=TODAY,
+        submit=True,
+    ).challenge_id
     for page, user in (("firm_challenges.py", FIRM_A), ("curation.py", BROKER)):
         at = _page(page, warehouse, user, tmp_path)
         assert not at.exception, page

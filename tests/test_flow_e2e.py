@@ -67,8 +67,8 @@ def test_nightly_refresh_crawls_loads_and_matches(prefect_harness, flow_env, sam
 
 
 def test_a_second_refresh_is_idempotent_and_keeps_decisions(prefect_harness, flow_env):
-    from jiebang.accounts import User
     from jiebang import broker
+    from jiebang.accounts import User
 
     first = nightly_refresh(today=TODAY)
     wh = Warehouse(flow_env.warehouse_path)
@@ -140,7 +140,8 @@ def test_the_run_report_is_a_prefect_artifact(prefect_harness, flow_env):
     async def latest():
         async with get_client() as client:
             found = await client.read_latest_artifacts(
-                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["nightly-refresh-report"])))
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["nightly-refresh-report"]))
+            )
             return found[0]
 
     artifact = asyncio.run(latest())
@@ -148,14 +149,16 @@ def test_the_run_report_is_a_prefect_artifact(prefect_harness, flow_env):
     assert result["run_id"] in artifact.data and "| google_patents |" in artifact.data
 
 
-def test_configured_imports_run_in_the_night_and_a_missing_file_makes_it_partial(prefect_harness, flow_env,
-                                                                                 tmp_path):
+def test_configured_imports_run_in_the_night_and_a_missing_file_makes_it_partial(prefect_harness, flow_env, tmp_path):
     from tests.test_configured_imports import ACHIEVEMENTS, _write_csv
 
     _write_csv(tmp_path / "成果.csv", ACHIEVEMENTS)
     config = tmp_path / "jiebang.toml"
-    config.write_text('[[imports]]\nformat = "table"\npath = "成果.csv"\nkind = "achievement"\nsource = "zju_table"\n\n'
-                      '[[imports]]\nformat = "table"\npath = "gone.csv"\n', encoding="utf-8")
+    config.write_text(
+        '[[imports]]\nformat = "table"\npath = "成果.csv"\nkind = "achievement"\nsource = "zju_table"\n\n'
+        '[[imports]]\nformat = "table"\npath = "gone.csv"\n',
+        encoding="utf-8",
+    )
     good, gone = f"table:{tmp_path / '成果.csv'}", f"table:{tmp_path / 'gone.csv'}"
 
     first = nightly_refresh(config_file=str(config), today=TODAY)

@@ -50,14 +50,25 @@ def test_normalise_publication_number(description, raw, expected):
 @pytest.mark.parametrize(
     ("description", "source", "url", "expected"),
     [
-        ("path only, host and port dropped", "zju", "http://127.0.0.1:8765/zju/kjcg/detail/1001.html",
-         "zju:/zju/kjcg/detail/1001.html"),
-        ("query string kept", "jiashan_market", "http://127.0.0.1:8765/jsmarket/xq?id=XQ-7&lang=zh",
-         "jiashan_market:/jsmarket/xq?id=XQ-7&lang=zh"),
-        ("fragment is not part of the id", "zju", "https://www.zju.edu.cn/zju/kjcg/detail/1001.html#top",
-         "zju:/zju/kjcg/detail/1001.html"),
-        ("source name is the prefix", "tsinghua", "https://kjc.tsinghua.edu.cn/a/b.html",
-         "tsinghua:/a/b.html"),
+        (
+            "path only, host and port dropped",
+            "zju",
+            "http://127.0.0.1:8765/zju/kjcg/detail/1001.html",
+            "zju:/zju/kjcg/detail/1001.html",
+        ),
+        (
+            "query string kept",
+            "jiashan_market",
+            "http://127.0.0.1:8765/jsmarket/xq?id=XQ-7&lang=zh",
+            "jiashan_market:/jsmarket/xq?id=XQ-7&lang=zh",
+        ),
+        (
+            "fragment is not part of the id",
+            "zju",
+            "https://www.zju.edu.cn/zju/kjcg/detail/1001.html#top",
+            "zju:/zju/kjcg/detail/1001.html",
+        ),
+        ("source name is the prefix", "tsinghua", "https://kjc.tsinghua.edu.cn/a/b.html", "tsinghua:/a/b.html"),
     ],
 )
 def test_page_id(description, source, url, expected):
@@ -67,12 +78,21 @@ def test_page_id(description, source, url, expected):
 @pytest.mark.parametrize(
     ("description", "url_a", "url_b"),
     [
-        ("two ports on one host", "http://127.0.0.1:8765/zju/kjcg/detail/1001.html",
-         "http://127.0.0.1:40123/zju/kjcg/detail/1001.html"),
-        ("replay site and real host", "http://127.0.0.1:8765/zju/kjcg/detail/1001.html",
-         "https://www.zju.edu.cn/zju/kjcg/detail/1001.html"),
-        ("query string on both hosts", "http://127.0.0.1:8765/jsmarket/xqlist?page=2",
-         "https://jsmarket.example.cn:8443/jsmarket/xqlist?page=2"),
+        (
+            "two ports on one host",
+            "http://127.0.0.1:8765/zju/kjcg/detail/1001.html",
+            "http://127.0.0.1:40123/zju/kjcg/detail/1001.html",
+        ),
+        (
+            "replay site and real host",
+            "http://127.0.0.1:8765/zju/kjcg/detail/1001.html",
+            "https://www.zju.edu.cn/zju/kjcg/detail/1001.html",
+        ),
+        (
+            "query string on both hosts",
+            "http://127.0.0.1:8765/jsmarket/xqlist?page=2",
+            "https://jsmarket.example.cn:8443/jsmarket/xqlist?page=2",
+        ),
     ],
 )
 def test_page_id_is_the_same_on_another_host_or_port(description, url_a, url_b):

@@ -49,7 +49,7 @@ def test_bm25_matrix_scores_like_bm25s(query):
     for c in ours.lookup(query):
         for p in range(m["indptr"][c], m["indptr"][c + 1]):
             got[m["indices"][p]] += m["data"][p]
-    np.testing.assert_allclose(got, reference.get_scores(query)[:len(documents)], rtol=1e-5)
+    np.testing.assert_allclose(got, reference.get_scores(query)[: len(documents)], rtol=1e-5)
 
 
 def test_postings_retrieve_ranks_and_masks():
@@ -89,8 +89,9 @@ def test_an_index_in_another_format_is_refused(tmp_path):
     index = build_index([Listing("A", "锂电池隔膜涂覆")])
     index.save(tmp_path)
     manifest = tmp_path / "manifest.json"
-    manifest.write_text(manifest.read_text(encoding="utf-8").replace(f'"format": {FORMAT}', '"format": 1'),
-                        encoding="utf-8")
+    manifest.write_text(
+        manifest.read_text(encoding="utf-8").replace(f'"format": {FORMAT}', '"format": 1'), encoding="utf-8"
+    )
     with pytest.raises(IndexFormatChanged, match="format 1"):
         ListingIndex.load(tmp_path)
 
@@ -99,8 +100,10 @@ def test_common_terms_are_left_out_of_retrieval_but_never_all(monkeypatch):
     monkeypatch.setattr("matching.index.COMMON_FLOOR", 1)
     postings = _postings(DOCUMENTS)  # 5 documents: 锂电池 and 隔膜 in 2, 光伏 in 1
     assert sorted(postings.lookup(["锂电池", "光伏"], max_share=0.3)) == postings.lookup(["光伏"])
-    assert postings.lookup(["锂电池", "隔膜"], max_share=0.3) == postings.lookup(["锂电池"])[:1] or \
-        postings.lookup(["锂电池", "隔膜"], max_share=0.3) == postings.lookup(["隔膜"])[:1]
+    assert (
+        postings.lookup(["锂电池", "隔膜"], max_share=0.3) == postings.lookup(["锂电池"])[:1]
+        or postings.lookup(["锂电池", "隔膜"], max_share=0.3) == postings.lookup(["隔膜"])[:1]
+    )
     assert len(postings.lookup(["锂电池", "隔膜", "光伏"], max_share=1.0)) == 3
     monkeypatch.setattr("matching.index.COMMON_FLOOR", 1_000)  # a small segment prunes nothing
     assert len(postings.lookup(["锂电池", "隔膜", "光伏"], max_share=0.3)) == 3
@@ -134,10 +137,17 @@ def test_a_single_character_is_as_common_as_the_listings_that_contain_it(tmp_pat
 def test_segment_word_table_indexes_what_word_document_says():
     from matching.index import WORD_BM25, WordTable, word_document
 
-    listings = [Listing("A", "锂电池隔膜涂覆工艺", "一种陶瓷涂覆隔膜，所述隔膜耐高温。", claims="1. 一种隔膜……",
-                        keywords=("锂电池", "隔膜")),
-                Listing("B", "光伏组件清洗机器人", "本发明公开了一种光伏组件清洗机器人，BMS与5G通信。"),
-                Listing("C", "", "")]
+    listings = [
+        Listing(
+            "A",
+            "锂电池隔膜涂覆工艺",
+            "一种陶瓷涂覆隔膜，所述隔膜耐高温。",
+            claims="1. 一种隔膜……",
+            keywords=("锂电池", "隔膜"),
+        ),
+        Listing("B", "光伏组件清洗机器人", "本发明公开了一种光伏组件清洗机器人，BMS与5G通信。"),
+        Listing("C", "", ""),
+    ]
     fields = [l.text_fields() for l in listings]
     table = WordTable.of(fields).postings(len(listings))
     reference = _postings([word_document(f) for f in fields], **WORD_BM25)

@@ -33,8 +33,11 @@ TODAY = date(2026, 11, 26)
         ("recent patent", signals.status_fit("Active", date(2023, 5, 1), TODAY), 1.0),
         ("CNIPR 无效", signals.status_fit("无效", date(2023, 5, 1), TODAY), 0.0),
         ("USPTO abandoned", signals.status_fit("Abandoned -- Failure to Respond", date(2023, 5, 1), TODAY), 0.0),
-        ("an invalidation request is pending, not decided", signals.status_fit("有效 无效宣告请求审查中",
-                                                                              date(2023, 5, 1), TODAY), 1.0),
+        (
+            "an invalidation request is pending, not decided",
+            signals.status_fit("有效 无效宣告请求审查中", date(2023, 5, 1), TODAY),
+            1.0,
+        ),
         ("twenty-year-old publication fades to half", signals.status_fit(None, date(2006, 11, 26), TODAY), 0.5),
         ("same cooperation mode", signals.cooperation_fit("技术转让", "技术转让"), 1.0),
     ],
@@ -58,13 +61,17 @@ def test_synonyms_are_symmetric_and_drive_matching():
     top = match_challenges(index, [Challenge("C", "BMS均衡", "动力电池包BMS均衡电流太小")], top_k=1)[0]
     assert top.listing_id == "A"
     assert {"term": "bms", "listing_term": "电池管理系统"}.items() <= next(
-        t for t in top.matched_terms if t["term"] == "bms").items()
+        t for t in top.matched_terms if t["term"] == "bms"
+    ).items()
 
 
 @pytest.mark.parametrize(
     "symptom, remedy, listing",
-    [("发黄", "耐黄变", "一种耐黄变聚碳酸酯组合物"), ("生锈", "防锈", "轴承套圈防锈处理工艺"),
-     ("鼓包", "抑制产气", "抑制产气的锂电池电解液添加剂")],
+    [
+        ("发黄", "耐黄变", "一种耐黄变聚碳酸酯组合物"),
+        ("生锈", "防锈", "轴承套圈防锈处理工艺"),
+        ("鼓包", "抑制产气", "抑制产气的锂电池电解液添加剂"),
+    ],
 )
 def test_a_symptom_finds_the_listing_that_names_its_remedy(symptom, remedy, listing):
     assert remedy in synonym_map()[symptom] and symptom not in synonym_map().get(remedy, ())
@@ -146,12 +153,17 @@ def test_parallel_matching_gives_the_same_results():
     from matching.engine import match_challenges_parallel
 
     index = build_index(LISTINGS)
-    challenges = [FUEL_CELL, Challenge("C2", "硅碳负极首效低", "锂电池负极首效只有84%"),
-                  Challenge("C3", "柔轮寿命短", "谐波减速器柔轮断裂"), Challenge("C4", "双极板", "金属双极板")]
+    challenges = [
+        FUEL_CELL,
+        Challenge("C2", "硅碳负极首效低", "锂电池负极首效只有84%"),
+        Challenge("C3", "柔轮寿命短", "谐波减速器柔轮断裂"),
+        Challenge("C4", "双极板", "金属双极板"),
+    ]
     serial = match_challenges(index, challenges, top_k=3)
     parallel = match_challenges_parallel(index, challenges, workers=2, top_k=3)
-    assert [(m.challenge_id, m.listing_id, m.score) for m in parallel] == \
-        [(m.challenge_id, m.listing_id, m.score) for m in serial]
+    assert [(m.challenge_id, m.listing_id, m.score) for m in parallel] == [
+        (m.challenge_id, m.listing_id, m.score) for m in serial
+    ]
 
 
 def test_segments_built_in_parallel_answer_like_one_process(tmp_path):

@@ -13,7 +13,9 @@ def _config(tmp_path, warehouse) -> str:
 
 
 def test_match_challenge_stores_the_matches_of_one_challenge(prefect_harness, loaded_warehouse, tmp_path):
-    challenge_id = loaded_warehouse.query("SELECT challenge_id FROM challenges ORDER BY challenge_id LIMIT 1")[0]["challenge_id"]
+    challenge_id = loaded_warehouse.query("SELECT challenge_id FROM challenges ORDER BY challenge_id LIMIT 1")[0][
+        "challenge_id"
+    ]
     result = match_challenge(challenge_id, config_file=_config(tmp_path, loaded_warehouse), today=TODAY)
     assert result["challenge_id"] == challenge_id and result["matches"] > 0
     stored = loaded_warehouse.query("SELECT count(*) AS n FROM matches WHERE run_id = ?", [result["run_id"]])

@@ -7,8 +7,16 @@ from warehouse import store
 
 
 def _listing(listing_id, title, abstract="燃料电池双极板涂层"):
-    return validate_listing({"listing_id": listing_id, "kind": "patent", "title": title, "abstract": abstract,
-                             "url": f"https://example.org/{listing_id}", "source": "test"})
+    return validate_listing(
+        {
+            "listing_id": listing_id,
+            "kind": "patent",
+            "title": title,
+            "abstract": abstract,
+            "url": f"https://example.org/{listing_id}",
+            "source": "test",
+        }
+    )
 
 
 def test_only_changed_listings_are_indexed_again(warehouse, tmp_path):

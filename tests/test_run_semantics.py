@@ -28,27 +28,61 @@ from warehouse.gateway import Warehouse
 
 # --- the run report (pure) -------------------------------------------------------------------
 
-SOURCE_OK = {"pages_fetched": 12, "loaded": 10, "quarantined": 1, "blocked": 0, "skipped_unchanged": 3,
-             "duration_seconds": 2.345}
+SOURCE_OK = {
+    "pages_fetched": 12,
+    "loaded": 10,
+    "quarantined": 1,
+    "blocked": 0,
+    "skipped_unchanged": 3,
+    "duration_seconds": 2.345,
+}
 MATCHING = {"challenges": 5, "listings": 40, "matches": 50, "new": 20, "updated": 30, "no_good_match": ["m:/1"]}
 
 
-@pytest.mark.parametrize("description, status, stats, expected", [
-    ("a source row with its figures", "completed", {"sources": {"zju": SOURCE_OK}, "matching": MATCHING},
-     ["| zju | 12 | 10 | 1 | 0 | 3 | 2.3 | |", "完成 (completed)"]),
-    ("matching: new and updated, the weak ones named", "completed", {"sources": {}, "matching": MATCHING},
-     ["(新 new 20, 更新 updated 30)", "无合适匹配 no good match: 1 (m:/1)", "- 无 (none)"]),
-    ("a failed source is named with its error", "partial",
-     {"sources": {"zju": {"error": "CrawlFailed: connection refused"}, "fudan": SOURCE_OK}, "matching": MATCHING},
-     ["| zju | – | – | – | – | – | – | ❌ CrawlFailed: connection refused |",
-      "- **zju**: CrawlFailed: connection refused", "部分完成 (partial", "| **合计 total** | 12 | 10 | 1 | 0 | 3 |"]),
-    ("matching did not run", "failed", {"sources": {}}, ["未运行 (matching did not run)"]),
-    ("how matching was sharded", "completed",
-     {"sources": {}, "matching": MATCHING, "sharding": {"task_runner": "dask", "batches": 3, "partitions": 2}},
-     ["- 分片 sharding: 3 batches × 2 listing partitions on dask"]),
-    ("a pipe in an error does not break the table", "partial", {"sources": {"a": {"error": "x|y"}}},
-     ["❌ x\\|y |"]),
-])
+@pytest.mark.parametrize(
+    "description, status, stats, expected",
+    [
+        (
+            "a source row with its figures",
+            "completed",
+            {"sources": {"zju": SOURCE_OK}, "matching": MATCHING},
+            ["| zju | 12 | 10 | 1 | 0 | 3 | 2.3 | |", "完成 (completed)"],
+        ),
+        (
+            "matching: new and updated, the weak ones named",
+            "completed",
+            {"sources": {}, "matching": MATCHING},
+            ["(新 new 20, 更新 updated 30)", "无合适匹配 no good match: 1 (m:/1)", "- 无 (none)"],
+        ),
+        (
+            "a failed source is named with its error",
+            "partial",
+            {
+                "sources": {"zju": {"error": "CrawlFailed: connection refused"}, "fudan": SOURCE_OK},
+                "matching": MATCHING,
+            },
+            [
+                "| zju | – | – | – | – | – | – | ❌ CrawlFailed: connection refused |",
+                "- **zju**: CrawlFailed: connection refused",
+                "部分完成 (partial",
+                "| **合计 total** | 12 | 10 | 1 | 0 | 3 |",
+            ],
+        ),
+        ("matching did not run", "failed", {"sources": {}}, ["未运行 (matching did not run)"]),
+        (
+            "how matching was sharded",
+            "completed",
+            {"sources": {}, "matching": MATCHING, "sharding": {"task_runner": "dask", "batches": 3, "partitions": 2}},
+            ["- 分片 sharding: 3 batches × 2 listing partitions on dask"],
+        ),
+        (
+            "a pipe in an error does not break the table",
+            "partial",
+            {"sources": {"a": {"error": "x|y"}}},
+            ["❌ x\\|y |"],
+        ),
+    ],
+)
 def test_report_markdown(description, status, stats, expected):
     markdown = run_report.report_markdown("run-1", status, stats)
     assert markdown.startswith("# 夜间刷新 run run-1")
@@ -56,16 +90,20 @@ def test_report_markdown(description, status, stats, expected):
         assert fragment in markdown, description
 
 
-@pytest.mark.parametrize("description, sources, expected", [
-    ("all loaded", {"a": SOURCE_OK}, "completed"),
-    ("one failed", {"a": SOURCE_OK, "b": {"error": "down"}}, "partial"),
-    ("no sources", {}, "completed"),
-])
+@pytest.mark.parametrize(
+    "description, sources, expected",
+    [
+        ("all loaded", {"a": SOURCE_OK}, "completed"),
+        ("one failed", {"a": SOURCE_OK, "b": {"error": "down"}}, "partial"),
+        ("no sources", {}, "completed"),
+    ],
+)
 def test_run_status(description, sources, expected):
     assert run_report.run_status({"sources": sources}) == expected, description
 
 
 # --- runs: partial, interrupted ----------------------------------------------------------------
+
 
 def test_runs_record_partial_and_stale_running_runs_become_interrupted(warehouse):
     done = store.start_run(warehouse, "nightly-refresh", pid=os.getpid())
@@ -99,8 +137,13 @@ with refresh_lock(Path(sys.argv[1])) as lock:
 def test_a_second_refresh_is_refused_while_one_holds_the_lock(prefect_harness, flow_env):  # noqa: F811
     from flows.nightly import nightly_refresh
 
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(flow_env.warehouse_path)], cwd=ROOT,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(flow_env.warehouse_path)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(RefreshRunning) as refused:
@@ -131,6 +174,7 @@ def test_the_lock_is_released_when_the_block_ends_or_fails(tmp_path):
 
 
 # --- kill -9 at several points, then rerun ------------------------------------------------------
+
 
 def _wait_for(condition, what: str, process: subprocess.Popen, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
@@ -168,17 +212,28 @@ def _running_run(path: Path, known: set[str]) -> str | None:
 def refresh_env(prefect_harness, settings):
     from prefect.settings import PREFECT_API_URL
 
-    env = {**os.environ, "JIEBANG_WAREHOUSE_PATH": str(settings.warehouse_path),
-           "JIEBANG_DATA_DIR": str(settings.data_dir), "JIEBANG_INDEX_DIR": str(settings.index_dir),
-           "JIEBANG_SOURCE_BASE_URL": settings.sources[0].base_url, "JIEBANG_LOCK_TIMEOUT_SECONDS": "60",
-           "PREFECT_API_URL": PREFECT_API_URL.value()}
+    env = {
+        **os.environ,
+        "JIEBANG_WAREHOUSE_PATH": str(settings.warehouse_path),
+        "JIEBANG_DATA_DIR": str(settings.data_dir),
+        "JIEBANG_INDEX_DIR": str(settings.index_dir),
+        "JIEBANG_SOURCE_BASE_URL": settings.sources[0].base_url,
+        "JIEBANG_LOCK_TIMEOUT_SECONDS": "60",
+        "PREFECT_API_URL": PREFECT_API_URL.value(),
+    }
     env.pop("JIEBANG_CONFIG", None)
     return settings, env
 
 
 def _start_refresh(env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "jiebang.cli", "refresh"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "jiebang.cli", "refresh"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def _kill(process: subprocess.Popen) -> None:
@@ -187,8 +242,9 @@ def _kill(process: subprocess.Popen) -> None:
 
 
 def _refresh_to_completion(env: dict) -> None:
-    done = subprocess.run([sys.executable, "-m", "jiebang.cli", "refresh"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "jiebang.cli", "refresh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
@@ -197,20 +253,25 @@ def _assert_consistent(settings: Settings, sample_data) -> str:
     counts = queries.table_counts(wh)
     assert counts["listings"] == len(sample_data.patents) + sum(map(len, sample_data.achievements.values()))
     assert counts["challenges"] == len(sample_data.needs)
-    dupes = wh.query("SELECT publication_number FROM listings WHERE publication_number IS NOT NULL"
-                     " GROUP BY 1 HAVING count(*) > 1")
+    dupes = wh.query(
+        "SELECT publication_number FROM listings WHERE publication_number IS NOT NULL GROUP BY 1 HAVING count(*) > 1"
+    )
     assert dupes == []
     final = queries.latest_run(wh)
     assert final["status"] == "completed"
     for challenge in queries.open_challenges(wh, date.today()):
-        ranks = [r["rank"] for r in wh.query("SELECT rank FROM matches WHERE challenge_id = ? AND run_id = ?"
-                                             " ORDER BY rank", [challenge["challenge_id"], final["run_id"]])]
+        ranks = [
+            r["rank"]
+            for r in wh.query(
+                "SELECT rank FROM matches WHERE challenge_id = ? AND run_id = ? ORDER BY rank",
+                [challenge["challenge_id"], final["run_id"]],
+            )
+        ]
         assert ranks == list(range(1, settings.match_top_k + 1)), challenge["challenge_id"]
     return final["run_id"]
 
 
-def test_a_refresh_killed_at_any_point_leaves_a_consistent_warehouse_and_a_rerun_completes(
-        refresh_env, sample_data):
+def test_a_refresh_killed_at_any_point_leaves_a_consistent_warehouse_and_a_rerun_completes(refresh_env, sample_data):
     settings, env = refresh_env
     path = settings.warehouse_path
     killed: list[str] = []
@@ -253,10 +314,17 @@ def test_a_refresh_killed_at_any_point_leaves_a_consistent_warehouse_and_a_rerun
     wh = Warehouse(path, 30)
     challenge_id = queries.open_challenges(wh, date.today())[0]["challenge_id"]
     top, second = queries.matches_for_challenge(wh, challenge_id, limit=2)
-    store.record_review(wh, challenge_id=challenge_id, listing_id=top["listing_id"], decision="shortlist",
-                        reviewer="wang")
-    store.record_review(wh, challenge_id=challenge_id, listing_id=second["listing_id"], decision="reject",
-                        reviewer="wang", reason="技术不对口")
+    store.record_review(
+        wh, challenge_id=challenge_id, listing_id=top["listing_id"], decision="shortlist", reviewer="wang"
+    )
+    store.record_review(
+        wh,
+        challenge_id=challenge_id,
+        listing_id=second["listing_id"],
+        decision="reject",
+        reviewer="wang",
+        reason="技术不对口",
+    )
     reviews = wh.query("SELECT * FROM reviews ORDER BY review_id")
 
     kill_when(crawled_everything, "loading and matching again")
@@ -274,18 +342,37 @@ def test_a_refresh_killed_at_any_point_leaves_a_consistent_warehouse_and_a_rerun
 
 # --- the digest ---------------------------------------------------------------------------------
 
+
 def _row(challenge, listing, score, brokers=()):
-    return {"challenge_id": challenge, "challenge_title": f"需求{challenge}", "listing_id": listing,
-            "listing_title": f"成果{listing}", "score": score, "rank": 1, "brokers": list(brokers)}
+    return {
+        "challenge_id": challenge,
+        "challenge_title": f"需求{challenge}",
+        "listing_id": listing,
+        "listing_title": f"成果{listing}",
+        "score": score,
+        "rank": 1,
+        "brokers": list(brokers),
+    }
 
 
-@pytest.mark.parametrize("description, rows, brokers, expected", [
-    ("followed challenges go to their followers only", [_row("c1", "L1", 80, ["wang"]), _row("c2", "L2", 70)],
-     ["li", "wang"], {"li": ["c2"], "wang": ["c1", "c2"]}),
-    ("nobody follows, no broker accounts: one digest for all", [_row("c1", "L1", 80)], [],
-     {digest.EVERYONE: ["c1"]}),
-    ("no new matches: no sections", [], ["wang"], {}),
-])
+@pytest.mark.parametrize(
+    "description, rows, brokers, expected",
+    [
+        (
+            "followed challenges go to their followers only",
+            [_row("c1", "L1", 80, ["wang"]), _row("c2", "L2", 70)],
+            ["li", "wang"],
+            {"li": ["c2"], "wang": ["c1", "c2"]},
+        ),
+        (
+            "nobody follows, no broker accounts: one digest for all",
+            [_row("c1", "L1", 80)],
+            [],
+            {digest.EVERYONE: ["c1"]},
+        ),
+        ("no new matches: no sections", [], ["wang"], {}),
+    ],
+)
 def test_per_broker(description, rows, brokers, expected):
     got = {b: [r["challenge_id"] for r in rs] for b, rs in digest.per_broker(rows, brokers).items()}
     assert got == expected, description
@@ -371,8 +458,11 @@ def test_notify_without_configuration_sends_nothing_and_a_dead_webhook_is_report
     assert quiet["sent"] == [] and quiet["errors"] == {} and Path(quiet["file"]).exists()
     high = digest.notify(loaded_warehouse, Settings(data_dir=tmp_path, digest_min_score=101), run_id)
     assert high["matches"] == 0 and "没有新的高分匹配" in Path(high["file"]).read_text(encoding="utf-8")
-    dead = digest.notify(loaded_warehouse, Settings(data_dir=tmp_path, digest_webhook_url="http://127.0.0.1:9/x",
-                                                    digest_min_score=0), run_id)
+    dead = digest.notify(
+        loaded_warehouse,
+        Settings(data_dir=tmp_path, digest_webhook_url="http://127.0.0.1:9/x", digest_min_score=0),
+        run_id,
+    )
     assert dead["sent"] == [] and "webhook" in dead["errors"]
 
 
@@ -380,8 +470,14 @@ def test_jiebang_refresh_names_a_failed_import_in_one_line_and_exits_0(refresh_e
     settings, env = refresh_env
     config = tmp_path / "jiebang.toml"
     config.write_text('[[imports]]\nformat = "table"\npath = "gone.csv"\n', encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "jiebang.cli", "refresh"], cwd=ROOT, text=True, timeout=600,
-                          env={**env, "JIEBANG_CONFIG": str(config)}, capture_output=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "jiebang.cli", "refresh"],
+        cwd=ROOT,
+        text=True,
+        timeout=600,
+        env={**env, "JIEBANG_CONFIG": str(config)},
+        capture_output=True,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     failed = [line for line in done.stdout.splitlines() if "retried next run" in line]
     assert len(failed) == 1 and f"table:{tmp_path / 'gone.csv'}" in failed[0] and "ImportRefused" in failed[0]

@@ -18,8 +18,12 @@ def test_defaults_point_every_source_at_the_local_replay_site():
     [
         ("toml overrides default", {}, "ui_port = 9000", {"ui_port": 9000}),
         ("env overrides toml", {"JIEBANG_UI_PORT": "9100"}, "ui_port = 9000", {"ui_port": 9100}),
-        ("env path becomes a Path", {"JIEBANG_WAREHOUSE_PATH": "/data/w.duckdb"}, "",
-         {"warehouse_path": Path("/data/w.duckdb")}),
+        (
+            "env path becomes a Path",
+            {"JIEBANG_WAREHOUSE_PATH": "/data/w.duckdb"},
+            "",
+            {"warehouse_path": Path("/data/w.duckdb")},
+        ),
         ("float from env", {"JIEBANG_LOCK_TIMEOUT_SECONDS": "2.5"}, "", {"lock_timeout_seconds": 2.5}),
     ],
 )
@@ -63,16 +67,21 @@ def test_all_problems_are_reported_together(tmp_path):
 @pytest.mark.parametrize("enabled, crawled", [("true", ["a", "b"]), ("false", ["a"])])
 def test_a_disabled_source_is_not_crawled(tmp_path, enabled, crawled):
     config = tmp_path / "sources.toml"
-    config.write_text('[[sources]]\nname = "a"\nspider = "achievements"\nbase_url = "http://x"\nstart_path = "/"\n'
-                      f'[[sources]]\nname = "b"\nspider = "achievements"\nbase_url = "http://x"\nstart_path = "/"\n'
-                      f'enabled = {enabled}\n', encoding="utf-8")
+    config.write_text(
+        '[[sources]]\nname = "a"\nspider = "achievements"\nbase_url = "http://x"\nstart_path = "/"\n'
+        f'[[sources]]\nname = "b"\nspider = "achievements"\nbase_url = "http://x"\nstart_path = "/"\n'
+        f"enabled = {enabled}\n",
+        encoding="utf-8",
+    )
     assert [s.name for s in Settings.load({}, config).sources] == crawled
 
 
 def test_enabled_must_be_true_or_false(tmp_path):
     config = tmp_path / "sources.toml"
-    config.write_text('[[sources]]\nname = "a"\nspider = "achievements"\nbase_url = "http://x"\nstart_path = "/"\n'
-                      'enabled = "no"\n', encoding="utf-8")
+    config.write_text(
+        '[[sources]]\nname = "a"\nspider = "achievements"\nbase_url = "http://x"\nstart_path = "/"\nenabled = "no"\n',
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError, match=r"sources\[0\]\.enabled='no' is not true or false"):
         Settings.load({}, config)
 
@@ -99,9 +108,15 @@ def test_another_warehouse_gets_its_own_index():
     assert Settings.load(explicit).index_dir == Path("/fast/index")
 
 
-@pytest.mark.parametrize("key, raw", [
-    ("match_partitions", "0"), ("index_segment_size", "-5"), ("match_batch_size", "many"), ("dask_workers", "0"),
-])
+@pytest.mark.parametrize(
+    "key, raw",
+    [
+        ("match_partitions", "0"),
+        ("index_segment_size", "-5"),
+        ("match_batch_size", "many"),
+        ("dask_workers", "0"),
+    ],
+)
 def test_counts_must_be_at_least_one(key, raw):
     with pytest.raises(ConfigError, match=rf"{key}='{raw}' is not a valid whole number of at least 1"):
         Settings.load({f"JIEBANG_{key.upper()}": raw})

@@ -21,7 +21,6 @@ from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.test import get_crawler
 
-from crawlers.skip_unchanged import BLOCKED_META
 from crawlers.middlewares import (
     BlockedPageMiddleware,
     PageAccountingMiddleware,
@@ -29,6 +28,7 @@ from crawlers.middlewares import (
 )
 from crawlers.parse import CannotParse, parse_saved, saved_response
 from crawlers.pipelines import CleanTextPipeline, PublicationNumberPipeline
+from crawlers.skip_unchanged import BLOCKED_META
 from crawlers.spiders.cnipr import CniprSpider
 from crawlers.spiders.epo_ops import EpoOpsSpider
 from crawlers.spiders.google_patents import GooglePatentsSpider
@@ -73,6 +73,7 @@ def parser_of(request: scrapy.Request):
 
 
 # --- cnipr: the desktop search result (whole records with abstract and IPC) ----------------------
+
 
 @pytest.fixture(scope="module")
 def cnipr_search():
@@ -130,6 +131,7 @@ def test_cnipr_stops_at_max_pages():
 
 # --- cnipr: the mobile applicant list (rows without abstract; more rows come as JSON) ------------
 
+
 @pytest.fixture(scope="module")
 def cnipr_mobile():
     spider = CniprSpider(source="cnipr")
@@ -155,7 +157,9 @@ def test_cnipr_mobile_list_loads_more_by_posting_the_tab_query(cnipr_mobile):
     assert parse_qs(more.body.decode())["start"] == ["2"]
     assert more.cb_kwargs["tab"]["page"] == 2 and more.cb_kwargs["tab"]["pages"] == 16  # data-all 155, 10 a page
 
-    real_rows = Selector(text=(CNIPR / "cnipr_applicant_patent_list_1.html").read_text(encoding="utf-8")).css("div.list-item")
+    real_rows = Selector(text=(CNIPR / "cnipr_applicant_patent_list_1.html").read_text(encoding="utf-8")).css(
+        "div.list-item"
+    )
     answer = json.dumps({"html": "".join(real_rows[:2].getall())}, ensure_ascii=False)
     response = TextResponse(url=more.url, body=answer.encode("utf-8"), encoding="utf-8", request=more)
     requests, items = split(spider.parse(response, **more.cb_kwargs))
@@ -172,7 +176,9 @@ def test_cnipr_mobile_paging_stops_at_an_empty_or_captcha_answer(cnipr_mobile, a
 
 
 def test_cnipr_captcha_page_yields_nothing():
-    requests, items = split(CniprSpider(source="cnipr").parse(page(CNIPR / "cnipr_captcha_block_page.html", CNIPR_MOBILE_URL)))
+    requests, items = split(
+        CniprSpider(source="cnipr").parse(page(CNIPR / "cnipr_captcha_block_page.html", CNIPR_MOBILE_URL))
+    )
     assert (requests, items) == ([], [])
 
 
@@ -193,10 +199,15 @@ def test_cnipr_gbk_page_decodes_to_chinese(tmp_path):
     (item,) = parse_saved("cnipr", path, url=CNIPR_SEARCH_URL)
     assert item["title"] == "一种锂离子电池隔膜的制备方法"
     assert item["applicants"] == ["浙江嘉善新材料有限公司", "嘉兴学院"]
-    assert (item["abstract"], item["ipc"], item["listing_id"]) == ("本发明公开了一种锂离子电池隔膜。", ["H01M50/403"], "CN112909001")
+    assert (item["abstract"], item["ipc"], item["listing_id"]) == (
+        "本发明公开了一种锂离子电池隔膜。",
+        ["H01M50/403"],
+        "CN112909001",
+    )
 
 
 # --- block detection -----------------------------------------------------------------------------
+
 
 def _response(status: int, body: str, url: str = "http://site.test/list", cls=HtmlResponse) -> Response:
     return cls(url=url, status=status, body=body.encode("utf-8"), encoding="utf-8", request=Request(url))
@@ -205,23 +216,47 @@ def _response(status: int, body: str, url: str = "http://site.test/list", cls=Ht
 @pytest.mark.parametrize(
     ("description", "response", "records_css", "blocked"),
     [
-        ("CNIPR captcha page (200, no rows)", lambda: page(CNIPR / "cnipr_captcha_block_page.html", CNIPR_MOBILE_URL),
-         CniprSpider.records_css, True),
-        ("CNIPR list: same hidden captcha dialog, but rows", lambda: page(CNIPR / "cnipr_applicant_patent_list_1.html",
-                                                                          CNIPR_MOBILE_URL), CniprSpider.records_css, False),
-        ("CNIPR desktop search result", lambda: page(CNIPR / "cnipr_search_result_list.html", CNIPR_SEARCH_URL),
-         CniprSpider.records_css, False),
+        (
+            "CNIPR captcha page (200, no rows)",
+            lambda: page(CNIPR / "cnipr_captcha_block_page.html", CNIPR_MOBILE_URL),
+            CniprSpider.records_css,
+            True,
+        ),
+        (
+            "CNIPR list: same hidden captcha dialog, but rows",
+            lambda: page(CNIPR / "cnipr_applicant_patent_list_1.html", CNIPR_MOBILE_URL),
+            CniprSpider.records_css,
+            False,
+        ),
+        (
+            "CNIPR desktop search result",
+            lambda: page(CNIPR / "cnipr_search_result_list.html", CNIPR_SEARCH_URL),
+            CniprSpider.records_css,
+            False,
+        ),
         ("429 rate-limit page", lambda: _response(429, "<p>访问过于频繁，请稍后再试</p>"), None, True),
         ("403 slider check", lambda: _response(403, '<div id="nc_1_wrapper">请拖动滑块完成验证</div>'), None, True),
         ("403 captcha, any case", lambda: _response(403, "<h1>Please solve the CAPTCHA</h1>"), None, True),
-        ("403 EPO OPS robot fault", lambda: _response(403, "<fault><code>CLIENT.RobotDetected</code></fault>",
-                                                      cls=TextResponse), None, True),
+        (
+            "403 EPO OPS robot fault",
+            lambda: _response(403, "<fault><code>CLIENT.RobotDetected</code></fault>", cls=TextResponse),
+            None,
+            True,
+        ),
         ("403 without block wording: a forbidden page", lambda: _response(403, "<h1>Forbidden</h1>"), None, False),
-        ("200 page with a login box's 验证码, spider declares no rows", lambda: _response(200, "<form>验证码 <input></form>"),
-         None, False),
+        (
+            "200 page with a login box's 验证码, spider declares no rows",
+            lambda: _response(200, "<form>验证码 <input></form>"),
+            None,
+            False,
+        ),
         ("404 with block wording is not judged", lambda: _response(404, "captcha"), None, False),
-        ("JSON captcha answer, rows expected", lambda: _response(200, '{"imgCode": true, "msg": "请输入验证码"}',
-                                                                 cls=TextResponse), CniprSpider.records_css, True),
+        (
+            "JSON captcha answer, rows expected",
+            lambda: _response(200, '{"imgCode": true, "msg": "请输入验证码"}', cls=TextResponse),
+            CniprSpider.records_css,
+            True,
+        ),
     ],
 )
 def test_block_page_detection(description, response, records_css, blocked):
@@ -247,7 +282,9 @@ def test_cnipr_captcha_page_is_retried_then_given_up(block_middleware):
         assert crawler.stats.get_value("jiebang/blocked") is None  # not given up yet
         request = retry
     with pytest.raises(IgnoreRequest):
-        asyncio.run(middleware.process_response(request, HtmlResponse(url=request.url, body=block_page, request=request)))
+        asyncio.run(
+            middleware.process_response(request, HtmlResponse(url=request.url, body=block_page, request=request))
+        )
     assert request.meta[BLOCKED_META] is True  # so the incremental errback records no fetch failure
     assert crawler.stats.get_value("jiebang/blocked") == 1  # once per request given up
     assert crawler.stats.get_value("jiebang/blocked_responses") == 3  # every block page seen
@@ -268,6 +305,7 @@ def test_block_backoff_doubles_up_to_the_cap(attempt, seconds):
 
 # --- page accounting -----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def accounting():
     crawler = get_crawler(GooglePatentsSpider)
@@ -278,7 +316,9 @@ def accounting():
 def test_pages_are_counted_by_callback_kind(accounting):
     crawler, middleware = accounting
     spider = crawler.spider
-    detail = next(spider.detail_request(_response(200, ""), "/patent/CN1", spider.parse_patent))  # the incremental wrapper
+    detail = next(
+        spider.detail_request(_response(200, ""), "/patent/CN1", spider.parse_patent)
+    )  # the incremental wrapper
     for request, status in [
         (Request("http://h/q", callback=spider.parse), 200),
         (Request("http://h/q2"), 200),  # no callback: parse
@@ -335,12 +375,36 @@ def test_cnipr_crawl_backs_off_a_block_page_and_loads_no_item_from_it(tmp_path):
     items, stats = tmp_path / "cnipr.jsonl", tmp_path / "stats.json"
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "scrapy", "crawl", "cnipr", "-a", "source=cnipr",
-             "-a", f"start_url=http://127.0.0.1:{server.server_port}/m/list", "-O", f"{items}:jsonlines",
-             "-s", f"JIEBANG_STATS_FILE={stats}", "-s", "JIEBANG_BLOCK_RETRIES=2",
-             "-s", "JIEBANG_BLOCK_BACKOFF_SECONDS=0.05", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "LOG_LEVEL=WARNING"],
-            cwd=ROOT, env={"SCRAPY_SETTINGS_MODULE": "crawlers.settings", "PATH": "/usr/bin:/bin"},
-            capture_output=True, text=True, timeout=120, check=False)
+            [
+                sys.executable,
+                "-m",
+                "scrapy",
+                "crawl",
+                "cnipr",
+                "-a",
+                "source=cnipr",
+                "-a",
+                f"start_url=http://127.0.0.1:{server.server_port}/m/list",
+                "-O",
+                f"{items}:jsonlines",
+                "-s",
+                f"JIEBANG_STATS_FILE={stats}",
+                "-s",
+                "JIEBANG_BLOCK_RETRIES=2",
+                "-s",
+                "JIEBANG_BLOCK_BACKOFF_SECONDS=0.05",
+                "-s",
+                "AUTOTHROTTLE_ENABLED=False",
+                "-s",
+                "LOG_LEVEL=WARNING",
+            ],
+            cwd=ROOT,
+            env={"SCRAPY_SETTINGS_MODULE": "crawlers.settings", "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     finally:
         server.shutdown()
     assert done.returncode == 0, done.stderr[-2000:]
@@ -354,6 +418,7 @@ def test_cnipr_crawl_backs_off_a_block_page_and_loads_no_item_from_it(tmp_path):
 
 # --- epo_ops --------------------------------------------------------------------------------------
 
+
 def _publication(name: str, url: str = OPS + "published-data/publication/docdb/EP.1000000.A1/biblio") -> dict:
     (item,) = split(EpoOpsSpider(source="epo_ops").parse_publication(page(EPO / name, url)))[1]
     return item
@@ -364,7 +429,11 @@ def _publication(name: str, url: str = OPS + "published-data/publication/docdb/E
     [
         ("ep1000000_full_cycle_result.xml", "publication_number", "EP1000000B1"),  # the newest of A1 and B1
         ("ep1000000_full_cycle_result.xml", "listing_id", "EP1000000"),
-        ("ep1000000_full_cycle_result.xml", "title", "Apparatus for manufacturing green bricks for the brick manufacturing industry"),
+        (
+            "ep1000000_full_cycle_result.xml",
+            "title",
+            "Apparatus for manufacturing green bricks for the brick manufacturing industry",
+        ),
         ("ep1000000_full_cycle_result.xml", "applicants", ["BEHEERMAATSCHAPPIJ DE BOER NIJMEGEN B.V"]),
         ("ep1000000_full_cycle_result.xml", "inventors", ["KOSMAN, WILHELMUS JACOBUS MARIA"]),
         ("ep1000000_full_cycle_result.xml", "ipc", ["B28B1/29", "B28B5/02", "B28B7/00", "H02P6/08"]),
@@ -387,8 +456,9 @@ def test_epo_ops_publication_field(name, field, expected):
     assert _publication(name)[field] == expected
 
 
-@pytest.mark.parametrize("name", ["ep1000000_full_cycle_result.xml", "ep1000000_biblio_result.json",
-                                  "ep1000000_abstract_result.xml"])
+@pytest.mark.parametrize(
+    "name", ["ep1000000_full_cycle_result.xml", "ep1000000_biblio_result.json", "ep1000000_abstract_result.xml"]
+)
 def test_epo_ops_abstract_text(name):
     abstract = _publication(name)["abstract"]
     assert abstract.startswith("The invention relates to an apparatus (1) for manufacturing green bricks from clay")
@@ -407,8 +477,14 @@ def test_epo_ops_partial_answers_still_yield_one_item_each():
 
 
 def test_epo_ops_prefers_a_chinese_title_then_english():
-    xml = (EPO / "ep1000000_full_cycle_result.xml").read_text(encoding="utf-8").replace(
-        '<invention-title lang="de">', '<invention-title lang="zh">制砖业用生坯砖制造装置</invention-title><invention-title lang="de">')
+    xml = (
+        (EPO / "ep1000000_full_cycle_result.xml")
+        .read_text(encoding="utf-8")
+        .replace(
+            '<invention-title lang="de">',
+            '<invention-title lang="zh">制砖业用生坯砖制造装置</invention-title><invention-title lang="de">',
+        )
+    )
     response = TextResponse(url=OPS, body=xml.encode("utf-8"), encoding="utf-8")
     (item,) = EpoOpsSpider(source="epo_ops").parse_publication(response)
     assert item["title"] == "制砖业用生坯砖制造装置"
@@ -446,7 +522,10 @@ def test_epo_ops_search_follows_each_hit_and_the_next_range():
     assert details[0].url == OPS + "published-data/publication/docdb/CA.3237865.A1/biblio"
     assert details[2].url == OPS + "published-data/publication/docdb/PL.3398771.T3/biblio"
     assert all(parser_of(r) == spider.parse_publication for r in details)
-    assert (following.callback, parse_qs(urlparse(following.url).query)) == (spider.parse, {"q": ["ti=plastic"], "Range": ["101-200"]})
+    assert (following.callback, parse_qs(urlparse(following.url).query)) == (
+        spider.parse,
+        {"q": ["ti=plastic"], "Range": ["101-200"]},
+    )
 
 
 def test_epo_ops_search_xml_and_its_last_window():
@@ -464,7 +543,8 @@ def test_epo_ops_search_xml_and_its_last_window():
     assert not spider.looks_like_detail(response)
     assert [r.url for r in spider.parse(response)] == [  # no next window after the last
         OPS + "published-data/publication/docdb/CN.101551481.B/biblio",
-        OPS + "published-data/publication/epodoc/EP1000000/biblio"]
+        OPS + "published-data/publication/epodoc/EP1000000/biblio",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -476,12 +556,15 @@ def test_epo_ops_search_xml_and_its_last_window():
     ],
 )
 def test_epo_ops_family_answers_follow_each_member(name, expected):
-    requests, items = split(EpoOpsSpider(source="epo_ops").parse(page(EPO / name, OPS + "family/publication/docdb/EP.1000000.A1")))
+    requests, items = split(
+        EpoOpsSpider(source="epo_ops").parse(page(EPO / name, OPS + "family/publication/docdb/EP.1000000.A1"))
+    )
     ids = [r.url.split("/docdb/")[1].removesuffix("/biblio") for r in requests]
     assert items == [] and set(expected) <= set(ids) and len(ids) == len(set(ids))
 
 
 # --- uspto_odp ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", ["application.json", "biblio.json"])
 def test_uspto_odp_application_answer(name):
@@ -490,7 +573,12 @@ def test_uspto_odp_application_answer(name):
     assert item["publication_number"] == "US20170071586A1" and item["listing_id"] == "US20170071586"
     assert item["title"] == "TONGUE RETRACTORS FOR FRENOTOMIES"
     assert (item["applicants"], item["inventors"]) == (["The General Hospital Corporation"], ["Marvin Wang"])
-    assert item["ipc"] == ["A61B13/00", "A61B17/02", "A61B17/24", "A61B17/244"]  # CPC without 2000-series indexing codes
+    assert item["ipc"] == [
+        "A61B13/00",
+        "A61B17/02",
+        "A61B17/24",
+        "A61B17/244",
+    ]  # CPC without 2000-series indexing codes
     assert (item["filing_date"], item["published_on"]) == ("2016-09-02", "2017-03-16")
     assert item["legal_status"] == "Abandoned -- Failure to Respond to an Office Action"
     assert validate_item(item)[0] == "listing"
@@ -510,9 +598,13 @@ def test_uspto_odp_search_rows_with_whole_records_are_items_and_paging_stops():
     """A search without `fields=` returns whole rows (current API shape here): no detail requests."""
     meta = json.loads((ODP / "application.json").read_text(encoding="utf-8"))["patentBag"][0]
     granted = {**meta, "patentNumber": "10123456", "grantDate": "2018-11-13"}
-    answer = {"count": 2, "patentFileWrapperDataBag": [
-        {"applicationNumberText": "15123456", "applicationMetaData": meta},
-        {"applicationNumberText": "15123457", "applicationMetaData": granted}]}
+    answer = {
+        "count": 2,
+        "patentFileWrapperDataBag": [
+            {"applicationNumberText": "15123456", "applicationMetaData": meta},
+            {"applicationNumberText": "15123457", "applicationMetaData": granted},
+        ],
+    }
     response = TextResponse(url=ODP_SEARCH_URL, body=json.dumps(answer).encode("utf-8"), encoding="utf-8")
     requests, items = split(UsptoOdpSpider(source="uspto_odp").parse(response))
     assert requests == []  # 2 results fit in the first window
@@ -528,6 +620,7 @@ def test_uspto_odp_sub_resources_are_not_listings(name):
 
 
 # --- nstrs ----------------------------------------------------------------------------------------
+
 
 def test_nstrs_report_list_yields_achievements_and_posts_the_next_page():
     spider = NstrsSpider(source="nstrs")
@@ -566,8 +659,13 @@ def test_nstrs_error_answer_yields_nothing():
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("2021-09-15 16:00:00", "2021-09-16"), ("2019-12-31 16:00:00", "2020-01-01"),
-     ("1899-12-31 16:00:00", None), ("", None), (None, None)],
+    [
+        ("2021-09-15 16:00:00", "2021-09-16"),
+        ("2019-12-31 16:00:00", "2020-01-01"),
+        ("1899-12-31 16:00:00", None),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_nstrs_times_are_beijing_dates(text, expected):
     assert beijing_date(text) == expected
@@ -575,17 +673,34 @@ def test_nstrs_times_are_beijing_dates(text, expected):
 
 # --- parse_saved ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("spider", "path", "url", "first", "count"),
     [
         ("cnipr", CNIPR / "cnipr_search_result_list.html", CNIPR_SEARCH_URL, {"listing_id": "CN104636980"}, 11),
-        ("epo_ops", EPO / "ep1000000_full_cycle_result.xml", None, {"listing_id": "EP1000000"}, 1),  # detail, by content
-        ("epo_ops", EPO / "family_input.xml", OPS + "family/publication/docdb/EP.1000000.A1",
-         {"request": OPS + "published-data/publication/docdb/EP.1000000.A1/biblio", "callback": "parse_publication"}, 6),
+        (
+            "epo_ops",
+            EPO / "ep1000000_full_cycle_result.xml",
+            None,
+            {"listing_id": "EP1000000"},
+            1,
+        ),  # detail, by content
+        (
+            "epo_ops",
+            EPO / "family_input.xml",
+            OPS + "family/publication/docdb/EP.1000000.A1",
+            {"request": OPS + "published-data/publication/docdb/EP.1000000.A1/biblio", "callback": "parse_publication"},
+            6,
+        ),
         ("uspto_odp", ODP / "application.json", None, {"publication_number": "US20170071586A1"}, 1),
         ("nstrs", NSTRS, NSTRS_URL, {"applicants": ["河南中医药大学"]}, 2),
-        ("google_patents", PAGES / "google_patents/CN101551481B_zh.html", "https://patents.google.com/patent/CN101551481B/zh",
-         {"title": "滤色片制造方法", "listing_id": "CN101551481"}, 1),
+        (
+            "google_patents",
+            PAGES / "google_patents/CN101551481B_zh.html",
+            "https://patents.google.com/patent/CN101551481B/zh",
+            {"title": "滤色片制造方法", "listing_id": "CN101551481"},
+            1,
+        ),
     ],
 )
 def test_parse_saved_real_pages(spider, path, url, first, count):

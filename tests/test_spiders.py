@@ -7,8 +7,8 @@ Every spider in crawlers/spiders must have a test here named `test_<spider name>
 from __future__ import annotations
 
 import importlib
-import json
 import inspect
+import json
 import pkgutil
 import re
 import urllib.request
@@ -71,6 +71,7 @@ def _inner_query(url: str) -> dict[str, list[str]]:
 
 # --- google_patents: the real pages ------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def cn_patent() -> tuple[dict, dict]:
     url = "https://patents.google.com/patent/CN101551481B/zh"
@@ -130,7 +131,10 @@ def test_google_patents_real_us_page(us_patent):
     assert us_patent["ipc"].count("E21B49/00") == 1
     assert us_patent["inventors"][0] == "Alexander F. Zazovsky" and len(us_patent["inventors"]) == 6
     assert (us_patent["priority_date"], us_patent["filing_date"], us_patent["published_on"]) == (
-        "2006-12-27", "2006-12-27", "2010-02-02")
+        "2006-12-27",
+        "2006-12-27",
+        "2010-02-02",
+    )
     assert us_patent["language"] == "en"
     assert us_patent["claims"].startswith("1. A fluid sampling system")
 
@@ -157,6 +161,7 @@ def test_google_patents_real_search_response_follows_each_hit():
 
 
 # --- google_patents: the replay site --------------------------------------------------------------
+
 
 def test_google_patents_search_follows_hits_and_the_next_page(sample_data):
     response = replay_page(sample_data, "/xhr/query?url=country%3DCN%26num%3D25")
@@ -188,17 +193,26 @@ def test_google_patents_search_stops_on_the_last_page(sample_data):
     spider = GooglePatentsSpider(source="google_patents")
     requests = list(spider.parse(response))
     assert [r.url for r in requests] == [
-        f"{BASE}/patent/{p['publication_number']}/zh" for p in sample_data.patents[last * 25:]]
+        f"{BASE}/patent/{p['publication_number']}/zh" for p in sample_data.patents[last * 25 :]
+    ]
     assert all(parses_with(r, spider.parse_patent) for r in requests)
 
 
 @pytest.mark.parametrize(
     ("description", "url", "page", "expected_inner"),
     [
-        ("adds page to the inner query", "http://h/xhr/query?url=country%3DCN%26num%3D25", 1,
-         {"country": ["CN"], "num": ["25"], "page": ["1"]}),
-        ("replaces an existing page", "http://h/xhr/query?url=q%3Drobot%26page%3D3", 4,
-         {"q": ["robot"], "page": ["4"]}),
+        (
+            "adds page to the inner query",
+            "http://h/xhr/query?url=country%3DCN%26num%3D25",
+            1,
+            {"country": ["CN"], "num": ["25"], "page": ["1"]},
+        ),
+        (
+            "replaces an existing page",
+            "http://h/xhr/query?url=q%3Drobot%26page%3D3",
+            4,
+            {"q": ["robot"], "page": ["4"]},
+        ),
         ("works without an inner query", "http://h/xhr/query", 2, {"page": ["2"]}),
     ],
 )
@@ -226,6 +240,7 @@ def test_google_patents_replay_detail_page_matches_the_sample(sample_data):
 
 
 # --- achievements ------------------------------------------------------------------------------
+
 
 def test_achievements_list_page_follows_details_and_next_page(sample_data):
     records = sample_data.achievements["zju"]
@@ -273,7 +288,9 @@ def test_achievements_detail_page_matches_the_sample(sample_data, description, w
     assert item["keywords"] == record["keywords"]
     assert item["contact"] == record["contact"]
     assert item["published_on"] == record["published"]
-    assert item["abstract"] == "\n".join(" ".join(line.split()) for line in record["summary"].splitlines() if line.strip())
+    assert item["abstract"] == "\n".join(
+        " ".join(line.split()) for line in record["summary"].splitlines() if line.strip()
+    )
     assert (item["source"], item["url"]) == (site, BASE + path)
 
 
@@ -303,6 +320,7 @@ def test_achievements_price_in_wan(description, text, expected):
 
 # --- tech_market_needs -------------------------------------------------------------------------
 
+
 def test_tech_market_needs_list_page_follows_details_and_next_page(sample_data):
     assert len(sample_data.needs) > 10, "the sample data should span two list pages"
     spider = TechMarketNeedsSpider(source="jiashan_market")
@@ -315,7 +333,8 @@ def test_tech_market_needs_list_page_follows_details_and_next_page(sample_data):
     last_page = -(-len(sample_data.needs) // 10)
     last = list(spider.parse(replay_page(sample_data, f"/jsmarket/xqlist?page={last_page}")))
     assert [r.url for r in last] == [
-        f"{BASE}/jsmarket/xq/{n['id']}.html" for n in sample_data.needs[(last_page - 1) * 10:]]
+        f"{BASE}/jsmarket/xq/{n['id']}.html" for n in sample_data.needs[(last_page - 1) * 10 :]
+    ]
 
 
 @pytest.mark.parametrize(
@@ -345,13 +364,17 @@ def test_tech_market_needs_detail_page_matches_the_sample(sample_data, descripti
 
 # --- every spider ------------------------------------------------------------------------------
 
+
 def _spider_classes() -> dict[str, type[scrapy.Spider]]:
     """Module name → the spider class defined in it, for every module in crawlers/spiders."""
     found: dict[str, type[scrapy.Spider]] = {}
     for module_info in pkgutil.iter_modules(crawlers.spiders.__path__):
         module = importlib.import_module(f"crawlers.spiders.{module_info.name}")
-        classes = [c for _, c in inspect.getmembers(module, inspect.isclass)
-                   if issubclass(c, scrapy.Spider) and c.__module__ == module.__name__]
+        classes = [
+            c
+            for _, c in inspect.getmembers(module, inspect.isclass)
+            if issubclass(c, scrapy.Spider) and c.__module__ == module.__name__
+        ]
         assert len(classes) == 1, f"{module_info.name} should define exactly one spider, found {classes}"
         found[module_info.name] = classes[0]
     return found
@@ -359,13 +382,22 @@ def _spider_classes() -> dict[str, type[scrapy.Spider]]:
 
 def test_every_spider_is_declared_and_has_a_parse_test():
     spiders = _spider_classes()
-    assert set(spiders) == {"achievements", "google_patents", "tech_market_needs",
-                            "cnipr", "epo_ops", "uspto_odp", "nstrs"}
+    assert set(spiders) == {
+        "achievements",
+        "google_patents",
+        "tech_market_needs",
+        "cnipr",
+        "epo_ops",
+        "uspto_odp",
+        "nstrs",
+    }
     names = [cls.name for cls in spiders.values()]
     assert len(set(names)) == len(names), f"spider names must be distinct: {names}"
     # the API / search-list spiders are tested in test_source_spiders.py
-    test_sources = "".join(Path(__file__).with_name(name).read_text(encoding="utf-8")
-                        for name in ("test_spiders.py", "test_source_spiders.py"))
+    test_sources = "".join(
+        Path(__file__).with_name(name).read_text(encoding="utf-8")
+        for name in ("test_spiders.py", "test_source_spiders.py")
+    )
     for module_name, cls in spiders.items():
         assert cls.name == module_name, f"{cls.__name__}.name should be {module_name!r}"
         assert issubclass(cls, crawlers.spiders.SourceSpider)
@@ -375,16 +407,23 @@ def test_every_spider_is_declared_and_has_a_parse_test():
 
 # --- cleaning pipelines ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("description", "item", "expected"),
     [
         ("collapses layout whitespace", {"title": "  滤色片\n\t 制造方法 \n   "}, {"title": "滤色片 制造方法"}),
-        ("drops empty and blank list entries", {"keywords": ["储氢", "", "  ", " 氢能\n"]},
-         {"keywords": ["储氢", "氢能"]}),
+        (
+            "drops empty and blank list entries",
+            {"keywords": ["储氢", "", "  ", " 氢能\n"]},
+            {"keywords": ["储氢", "氢能"]},
+        ),
         ("keeps numbers and None", {"price_wan": 80.0, "field": None}, {"price_wan": 80.0, "field": None}),
         ("full-width space is whitespace too", {"title": "滤色片\u3000制造方法"}, {"title": "滤色片 制造方法"}),
-        ("claims keep one break between claims", {"claims": "1.一种方法，\n\n  其特征在于 A。\n 2.根据权利要求1"},
-         {"claims": "1.一种方法，\n其特征在于 A。\n2.根据权利要求1"}),
+        (
+            "claims keep one break between claims",
+            {"claims": "1.一种方法，\n\n  其特征在于 A。\n 2.根据权利要求1"},
+            {"claims": "1.一种方法，\n其特征在于 A。\n2.根据权利要求1"},
+        ),
     ],
 )
 def test_clean_text_pipeline(description, item, expected):
@@ -394,30 +433,52 @@ def test_clean_text_pipeline(description, item, expected):
 @pytest.mark.parametrize(
     ("description", "item", "expected_id"),
     [
-        ("patent gets its normalised number", {"kind": "patent", "publication_number": "CN101551481B"},
-         "CN101551481"),
+        ("patent gets its normalised number", {"kind": "patent", "publication_number": "CN101551481B"}, "CN101551481"),
         ("spaced number", {"kind": "patent", "publication_number": "CN 101551481 B"}, "CN101551481"),
-        ("an existing id is kept", {"kind": "patent", "publication_number": "CN101551481B", "listing_id": "X1"},
-         "X1"),
+        ("an existing id is kept", {"kind": "patent", "publication_number": "CN101551481B", "listing_id": "X1"}, "X1"),
         ("unreadable number gives no id", {"kind": "patent", "publication_number": "待定"}, None),
-        ("achievements keep their page id", {"kind": "achievement", "listing_id": "zju:/zju/kjcg/detail/1.html"},
-         "zju:/zju/kjcg/detail/1.html"),
+        (
+            "achievements keep their page id",
+            {"kind": "achievement", "listing_id": "zju:/zju/kjcg/detail/1.html"},
+            "zju:/zju/kjcg/detail/1.html",
+        ),
     ],
 )
 def test_publication_number_pipeline(description, item, expected_id):
     assert PublicationNumberPipeline().process_item(dict(item)).get("listing_id") == expected_id, description
 
 
-@pytest.mark.parametrize("description, output, expected", [
-    ("unchanged rows leave as one batch after the page's other output",
-     [{"record_type": "seen", "source": "s", "page_key": "a"}, "request-1",
-      {"record_type": "seen", "source": "s", "page_key": "b"}, {"record_type": "listing", "listing_id": "x"}],
-     ["request-1", {"record_type": "listing", "listing_id": "x"},
-      {"record_type": "seen_batch", "source": "s", "pages": [{"record_type": "seen", "source": "s", "page_key": "a"},
-                                                            {"record_type": "seen", "source": "s", "page_key": "b"}]}]),
-    ("a page with nothing unchanged adds no batch", ["request-1", {"record_type": "listing"}],
-     ["request-1", {"record_type": "listing"}]),
-])
+@pytest.mark.parametrize(
+    "description, output, expected",
+    [
+        (
+            "unchanged rows leave as one batch after the page's other output",
+            [
+                {"record_type": "seen", "source": "s", "page_key": "a"},
+                "request-1",
+                {"record_type": "seen", "source": "s", "page_key": "b"},
+                {"record_type": "listing", "listing_id": "x"},
+            ],
+            [
+                "request-1",
+                {"record_type": "listing", "listing_id": "x"},
+                {
+                    "record_type": "seen_batch",
+                    "source": "s",
+                    "pages": [
+                        {"record_type": "seen", "source": "s", "page_key": "a"},
+                        {"record_type": "seen", "source": "s", "page_key": "b"},
+                    ],
+                },
+            ],
+        ),
+        (
+            "a page with nothing unchanged adds no batch",
+            ["request-1", {"record_type": "listing"}],
+            ["request-1", {"record_type": "listing"}],
+        ),
+    ],
+)
 def test_seen_records_of_a_page_leave_as_one_batch(description, output, expected):
     import asyncio
 
@@ -430,6 +491,7 @@ def test_seen_records_of_a_page_leave_as_one_batch(description, output, expected
         async def produce():
             for element in output:
                 yield element
+
         return [element async for element in middleware.process_spider_output_async(None, produce())]
 
     assert asyncio.run(collect()) == expected, description

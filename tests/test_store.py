@@ -17,13 +17,27 @@ from warehouse.migrations import migrate
 
 def listing(listing_id: str = "CN101551481", **changes) -> dict:
     record = {
-        "listing_id": listing_id, "kind": "patent", "title": "滤色片制造方法",
-        "abstract": "本发明提供下述滤色片制造方法。", "claims": "1.一种滤色片的制造方法。",
-        "keywords": ["滤色片", "黑矩阵"], "applicants": ["Fujifilm Corp"], "inventors": ["竹田明彦", "中泽隆浩"],
-        "ipc": ["G02B5/20"], "publication_number": "CN101551481B", "field": "新型显示", "maturity": None,
-        "cooperation": None, "price_wan": None, "price_text": None, "contact": None, "region": None,
-        "legal_status": "Expired - Fee Related", "published_on": date(2012, 11, 21),
-        "url": "https://patents.google.com/patent/CN101551481B/zh", "source": "google_patents",
+        "listing_id": listing_id,
+        "kind": "patent",
+        "title": "滤色片制造方法",
+        "abstract": "本发明提供下述滤色片制造方法。",
+        "claims": "1.一种滤色片的制造方法。",
+        "keywords": ["滤色片", "黑矩阵"],
+        "applicants": ["Fujifilm Corp"],
+        "inventors": ["竹田明彦", "中泽隆浩"],
+        "ipc": ["G02B5/20"],
+        "publication_number": "CN101551481B",
+        "field": "新型显示",
+        "maturity": None,
+        "cooperation": None,
+        "price_wan": None,
+        "price_text": None,
+        "contact": None,
+        "region": None,
+        "legal_status": "Expired - Fee Related",
+        "published_on": date(2012, 11, 21),
+        "url": "https://patents.google.com/patent/CN101551481B/zh",
+        "source": "google_patents",
     }
     record.update(changes)
     return record
@@ -31,11 +45,17 @@ def listing(listing_id: str = "CN101551481", **changes) -> dict:
 
 def challenge(challenge_id: str = "jiashan_market:/jsmarket/xq/XQ2026-001.html", **changes) -> dict:
     record = {
-        "challenge_id": challenge_id, "title": "5G小基站SAW滤波器高低温频偏大",
-        "description": "希望找到成熟的TC-SAW工艺方案，目标插损≤2.0dB。", "field": "新一代信息技术",
-        "budget_wan": 180.0, "deadline": date(2027, 6, 30), "issuer": "嘉善芯联射频科技有限公司",
-        "region": "浙江省嘉兴市嘉善县", "cooperation": "合作开发",
-        "url": "http://127.0.0.1:8765/jsmarket/xq/XQ2026-001.html", "source": "jiashan_market",
+        "challenge_id": challenge_id,
+        "title": "5G小基站SAW滤波器高低温频偏大",
+        "description": "希望找到成熟的TC-SAW工艺方案，目标插损≤2.0dB。",
+        "field": "新一代信息技术",
+        "budget_wan": 180.0,
+        "deadline": date(2027, 6, 30),
+        "issuer": "嘉善芯联射频科技有限公司",
+        "region": "浙江省嘉兴市嘉善县",
+        "cooperation": "合作开发",
+        "url": "http://127.0.0.1:8765/jsmarket/xq/XQ2026-001.html",
+        "source": "jiashan_market",
     }
     record.update(changes)
     return record
@@ -52,6 +72,7 @@ def _count(wh: Warehouse, table: str) -> int:
 
 
 # --- upserts -----------------------------------------------------------------------------------
+
 
 def test_upsert_inserts_then_the_same_load_is_unchanged(warehouse):
     batch = [listing(), listing("CN111181523", title="一种用于5G基站的体声波滤波器")]
@@ -94,8 +115,9 @@ def test_a_new_url_alone_is_not_a_change(warehouse):
 
 
 def test_duplicates_in_one_batch_become_one_row_and_the_last_wins(warehouse):
-    counts = store.upsert_listings(warehouse, [listing(title="第一版"), listing(title="第二版"),
-                                               listing(title="最终版")])
+    counts = store.upsert_listings(
+        warehouse, [listing(title="第一版"), listing(title="第二版"), listing(title="最终版")]
+    )
     assert counts == store.UpsertCounts(inserted=1, superseded=2)
     assert _count(warehouse, "listings") == 1
     assert _row(warehouse)["title"] == "最终版"
@@ -141,9 +163,14 @@ CID = "jiashan_market:/jsmarket/xq/XQ2026-001.html"
 
 
 def proposal(listing_id: str, rank: int, score: float, challenge_id: str = CID) -> dict:
-    return {"challenge_id": challenge_id, "listing_id": listing_id, "rank": rank, "score": score,
-            "parts": {"relevance": score * 0.6, "coverage": score * 0.3, "field": score * 0.1},
-            "matched_terms": ["滤波器", "SAW"]}
+    return {
+        "challenge_id": challenge_id,
+        "listing_id": listing_id,
+        "rank": rank,
+        "score": score,
+        "parts": {"relevance": score * 0.6, "coverage": score * 0.3, "field": score * 0.1},
+        "matched_terms": ["滤波器", "SAW"],
+    }
 
 
 @pytest.fixture
@@ -151,8 +178,9 @@ def matched(warehouse):
     """One challenge, three listings, all three proposed by a first matching run."""
     store.upsert_challenges(warehouse, [challenge()])
     store.upsert_listings(warehouse, [listing("L1", title="一"), listing("L2", title="二"), listing("L3", title="三")])
-    store.replace_matches(warehouse, "run-1", [CID],
-                          [proposal("L1", 1, 90.0), proposal("L2", 2, 80.0), proposal("L3", 3, 70.0)])
+    store.replace_matches(
+        warehouse, "run-1", [CID], [proposal("L1", 1, 90.0), proposal("L2", 2, 80.0), proposal("L3", 3, 70.0)]
+    )
     return warehouse
 
 
@@ -191,13 +219,16 @@ def test_a_reviewed_pair_proposed_again_gets_the_new_score(matched):
 
 def test_reviews_are_an_append_only_log(matched):
     first = store.record_review(matched, challenge_id=CID, listing_id="L1", decision="shortlist", reviewer="wang")
-    second = store.record_review(matched, challenge_id=CID, listing_id="L1", decision="contacted",
-                                 reviewer="li", note="已电话联系")
+    second = store.record_review(
+        matched, challenge_id=CID, listing_id="L1", decision="contacted", reviewer="li", note="已电话联系"
+    )
     assert second > first
 
     log = queries.reviews_for(matched, CID)
     assert [(r["review_id"], r["listing_id"], r["decision"], r["reviewer"]) for r in log] == [
-        (first, "L1", "shortlist", "wang"), (second, "L1", "contacted", "li")]
+        (first, "L1", "shortlist", "wang"),
+        (second, "L1", "contacted", "li"),
+    ]
     assert log[1]["note"] == "已电话联系"
 
     shown = {r["listing_id"]: r["decision"] for r in queries.matches_for_challenge(matched, CID)}
@@ -209,8 +240,9 @@ def test_reviews_are_an_append_only_log(matched):
 def test_reject_needs_a_reason(matched):
     for reason in (None, "", "   "):
         with pytest.raises(ValueError, match="reject"):
-            store.record_review(matched, challenge_id=CID, listing_id="L1", decision="reject",
-                                reviewer="wang", reason=reason)
+            store.record_review(
+                matched, challenge_id=CID, listing_id="L1", decision="reject", reviewer="wang", reason=reason
+            )
     assert queries.reviews_for(matched, CID) == []
 
 
@@ -222,7 +254,8 @@ def test_an_unknown_decision_is_refused(matched):
 
 def test_rejected_pairs_are_those_whose_latest_decision_is_reject(matched):
     review = lambda lid, decision, reason=None: store.record_review(  # noqa: E731
-        matched, challenge_id=CID, listing_id=lid, decision=decision, reviewer="wang", reason=reason)
+        matched, challenge_id=CID, listing_id=lid, decision=decision, reviewer="wang", reason=reason
+    )
     review("L1", "reject", "技术路线不符")
     review("L2", "reject", "单位已停产")
     review("L2", "shortlist")  # changed their mind
@@ -234,7 +267,10 @@ def test_rejected_pairs_are_those_whose_latest_decision_is_reject(matched):
     assert visible == ["L2"]
     everything = queries.matches_for_challenge(matched, CID, include_rejected=True)
     assert [(r["listing_id"], r["decision"], r["reason"]) for r in everything] == [
-        ("L1", "reject", "技术路线不符"), ("L2", "shortlist", None), ("L3", "reject", "报价过高")]
+        ("L1", "reject", "技术路线不符"),
+        ("L2", "shortlist", None),
+        ("L3", "reject", "报价过高"),
+    ]
     assert _count(matched, "reviews") == 5
 
 
@@ -244,29 +280,31 @@ _text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=6
 _chinese = st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF), min_size=1, max_size=40)
 _any_text = st.one_of(_text, _chinese, st.tuples(_chinese, _text).map("".join))
 
-listings = st.fixed_dictionaries({
-    "listing_id": _any_text.filter(bool),
-    "kind": st.sampled_from(["patent", "achievement"]),
-    "title": _any_text,
-    "abstract": _any_text,
-    "claims": _any_text,
-    "keywords": st.lists(_any_text, max_size=6),
-    "applicants": st.lists(_any_text, max_size=3),
-    "inventors": st.lists(_any_text, max_size=3),
-    "ipc": st.lists(st.from_regex(r"[A-H]\d\d[A-Z]\d{1,3}/\d{2,4}", fullmatch=True), max_size=3),
-    "publication_number": st.none() | _any_text,
-    "field": st.none() | _any_text,
-    "maturity": st.none() | st.sampled_from(["小试", "中试", "产业化"]),
-    "cooperation": st.none() | _any_text,
-    "price_wan": st.none() | st.floats(min_value=0, max_value=1e7, allow_nan=False),
-    "price_text": st.none() | _any_text,
-    "contact": st.none() | _any_text,
-    "region": st.none() | _any_text,
-    "legal_status": st.none() | _any_text,
-    "published_on": st.none() | st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)),
-    "url": _any_text,
-    "source": _any_text,
-})
+listings = st.fixed_dictionaries(
+    {
+        "listing_id": _any_text.filter(bool),
+        "kind": st.sampled_from(["patent", "achievement"]),
+        "title": _any_text,
+        "abstract": _any_text,
+        "claims": _any_text,
+        "keywords": st.lists(_any_text, max_size=6),
+        "applicants": st.lists(_any_text, max_size=3),
+        "inventors": st.lists(_any_text, max_size=3),
+        "ipc": st.lists(st.from_regex(r"[A-H]\d\d[A-Z]\d{1,3}/\d{2,4}", fullmatch=True), max_size=3),
+        "publication_number": st.none() | _any_text,
+        "field": st.none() | _any_text,
+        "maturity": st.none() | st.sampled_from(["小试", "中试", "产业化"]),
+        "cooperation": st.none() | _any_text,
+        "price_wan": st.none() | st.floats(min_value=0, max_value=1e7, allow_nan=False),
+        "price_text": st.none() | _any_text,
+        "contact": st.none() | _any_text,
+        "region": st.none() | _any_text,
+        "legal_status": st.none() | _any_text,
+        "published_on": st.none() | st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)),
+        "url": _any_text,
+        "source": _any_text,
+    }
+)
 
 
 @settings(max_examples=25, deadline=None)
@@ -287,10 +325,21 @@ def test_every_decision_is_audited_with_before_and_after(warehouse):
     import json
 
     store.record_review(warehouse, challenge_id="C1", listing_id="L1", decision="shortlist", reviewer="wang")
-    store.record_review(warehouse, challenge_id="C1", listing_id="L1", decision="signed", reviewer="wang",
-                        deal_amount_wan=120.0, deal_date=date(2026, 11, 20))
+    store.record_review(
+        warehouse,
+        challenge_id="C1",
+        listing_id="L1",
+        decision="signed",
+        reviewer="wang",
+        deal_amount_wan=120.0,
+        deal_date=date(2026, 11, 20),
+    )
     audit = warehouse.query("SELECT actor, role, action, entity_id, before, after FROM audit_log ORDER BY audit_id")
-    assert [(a["actor"], a["role"], a["action"], a["entity_id"]) for a in audit] == [("wang", "broker", "decide", "C1|L1")] * 2
+    assert [(a["actor"], a["role"], a["action"], a["entity_id"]) for a in audit] == [
+        ("wang", "broker", "decide", "C1|L1")
+    ] * 2
     assert audit[0]["before"] is None and json.loads(audit[1]["before"]) == {"decision": "shortlist"}
     assert json.loads(audit[1]["after"]) == {"decision": "signed", "deal_amount_wan": 120.0, "deal_date": "2026-11-20"}
-    assert warehouse.query("SELECT deal_amount_wan FROM reviews WHERE decision = 'signed'") == [{"deal_amount_wan": 120.0}]
+    assert warehouse.query("SELECT deal_amount_wan FROM reviews WHERE decision = 'signed'") == [
+        {"deal_amount_wan": 120.0}
+    ]

@@ -89,10 +89,18 @@ def test_runs_page_shows_counts_and_latest_run(loaded_warehouse):
 def test_runs_page_shows_a_failed_source_and_an_import_beside_the_loaded_ones(loaded_warehouse):
     from warehouse import store
 
-    loaded = {"pages_fetched": 9, "loaded": 3, "quarantined": 1, "blocked": 2,
-              "listings": {"inserted": 2, "updated": 1, "unchanged": 4}, "challenges": {}}
-    stats = {"sources": {"zju": {"error": "CrawlFailed: connection refused"}, "fudan": loaded},
-             "imports": {"table:/data/needs.csv": {**loaded, "file": "/data/needs.csv", "skipped_file": False}}}
+    loaded = {
+        "pages_fetched": 9,
+        "loaded": 3,
+        "quarantined": 1,
+        "blocked": 2,
+        "listings": {"inserted": 2, "updated": 1, "unchanged": 4},
+        "challenges": {},
+    }
+    stats = {
+        "sources": {"zju": {"error": "CrawlFailed: connection refused"}, "fudan": loaded},
+        "imports": {"table:/data/needs.csv": {**loaded, "file": "/data/needs.csv", "skipped_file": False}},
+    }
     run_id = store.start_run(loaded_warehouse, "nightly-refresh")
     store.finish_run(loaded_warehouse, run_id, stats, error="zju: CrawlFailed", status="partial")
     at = _page("runs.py", loaded_warehouse, BROKER)
@@ -124,6 +132,7 @@ def test_login_through_the_app_router(loaded_warehouse):
 
 
 # --- the workspace pages: broker actions, board, dashboard, audit -------------------------------
+
 
 def _seeded(tmp_path):
     from tests.workspace_data import seed
@@ -163,10 +172,20 @@ OUR_TAGS = re.compile(r'<div class="jb-text">|</div>|</?b>|</?mark>|<br>')
 
 def _markdown_texts(at: AppTest) -> list[tuple[str, bool]]:
     """The text of every element Streamlit renders as Markdown, with whether HTML is allowed in it."""
-    elements = [*at.markdown, *at.caption, *at.title, *at.header, *at.subheader, *at.error, *at.success, *at.info,
-                *at.warning]
+    elements = [
+        *at.markdown,
+        *at.caption,
+        *at.title,
+        *at.header,
+        *at.subheader,
+        *at.error,
+        *at.success,
+        *at.info,
+        *at.warning,
+    ]
     return [(e.value, bool(getattr(e.proto, "allow_html", False))) for e in elements] + [
-        (e.label, False) for e in at.expander]
+        (e.label, False) for e in at.expander
+    ]
 
 
 def _assert_inert(at: AppTest) -> None:
@@ -191,26 +210,71 @@ def test_hostile_text_renders_only_as_escaped_text_on_the_broker_page_and_the_bo
     from tests.workspace_data import TODAY
 
     wh = _seeded(tmp_path)
-    store.upsert_challenges(wh, [{
-        "challenge_id": "evil:/1", "title": "AAA锂电池 " + HOSTILE, "description": "描述 " + HOSTILE + " [x](javascript:alert(3)) 锂电池",
-        "source": "evil", "url": "javascript:alert(3)", "issuer": HOSTILE, "region": HOSTILE,
-    }])
-    store.upsert_listings(wh, [{
-        "listing_id": "evil-listing", "kind": "patent", "title": "锂电池" + HOSTILE, "abstract": HOSTILE + "锂电池 **b** `c`",
-        "claims": "", "applicants": [HOSTILE], "url": "javascript:alert(4)", "source": "evil", "contact": HOSTILE,
-        "maturity": HOSTILE, "price_text": HOSTILE,
-    }])
+    store.upsert_challenges(
+        wh,
+        [
+            {
+                "challenge_id": "evil:/1",
+                "title": "AAA锂电池 " + HOSTILE,
+                "description": "描述 " + HOSTILE + " [x](javascript:alert(3)) 锂电池",
+                "source": "evil",
+                "url": "javascript:alert(3)",
+                "issuer": HOSTILE,
+                "region": HOSTILE,
+            }
+        ],
+    )
+    store.upsert_listings(
+        wh,
+        [
+            {
+                "listing_id": "evil-listing",
+                "kind": "patent",
+                "title": "锂电池" + HOSTILE,
+                "abstract": HOSTILE + "锂电池 **b** `c`",
+                "claims": "",
+                "applicants": [HOSTILE],
+                "url": "javascript:alert(4)",
+                "source": "evil",
+                "contact": HOSTILE,
+                "maturity": HOSTILE,
+                "price_text": HOSTILE,
+            }
+        ],
+    )
     title_len = len("AAA锂电池 " + HOSTILE)
-    store.replace_matches(wh, "xss", ["evil:/1"], [{
-        "challenge_id": "evil:/1", "listing_id": "evil-listing", "rank": 1, "score": 50.0, "parts": {"coverage": 50.0},
-        "matched_terms": [{"term": "锂电池", "listing_term": "锂电池", "weight": 1.0,
-                           "challenge_spans": [[3, 6], [6, 20], [title_len + 1, title_len + 12]],
-                           "listing_spans": [[0, 3], [3, 30], [len("锂电池" + HOSTILE) + 1, len("锂电池" + HOSTILE) + 9]]}],
-    }])
+    store.replace_matches(
+        wh,
+        "xss",
+        ["evil:/1"],
+        [
+            {
+                "challenge_id": "evil:/1",
+                "listing_id": "evil-listing",
+                "rank": 1,
+                "score": 50.0,
+                "parts": {"coverage": 50.0},
+                "matched_terms": [
+                    {
+                        "term": "锂电池",
+                        "listing_term": "锂电池",
+                        "weight": 1.0,
+                        "challenge_spans": [[3, 6], [6, 20], [title_len + 1, title_len + 12]],
+                        "listing_spans": [[0, 3], [3, 30], [len("锂电池" + HOSTILE) + 1, len("锂电池" + HOSTILE) + 9]],
+                    }
+                ],
+            }
+        ],
+    )
     broker.decide(wh, BROKER, "evil:/1", "evil-listing", "shortlist", note=HOSTILE)
     ref = next(r["ref"] for r in solver.board(wh, today=TODAY).rows if r["title"].startswith("AAA"))
-    solver.apply(wh, ref, {"team": HOSTILE, "proposal": HOSTILE + "我们的方案足够长足够长足够长", "contact": "13800000000"},
-                 session_key="xss", today=TODAY)
+    solver.apply(
+        wh,
+        ref,
+        {"team": HOSTILE, "proposal": HOSTILE + "我们的方案足够长足够长足够长", "contact": "13800000000"},
+        session_key="xss",
+        today=TODAY,
+    )
 
     at = _open("broker.py", wh, BROKER, challenge_id="evil:/1")
     assert not at.exception
@@ -236,8 +300,9 @@ def test_a_deal_through_the_follow_up_form_is_validated_and_stored(tmp_path):
     at.text_input(key=f"note|{key}").input("合同已登记")
     at.button(key=f"submit|{key}").click().run()
     assert not at.exception
-    assert [(r["decision"], r["deal_amount_wan"], r["deal_date"], r["note"]) for r in queries.reviews_for(wh, "mkt:/1")] == [
-        ("signed", 120.0, date(2026, 11, 20), "合同已登记")]
+    assert [
+        (r["decision"], r["deal_amount_wan"], r["deal_date"], r["note"]) for r in queries.reviews_for(wh, "mkt:/1")
+    ] == [("signed", 120.0, date(2026, 11, 20), "合同已登记")]
     assert any("已签约 120 万元" in c.value for c in at.caption)
 
 
@@ -251,12 +316,15 @@ def test_bulk_reject_and_share_through_the_page(tmp_path):
     at.button(key="bulk_submit").click().run()
     assert not at.exception
     assert sorted((r["listing_id"], r["decision"], r["reason"]) for r in queries.reviews_for(wh, "firm:anon")) == [
-        ("CN3", "reject", "成熟度不足"), ("zju:/a1", "reject", "成熟度不足")]
+        ("CN3", "reject", "成熟度不足"),
+        ("zju:/a1", "reject", "成熟度不足"),
+    ]
     assert [c.key for c in at.checkbox] == ["select|firm:anon|CN2"]  # rejected ones left the page
 
     at.button(key="share|firm:anon|CN2").click().run()
     assert wh.query("SELECT challenge_id, listing_id, shared_by FROM match_shares") == [
-        {"challenge_id": "firm:anon", "listing_id": "CN2", "shared_by": "wang"}]
+        {"challenge_id": "firm:anon", "listing_id": "CN2", "shared_by": "wang"}
+    ]
     assert at.button(key="share|firm:anon|CN2").disabled
 
 
@@ -266,20 +334,32 @@ def test_broker_page_filters_and_applications(tmp_path):
 
     wh = _seeded(tmp_path)
     ref = next(r["ref"] for r in solver.board(wh, today=TODAY).rows if r["title"] == "氢燃料电池双极板腐蚀")
-    solver.apply(wh, ref, {"team": "浙大材料学院", "proposal": "防腐涂层工艺已中试，耐腐蚀超过五千小时。", "contact": "13800000000"},
-                 session_key="s", today=TODAY)
+    solver.apply(
+        wh,
+        ref,
+        {"team": "浙大材料学院", "proposal": "防腐涂层工艺已中试，耐腐蚀超过五千小时。", "contact": "13800000000"},
+        session_key="s",
+        today=TODAY,
+    )
     at = _open("broker.py", wh, BROKER)
     at.selectbox(key="f_field").select("生命健康")
     at.button(key="FormSubmitter:filters-应用筛选").click().run()
-    assert [o.split("  ·  ")[0] for o in at.selectbox(key="challenge_id").options] == ["体外诊断试剂稳定性差", "已过期的需求"]
+    assert [o.split("  ·  ")[0] for o in at.selectbox(key="challenge_id").options] == [
+        "体外诊断试剂稳定性差",
+        "已过期的需求",
+    ]
 
     at.selectbox(key="f_field").select("全部")
     at.button(key="FormSubmitter:filters-应用筛选").click().run()
     at.selectbox(key="challenge_id").set_value("firm:anon").run()
     assert "揭榜申请（1）" in [s.value for s in at.subheader]
     assert "**浙大材料学院**" in [m.value for m in at.markdown]
-    assert {b.label for b in at.get("download_button")} == {"本需求清单（XLSX）", "本需求清单（CSV）",
-                                                           "全部对接进展（XLSX）", "全部对接进展（CSV）"}
+    assert {b.label for b in at.get("download_button")} == {
+        "本需求清单（XLSX）",
+        "本需求清单（CSV）",
+        "全部对接进展（XLSX）",
+        "全部对接进展（CSV）",
+    }
 
 
 def test_board_page_hides_the_anonymous_firm_and_takes_applications(tmp_path):
@@ -288,7 +368,11 @@ def test_board_page_hides_the_anonymous_firm_and_takes_applications(tmp_path):
     wh = _seeded(tmp_path)
     at = _open("board.py", wh, None)
     assert not at.exception
-    assert sorted(s.value for s in at.subheader) == ["体外诊断试剂稳定性差", "氢燃料电池双极板腐蚀", "锂电池隔膜耐热不足"]
+    assert sorted(s.value for s in at.subheader) == [
+        "体外诊断试剂稳定性差",
+        "氢燃料电池双极板腐蚀",
+        "锂电池隔膜耐热不足",
+    ]
     everything = " ".join(t for t, _ in _texts(at)) + repr(at.session_state)
     assert FIRM not in everything and "氢途" not in everything and "firm:anon" not in everything
     assert "匿名企业" in everything
@@ -314,12 +398,16 @@ def test_dashboard_page_shows_the_funnel_and_charts(tmp_path):
 
     wh = _seeded(tmp_path)
     broker.decide(wh, BROKER, "mkt:/1", "CN1", "shortlist")
-    broker.decide(wh, BROKER, "mkt:/2", "thu:/a2", "signed", deal_amount_wan=60, deal_date=date(2026, 4, 2), today=TODAY)
+    broker.decide(
+        wh, BROKER, "mkt:/2", "thu:/a2", "signed", deal_amount_wan=60, deal_date=date(2026, 4, 2), today=TODAY
+    )
     at = _open("dashboard.py", wh, BROKER)
     assert not at.exception
-    assert [(m.label, m.value) for m in at.metric][:5] == [
-        (s["label"], f"{s['pairs']:,}") for s in dashboard.funnel(wh, BROKER)] == [
-        ("候选", "8"), ("入围", "2"), ("已联系", "1"), ("意向", "1"), ("签约", "1")]
+    assert (
+        [(m.label, m.value) for m in at.metric][:5]
+        == [(s["label"], f"{s['pairs']:,}") for s in dashboard.funnel(wh, BROKER)]
+        == [("候选", "8"), ("入围", "2"), ("已联系", "1"), ("意向", "1"), ("签约", "1")]
+    )
     assert len(at.get("vega_lite_chart")) == 3
     assert at.metric[5].value == "60.0 万元"
     assert "成功" in at.success[0].value
@@ -374,7 +462,9 @@ def test_a_note_through_the_page_keeps_the_decision(tmp_path):
     at.text_input(key=f"note|{key}").input("等对方报价")
     at.button(key=f"note_only|{key}").click().run()
     assert [(r["decision"], r["note"]) for r in queries.reviews_for(wh, "mkt:/1")] == [
-        ("shortlist", None), ("shortlist", "等对方报价")]
+        ("shortlist", None),
+        ("shortlist", "等对方报价"),
+    ]
     assert "备注已保存" in at.success[0].value and at.text_input(key=f"note|{key}").value == ""
     assert any("等对方报价" in c.value for c in at.caption)
 

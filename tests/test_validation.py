@@ -88,8 +88,9 @@ def test_negotiable_budget_is_none():
 
 
 def test_patent_with_datetime_publication_date_keeps_the_day():
-    item = listing(kind="patent", listing_id="CN101551481", publication_number="CN101551481B",
-                   published_on="2012-11-21T00:00:00")
+    item = listing(
+        kind="patent", listing_id="CN101551481", publication_number="CN101551481B", published_on="2012-11-21T00:00:00"
+    )
     _, record = validate_item(item)
     assert record["published_on"] == date(2012, 11, 21)
     assert record["publication_number"] == "CN101551481B"
@@ -108,8 +109,12 @@ def test_patent_with_datetime_publication_date_keeps_the_day():
         ("keywords as one string", listing(keywords="储氢;氢能"), "keywords", "expected a list of text"),
         ("keywords with a number", listing(keywords=["储氢", 5]), "keywords", "expected a list of text"),
         ("unknown kind", listing(kind="service"), "kind", "'service' is not one of patent, achievement"),
-        ("patent without listing_id", listing(kind="patent", listing_id=None, publication_number="??"),
-         "publication_number", "no stable id"),
+        (
+            "patent without listing_id",
+            listing(kind="patent", listing_id=None, publication_number="??"),
+            "publication_number",
+            "no stable id",
+        ),
         ("achievement without listing_id", listing(listing_id=""), "url", "no stable id"),
         ("abstract that is not text", listing(abstract=["a"]), "abstract", "expected text, got list"),
         ("listing without url", listing(url=_DROP), "url", "missing or empty"),
@@ -120,8 +125,12 @@ def test_patent_with_datetime_publication_date_keeps_the_day():
         ("challenge with bad deadline", challenge(deadline="2027/06/31"), "deadline", "is not a date"),
         ("negative budget", challenge(budget_wan=-1), "budget_wan", "is negative"),
         ("challenge without id", challenge(challenge_id=None), "url", "no stable id"),
-        ("unknown record_type", listing(record_type="patent"), "record_type",
-         "'patent' is neither listing nor challenge"),
+        (
+            "unknown record_type",
+            listing(record_type="patent"),
+            "record_type",
+            "'patent' is neither listing nor challenge",
+        ),
         ("no record_type", listing(record_type=_DROP), "record_type", "None is neither listing nor challenge"),
     ],
 )
@@ -143,6 +152,7 @@ def test_validators_are_pure():
 
 # --- loading a mixed batch --------------------------------------------------------------------
 
+
 def _write_feed(path: Path, lines: list[str]) -> Path:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -160,19 +170,26 @@ def _quarantine_rows(warehouse) -> list[dict]:
 def test_load_items_upserts_valid_and_quarantines_invalid(warehouse, tmp_path):
     good_listing = listing()
     good_challenge = challenge()
-    bad_listing = listing(listing_id="zju:/zju/kjcg/detail/1001.html", price_wan=-3,
-                          url="http://127.0.0.1:8765/zju/kjcg/detail/1001.html")
-    bad_challenge = challenge(challenge_id="jiashan_market:/jsmarket/xq/XQ2026-002.html", description=None,
-                              url="http://127.0.0.1:8765/jsmarket/xq/XQ2026-002.html")
-    feed = _write_feed(tmp_path / "zju.jsonl", [
-        json.dumps(good_listing, ensure_ascii=False),
-        json.dumps(bad_listing, ensure_ascii=False),
-        '{"record_type": "listing", "title": "断行',  # the crawl died mid-line
-        "",  # blank lines are not records
-        json.dumps(good_challenge, ensure_ascii=False),
-        json.dumps(bad_challenge, ensure_ascii=False),
-        json.dumps(["a", "list"]),  # valid JSON, but not an object
-    ])
+    bad_listing = listing(
+        listing_id="zju:/zju/kjcg/detail/1001.html", price_wan=-3, url="http://127.0.0.1:8765/zju/kjcg/detail/1001.html"
+    )
+    bad_challenge = challenge(
+        challenge_id="jiashan_market:/jsmarket/xq/XQ2026-002.html",
+        description=None,
+        url="http://127.0.0.1:8765/jsmarket/xq/XQ2026-002.html",
+    )
+    feed = _write_feed(
+        tmp_path / "zju.jsonl",
+        [
+            json.dumps(good_listing, ensure_ascii=False),
+            json.dumps(bad_listing, ensure_ascii=False),
+            '{"record_type": "listing", "title": "断行',  # the crawl died mid-line
+            "",  # blank lines are not records
+            json.dumps(good_challenge, ensure_ascii=False),
+            json.dumps(bad_challenge, ensure_ascii=False),
+            json.dumps(["a", "list"]),  # valid JSON, but not an object
+        ],
+    )
     lines = list(read_feed(feed))
     assert [n for n, _ in lines] == [1, 2, 3, 5, 6, 7]
     assert lines[2][1] == '{"record_type": "listing", "title": "断行\n'
@@ -184,10 +201,17 @@ def test_load_items_upserts_valid_and_quarantines_invalid(warehouse, tmp_path):
     assert report.as_dict()["total"] == 6
 
     stored = warehouse.query("SELECT listing_id, title, price_wan, sources FROM listings")
-    assert stored == [{"listing_id": good_listing["listing_id"], "title": good_listing["title"],
-                       "price_wan": 500.0, "sources": ["zju"]}]
+    assert stored == [
+        {
+            "listing_id": good_listing["listing_id"],
+            "title": good_listing["title"],
+            "price_wan": 500.0,
+            "sources": ["zju"],
+        }
+    ]
     assert [r["challenge_id"] for r in warehouse.query("SELECT challenge_id FROM challenges")] == [
-        good_challenge["challenge_id"]]
+        good_challenge["challenge_id"]
+    ]
 
     quarantined = _quarantine_rows(warehouse)
     assert [(q["source"], q["url"], q["record_id"], q["field"]) for q in quarantined] == [
@@ -213,18 +237,28 @@ def test_reloading_the_same_feed_accounts_for_every_line(warehouse, tmp_path):
     feed = _write_feed(tmp_path / "feed.jsonl", lines)
     first = load_items(warehouse, read_feed(feed), source="zju", run_id=None)
     assert (first.listings.inserted, first.listings.updated, first.listings.unchanged, first.quarantined) == (
-        5, 0, 0, 2)
+        5,
+        0,
+        0,
+        2,
+    )
 
-    lines[0] = json.dumps(listing(listing_id="zju:/zju/kjcg/detail/1000.html", title="成果 1000 (修订)"),
-                          ensure_ascii=False)
+    lines[0] = json.dumps(
+        listing(listing_id="zju:/zju/kjcg/detail/1000.html", title="成果 1000 (修订)"), ensure_ascii=False
+    )
     lines.append(json.dumps(listing(listing_id="zju:/zju/kjcg/detail/1099.html", title="新成果")))
     feed = _write_feed(tmp_path / "feed.jsonl", lines)
     second = load_items(warehouse, read_feed(feed), source="zju", run_id=None)
 
     assert (second.listings.inserted, second.listings.updated, second.listings.unchanged, second.quarantined) == (
-        1, 1, 4, 2)
-    assert len(lines) == (second.listings.inserted + second.listings.updated + second.listings.unchanged
-                          + second.quarantined)
+        1,
+        1,
+        4,
+        2,
+    )
+    assert len(lines) == (
+        second.listings.inserted + second.listings.updated + second.listings.unchanged + second.quarantined
+    )
     assert warehouse.query("SELECT count(*) AS n FROM listings")[0]["n"] == 6
     assert warehouse.query("SELECT count(*) AS n FROM quarantine")[0]["n"] == 4
 
@@ -239,8 +273,10 @@ def test_a_record_repeated_in_a_later_batch_is_written_once_and_a_reload_is_unch
     from crawlers.loading import load_feed
 
     monkeypatch.setattr("crawlers.loading.BATCH_SIZE", 2)
-    first, other, again = (listing(listing_id=i, title=t) for i, t in
-                           (("CN1", "旧标题的专利"), ("CN2", "另一件专利"), ("CN1", "新标题的专利")))
+    first, other, again = (
+        listing(listing_id=i, title=t)
+        for i, t in (("CN1", "旧标题的专利"), ("CN2", "另一件专利"), ("CN1", "新标题的专利"))
+    )
     feed = _write_feed(tmp_path / "feed.jsonl", [json.dumps(x, ensure_ascii=False) for x in (first, other, again)])
     for expected in ((2, 0, 1), (0, 2, 1)):  # (inserted, unchanged, superseded): load, then reload
         report = load_feed(warehouse, feed, source="zju", run_id="r")

@@ -24,15 +24,17 @@ def _redacted(column: str) -> str:
     """`column` with the firm's and the issuer's names (when 2+ characters) replaced, for hidden rows."""
     cut = column
     for name in ("c.firm", "c.issuer"):
-        cut = (f"CASE WHEN length(coalesce({name}, '')) >= 2 THEN replace({cut}, {name}, '{ANONYMOUS_FIRM}')"
-               f" ELSE {cut} END")
+        cut = (
+            f"CASE WHEN length(coalesce({name}, '')) >= 2 THEN replace({cut}, {name}, '{ANONYMOUS_FIRM}')"
+            f" ELSE {cut} END"
+        )
     return f"CASE WHEN {_HIDDEN} THEN {cut} ELSE {column} END"
 
 
 _PUBLIC_COLUMNS = f"""
     substr(sha256(c.challenge_id), 1, 16) AS ref,
-    {_redacted('c.title')} AS title,
-    {_redacted('c.description')} AS description,
+    {_redacted("c.title")} AS title,
+    {_redacted("c.description")} AS description,
     {_redacted("coalesce(c.targets, '')")} AS targets,
     {_redacted("coalesce(c.cooperation, '')")} AS cooperation,
     c.field, c.budget_wan, c.deadline, c.region,
@@ -43,8 +45,15 @@ _PUBLIC_COLUMNS = f"""
 _OPEN = "c.status = '已发布' AND (c.deadline IS NULL OR c.deadline >= $today)"
 
 
-def published(warehouse: Warehouse, *, today: date, field: str | None = None, search: str | None = None,
-              limit: int = 20, offset: int = 0) -> tuple[list[Row], int]:
+def published(
+    warehouse: Warehouse,
+    *,
+    today: date,
+    field: str | None = None,
+    search: str | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> tuple[list[Row], int]:
     """One page of open published challenges (newest first) as solvers see them, and how many
     there are. `search` matches part of the title or description."""
     rows = warehouse.query(
@@ -64,24 +73,39 @@ def published(warehouse: Warehouse, *, today: date, field: str | None = None, se
 
 
 def board_fields(warehouse: Warehouse, *, today: date) -> list[str]:
-    rows = warehouse.query(f"SELECT DISTINCT c.field FROM challenges c WHERE {_OPEN} AND c.field IS NOT NULL"
-                           " ORDER BY 1", {"today": today})
+    rows = warehouse.query(
+        f"SELECT DISTINCT c.field FROM challenges c WHERE {_OPEN} AND c.field IS NOT NULL ORDER BY 1", {"today": today}
+    )
     return [r["field"] for r in rows]
 
 
-def insert_application(warehouse: Warehouse, ref: str, record: Mapping[str, Any], *, session_key: str,
-                       now: datetime, since: datetime, today: date,
-                       check: Callable[[Row | None, int], None]) -> int:
+def insert_application(
+    warehouse: Warehouse,
+    ref: str,
+    record: Mapping[str, Any],
+    *,
+    session_key: str,
+    now: datetime,
+    since: datetime,
+    today: date,
+    check: Callable[[Row | None, int], None],
+) -> int:
     """Store one application to the open challenge known by `ref`, with its audit line ("apply").
 
     `check(challenge, recent)` runs inside the transaction with the challenge (None when `ref`
     is unknown or no longer open) and the number of applications from `session_key` since
     `since`, and raises to refuse. Returns the application id."""
     with warehouse.transaction() as con:
-        found = fetch_rows(con, f"SELECT c.challenge_id FROM challenges c WHERE {_OPEN}"
-                                " AND substr(sha256(c.challenge_id), 1, 16) = $ref", {"today": today, "ref": ref})
-        recent = fetch_rows(con, "SELECT count(*) AS n FROM applications WHERE session_key = ? AND submitted_at >= ?",
-                            [session_key, since])[0]["n"]
+        found = fetch_rows(
+            con,
+            f"SELECT c.challenge_id FROM challenges c WHERE {_OPEN} AND substr(sha256(c.challenge_id), 1, 16) = $ref",
+            {"today": today, "ref": ref},
+        )
+        recent = fetch_rows(
+            con,
+            "SELECT count(*) AS n FROM applications WHERE session_key = ? AND submitted_at >= ?",
+            [session_key, since],
+        )[0]["n"]
         check(found[0] if found else None, int(recent))
         challenge_id = found[0]["challenge_id"]
         application_id = fetch_rows(
@@ -90,7 +114,14 @@ def insert_application(warehouse: Warehouse, ref: str, record: Mapping[str, Any]
             " VALUES (?, ?, ?, ?, ?, ?) RETURNING application_id",
             [challenge_id, record["team"], record["proposal"], record["contact"], session_key, now],
         )[0]["application_id"]
-        append_audit(con, actor=f"solver:{session_key[:8]}", role="solver", action="apply",
-                     entity_type="application", entity_id=str(application_id), before=None,
-                     after={"challenge_id": challenge_id, "team": record["team"]})
+        append_audit(
+            con,
+            actor=f"solver:{session_key[:8]}",
+            role="solver",
+            action="apply",
+            entity_type="application",
+            entity_id=str(application_id),
+            before=None,
+            after={"challenge_id": challenge_id, "team": record["team"]},
+        )
     return int(application_id)

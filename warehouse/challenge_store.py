@@ -33,14 +33,29 @@ def insert_posted(warehouse: Warehouse, record: Mapping[str, Any], *, actor: str
     values = [*row.values(), _hash(row), now, now, now]
     with warehouse.transaction() as con:
         con.execute(f"INSERT INTO challenges ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", values)
-        append_audit(con, actor=actor, role=role, action="post", entity_type="challenge",
-                     entity_id=row["challenge_id"], after=row)
+        append_audit(
+            con,
+            actor=actor,
+            role=role,
+            action="post",
+            entity_type="challenge",
+            entity_id=row["challenge_id"],
+            after=row,
+        )
         return fetch_rows(con, f"SELECT {_DETAIL} FROM challenges WHERE challenge_id = ?", [row["challenge_id"]])[0]
 
 
-def change_challenge(warehouse: Warehouse, challenge_id: str, changes: Mapping[str, Any], *, actor: str,
-                     role: str, action: str, check: Callable[[Row], None] | None = None,
-                     firm: str | None = None) -> Row | None:
+def change_challenge(
+    warehouse: Warehouse,
+    challenge_id: str,
+    changes: Mapping[str, Any],
+    *,
+    actor: str,
+    role: str,
+    action: str,
+    check: Callable[[Row], None] | None = None,
+    firm: str | None = None,
+) -> Row | None:
     """Apply `changes` to one challenge and audit before → after (only the changed columns), in
     one transaction.
 
@@ -54,8 +69,11 @@ def change_challenge(warehouse: Warehouse, challenge_id: str, changes: Mapping[s
     if unknown:
         raise ValueError(f"not a challenge column: {', '.join(sorted(unknown))}")
     with warehouse.transaction() as con:
-        rows = fetch_rows(con, f"SELECT {_DETAIL} FROM challenges WHERE challenge_id = $id"
-                               " AND ($firm IS NULL OR firm = $firm)", {"id": challenge_id, "firm": firm})
+        rows = fetch_rows(
+            con,
+            f"SELECT {_DETAIL} FROM challenges WHERE challenge_id = $id AND ($firm IS NULL OR firm = $firm)",
+            {"id": challenge_id, "firm": firm},
+        )
         if not rows:
             return None
         before = rows[0]
@@ -70,15 +88,24 @@ def change_challenge(warehouse: Warehouse, challenge_id: str, changes: Mapping[s
             f"UPDATE challenges SET {assignments}, content_hash = $hash, last_changed = $now WHERE challenge_id = $id",
             {**changed, "hash": _hash(after), "now": now_utc(), "id": challenge_id},
         )
-        append_audit(con, actor=actor, role=role, action=action, entity_type="challenge", entity_id=challenge_id,
-                     before={k: before.get(k) for k in changed}, after=changed)
+        append_audit(
+            con,
+            actor=actor,
+            role=role,
+            action=action,
+            entity_type="challenge",
+            entity_id=challenge_id,
+            before={k: before.get(k) for k in changed},
+            after=changed,
+        )
         return fetch_rows(con, f"SELECT {_DETAIL} FROM challenges WHERE challenge_id = ?", [challenge_id])[0]
 
 
 def firm_challenge(warehouse: Warehouse, challenge_id: str, firm: str) -> Row | None:
     """One challenge of `firm` (None for another firm's id or an unknown one)."""
-    rows = warehouse.query(f"SELECT {_DETAIL} FROM challenges WHERE challenge_id = ? AND firm = ?",
-                           [challenge_id, firm])
+    rows = warehouse.query(
+        f"SELECT {_DETAIL} FROM challenges WHERE challenge_id = ? AND firm = ?", [challenge_id, firm]
+    )
     return rows[0] if rows else None
 
 
@@ -113,8 +140,9 @@ def shared_matches(warehouse: Warehouse, challenge_id: str, firm: str) -> list[R
     )
 
 
-def challenges_in_status(warehouse: Warehouse, statuses: Sequence[str], *, limit: int = 200,
-                         offset: int = 0) -> list[Row]:
+def challenges_in_status(
+    warehouse: Warehouse, statuses: Sequence[str], *, limit: int = 200, offset: int = 0
+) -> list[Row]:
     """Challenges in the given lifecycle statuses (the curation queue), oldest first, with their
     number of proposed matches."""
     return warehouse.query(
@@ -128,12 +156,15 @@ def challenges_in_status(warehouse: Warehouse, statuses: Sequence[str], *, limit
 
 
 def status_counts(warehouse: Warehouse) -> dict[str, int]:
-    return {r["status"]: int(r["n"]) for r in
-            warehouse.query("SELECT status, count(*) AS n FROM challenges GROUP BY status")}
+    return {
+        r["status"]: int(r["n"])
+        for r in warehouse.query("SELECT status, count(*) AS n FROM challenges GROUP BY status")
+    }
 
 
-def duplicate_candidates(warehouse: Warehouse, *, min_length: int, max_length: int,
-                         exclude_id: str | None = None) -> list[Row]:
+def duplicate_candidates(
+    warehouse: Warehouse, *, min_length: int, max_length: int, exclude_id: str | None = None
+) -> list[Row]:
     """The other challenges a new post could be a near-duplicate of: id, owner, status,
     confidentiality, title and description of those whose text length (title + description) lies in [min_length, max_length]
     (texts of very different length cannot be near-duplicates; the fuzzy comparison is the

@@ -71,8 +71,10 @@ DECISION_GRADES = {"reject": 0, "shortlist": 1, "contacted": 2, "intent": 2, "si
 def labelled_pairs(warehouse: Warehouse) -> list[Row]:
     """(challenge_id, listing_id, grade) from the latest decision per pair: labelled data for tuning."""
     rows = warehouse.query(f"SELECT challenge_id, listing_id, decision FROM ({_LATEST_REVIEW}) ORDER BY 1, 2")
-    return [{"challenge_id": r["challenge_id"], "listing_id": r["listing_id"],
-             "grade": DECISION_GRADES[r["decision"]]} for r in rows]
+    return [
+        {"challenge_id": r["challenge_id"], "listing_id": r["listing_id"], "grade": DECISION_GRADES[r["decision"]]}
+        for r in rows
+    ]
 
 
 def challenge_queue(warehouse: Warehouse) -> list[Row]:
@@ -97,8 +99,9 @@ def get_challenge(warehouse: Warehouse, challenge_id: str) -> Row | None:
     return rows[0] if rows else None
 
 
-def matches_for_challenge(warehouse: Warehouse, challenge_id: str, *, limit: int = 20,
-                          offset: int = 0, include_rejected: bool = False) -> list[Row]:
+def matches_for_challenge(
+    warehouse: Warehouse, challenge_id: str, *, limit: int = 20, offset: int = 0, include_rejected: bool = False
+) -> list[Row]:
     """Ranked proposals for one challenge with listing details and the latest decision."""
     rows = warehouse.query(
         f"""
@@ -132,9 +135,7 @@ def latest_run(warehouse: Warehouse) -> Row | None:
 
 
 def reviews_for(warehouse: Warehouse, challenge_id: str) -> list[dict[str, Any]]:
-    return warehouse.query(
-        "SELECT * FROM reviews WHERE challenge_id = ? ORDER BY review_id", [challenge_id]
-    )
+    return warehouse.query("SELECT * FROM reviews WHERE challenge_id = ? ORDER BY review_id", [challenge_id])
 
 
 def new_match_count(warehouse: Warehouse, run_id: str) -> int:

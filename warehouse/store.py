@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -19,13 +19,40 @@ import pyarrow as pa
 from warehouse.gateway import Warehouse, fetch_rows
 
 LISTING_COLUMNS = (
-    "listing_id", "kind", "title", "abstract", "claims", "keywords", "applicants", "inventors",
-    "ipc", "publication_number", "field", "maturity", "cooperation", "price_wan", "price_text",
-    "contact", "region", "legal_status", "published_on", "url", "source",
+    "listing_id",
+    "kind",
+    "title",
+    "abstract",
+    "claims",
+    "keywords",
+    "applicants",
+    "inventors",
+    "ipc",
+    "publication_number",
+    "field",
+    "maturity",
+    "cooperation",
+    "price_wan",
+    "price_text",
+    "contact",
+    "region",
+    "legal_status",
+    "published_on",
+    "url",
+    "source",
 )
 CHALLENGE_COLUMNS = (
-    "challenge_id", "title", "description", "field", "budget_wan", "deadline", "issuer",
-    "region", "cooperation", "url", "source",
+    "challenge_id",
+    "title",
+    "description",
+    "field",
+    "budget_wan",
+    "deadline",
+    "issuer",
+    "region",
+    "cooperation",
+    "url",
+    "source",
 )
 # Fields that say where a record was seen, not what it says: excluded from the content hash.
 _PROVENANCE = {"url", "source"}
@@ -49,7 +76,7 @@ class UpsertCounts:
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def content_hash(record: Mapping[str, Any]) -> str:
@@ -82,9 +109,15 @@ def _count_changes(con, table: str, key: str) -> UpsertCounts:
     return UpsertCounts(**rows)
 
 
-def _upsert(warehouse: Warehouse, table: str, key: str, columns: Sequence[str],
-            records: Iterable[Mapping[str, Any]], extra_insert: Mapping[str, str] | None = None,
-            extra_updates: str = "") -> UpsertCounts:
+def _upsert(
+    warehouse: Warehouse,
+    table: str,
+    key: str,
+    columns: Sequence[str],
+    records: Iterable[Mapping[str, Any]],
+    extra_insert: Mapping[str, str] | None = None,
+    extra_updates: str = "",
+) -> UpsertCounts:
     records = list(records)
     batch = _batch_table(records, columns, key)
     if batch.num_rows == 0:
@@ -112,7 +145,11 @@ def upsert_listings(warehouse: Warehouse, records: Iterable[Mapping[str, Any]]) 
     """Insert or update listings by listing_id; the same patent from two sources stays one row
     and remembers both sources."""
     return _upsert(
-        warehouse, "listings", "listing_id", LISTING_COLUMNS, records,
+        warehouse,
+        "listings",
+        "listing_id",
+        LISTING_COLUMNS,
+        records,
         extra_insert={"sources": "[b.source]"},
         extra_updates=(
             ", active = TRUE, sources = CASE WHEN list_contains(listings.sources, EXCLUDED.source)"
@@ -131,8 +168,16 @@ def quarantine(warehouse: Warehouse, run_id: str | None, rejects: Sequence[Mappi
 
     Each reject has source, url, record_id, field, reason and payload (the raw item)."""
     rows = [
-        [run_id, r["source"], r.get("url"), r.get("record_id"), r["field"], r["reason"],
-         json.dumps(r["payload"], ensure_ascii=False, default=str), now_utc()]
+        [
+            run_id,
+            r["source"],
+            r.get("url"),
+            r.get("record_id"),
+            r["field"],
+            r["reason"],
+            json.dumps(r["payload"], ensure_ascii=False, default=str),
+            now_utc(),
+        ]
         for r in rejects
     ]
     warehouse.executemany(
@@ -151,19 +196,26 @@ def record_pages(warehouse: Warehouse, pages: Sequence[Mapping[str, Any]]) -> No
     if not latest:
         return
     now = now_utc()
-    batch = pa.table({
-        "source": [p["source"] for p in latest.values()], "page_key": [p["page_key"] for p in latest.values()],
-        "record_id": [p["record_id"] for p in latest.values()],
-        **{name: pa.array([p.get(name) for p in latest.values()], pa.string())
-           for name in ("etag", "last_modified", "row_hash")},
-    })
+    batch = pa.table(
+        {
+            "source": [p["source"] for p in latest.values()],
+            "page_key": [p["page_key"] for p in latest.values()],
+            "record_id": [p["record_id"] for p in latest.values()],
+            **{
+                name: pa.array([p.get(name) for p in latest.values()], pa.string())
+                for name in ("etag", "last_modified", "row_hash")
+            },
+        }
+    )
     with warehouse.transaction() as con:
         con.register("page_batch", batch)
         con.execute(
             "INSERT INTO pages SELECT source, page_key, record_id, etag, last_modified, row_hash, $now, $now"
             " FROM page_batch ON CONFLICT (source, page_key) DO UPDATE SET record_id = EXCLUDED.record_id,"
             " etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified, row_hash = EXCLUDED.row_hash,"
-            " last_fetched = EXCLUDED.last_fetched, last_seen = EXCLUDED.last_seen", {"now": now})
+            " last_fetched = EXCLUDED.last_fetched, last_seen = EXCLUDED.last_seen",
+            {"now": now},
+        )
         con.unregister("page_batch")
 
 
@@ -176,12 +228,21 @@ def mark_seen(warehouse: Warehouse, seen: Sequence[Mapping[str, Any]]) -> int:
     now = {"now": now_utc()}
     with warehouse.transaction() as con:
         con.register("seen_batch", batch)
-        con.execute("UPDATE pages SET last_seen = $now FROM seen_batch s"
-                    " WHERE pages.source = s.source AND pages.page_key = s.page_key", now)
-        con.execute("UPDATE listings SET last_seen = $now, active = TRUE"
-                    " FROM (SELECT DISTINCT record_id FROM seen_batch) s WHERE listings.listing_id = s.record_id", now)
-        con.execute("UPDATE challenges SET last_seen = $now"
-                    " FROM (SELECT DISTINCT record_id FROM seen_batch) s WHERE challenges.challenge_id = s.record_id", now)
+        con.execute(
+            "UPDATE pages SET last_seen = $now FROM seen_batch s"
+            " WHERE pages.source = s.source AND pages.page_key = s.page_key",
+            now,
+        )
+        con.execute(
+            "UPDATE listings SET last_seen = $now, active = TRUE"
+            " FROM (SELECT DISTINCT record_id FROM seen_batch) s WHERE listings.listing_id = s.record_id",
+            now,
+        )
+        con.execute(
+            "UPDATE challenges SET last_seen = $now"
+            " FROM (SELECT DISTINCT record_id FROM seen_batch) s WHERE challenges.challenge_id = s.record_id",
+            now,
+        )
         con.unregister("seen_batch")
     return len(seen)
 
@@ -199,8 +260,9 @@ def mark_vanished_inactive(warehouse: Warehouse, source: str, crawl_started: dat
     return len(rows)
 
 
-def replace_matches(warehouse: Warehouse, run_id: str, challenge_ids: Sequence[str],
-                    matches: Sequence[Mapping[str, Any]]) -> int:
+def replace_matches(
+    warehouse: Warehouse, run_id: str, challenge_ids: Sequence[str], matches: Sequence[Mapping[str, Any]]
+) -> int:
     """Store a matching run's proposals for the given challenges.
 
     Proposals nobody has reviewed are replaced; reviewed pairs keep their row (with the new
@@ -208,8 +270,11 @@ def replace_matches(warehouse: Warehouse, run_id: str, challenge_ids: Sequence[s
     are recorded in `new_matches` under `run_id`."""
     rows = [
         {
-            "challenge_id": m["challenge_id"], "listing_id": m["listing_id"], "rank": m["rank"],
-            "score": float(m["score"]), "parts": json.dumps(m["parts"], ensure_ascii=False),
+            "challenge_id": m["challenge_id"],
+            "listing_id": m["listing_id"],
+            "rank": m["rank"],
+            "score": float(m["score"]),
+            "parts": json.dumps(m["parts"], ensure_ascii=False),
             "matched_terms": json.dumps(m["matched_terms"], ensure_ascii=False),
         }
         for m in matches
@@ -243,20 +308,49 @@ def replace_matches(warehouse: Warehouse, run_id: str, challenge_ids: Sequence[s
     return len(rows)
 
 
-def record_review(warehouse: Warehouse, *, challenge_id: str, listing_id: str, decision: str,
-                  reviewer: str, reason: str | None = None, note: str | None = None, role: str = "broker",
-                  deal_amount_wan: float | None = None, deal_date: Any = None) -> int:
+def record_review(
+    warehouse: Warehouse,
+    *,
+    challenge_id: str,
+    listing_id: str,
+    decision: str,
+    reviewer: str,
+    reason: str | None = None,
+    note: str | None = None,
+    role: str = "broker",
+    deal_amount_wan: float | None = None,
+    deal_date: Any = None,
+) -> int:
     """Append one broker decision (the log is never rewritten) and its audit line, in one
     transaction; returns its review_id."""
     with warehouse.transaction() as con:
-        return append_review(con, challenge_id=challenge_id, listing_id=listing_id, decision=decision,
-                             reviewer=reviewer, reason=reason, note=note, role=role,
-                             deal_amount_wan=deal_amount_wan, deal_date=deal_date)
+        return append_review(
+            con,
+            challenge_id=challenge_id,
+            listing_id=listing_id,
+            decision=decision,
+            reviewer=reviewer,
+            reason=reason,
+            note=note,
+            role=role,
+            deal_amount_wan=deal_amount_wan,
+            deal_date=deal_date,
+        )
 
 
-def append_review(con, *, challenge_id: str, listing_id: str, decision: str, reviewer: str,
-                  reason: str | None = None, note: str | None = None, role: str = "broker",
-                  deal_amount_wan: float | None = None, deal_date: Any = None) -> int:
+def append_review(
+    con,
+    *,
+    challenge_id: str,
+    listing_id: str,
+    decision: str,
+    reviewer: str,
+    reason: str | None = None,
+    note: str | None = None,
+    role: str = "broker",
+    deal_amount_wan: float | None = None,
+    deal_date: Any = None,
+) -> int:
     """One decision and its audit line on the open connection of the caller's transaction (so
     that several decisions, e.g. a bulk action, commit or fail together); returns its review_id."""
     if decision not in DECISIONS:
@@ -264,36 +358,77 @@ def append_review(con, *, challenge_id: str, listing_id: str, decision: str, rev
     if decision == "reject" and not (reason or "").strip():
         raise ValueError("排除 (reject) needs a reason")
     previous = fetch_rows(
-        con, "SELECT decision FROM reviews WHERE challenge_id = ? AND listing_id = ? ORDER BY review_id DESC LIMIT 1",
-        [challenge_id, listing_id])
+        con,
+        "SELECT decision FROM reviews WHERE challenge_id = ? AND listing_id = ? ORDER BY review_id DESC LIMIT 1",
+        [challenge_id, listing_id],
+    )
     rows = fetch_rows(
         con,
         "INSERT INTO reviews (challenge_id, listing_id, decision, reason, note, reviewer, decided_at,"
         " deal_amount_wan, deal_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING review_id",
         [challenge_id, listing_id, decision, reason, note, reviewer, now_utc(), deal_amount_wan, deal_date],
     )
-    after = {"decision": decision, "reason": reason, "note": note, "deal_amount_wan": deal_amount_wan,
-             "deal_date": deal_date}
-    append_audit(con, actor=reviewer, role=role, action="decide", entity_type="match",
-                 entity_id=f"{challenge_id}|{listing_id}", before=previous[0] if previous else None,
-                 after={k: v for k, v in after.items() if v is not None})
+    after = {
+        "decision": decision,
+        "reason": reason,
+        "note": note,
+        "deal_amount_wan": deal_amount_wan,
+        "deal_date": deal_date,
+    }
+    append_audit(
+        con,
+        actor=reviewer,
+        role=role,
+        action="decide",
+        entity_type="match",
+        entity_id=f"{challenge_id}|{listing_id}",
+        before=previous[0] if previous else None,
+        after={k: v for k, v in after.items() if v is not None},
+    )
     return int(rows[0]["review_id"])
 
 
-def append_audit(con_or_warehouse, *, actor: str, role: str, action: str, entity_type: str, entity_id: str,
-                 before: Mapping[str, Any] | None = None, after: Mapping[str, Any] | None = None) -> None:
+def append_audit(
+    con_or_warehouse,
+    *,
+    actor: str,
+    role: str,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> None:
     """One line of the audit log (who, when, what, before → after). Pass the open connection of
     the transaction that makes the change, so the change and its audit line commit together."""
-    sql = ("INSERT INTO audit_log (actor, role, action, entity_type, entity_id, before, after, acted_at)"
-           " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-    params = [actor, role, action, entity_type, entity_id,
-              None if before is None else json.dumps(before, ensure_ascii=False, default=str),
-              None if after is None else json.dumps(after, ensure_ascii=False, default=str), now_utc()]
+    sql = (
+        "INSERT INTO audit_log (actor, role, action, entity_type, entity_id, before, after, acted_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    params = [
+        actor,
+        role,
+        action,
+        entity_type,
+        entity_id,
+        None if before is None else json.dumps(before, ensure_ascii=False, default=str),
+        None if after is None else json.dumps(after, ensure_ascii=False, default=str),
+        now_utc(),
+    ]
     con_or_warehouse.execute(sql, params)
 
 
-def record_imported_file(warehouse: Warehouse, *, path: str, format: str, sha256: str, size_bytes: int,
-                         options_hash: str, records: int, run_id: str) -> None:
+def record_imported_file(
+    warehouse: Warehouse,
+    *,
+    path: str,
+    format: str,
+    sha256: str,
+    size_bytes: int,
+    options_hash: str,
+    records: int,
+    run_id: str,
+) -> None:
     """Remember a configured import that loaded: the next run skips the file while its bytes
     and options stay the same. Call it only after the load succeeded, so a failed load is retried."""
     warehouse.execute(
@@ -318,8 +453,9 @@ def start_run(warehouse: Warehouse, flow: str, pid: int | None = None) -> str:
     return run_id
 
 
-def finish_run(warehouse: Warehouse, run_id: str, stats: Mapping[str, Any], error: str | None = None,
-               status: str | None = None) -> None:
+def finish_run(
+    warehouse: Warehouse, run_id: str, stats: Mapping[str, Any], error: str | None = None, status: str | None = None
+) -> None:
     """Record how a run ended: 'completed', or 'failed' when there is an error, unless `status`
     says otherwise ('partial': some sources failed, the others loaded and matched)."""
     status = status or ("failed" if error else "completed")

@@ -6,8 +6,9 @@ from warehouse.gateway import Row, Warehouse
 from warehouse.store import now_utc
 
 
-def upsert_user(warehouse: Warehouse, *, username: str, display_name: str, role: str,
-                firm: str | None, password_hash: str) -> None:
+def upsert_user(
+    warehouse: Warehouse, *, username: str, display_name: str, role: str, firm: str | None, password_hash: str
+) -> None:
     warehouse.execute(
         "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET"
         " display_name = EXCLUDED.display_name, role = EXCLUDED.role, firm = EXCLUDED.firm,"

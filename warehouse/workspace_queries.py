@@ -21,8 +21,9 @@ UNREVIEWED = "unreviewed"  # the decision-status filter for pairs nobody has dec
 DECISION_ORDER = ("shortlist", "reject", "contacted", "intent", "signed", "follow_up")
 # How far a pair got along the pipeline (the furthest decision it ever had; reject and 回访 do
 # not move it): 候选 0 → 入围 1 → 已联系 2 → 意向 3 → 签约 4.
-_STAGE = ("CASE decision WHEN 'shortlist' THEN 1 WHEN 'contacted' THEN 2 WHEN 'intent' THEN 3"
-          " WHEN 'signed' THEN 4 ELSE 0 END")
+_STAGE = (
+    "CASE decision WHEN 'shortlist' THEN 1 WHEN 'contacted' THEN 2 WHEN 'intent' THEN 3 WHEN 'signed' THEN 4 ELSE 0 END"
+)
 _LATEST = """
     SELECT challenge_id, listing_id, decision, reason, note, reviewer, decided_at, deal_amount_wan, deal_date
     FROM reviews {where}
@@ -88,7 +89,9 @@ _MATCH_WHERE = (
 _LISTING_WHERE = " AND ($kind IS NULL OR l.kind = $kind) AND ($source IS NULL OR list_contains(l.sources, $source))"
 
 
-def challenge_queue(warehouse: Warehouse, filters: Filters, *, limit: int = 20, offset: int = 0) -> tuple[list[Row], int]:
+def challenge_queue(
+    warehouse: Warehouse, filters: Filters, *, limit: int = 20, offset: int = 0
+) -> tuple[list[Row], int]:
     """One page of challenges (drafts are the firm's own and never listed), most unreviewed
     matches first, and the number of challenges that pass the filters.
 
@@ -135,8 +138,15 @@ def _count_queue(warehouse: Warehouse, filters: Filters, offset: int) -> int:
     return challenge_queue(warehouse, filters, limit=1, offset=0)[1]
 
 
-def match_page(warehouse: Warehouse, challenge_id: str, filters: Filters, *, limit: int = 10, offset: int = 0,
-               include_rejected: bool = False) -> tuple[list[Row], int]:
+def match_page(
+    warehouse: Warehouse,
+    challenge_id: str,
+    filters: Filters,
+    *,
+    limit: int = 10,
+    offset: int = 0,
+    include_rejected: bool = False,
+) -> tuple[list[Row], int]:
     """One page of a challenge's ranked matches with the listing, the latest decision, whether
     it is shared with the firm, and how many matches pass the filters. Rejected matches are left
     out unless asked for (or filtered on)."""
@@ -324,9 +334,19 @@ def last_run(warehouse: Warehouse, flow: str) -> Row | None:
 
 # --- the audit log ---------------------------------------------------------------------------
 
-def audit_page(warehouse: Warehouse, *, actor: str | None = None, action: str | None = None,
-               entity_type: str | None = None, entity: str | None = None, since: date | None = None,
-               until: date | None = None, limit: int = 50, offset: int = 0) -> tuple[list[Row], int]:
+
+def audit_page(
+    warehouse: Warehouse,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    entity_type: str | None = None,
+    entity: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Row], int]:
     """One page of the audit log, newest first, and how many lines pass the filters. `entity`
     matches any part of the entity id."""
     rows = warehouse.query(
@@ -336,8 +356,16 @@ def audit_page(warehouse: Warehouse, *, actor: str | None = None, action: str | 
         " AND ($etype IS NULL OR entity_type = $etype) AND ($entity IS NULL OR contains(entity_id, $entity))"
         " AND ($since IS NULL OR acted_at >= $since::DATE) AND ($until IS NULL OR acted_at < $until::DATE + INTERVAL 1 DAY)"
         " ORDER BY audit_id DESC LIMIT $limit OFFSET $offset",
-        {"actor": actor, "action": action, "etype": entity_type, "entity": entity, "since": since,
-         "until": until, "limit": limit, "offset": offset},
+        {
+            "actor": actor,
+            "action": action,
+            "etype": entity_type,
+            "entity": entity,
+            "since": since,
+            "until": until,
+            "limit": limit,
+            "offset": offset,
+        },
     )
     total = int(rows[0]["total"]) if rows else 0
     for row in rows:

@@ -10,8 +10,9 @@ from warehouse.gateway import Warehouse, fetch_rows
 from warehouse.store import append_audit, append_review, now_utc
 
 
-def record_reviews(warehouse: Warehouse, decisions: Sequence[Mapping[str, Any]], *, reviewer: str,
-                   role: str) -> list[int]:
+def record_reviews(
+    warehouse: Warehouse, decisions: Sequence[Mapping[str, Any]], *, reviewer: str, role: str
+) -> list[int]:
     """Append several decisions (each a mapping of append_review's keyword arguments: challenge_id,
     listing_id, decision, reason, note, deal_amount_wan, deal_date) in one transaction: all are
     recorded, or none. Returns their review ids in order."""
@@ -32,7 +33,14 @@ def share_match(warehouse: Warehouse, challenge_id: str, listing_id: str, *, act
         )
         if not rows:
             return False
-        append_audit(con, actor=actor, role=role, action="share", entity_type="match",
-                     entity_id=f"{challenge_id}|{listing_id}", before=None,
-                     after={"shared_by": actor, "shared_at": shared_at})
+        append_audit(
+            con,
+            actor=actor,
+            role=role,
+            action="share",
+            entity_type="match",
+            entity_id=f"{challenge_id}|{listing_id}",
+            before=None,
+            after={"shared_by": actor, "shared_at": shared_at},
+        )
     return True

@@ -53,11 +53,16 @@ def listed_publications(page: Selector | dict[str, Any]) -> list[dict[str, str]]
     """The publications a search or family answer names: [{'country', 'number', 'kind'}] (docdb),
     or [{'epodoc': 'EP1000000'}] when only the epodoc form is given."""
     if isinstance(page, dict):
-        return [{"country": r["country"], "number": r["doc_number"], "kind": r.get("kind") or ""}
-                for r in page.get("results", []) if r.get("country") and r.get("doc_number")]
+        return [
+            {"country": r["country"], "number": r["doc_number"], "kind": r.get("kind") or ""}
+            for r in page.get("results", [])
+            if r.get("country") and r.get("doc_number")
+        ]
     found = []
-    for ref in page.xpath("//ops:search-result/ops:publication-reference | //ops:family-member/ex:publication-reference"
-                          " | //ops:search-result//ex:exchange-document/ex:bibliographic-data/ex:publication-reference"):
+    for ref in page.xpath(
+        "//ops:search-result/ops:publication-reference | //ops:family-member/ex:publication-reference"
+        " | //ops:search-result//ex:exchange-document/ex:bibliographic-data/ex:publication-reference"
+    ):
         docdb = _docdb(ref)
         if docdb["number"]:
             found.append(docdb)
@@ -85,8 +90,11 @@ def publication(page: Selector | dict[str, Any]) -> dict[str, Any]:
 
 def _docdb(ref: Selector) -> dict[str, str]:
     doc = ref.xpath("ex:document-id[@document-id-type='docdb']")
-    return {"country": doc.xpath("ex:country/text()").get(""), "number": doc.xpath("ex:doc-number/text()").get(""),
-            "kind": doc.xpath("ex:kind/text()").get("")}
+    return {
+        "country": doc.xpath("ex:country/text()").get(""),
+        "number": doc.xpath("ex:doc-number/text()").get(""),
+        "kind": doc.xpath("ex:kind/text()").get(""),
+    }
 
 
 def _exchange_record(doc: Selector) -> dict[str, Any]:
@@ -98,10 +106,14 @@ def _exchange_record(doc: Selector) -> dict[str, Any]:
     abstract, abstract_lang = _preferred(doc.xpath("ex:abstract"), "\n")
     return {
         "publication_number": number or publication_ref.xpath(".//ex:doc-number/text()").get(),
-        "title": title, "abstract": _IMAGE.sub(" ", abstract or "").strip() or None,
-        "applicants": _names(biblio, "applicant"), "inventors": _names(biblio, "inventor"),
-        "ipc": ipc_codes(biblio.xpath("ex:classifications-ipcr/ex:classification-ipcr/ex:text/text()").getall()
-                         or biblio.xpath("ex:classification-ipc/ex:text/text()").getall()),
+        "title": title,
+        "abstract": _IMAGE.sub(" ", abstract or "").strip() or None,
+        "applicants": _names(biblio, "applicant"),
+        "inventors": _names(biblio, "inventor"),
+        "ipc": ipc_codes(
+            biblio.xpath("ex:classifications-ipcr/ex:classification-ipcr/ex:text/text()").getall()
+            or biblio.xpath("ex:classification-ipc/ex:text/text()").getall()
+        ),
         "priority_date": min(map(iso_date, biblio.xpath("ex:priority-claims//ex:date/text()").getall()), default=None),
         "filing_date": iso_date(biblio.xpath("ex:application-reference//ex:date/text()").get()),
         "published_on": iso_date(publication_ref.xpath(".//ex:date/text()").get()),
@@ -117,7 +129,9 @@ def _fulltext_record(page: Selector) -> dict[str, Any] | None:
     if not claims and not description:
         return None
     ref = page.xpath("//*[local-name()='fulltext-document']//*[local-name()='document-id']")
-    number = "".join(ref.xpath("*[local-name()='country' or local-name()='doc-number' or local-name()='kind']/text()").getall())
+    number = "".join(
+        ref.xpath("*[local-name()='country' or local-name()='doc-number' or local-name()='kind']/text()").getall()
+    )
     texts = [" ".join(t.split()) for t in claims.xpath(".//*[local-name()='claim-text']//text()").getall()]
     return {"publication_number": number or None, "claims": "\n".join(t for t in texts if t) or None}
 
@@ -144,8 +158,10 @@ def _flat_record(data: dict[str, Any]) -> dict[str, Any]:
     if docs := data.get("documents"):
         return _flat_document(docs[0])
     doc_id = data.get("document_id") or {}
-    return {"publication_number": "".join(doc_id.get(k) or "" for k in ("country", "doc_number", "kind")) or None,
-            "claims": (data.get("claim_text") or "").strip() or None}
+    return {
+        "publication_number": "".join(doc_id.get(k) or "" for k in ("country", "doc_number", "kind")) or None,
+        "claims": (data.get("claim_text") or "").strip() or None,
+    }
 
 
 def _flat_document(doc: dict[str, Any]) -> dict[str, Any]:
@@ -153,15 +169,18 @@ def _flat_document(doc: dict[str, Any]) -> dict[str, Any]:
     lang = next((lang for lang in TITLE_LANGUAGES if lang in titles), None)
     return {
         "publication_number": doc.get("publication_number")
-        or "".join(doc.get(k) or "" for k in ("country", "doc_number", "kind")) or None,
+        or "".join(doc.get(k) or "" for k in ("country", "doc_number", "kind"))
+        or None,
         "title": titles.get(lang) if lang else doc.get("title"),
         "abstract": _IMAGE.sub(" ", doc.get("abstract") or "").strip() or None,
         "applicants": doc.get("applicants_original") or doc.get("applicants_epodoc") or [],
         "inventors": doc.get("inventors_original") or doc.get("inventors_epodoc") or [],
         "ipc": ipc_codes(doc.get("intl_class") or []),
         "priority_date": min((p["date"] for p in doc.get("priority_claims") or [] if p.get("date")), default=None),
-        "filing_date": ((doc.get("application_reference_epodoc") or {}).get("date")
-                        or (doc.get("application_reference_docdb") or {}).get("date")),
+        "filing_date": (
+            (doc.get("application_reference_epodoc") or {}).get("date")
+            or (doc.get("application_reference_docdb") or {}).get("date")
+        ),
         "published_on": (doc.get("publication_reference_docdb") or {}).get("date"),
         "language": lang,
     }
@@ -184,5 +203,6 @@ def badgerfish_to_xml(node: Any, name: str | None = None) -> str:
             attrs.append((key[1:], value))
     head = name + "".join(f" {key}={quoteattr(str(value))}" for key, value in attrs)
     body = escape(str(node.get("$", ""))) + "".join(
-        badgerfish_to_xml(value, key) for key, value in node.items() if not key.startswith(("@", "$")))
+        badgerfish_to_xml(value, key) for key, value in node.items() if not key.startswith(("@", "$"))
+    )
     return f"<{head}>{body}</{name}>"

@@ -27,16 +27,22 @@ Reader = Callable[..., Iterator[tuple[int, dict[str, Any]]]]
 
 FORMATS: dict[str, Reader] = {
     "google_patents_csv": google_patents_csv.read,  # Google Patents search "Download (CSV)"
-    "patentsview": patentsview.read,                # PatentsView patent tables, CSV or TSV
-    "cnipa_xml": cnipa_xml.read,                    # CNIPA cn-patent-document full text
-    "uspto_xml": uspto_xml.read,                    # USPTO bulk full text, 2001 → (not APS text)
-    "table": table.read,                            # CSV/XLSX of achievements, needs or patents
+    "patentsview": patentsview.read,  # PatentsView patent tables, CSV or TSV
+    "cnipa_xml": cnipa_xml.read,  # CNIPA cn-patent-document full text
+    "uspto_xml": uspto_xml.read,  # USPTO bulk full text, 2001 → (not APS text)
+    "table": table.read,  # CSV/XLSX of achievements, needs or patents
 }
 _WITH_MAPPING = frozenset({"table"})  # the fixed formats know their columns
 
 
-def read_items(format: str, path: Path, *, source: str | None = None, mapping: Mapping[str, str] | None = None,
-               kind: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_items(
+    format: str,
+    path: Path,
+    *,
+    source: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    kind: str | None = None,
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """(record number, cleaned item) for every record of the file, cleaned by the same
     pipelines as crawled items; `source` defaults to the format's name.
 
@@ -61,11 +67,22 @@ def _cleaned(records: Iterator[tuple[int, dict[str, Any]]]) -> Iterator[tuple[in
         yield number, identify.process_item(clean.process_item(item))
 
 
-def load_file(warehouse: Warehouse, format: str, path: Path, *, source: str | None = None,
-              mapping: Mapping[str, str] | None = None, kind: str | None = None,
-              run_id: str | None = None) -> LoadReport:
+def load_file(
+    warehouse: Warehouse,
+    format: str,
+    path: Path,
+    *,
+    source: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    kind: str | None = None,
+    run_id: str | None = None,
+) -> LoadReport:
     """Read one data file and load it as a crawl's output is loaded: every record upserted
     on its natural id or quarantined with its reason."""
+
     def items():
         return read_items(format, path, source=source, mapping=mapping, kind=kind)
-    return load_items(warehouse, items(), source=source or format, run_id=run_id, superseded=superseded_records(items()))
+
+    return load_items(
+        warehouse, items(), source=source or format, run_id=run_id, superseded=superseded_records(items())
+    )

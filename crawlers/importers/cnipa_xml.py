@@ -60,7 +60,8 @@ def document_item(document: bytes, *, source: str, ref: str, first: bool = False
     if root.tag != "cn-patent-document":
         refusal = UnsupportedFormatVersion(
             f"<{root.tag}> is not supported: the importer reads CNIPA cn-patent-document XML"
-            + (" (the 2019 namespaced standard is not read yet)" if "PatentDocumentAndRelated" in root.tag else ""))
+            + (" (the 2019 namespaced standard is not read yet)" if "PatentDocumentAndRelated" in root.tag else "")
+        )
         if first:
             raise refusal
         return unreadable_item(base, str(refusal), document_excerpt(document))
@@ -76,8 +77,11 @@ def cn_patent_item(root: ET.Element, source: str) -> dict[str, Any]:
     publication = biblio.find("cn-publication-reference/document-id")
     number = cn_publication_number(publication)
     filing = text_at(biblio, "application-reference/document-id/date")
-    title = text_at(biblio, "invention-title") or text_at(body, "description/invention-title") \
+    title = (
+        text_at(biblio, "invention-title")
+        or text_at(body, "description/invention-title")
         or text_at(root, ".//invention-title")
+    )
     return patent_item(
         source,
         publication_number=number,

@@ -90,7 +90,7 @@ def rows_under_header(header: list[str], lines: Iterable[list[str] | csv.Error])
             yield Row(number, {}, [], f"CSV row could not be parsed: {line}")
             continue
         problem = None
-        extra = [cell for cell in line[len(names):] if cell.strip()]  # empty trailing cells are harmless
+        extra = [cell for cell in line[len(names) :] if cell.strip()]  # empty trailing cells are harmless
         if extra or len(line) < len(names):
             problem = f"row has {len(line)} cells, the header has {len(names)}"
         yield Row(number, dict(zip(names, line, strict=False)), line, problem)
@@ -219,10 +219,22 @@ def us_publication_number(doc_number: str | None, kind: str | None, country: str
 def patent_item(source: str, **fields: Any) -> dict[str, Any]:
     """A patent listing with every key a crawled Google Patents item has, in the same order."""
     item = {
-        "record_type": "listing", "kind": "patent", "publication_number": None, "title": None,
-        "abstract": None, "claims": None, "applicants": [], "inventors": [], "ipc": [],
-        "priority_date": None, "filing_date": None, "published_on": None, "legal_status": None,
-        "language": None, "url": None, "source": source,
+        "record_type": "listing",
+        "kind": "patent",
+        "publication_number": None,
+        "title": None,
+        "abstract": None,
+        "claims": None,
+        "applicants": [],
+        "inventors": [],
+        "ipc": [],
+        "priority_date": None,
+        "filing_date": None,
+        "published_on": None,
+        "legal_status": None,
+        "language": None,
+        "url": None,
+        "source": source,
     }
     unknown = set(fields) - set(item)
     if unknown:

@@ -37,7 +37,8 @@ def read(path: Path, *, source: str) -> Iterator[tuple[int, dict[str, Any]]]:
         if not isinstance(header, list) or any(name not in [h.strip() for h in header] for name in REQUIRED):
             raise ImportRefused(
                 f"{path.name} is not a Google Patents CSV export: no header with columns {', '.join(REQUIRED)} "
-                "on its first two lines")
+                "on its first two lines"
+            )
         for row in rows_under_header(header, lines):
             yield row.number, row_item(row, source=source, ref=file_ref(path, row.number))
 
@@ -50,8 +51,9 @@ def _is_preamble(line: Any) -> bool:
 def row_item(row: Row, *, source: str, ref: str) -> dict[str, Any]:
     """The listing of one export row (pure: row in, item out)."""
     if row.problem:
-        return unreadable_item({"record_type": "listing", "kind": "patent", "url": ref, "source": source},
-                               row.problem, row.raw)
+        return unreadable_item(
+            {"record_type": "listing", "kind": "patent", "url": ref, "source": source}, row.problem, row.raw
+        )
     cells = row.cells
     link = cells.get("result link", "").strip()
     linked = _PATENT_LINK.search(link)

@@ -46,7 +46,8 @@ def read(path: Path, *, source: str) -> Iterator[tuple[int, dict[str, Any]]]:
         if not any(c in names for c in COLUMNS["number"]) or not any(c in names for c in COLUMNS["title"]):
             raise ImportRefused(
                 f"{path.name} is not a PatentsView table: its header needs patent_number (or patent_id) "
-                f"and patent_title; it has {', '.join(names[:12]) or 'no header'}")
+                f"and patent_title; it has {', '.join(names[:12]) or 'no header'}"
+            )
         for row in rows_under_header(header, lines):
             yield row.number, row_item(row, source=source, ref=file_ref(path, row.number))
 
@@ -54,8 +55,9 @@ def read(path: Path, *, source: str) -> Iterator[tuple[int, dict[str, Any]]]:
 def row_item(row: Row, *, source: str, ref: str) -> dict[str, Any]:
     """The listing of one PatentsView row (pure)."""
     if row.problem:
-        return unreadable_item({"record_type": "listing", "kind": "patent", "url": ref, "source": source},
-                               row.problem, row.raw)
+        return unreadable_item(
+            {"record_type": "listing", "kind": "patent", "url": ref, "source": source}, row.problem, row.raw
+        )
     cell = lambda key: next((row.cells[c] for c in COLUMNS[key] if row.cells.get(c)), None)  # noqa: E731
     number = (cell("number") or "").strip()
     publication_number = f"US{number}{(cell('kind') or '').strip()}" if number else None

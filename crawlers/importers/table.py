@@ -41,11 +41,37 @@ from jiebang.errors import ImportRefused
 
 KINDS = ("achievement", "need", "patent")
 FIELDS = {
-    "achievement": ("title", "abstract", "applicants", "keywords", "field", "maturity", "cooperation",
-                    "price_text", "price_wan", "contact", "region", "published_on", "url"),
+    "achievement": (
+        "title",
+        "abstract",
+        "applicants",
+        "keywords",
+        "field",
+        "maturity",
+        "cooperation",
+        "price_text",
+        "price_wan",
+        "contact",
+        "region",
+        "published_on",
+        "url",
+    ),
     "need": ("title", "description", "field", "budget_wan", "deadline", "issuer", "region", "cooperation", "url"),
-    "patent": ("publication_number", "title", "abstract", "claims", "applicants", "inventors", "ipc",
-               "priority_date", "filing_date", "published_on", "legal_status", "language", "url"),
+    "patent": (
+        "publication_number",
+        "title",
+        "abstract",
+        "claims",
+        "applicants",
+        "inventors",
+        "ipc",
+        "priority_date",
+        "filing_date",
+        "published_on",
+        "legal_status",
+        "language",
+        "url",
+    ),
 }
 LIST_FIELDS = frozenset({"applicants", "inventors", "ipc", "keywords"})
 DATE_FIELDS = frozenset({"published_on", "deadline", "filing_date", "priority_date"})
@@ -53,25 +79,67 @@ AMOUNT_FIELDS = frozenset({"price_wan", "budget_wan"})
 
 DEFAULT_MAPPINGS: dict[str, dict[str, str]] = {
     "achievement": {
-        "成果名称": "title", "项目名称": "title", "单位": "applicants", "完成单位": "applicants",
-        "成果单位": "applicants", "所属领域": "field", "技术领域": "field", "成果简介": "abstract",
-        "成果介绍": "abstract", "关键词": "keywords", "技术成熟度": "maturity", "成熟度": "maturity",
-        "合作方式": "cooperation", "价格": "price_text", "转让价格": "price_text", "联系方式": "contact",
-        "地区": "region", "发布日期": "published_on", "链接": "url", "网址": "url",
+        "成果名称": "title",
+        "项目名称": "title",
+        "单位": "applicants",
+        "完成单位": "applicants",
+        "成果单位": "applicants",
+        "所属领域": "field",
+        "技术领域": "field",
+        "成果简介": "abstract",
+        "成果介绍": "abstract",
+        "关键词": "keywords",
+        "技术成熟度": "maturity",
+        "成熟度": "maturity",
+        "合作方式": "cooperation",
+        "价格": "price_text",
+        "转让价格": "price_text",
+        "联系方式": "contact",
+        "地区": "region",
+        "发布日期": "published_on",
+        "链接": "url",
+        "网址": "url",
     },
     "need": {
-        "需求名称": "title", "需求描述": "description", "需求内容": "description", "所属行业": "field",
-        "所属领域": "field", "榜额": "budget_wan", "悬赏金额": "budget_wan", "截止日期": "deadline",
-        "发布单位": "issuer", "需求单位": "issuer", "地区": "region", "所在地区": "region",
-        "合作方式": "cooperation", "链接": "url", "网址": "url",
+        "需求名称": "title",
+        "需求描述": "description",
+        "需求内容": "description",
+        "所属行业": "field",
+        "所属领域": "field",
+        "榜额": "budget_wan",
+        "悬赏金额": "budget_wan",
+        "截止日期": "deadline",
+        "发布单位": "issuer",
+        "需求单位": "issuer",
+        "地区": "region",
+        "所在地区": "region",
+        "合作方式": "cooperation",
+        "链接": "url",
+        "网址": "url",
     },
     "patent": {
-        "公开号": "publication_number", "公开(公告)号": "publication_number", "公告号": "publication_number",
-        "专利名称": "title", "名称": "title", "摘要": "abstract", "主权项": "claims", "权利要求": "claims",
-        "申请人": "applicants", "专利权人": "applicants", "发明人": "inventors", "ipc分类号": "ipc",
-        "分类号": "ipc", "主分类号": "ipc", "申请日": "filing_date", "公开日": "published_on",
-        "公开(公告)日": "published_on", "优先权日": "priority_date", "法律状态": "legal_status", "链接": "url",
-        "application_date": "filing_date", "publication_date": "published_on",
+        "公开号": "publication_number",
+        "公开(公告)号": "publication_number",
+        "公告号": "publication_number",
+        "专利名称": "title",
+        "名称": "title",
+        "摘要": "abstract",
+        "主权项": "claims",
+        "权利要求": "claims",
+        "申请人": "applicants",
+        "专利权人": "applicants",
+        "发明人": "inventors",
+        "ipc分类号": "ipc",
+        "分类号": "ipc",
+        "主分类号": "ipc",
+        "申请日": "filing_date",
+        "公开日": "published_on",
+        "公开(公告)日": "published_on",
+        "优先权日": "priority_date",
+        "法律状态": "legal_status",
+        "链接": "url",
+        "application_date": "filing_date",
+        "publication_date": "published_on",
     },
 }
 _NEGOTIABLE = ("面议", "议价", "协商", "待定", "洽谈")
@@ -80,8 +148,9 @@ _NUMBER_IN_URL = re.compile(r"(?:/patent/|filename=)([A-Z]{2}\d{6,13}[A-Z]?\d?)"
 Column = tuple[int, str, str]  # (position, header as written, item field)
 
 
-def read(path: Path, *, source: str, mapping: Mapping[str, str] | None = None,
-         kind: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+def read(
+    path: Path, *, source: str, mapping: Mapping[str, str] | None = None, kind: str | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """(row number after the header, raw item) for every non-blank row of the table."""
     if kind not in KINDS:
         raise ImportRefused(f"a table import needs kind= one of {', '.join(KINDS)} (got {kind!r})")
@@ -126,7 +195,8 @@ def resolve_columns(header: list[str], mapping: Mapping[str, str] | None, kind: 
         known = [c for c, f in merged.items() if f == "title"]
         raise ImportRefused(
             f"{name} has no title column for {kind} records (looked for {', '.join(known) or 'none mapped'}); "
-            f"its columns are {', '.join(header)}; pass a mapping such as {{'<column>': 'title'}}")
+            f"its columns are {', '.join(header)}; pass a mapping such as {{'<column>': 'title'}}"
+        )
     return columns
 
 
@@ -196,13 +266,23 @@ def achievement_item(values: dict[str, Any], *, source: str, ref: str) -> dict[s
     url = values.get("url") or ref
     applicants = values.get("applicants") or []
     return {
-        "record_type": "listing", "kind": "achievement",
+        "record_type": "listing",
+        "kind": "achievement",
         "listing_id": record_id(source, values.get("url"), values.get("title"), next(iter(applicants), None)),
-        "title": values.get("title"), "applicants": applicants, "field": values.get("field"),
-        "abstract": values.get("abstract"), "keywords": values.get("keywords") or [],
-        "maturity": values.get("maturity"), "cooperation": values.get("cooperation"),
-        "price_text": values.get("price_text"), "price_wan": values.get("price_wan"), "contact": values.get("contact"),
-        "region": values.get("region"), "published_on": values.get("published_on"), "url": url, "source": source,
+        "title": values.get("title"),
+        "applicants": applicants,
+        "field": values.get("field"),
+        "abstract": values.get("abstract"),
+        "keywords": values.get("keywords") or [],
+        "maturity": values.get("maturity"),
+        "cooperation": values.get("cooperation"),
+        "price_text": values.get("price_text"),
+        "price_wan": values.get("price_wan"),
+        "contact": values.get("contact"),
+        "region": values.get("region"),
+        "published_on": values.get("published_on"),
+        "url": url,
+        "source": source,
     }
 
 
@@ -211,7 +291,8 @@ def need_item(values: dict[str, Any], *, source: str, ref: str) -> dict[str, Any
         "record_type": "challenge",
         "challenge_id": record_id(source, values.get("url"), values.get("title"), values.get("issuer")),
         **{f: values.get(f) for f in FIELDS["need"] if f != "url"},
-        "url": values.get("url") or ref, "source": source,
+        "url": values.get("url") or ref,
+        "source": source,
     }
 
 
@@ -220,8 +301,10 @@ def patent_row_item(values: dict[str, Any], *, source: str, ref: str) -> dict[st
     if not number and (linked := _NUMBER_IN_URL.search(values.get("url") or "")):
         number = linked[1]  # CNKI and Google Patents links name the publication (filename=CN108982325A)
     fields = {f: values[f] for f in FIELDS["patent"] if f in values}
-    return patent_item(source, **{**fields, "publication_number": number,
-                                  "url": values.get("url") or google_patents_url(number) or ref})
+    return patent_item(
+        source,
+        **{**fields, "publication_number": number, "url": values.get("url") or google_patents_url(number) or ref},
+    )
 
 
 BUILDERS = {"achievement": achievement_item, "need": need_item, "patent": patent_row_item}

@@ -35,8 +35,9 @@ def pap_item(root: ET.Element, source: str) -> dict[str, Any]:
         title=text_at(biblio, "technical-information/title-of-invention"),
         abstract=paragraphs(root.find("subdoc-abstract"), "paragraph"),
         claims=paragraphs(root.find("subdoc-claims"), "claim"),
-        applicants=unique(text_at(a, "organization-name") or _pap_person(a.find("name"))
-                          for a in biblio.iterfind("assignee")),
+        applicants=unique(
+            text_at(a, "organization-name") or _pap_person(a.find("name")) for a in biblio.iterfind("assignee")
+        ),
         inventors=unique(_pap_person(i.find("name")) for i in inventors),
         ipc=unique(normalise_ipc(code) for code in ipc),
         priority_date=earliest_date(filing, *texts_at(biblio, "foreign-priority-data/filing-date")),
@@ -55,8 +56,9 @@ def _pap_person(name: ET.Element | None) -> str | None:
 def patdoc_item(root: ET.Element, source: str) -> dict[str, Any]:
     """A grant in ST.32 XML, 2002–2004 (and the 2001 SGML once converted to XML)."""
     biblio = child_or_empty(root, "SDOBI")
-    number = us_publication_number(text_at(biblio, "B100/B110"), text_at(biblio, "B100/B130"),
-                                   text_at(biblio, "B100/B190") or "US")
+    number = us_publication_number(
+        text_at(biblio, "B100/B110"), text_at(biblio, "B100/B130"), text_at(biblio, "B100/B190") or "US"
+    )
     filing = text_at(biblio, "B200/B220")
     # Raw text, not whitespace-collapsed: the spaces are the columns of the IPC code.
     ipc = ["".join(e.itertext()).strip() for e in biblio.iterfind("B500/B510/*") if e.tag in ("B511", "B512")]

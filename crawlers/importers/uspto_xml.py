@@ -58,7 +58,8 @@ def refuse_text_formats(head: bytes, name: str) -> None:
     if text.startswith((b"HHHHHT", b"PATN")) or b"\nPATN" in text:
         raise UnsupportedFormatVersion(
             f"{name} is USPTO APS text (grants 1976–2001), which is not supported; "
-            "import the XML full-text files (2002 onwards) instead")
+            "import the XML full-text files (2002 onwards) instead"
+        )
     raise UnsupportedFormatVersion(f"{name} is not XML, so not USPTO bulk full text (expected <?xml …)")
 
 
@@ -88,14 +89,16 @@ def parser_for(root: ET.Element) -> Parser:
         if re.match(r"v?4", version):
             return ice_item
         raise UnsupportedFormatVersion(
-            f"<{tag}> dtd-version {version!r} is not supported (ICE XML v4.x, 2005 onwards, is)")
+            f"<{tag}> dtd-version {version!r} is not supported (ICE XML v4.x, 2005 onwards, is)"
+        )
     if tag == "patent-application-publication":
         return uspto_legacy.pap_item
     if tag == "PATDOC":
         return uspto_legacy.patdoc_item
     raise UnsupportedFormatVersion(
         f"<{tag}> is not a USPTO full-text document (expected us-patent-grant, us-patent-application, "
-        "patent-application-publication or PATDOC)")
+        "patent-application-publication or PATDOC)"
+    )
 
 
 def ice_item(root: ET.Element, source: str) -> dict[str, Any]:
@@ -103,7 +106,8 @@ def ice_item(root: ET.Element, source: str) -> dict[str, Any]:
     biblio = child_or_empty(root, "us-bibliographic-data-grant", "us-bibliographic-data-application")
     publication = biblio.find("publication-reference/document-id")
     number = us_publication_number(
-        text_at(publication, "doc-number"), text_at(publication, "kind"), text_at(publication, "country") or "US")
+        text_at(publication, "doc-number"), text_at(publication, "kind"), text_at(publication, "country") or "US"
+    )
     filing = text_at(biblio, "application-reference/document-id/date")
     earlier = [text_of(d) for d in biblio.iterfind("priority-claims/priority-claim/date")]
     earlier += [text_of(d) for d in biblio.iterfind("us-related-documents//document-id/date")]
@@ -155,8 +159,10 @@ def ice_ipc(biblio: ET.Element) -> list[str]:
     """IPC-R codes (from parts: section, class, subclass, main group, subgroup), else the IPC 7
     main and further classifications of v4.0/v4.1."""
     codes = [
-        normalise_ipc(f"{text_at(c, 'section')}{text_at(c, 'class')}{text_at(c, 'subclass')}"
-                      f"{text_at(c, 'main-group')}/{text_at(c, 'subgroup')}")
+        normalise_ipc(
+            f"{text_at(c, 'section')}{text_at(c, 'class')}{text_at(c, 'subclass')}"
+            f"{text_at(c, 'main-group')}/{text_at(c, 'subgroup')}"
+        )
         for c in biblio.iterfind("classifications-ipcr/classification-ipcr")
     ]
     codes += [normalise_ipc(text_of(c)) for c in biblio.iterfind("classification-ipc/main-classification")]

@@ -11,8 +11,7 @@ class SourceSpider(IncrementalDetails, scrapy.Spider):
     """Base spider: `-a source=NAME -a start_url=URL [-a known=FILE]`. Subclasses parse; this
     starts. Detail pages are requested through `detail_request` (see crawlers.skip_unchanged)."""
 
-    def __init__(self, source: str | None = None, start_url: str | None = None, known: str | None = None,
-                 **kwargs):
+    def __init__(self, source: str | None = None, start_url: str | None = None, known: str | None = None, **kwargs):
         super().__init__(**kwargs)
         self.source = source or self.name
         self.start_url = start_url

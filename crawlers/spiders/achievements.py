@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from crawlers.identity import page_id
-from matching.text import chinese_number
 from crawlers.spiders import SourceSpider
+from matching.text import chinese_number
 
 # Selectors per site; a site whose pages differ from the usual structure overrides keys.
 DEFAULT_SELECTORS = {
@@ -23,9 +23,9 @@ DEFAULT_SELECTORS = {
     "published": "td.published::text",
     "summary": "div.cg-summary p ::text",
 }
-SITE_CONFIGS: dict[str, dict[str, str]] = {
-    site: {} for site in ("zju", "tsinghua", "fudan", "tongji", "cas", "shu")
-}
+SITE_CONFIGS: dict[str, dict[str, str]] = {site: {} for site in ("zju", "tsinghua", "fudan", "tongji", "cas", "shu")}
+
+
 def price_in_wan(text: str | None) -> float | None:
     """'80万元' → 80.0, '1.2亿' → 12000.0; '面议' (negotiable) → None."""
     amount = chinese_number(text or "")
@@ -42,8 +42,12 @@ class AchievementsSpider(SourceSpider):
     def parse(self, response):
         for link in response.css(self.selector("detail_links")):
             row = link.xpath("ancestor-or-self::*[self::li or self::tr][1]")
-            yield from self.detail_request(response, link.attrib["href"], self.parse_detail,
-                                           row_text=" ".join((row or link).css("::text").getall()))
+            yield from self.detail_request(
+                response,
+                link.attrib["href"],
+                self.parse_detail,
+                row_text=" ".join((row or link).css("::text").getall()),
+            )
         if next_page := response.css(self.selector("next_page")).get():
             yield response.follow(next_page, callback=self.parse)
 

@@ -30,9 +30,15 @@ CNIPR = {
 }
 # Cell labels (after NFKC, without the colon) → item fields.
 LABELS = {
-    "申请号": "application_number", "申请日": "filing_date", "公开(公告)号": "publication_number",
-    "公开(公告)日": "published_on", "申请(专利权)人": "applicants", "发明(设计)人": "inventors",
-    "分类号": "ipc", "优先权": "priority", "摘要": "abstract",
+    "申请号": "application_number",
+    "申请日": "filing_date",
+    "公开(公告)号": "publication_number",
+    "公开(公告)日": "published_on",
+    "申请(专利权)人": "applicants",
+    "发明(设计)人": "inventors",
+    "分类号": "ipc",
+    "优先权": "priority",
+    "摘要": "abstract",
 }
 
 
@@ -59,16 +65,26 @@ class CniprSpider(SourceSpider):
     def record(self, row, url: str, status: str) -> dict:
         cells = dict(labelled(cell) for cell in row.css(CNIPR["cells"]))
         fields = {LABELS[label]: value for label, value in cells.items() if label in LABELS}
-        title = row.css(CNIPR["title_attr"]).get() or re.sub(r"^\s*\d+\.", "", "".join(row.css(CNIPR["title_text"]).getall()))
+        title = row.css(CNIPR["title_attr"]).get() or re.sub(
+            r"^\s*\d+\.", "", "".join(row.css(CNIPR["title_text"]).getall())
+        )
         return {
-            "record_type": "listing", "kind": "patent",
+            "record_type": "listing",
+            "kind": "patent",
             "publication_number": fields.get("publication_number"),
-            "title": title, "abstract": fields.get("abstract"), "claims": "",
-            "applicants": split_names(fields.get("applicants")), "inventors": split_names(fields.get("inventors")),
+            "title": title,
+            "abstract": fields.get("abstract"),
+            "claims": "",
+            "applicants": split_names(fields.get("applicants")),
+            "inventors": split_names(fields.get("inventors")),
             "ipc": ipc_codes(fields.get("ipc")),
-            "priority_date": iso_date(fields.get("priority")), "filing_date": iso_date(fields.get("filing_date")),
-            "published_on": iso_date(fields.get("published_on")), "legal_status": status or None,
-            "language": "zh", "url": url, "source": self.source,
+            "priority_date": iso_date(fields.get("priority")),
+            "filing_date": iso_date(fields.get("filing_date")),
+            "published_on": iso_date(fields.get("published_on")),
+            "legal_status": status or None,
+            "language": "zh",
+            "url": url,
+            "source": self.source,
         }
 
     def next_page(self, response, tab: dict | None, status: str):
@@ -79,18 +95,30 @@ class CniprSpider(SourceSpider):
             pages = -(-int(response.css("#allRecordCnt::attr(value)").get("0")) // per_page)
             if current < min(pages, limit):  # re-post the page's own form, as its pager does
                 fields = {i.attrib["name"]: i.attrib.get("value", "") for i in form.css("input[name]")}
-                yield scrapy.FormRequest(response.urljoin(form.attrib.get("action", "")), callback=self.parse,
-                                         formdata={**fields, "start": str(current + 1)})
+                yield scrapy.FormRequest(
+                    response.urljoin(form.attrib.get("action", "")),
+                    callback=self.parse,
+                    formdata={**fields, "start": str(current + 1)},
+                )
             return
         if tab is None and (active := response.css(CNIPR["mobile_tab"])) and active.attrib.get("data-more"):
-            tab = {"more": active.attrib["data-more"], "page": int(active.attrib.get("data-start", 1)),
-                   "pages": -(-int(active.attrib.get("data-all", 0)) // CNIPR["page_size"]), "status": status}
+            tab = {
+                "more": active.attrib["data-more"],
+                "page": int(active.attrib.get("data-start", 1)),
+                "pages": -(-int(active.attrib.get("data-all", 0)) // CNIPR["page_size"]),
+                "status": status,
+            }
         if tab and tab["page"] < min(tab["pages"], limit):
             following = {**tab, "page": tab["page"] + 1}
             body = re.sub(r"(^|&)start=\d*", rf"\g<1>start={following['page']}", tab["more"])
-            yield scrapy.Request(response.urljoin(CNIPR["mobile_more_path"]), method="POST", body=body,
-                                 headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"},
-                                 callback=self.parse, cb_kwargs={"tab": following})
+            yield scrapy.Request(
+                response.urljoin(CNIPR["mobile_more_path"]),
+                method="POST",
+                body=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"},
+                callback=self.parse,
+                cb_kwargs={"tab": following},
+            )
 
 
 def labelled(cell) -> tuple[str, str]:
@@ -99,4 +127,3 @@ def labelled(cell) -> tuple[str, str]:
     text = "".join(cell.css("::text").getall()).strip()
     value = text.removeprefix(label)
     return unicodedata.normalize("NFKC", label).strip(" :"), value.strip()
-

@@ -37,9 +37,13 @@ class EpoOpsSpider(SourceSpider):
         """A search or family answer: each publication's biblio, then the next result window."""
         page = epo_ops.read(response.text)
         for pub in epo_ops.listed_publications(page):
-            id_type, doc_id = ("epodoc", pub["epodoc"]) if "epodoc" in pub else ("docdb", ".".join(filter(None, pub.values())))
+            id_type, doc_id = (
+                ("epodoc", pub["epodoc"]) if "epodoc" in pub else ("docdb", ".".join(filter(None, pub.values())))
+            )
             url = service_root(response.url) + EPO_OPS["detail"].format(id_type=id_type, id=doc_id)
-            yield from self.detail_request(response, url, self.parse_publication, row_text=json.dumps(pub, sort_keys=True))
+            yield from self.detail_request(
+                response, url, self.parse_publication, row_text=json.dumps(pub, sort_keys=True)
+            )
         if epo_ops.page_kind(page) == "search":
             first, last, total = epo_ops.search_range(page)
             if last and last < min(total, EPO_OPS["max_results"]):
@@ -51,13 +55,25 @@ class EpoOpsSpider(SourceSpider):
         """One item per answer, whatever it lacks (an abstract-only answer has no title)."""
         record = epo_ops.publication(epo_ops.read(response.text))
         yield {
-            "record_type": "listing", "kind": "patent",
-            **{key: record.get(key) for key in ("publication_number", "title", "abstract", "priority_date",
-                                                "filing_date", "published_on", "language")},
+            "record_type": "listing",
+            "kind": "patent",
+            **{
+                key: record.get(key)
+                for key in (
+                    "publication_number",
+                    "title",
+                    "abstract",
+                    "priority_date",
+                    "filing_date",
+                    "published_on",
+                    "language",
+                )
+            },
             "claims": record.get("claims") or "",
             **{key: record.get(key) or [] for key in ("applicants", "inventors", "ipc")},
             "legal_status": None,  # biblio carries none; OPS serves it under /legal
-            "url": response.url, "source": self.source,
+            "url": response.url,
+            "source": self.source,
         }
 
 
@@ -67,4 +83,3 @@ def service_root(url: str) -> str:
         return url[: at + len("/rest-services/")]
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{EPO_OPS['service']}"
-

@@ -21,8 +21,12 @@ class GooglePatentsSpider(SourceSpider):
         results = json.loads(response.text)["results"]
         for cluster in results.get("cluster", []):
             for hit in cluster.get("result", []):
-                yield from self.detail_request(response, f"/{hit['id']}", self.parse_patent,
-                                               row_text=json.dumps(hit, sort_keys=True, ensure_ascii=False))
+                yield from self.detail_request(
+                    response,
+                    f"/{hit['id']}",
+                    self.parse_patent,
+                    row_text=json.dumps(hit, sort_keys=True, ensure_ascii=False),
+                )
         if not response.meta.get("listed"):  # the page the crawl started on
             for page in range(int(results.get("num_page", 0)) + 1, int(results.get("total_num_pages", 0))):
                 yield scrapy.Request(next_search_page(response.url, page), callback=self.parse, meta={"listed": True})
@@ -39,9 +43,13 @@ class GooglePatentsSpider(SourceSpider):
             "claims": "\n".join(claims),
             "applicants": response.css('dd[itemprop="assigneeOriginal"]::text').getall(),
             "inventors": response.css('dd[itemprop="inventor"]::text').getall(),
-            "ipc": list(dict.fromkeys(
-                c for c in response.css('li[itemprop="classifications"] span[itemprop="Code"]::text').getall() if "/" in c
-            )),
+            "ipc": list(
+                dict.fromkeys(
+                    c
+                    for c in response.css('li[itemprop="classifications"] span[itemprop="Code"]::text').getall()
+                    if "/" in c
+                )
+            ),
             "priority_date": response.css('time[itemprop="priorityDate"]::attr(datetime)').get(),
             "filing_date": response.css('time[itemprop="filingDate"]::attr(datetime)').get(),
             "published_on": response.css('time[itemprop="publicationDate"]::attr(datetime)').get(),

@@ -37,7 +37,9 @@ class NstrsSpider(SourceSpider):
     def parse(self, response):
         data = json.loads(response.text)
         if str(data.get("CODE")) != "0":
-            self.logger.warning("nstrs answered CODE=%s (%s) for %s", data.get("CODE"), data.get("MESSAGE"), response.url)
+            self.logger.warning(
+                "nstrs answered CODE=%s (%s) for %s", data.get("CODE"), data.get("MESSAGE"), response.url
+            )
             return
         result = data.get("RESULT") or {}
         for report in result.get("list") or []:
@@ -45,13 +47,20 @@ class NstrsSpider(SourceSpider):
         page = int(result.get("pageNo") or query_int(response.url, "pageNo", 1))
         size = int(result.get("pageSize") or NSTRS["page_size"])
         if page * size < int(result.get("count") or 0) and page < int(getattr(self, "max_pages", NSTRS["max_pages"])):
-            yield scrapy.Request(with_query(response.url, pageNo=page + 1), method="POST", body=b"", callback=self.parse)
+            yield scrapy.Request(
+                with_query(response.url, pageNo=page + 1), method="POST", body=b"", callback=self.parse
+            )
 
     def item(self, report: dict, url: str) -> dict:
-        units = [report.get("undertakeOrg"), report.get("prepareOrganization"), *split_names(report.get("creatOrorganization"))]
+        units = [
+            report.get("undertakeOrg"),
+            report.get("prepareOrganization"),
+            *split_names(report.get("creatOrorganization")),
+        ]
         contact = " ".join(filter(None, (report.get("linkmanName"), report.get("linkmanEmail"))))
         return {
-            "record_type": "listing", "kind": "achievement",
+            "record_type": "listing",
+            "kind": "achievement",
             "listing_id": page_id(self.source, url),
             "title": report.get("title"),
             "abstract": report.get("abstractCn") or report.get("abstractEn"),
@@ -59,10 +68,15 @@ class NstrsSpider(SourceSpider):
             "applicants": list(dict.fromkeys(u.strip() for u in units if u and u.strip())),
             "inventors": split_names(report.get("creator")),
             "field": None,  # its `classification` (医药、卫生 …) is not one of the six industries matching compares
-            "maturity": None, "cooperation": None, "price_text": None, "price_wan": None,
-            "contact": contact or None, "region": report.get("kjbgRegion"),
+            "maturity": None,
+            "cooperation": None,
+            "price_text": None,
+            "price_wan": None,
+            "contact": contact or None,
+            "region": report.get("kjbgRegion"),
             "published_on": beijing_date(report.get("publicDate")) or beijing_date(report.get("createTime")),
-            "url": url, "source": self.source,
+            "url": url,
+            "source": self.source,
         }
 
 

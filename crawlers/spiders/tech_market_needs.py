@@ -14,8 +14,9 @@ class TechMarketNeedsSpider(SourceSpider):
     def parse(self, response):
         for row in response.css("table.xq-list tr"):
             if href := row.css("td.xq-name a::attr(href)").get():
-                yield from self.detail_request(response, href, self.parse_detail,
-                                               row_text=" ".join(row.css("::text").getall()))
+                yield from self.detail_request(
+                    response, href, self.parse_detail, row_text=" ".join(row.css("::text").getall())
+                )
         if next_page := response.css("div.pagination a.next::attr(href)").get():
             yield response.follow(next_page, callback=self.parse)
 

@@ -38,8 +38,9 @@ class UsptoOdpSpider(SourceSpider):
             if meta.get("inventionTitle") and publication_number(meta) and applicant_names(meta):
                 yield self.item(row, url)
             elif row.get("applicationNumberText"):
-                yield from self.detail_request(response, url, self.parse_application,
-                                               row_text=json.dumps(row, sort_keys=True))
+                yield from self.detail_request(
+                    response, url, self.parse_application, row_text=json.dumps(row, sort_keys=True)
+                )
         offset, limit = query_int(response.url, "offset", 0), query_int(response.url, "limit", USPTO_ODP["page_size"])
         following = offset + limit
         if following < min(int(data.get("count") or 0), int(getattr(self, "max_results", USPTO_ODP["max_results"]))):
@@ -52,11 +53,16 @@ class UsptoOdpSpider(SourceSpider):
     def item(self, row: dict, url: str) -> dict:
         meta = row.get("applicationMetaData") or row
         return {
-            "record_type": "listing", "kind": "patent",
+            "record_type": "listing",
+            "kind": "patent",
             "publication_number": publication_number(meta),
-            "title": meta.get("inventionTitle"), "abstract": "", "claims": "",
+            "title": meta.get("inventionTitle"),
+            "abstract": "",
+            "claims": "",
             "applicants": applicant_names(meta),
-            "inventors": [i.get("inventorNameText") for i in meta.get("inventorBag") or [] if i.get("inventorNameText")],
+            "inventors": [
+                i.get("inventorNameText") for i in meta.get("inventorBag") or [] if i.get("inventorNameText")
+            ],
             # ODP gives CPC only; CPC extends IPC below the main group, and its 2000-series
             # indexing codes have no IPC counterpart.
             "ipc": [c for c in meta.get("cpcClassificationBag") or [] if not _INDEXING_CODE.match(c)],
@@ -64,7 +70,9 @@ class UsptoOdpSpider(SourceSpider):
             "filing_date": iso_date(meta.get("filingDate")),
             "published_on": iso_date(meta.get("grantDate") or meta.get("earliestPublicationDate")),
             "legal_status": meta.get("applicationStatusDescriptionText"),
-            "language": "en", "url": url, "source": self.source,
+            "language": "en",
+            "url": url,
+            "source": self.source,
         }
 
 
@@ -91,4 +99,3 @@ def publication_number(meta: dict) -> str | None:
 def applicant_names(meta: dict) -> list[str]:
     names = [a.get("applicantNameText") or a.get("applicant") for a in meta.get("applicantBag") or []]
     return [n for n in names if n] or ([meta["firstApplicantName"]] if meta.get("firstApplicantName") else [])
-

@@ -25,8 +25,9 @@ with st.form("board_filters", border=False):
 
 field = st.session_state.get("board_field", ANY)
 page_number = int(st.session_state.get("board_page", 1)) - 1
-page = solver.board(wh, field=None if field == ANY else field, search=st.session_state.get("board_search"),
-                    page=page_number)
+page = solver.board(
+    wh, field=None if field == ANY else field, search=st.session_state.get("board_search"), page=page_number
+)
 st.caption(f"共 {page.total} 个需求")
 if not page.rows:
     st.info("暂无符合条件的已发布需求。")
@@ -39,8 +40,11 @@ def _apply(ref: str) -> None:
     except JiebangError as exc:
         st.session_state["board_flash"] = {"ref": ref, "kind": "error", "text": str(exc)}
     else:
-        st.session_state["board_flash"] = {"ref": ref, "kind": "success",
-                                           "text": f"揭榜申请已提交（编号 {application_id}），技术经纪人会尽快与您联系。"}
+        st.session_state["board_flash"] = {
+            "ref": ref,
+            "kind": "success",
+            "text": f"揭榜申请已提交（编号 {application_id}），技术经纪人会尽快与您联系。",
+        }
         for k in ("team", "proposal", "contact"):
             st.session_state.pop(f"apply_{k}|{ref}", None)
 
@@ -50,9 +54,14 @@ for row in page.rows:
     with st.container(border=True, key=f"board-{ref}"):
         st.subheader(plain(row["title"]))
         budget = "面议" if row["budget_wan"] is None else f"{row['budget_wan']:.0f} 万元"
-        facts = [f"发榜单位：{row['issuer'] or '—'}", f"所属行业：{row['field'] or '未分类'}", f"榜额：{budget}",
-                 f"截止日期：{row['deadline'] or '长期有效'}", f"地区：{row['region'] or '—'}",
-                 row["cooperation"] and f"合作方式：{row['cooperation']}"]
+        facts = [
+            f"发榜单位：{row['issuer'] or '—'}",
+            f"所属行业：{row['field'] or '未分类'}",
+            f"榜额：{budget}",
+            f"截止日期：{row['deadline'] or '长期有效'}",
+            f"地区：{row['region'] or '—'}",
+            row["cooperation"] and f"合作方式：{row['cooperation']}",
+        ]
         st.caption("　".join(plain(f) for f in facts if f))
         st.markdown(plain(row["description"]))
         if row["targets"]:
@@ -65,12 +74,17 @@ for row in page.rows:
             del st.session_state["board_flash"]
         with st.expander("我要揭榜"), st.form(f"apply|{ref}", border=False):
             st.text_input("团队 / 单位", key=f"apply_team|{ref}", max_chars=solver.TEAM_CHARS[1])
-            st.text_area("方案简述（技术路线、已有基础、预期指标）", key=f"apply_proposal|{ref}",
-                         max_chars=solver.PROPOSAL_CHARS[1])
-            st.text_input("联系方式（手机、座机或邮箱）", key=f"apply_contact|{ref}",
-                          max_chars=solver.CONTACT_MAX_CHARS)
-            st.form_submit_button("提交揭榜申请", key=f"apply_submit|{ref}", type="primary", on_click=_apply,
-                                  args=(ref,))
+            st.text_area(
+                "方案简述（技术路线、已有基础、预期指标）",
+                key=f"apply_proposal|{ref}",
+                max_chars=solver.PROPOSAL_CHARS[1],
+            )
+            st.text_input(
+                "联系方式（手机、座机或邮箱）", key=f"apply_contact|{ref}", max_chars=solver.CONTACT_MAX_CHARS
+            )
+            st.form_submit_button(
+                "提交揭榜申请", key=f"apply_submit|{ref}", type="primary", on_click=_apply, args=(ref,)
+            )
 
 if page.pages > 1:
     st.number_input(f"页码（共 {page.pages} 页）", min_value=1, max_value=page.pages, step=1, key="board_page")

@@ -17,10 +17,24 @@ from jiebang.exports import MIME_TYPES
 from jiebang.highlight import split_highlight, to_html
 from ui.context import current_user, or_stop, plain, safe_url, warehouse
 
-PART_LABELS = {"coverage": "需求覆盖", "relevance": "文本相关", "field": "行业一致", "maturity": "成熟度",
-               "price": "价格/榜额", "region": "长三角", "status": "法律状态", "cooperation": "合作方式"}
-STATE_LABELS = {"shortlist": "已入围", "reject": "已排除", "contacted": "已联系", "intent": "有意向",
-                "signed": "已签约", "follow_up": "回访"}
+PART_LABELS = {
+    "coverage": "需求覆盖",
+    "relevance": "文本相关",
+    "field": "行业一致",
+    "maturity": "成熟度",
+    "price": "价格/榜额",
+    "region": "长三角",
+    "status": "法律状态",
+    "cooperation": "合作方式",
+}
+STATE_LABELS = {
+    "shortlist": "已入围",
+    "reject": "已排除",
+    "contacted": "已联系",
+    "intent": "有意向",
+    "signed": "已签约",
+    "follow_up": "回访",
+}
 FOLLOW_UPS = ("contacted", "intent", "signed", "follow_up")
 ANY = "全部"
 LISTING_CHARS = 400
@@ -61,11 +75,13 @@ with st.expander("筛选", expanded=False), st.form("filters", border=False):
     row1[3].date_input("收录日期（起止）", value=(), key="f_dates")
     row2 = st.columns(4)
     row2[0].slider("匹配分", 0, 100, (0, 100), key="f_score")
-    row2[1].selectbox("供给类型", [ANY, *broker.KIND_LABELS], key="f_kind",
-                      format_func=lambda k: broker.KIND_LABELS.get(k, k))
+    row2[1].selectbox(
+        "供给类型", [ANY, *broker.KIND_LABELS], key="f_kind", format_func=lambda k: broker.KIND_LABELS.get(k, k)
+    )
     row2[2].selectbox("来源", [ANY, *options["source"]], key="f_source")
-    row2[3].selectbox("审核状态", [ANY, *broker.STATUS_LABELS], key="f_decision",
-                      format_func=lambda k: broker.STATUS_LABELS.get(k, k))
+    row2[3].selectbox(
+        "审核状态", [ANY, *broker.STATUS_LABELS], key="f_decision", format_func=lambda k: broker.STATUS_LABELS.get(k, k)
+    )
     st.form_submit_button("应用筛选", type="primary")
 
 
@@ -77,10 +93,16 @@ def _chosen(key: str):
 low, high = st.session_state.get("f_score", (0, 100))
 dates = tuple(st.session_state.get("f_dates") or ())
 filters = broker.Filters(
-    field=_chosen("f_field"), region=_chosen("f_region"), challenge_status=_chosen("f_status"),
-    posted_from=dates[0] if len(dates) > 0 else None, posted_to=dates[1] if len(dates) > 1 else None,
-    min_score=low if low > 0 else None, max_score=high if high < 100 else None,
-    kind=_chosen("f_kind"), source=_chosen("f_source"), decision=_chosen("f_decision"),
+    field=_chosen("f_field"),
+    region=_chosen("f_region"),
+    challenge_status=_chosen("f_status"),
+    posted_from=dates[0] if len(dates) > 0 else None,
+    posted_to=dates[1] if len(dates) > 1 else None,
+    min_score=low if low > 0 else None,
+    max_score=high if high < 100 else None,
+    kind=_chosen("f_kind"),
+    source=_chosen("f_source"),
+    decision=_chosen("f_decision"),
 )
 
 # --- the queue --------------------------------------------------------------------------------
@@ -93,8 +115,10 @@ queue = broker.challenge_queue(wh, user, filters, page=queue_page)
 if not queue.total:
     st.info("没有符合条件的需求。请调整筛选，或先运行 `jiebang refresh` 爬取并匹配。")
     st.stop()
-labels = {row["challenge_id"]: f"{row['title']}  ·  待审 {row['n_unreviewed']}  ·  最高分 {row['best_score'] or 0:.0f}"
-          for row in queue.rows}
+labels = {
+    row["challenge_id"]: f"{row['title']}  ·  待审 {row['n_unreviewed']}  ·  最高分 {row['best_score'] or 0:.0f}"
+    for row in queue.rows
+}
 ids = list(labels)
 chosen = st.session_state.get("challenge_id")
 if chosen and chosen not in labels and (pinned := broker.challenge(wh, user, chosen)) is not None:
@@ -102,8 +126,9 @@ if chosen and chosen not in labels and (pinned := broker.challenge(wh, user, cho
     labels[chosen] = f"{pinned['title']}（不在本页）"
 pick, paging = st.columns([5, 1])
 challenge_id = pick.selectbox(f"需求（共 {queue.total} 个）", ids, key="challenge_id", format_func=labels.get)
-paging.number_input(f"需求页（共 {queue.pages} 页）", min_value=1, max_value=max(queue.pages, queue_page + 1),
-                    step=1, key="queue_page")
+paging.number_input(
+    f"需求页（共 {queue.pages} 页）", min_value=1, max_value=max(queue.pages, queue_page + 1), step=1, key="queue_page"
+)
 challenge = broker.challenge(wh, user, challenge_id)
 if challenge is None:
     st.warning("该需求不存在。")
@@ -139,13 +164,23 @@ with side:
     st.caption("本需求清单：入围及之后各阶段的匹配；全部对接进展：所有需求的全部审核结果。")
     slug = date.today().strftime("%Y%m%d")
     for fmt in ("xlsx", "csv"):
-        st.download_button(f"本需求清单（{fmt.upper()}）", key=f"export_shortlist_{fmt}", on_click="ignore",
-                           data=lambda fmt=fmt: broker.export_shortlist(wh, user, challenge_id, fmt),
-                           file_name=f"shortlist-{slug}.{fmt}", mime=MIME_TYPES[fmt])
+        st.download_button(
+            f"本需求清单（{fmt.upper()}）",
+            key=f"export_shortlist_{fmt}",
+            on_click="ignore",
+            data=lambda fmt=fmt: broker.export_shortlist(wh, user, challenge_id, fmt),
+            file_name=f"shortlist-{slug}.{fmt}",
+            mime=MIME_TYPES[fmt],
+        )
     for fmt in ("xlsx", "csv"):
-        st.download_button(f"全部对接进展（{fmt.upper()}）", key=f"export_pipeline_{fmt}", on_click="ignore",
-                           data=lambda fmt=fmt: broker.export_pipeline(wh, user, fmt),
-                           file_name=f"pipeline-{slug}.{fmt}", mime=MIME_TYPES[fmt])
+        st.download_button(
+            f"全部对接进展（{fmt.upper()}）",
+            key=f"export_pipeline_{fmt}",
+            on_click="ignore",
+            data=lambda fmt=fmt: broker.export_pipeline(wh, user, fmt),
+            file_name=f"pipeline-{slug}.{fmt}",
+            mime=MIME_TYPES[fmt],
+        )
 
 # --- the match cards --------------------------------------------------------------------------
 with main:
@@ -159,9 +194,16 @@ with main:
         chosen_ids = [lid for lid, key in keys.items() if st.session_state.get(f"select|{key}")]
         decision = st.session_state["bulk_decision"]
         reason = broker.reject_reason(st.session_state.get("bulk_reason"), st.session_state.get("bulk_detail"))
-        _act("page", f"已对 {len(chosen_ids)} 条匹配执行：{broker.DECISION_LABELS[decision]}", broker.decide_many,
-             challenge_id, chosen_ids, decision, reason=reason if decision == "reject" else None,
-             note=st.session_state.get("bulk_note"))
+        _act(
+            "page",
+            f"已对 {len(chosen_ids)} 条匹配执行：{broker.DECISION_LABELS[decision]}",
+            broker.decide_many,
+            challenge_id,
+            chosen_ids,
+            decision,
+            reason=reason if decision == "reject" else None,
+            note=st.session_state.get("bulk_note"),
+        )
         if st.session_state.get("broker_flash", {}).get("kind") == "success":
             for key in keys.values():
                 st.session_state.pop(f"select|{key}", None)
@@ -173,10 +215,12 @@ with main:
     if page.rows:
         with st.expander("批量操作（先勾选匹配）"), st.form("bulk", border=False):
             cols = st.columns([1, 1, 2, 2])
-            cols[0].selectbox("决定", broker.BULK_DECISIONS, key="bulk_decision",
-                              format_func=broker.DECISION_LABELS.get)
-            cols[1].selectbox("排除原因", broker.REJECT_REASONS, index=None, placeholder="仅排除时必选",
-                              key="bulk_reason")
+            cols[0].selectbox(
+                "决定", broker.BULK_DECISIONS, key="bulk_decision", format_func=broker.DECISION_LABELS.get
+            )
+            cols[1].selectbox(
+                "排除原因", broker.REJECT_REASONS, index=None, placeholder="仅排除时必选", key="bulk_reason"
+            )
             cols[2].text_input("排除说明（可选）", key="bulk_detail")
             cols[3].text_input("备注（可选）", key="bulk_note")
             st.form_submit_button("对选中的匹配执行", key="bulk_submit", on_click=_bulk, type="primary")
@@ -196,14 +240,24 @@ with main:
                 terms = m["matched_terms"]
                 listing_spans = [s for t in terms for s in t.get("listing_spans", [])]
                 challenge_spans = [s for t in terms for s in t.get("challenge_spans", [])]
-                title_html, abstract_html = split_highlight([m["title"], m["abstract"]], listing_spans,
-                                                            limits=[None, LISTING_CHARS])
+                title_html, abstract_html = split_highlight(
+                    [m["title"], m["abstract"]], listing_spans, limits=[None, LISTING_CHARS]
+                )
                 st.markdown(to_html(title_html, prefix=f"{m['rank']}. ", bold=True), unsafe_allow_html=True)
                 who = "、".join(m["applicants"] or []) or "—"
-                details = [broker.KIND_LABELS.get(m["kind"], m["kind"]), m["publication_number"] or lid, who,
-                           m["field"] or "未分类", m["maturity"] and f"成熟度 {m['maturity']}", m["cooperation"],
-                           m["price_text"], m["region"], m["legal_status"], m["contact"] and f"联系：{m['contact']}",
-                           "来源：" + "、".join(m["sources"] or [m["source"]])]
+                details = [
+                    broker.KIND_LABELS.get(m["kind"], m["kind"]),
+                    m["publication_number"] or lid,
+                    who,
+                    m["field"] or "未分类",
+                    m["maturity"] and f"成熟度 {m['maturity']}",
+                    m["cooperation"],
+                    m["price_text"],
+                    m["region"],
+                    m["legal_status"],
+                    m["contact"] and f"联系：{m['contact']}",
+                    "来源：" + "、".join(m["sources"] or [m["source"]]),
+                ]
                 st.caption(" · ".join(plain(d) for d in details if d))
                 st.markdown(to_html(abstract_html), unsafe_allow_html=True)
                 if url := safe_url(m["url"]):
@@ -229,19 +283,46 @@ with main:
                     st.caption("已分享给企业")
             _show_flash(key)
             act = st.columns([1, 2, 2, 1, 1.2])
-            act[0].button("入围", key=f"shortlist|{key}", type="primary", on_click=_act,
-                          args=(key, "已入围", broker.decide, challenge_id, lid, "shortlist"))
-            act[1].selectbox("排除原因", broker.REJECT_REASONS, key=f"reason|{key}", index=None,
-                             placeholder="排除原因…", label_visibility="collapsed")
-            act[2].text_input("排除说明", key=f"reason_detail|{key}", placeholder="补充说明（“其他”必填）",
-                              label_visibility="collapsed")
-            reason = broker.reject_reason(st.session_state.get(f"reason|{key}"),
-                                          st.session_state.get(f"reason_detail|{key}"))
-            act[3].button("排除", key=f"reject|{key}", disabled=reason is None, on_click=_act,
-                          args=(key, "已排除", broker.decide, challenge_id, lid, "reject"), kwargs={"reason": reason})
+            act[0].button(
+                "入围",
+                key=f"shortlist|{key}",
+                type="primary",
+                on_click=_act,
+                args=(key, "已入围", broker.decide, challenge_id, lid, "shortlist"),
+            )
+            act[1].selectbox(
+                "排除原因",
+                broker.REJECT_REASONS,
+                key=f"reason|{key}",
+                index=None,
+                placeholder="排除原因…",
+                label_visibility="collapsed",
+            )
+            act[2].text_input(
+                "排除说明",
+                key=f"reason_detail|{key}",
+                placeholder="补充说明（“其他”必填）",
+                label_visibility="collapsed",
+            )
+            reason = broker.reject_reason(
+                st.session_state.get(f"reason|{key}"), st.session_state.get(f"reason_detail|{key}")
+            )
+            act[3].button(
+                "排除",
+                key=f"reject|{key}",
+                disabled=reason is None,
+                on_click=_act,
+                args=(key, "已排除", broker.decide, challenge_id, lid, "reject"),
+                kwargs={"reason": reason},
+            )
             if shareable:
-                act[4].button("分享给企业", key=f"share|{key}", disabled=bool(m["shared_at"]), on_click=_act,
-                              args=(key, "已分享给企业", broker.share_match, challenge_id, lid))
+                act[4].button(
+                    "分享给企业",
+                    key=f"share|{key}",
+                    disabled=bool(m["shared_at"]),
+                    on_click=_act,
+                    args=(key, "已分享给企业", broker.share_match, challenge_id, lid),
+                )
 
             def _follow_up(key: str = key, lid: str = lid, note_only: bool = False) -> None:
                 decision = st.session_state[f"decision|{key}"]
@@ -250,24 +331,39 @@ with main:
                 if note_only:
                     _act(key, "备注已保存", broker.add_note, challenge_id, lid, note)
                 else:
-                    _act(key, f"已记录：{broker.DECISION_LABELS[decision]}", broker.decide, challenge_id, lid,
-                         decision, note=note, deal_amount_wan=st.session_state.get(f"amount|{key}") if signed else None,
-                         deal_date=st.session_state.get(f"deal_date|{key}") if signed else None)
+                    _act(
+                        key,
+                        f"已记录：{broker.DECISION_LABELS[decision]}",
+                        broker.decide,
+                        challenge_id,
+                        lid,
+                        decision,
+                        note=note,
+                        deal_amount_wan=st.session_state.get(f"amount|{key}") if signed else None,
+                        deal_date=st.session_state.get(f"deal_date|{key}") if signed else None,
+                    )
                 if st.session_state["broker_flash"]["kind"] == "success":
                     st.session_state[f"note|{key}"] = ""
 
             with st.expander("跟进与备注（已联系 / 意向 / 签约 / 回访）"), st.form(f"decide|{key}", border=False):
                 cols = st.columns([2, 1, 1])
-                cols[0].radio("进展", FOLLOW_UPS, key=f"decision|{key}", horizontal=True,
-                              format_func=broker.DECISION_LABELS.get)
+                cols[0].radio(
+                    "进展", FOLLOW_UPS, key=f"decision|{key}", horizontal=True, format_func=broker.DECISION_LABELS.get
+                )
                 cols[1].number_input("签约金额（万元）", min_value=0.0, value=None, step=1.0, key=f"amount|{key}")
                 cols[2].date_input("签约日期", value=None, key=f"deal_date|{key}")
                 st.text_input("备注", key=f"note|{key}", placeholder="回车提交")
                 send, note_only, _ = st.columns([1, 1, 3])
                 send.form_submit_button("提交", key=f"submit|{key}", type="primary", on_click=_follow_up)
-                note_only.form_submit_button("仅保存备注", key=f"note_only|{key}", on_click=_follow_up,
-                                             kwargs={"note_only": True})
+                note_only.form_submit_button(
+                    "仅保存备注", key=f"note_only|{key}", on_click=_follow_up, kwargs={"note_only": True}
+                )
 
     if page.total > page.page_size:
-        st.number_input(f"匹配页（共 {page.pages} 页，{page.total} 条）", min_value=1,
-                        max_value=max(page.pages, match_page + 1), step=1, key="match_page")
+        st.number_input(
+            f"匹配页（共 {page.pages} 页，{page.total} 条）",
+            min_value=1,
+            max_value=max(page.pages, match_page + 1),
+            step=1,
+            key="match_page",
+        )

@@ -11,8 +11,13 @@ from jiebang.pipeline import match_one_challenge
 from ui.context import current_user, or_stop, plain, settings, show_error, warehouse
 
 PAGE_SIZE = 200
-ACTION_LABELS = {firm.PUBLISHED: "发布", firm.DRAFT: "退回修改", firm.PENDING: "转入待审核",
-                 firm.SOLVED: "标记已揭榜", firm.CLOSED: "关闭"}
+ACTION_LABELS = {
+    firm.PUBLISHED: "发布",
+    firm.DRAFT: "退回修改",
+    firm.PENDING: "转入待审核",
+    firm.SOLVED: "标记已揭榜",
+    firm.CLOSED: "关闭",
+}
 
 user = current_user()
 wh = warehouse()
@@ -21,8 +26,14 @@ counts = or_stop(firm.status_counts, wh, user)
 
 if flash := st.session_state.pop("curation_flash", None):
     st.success(flash)
-status = st.radio("状态", firm.STATUSES, index=firm.STATUSES.index(firm.PENDING), horizontal=True,
-                  key="curation_status", format_func=lambda s: f"{s}（{counts.get(s, 0)}）")
+status = st.radio(
+    "状态",
+    firm.STATUSES,
+    index=firm.STATUSES.index(firm.PENDING),
+    horizontal=True,
+    key="curation_status",
+    format_func=lambda s: f"{s}（{counts.get(s, 0)}）",
+)
 queue = firm.curation_queue(wh, user, (status,), limit=PAGE_SIZE)
 if not queue:
     st.info(f"没有{status}的需求。")
@@ -33,15 +44,21 @@ if counts.get(status, 0) > PAGE_SIZE:
 ids = [row["challenge_id"] for row in queue]
 if st.session_state.get("curation_challenge") not in ids:
     st.session_state.pop("curation_challenge", None)
-labels = {row["challenge_id"]: f"{row['title']}  ·  {row['issuer'] or row['source']}  ·  候选 {row['n_matches']}"
-          for row in queue}
+labels = {
+    row["challenge_id"]: f"{row['title']}  ·  {row['issuer'] or row['source']}  ·  候选 {row['n_matches']}"
+    for row in queue
+}
 challenge_id = st.selectbox("需求", ids, format_func=labels.get, key="curation_challenge")
 challenge = or_stop(firm.curated_challenge, wh, user, challenge_id)
 
 with st.container(border=True):
     st.subheader(plain(challenge["title"]))
     budget = "面议" if challenge["budget_wan"] is None else f"{challenge['budget_wan']:g} 万元"
-    secrecy = ("匿名（已揭示）" if challenge["revealed"] else "匿名（对揭榜方隐藏企业）") if challenge["anonymous"] else "公开"
+    secrecy = (
+        ("匿名（已揭示）" if challenge["revealed"] else "匿名（对揭榜方隐藏企业）")
+        if challenge["anonymous"]
+        else "公开"
+    )
     st.caption(
         f"发榜单位：{plain(challenge['issuer'] or '—')}　提交人：{plain(challenge['posted_by'] or '—')}　"
         f"来源：{plain(challenge['source'])}　保密：{secrecy}"
@@ -55,7 +72,9 @@ with st.container(border=True):
         st.markdown("**期望指标**：" + plain(challenge["targets"]))
 
 for hint in firm.near_duplicates(wh, user, challenge_id):
-    st.warning(f"疑似重复：「{plain(hint.title)}」（{plain(hint.status)}，{plain(hint.challenge_id)}）相似度 {hint.score:.0f}%")
+    st.warning(
+        f"疑似重复：「{plain(hint.title)}」（{plain(hint.status)}，{plain(hint.challenge_id)}）相似度 {hint.score:.0f}%"
+    )
 
 n_matches = next(row["n_matches"] for row in queue if row["challenge_id"] == challenge_id)
 st.caption(f"候选匹配 {n_matches} 条：在「匹配审核」中逐条审核。")
@@ -63,8 +82,11 @@ st.caption(f"候选匹配 {n_matches} 条：在「匹配审核」中逐条审核
 actions = firm.allowed_transitions(user, challenge["status"])
 columns = st.columns(len(actions) + 2)
 for column, target in zip(columns, actions):
-    if column.button(ACTION_LABELS.get(target, target), key=f"to|{target}|{challenge_id}",
-                     type="primary" if target == firm.PUBLISHED else "secondary"):
+    if column.button(
+        ACTION_LABELS.get(target, target),
+        key=f"to|{target}|{challenge_id}",
+        type="primary" if target == firm.PUBLISHED else "secondary",
+    ):
         try:
             firm.set_status(wh, user, challenge_id, target)
         except JiebangError as exc:
@@ -85,8 +107,9 @@ if columns[-1].button("重新匹配", key=f"rematch|{challenge_id}"):
     s = settings()
     try:
         with st.spinner("正在匹配…"):
-            outcome = match_one_challenge(wh, challenge_id, today=date.today(), top_k=s.match_top_k,
-                                          index_dir=s.index_dir)
+            outcome = match_one_challenge(
+                wh, challenge_id, today=date.today(), top_k=s.match_top_k, index_dir=s.index_dir
+            )
     except JiebangError as exc:
         show_error(exc)
     else:

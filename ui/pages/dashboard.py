@@ -21,18 +21,33 @@ def _percent(rate: float | None) -> str:
 # --- pipeline funnel --------------------------------------------------------------------------
 st.subheader("对接漏斗")
 for column, stage in zip(st.columns(len(stages)), stages):
-    column.metric(stage["label"], f"{stage['pairs']:,}",
-                  help=None if stage["from_previous"] is None else f"上一阶段转化率 {_percent(stage['from_previous'])}")
-funnel_chart = alt.Chart(alt.Data(values=stages)).mark_bar().encode(
-    x=alt.X("pairs:Q", title="匹配对数"),
-    y=alt.Y("label:N", title=None, sort=[s["label"] for s in stages]),
-    tooltip=[alt.Tooltip("label:N", title="阶段"), alt.Tooltip("pairs:Q", title="匹配对数")],
+    column.metric(
+        stage["label"],
+        f"{stage['pairs']:,}",
+        help=None if stage["from_previous"] is None else f"上一阶段转化率 {_percent(stage['from_previous'])}",
+    )
+funnel_chart = (
+    alt.Chart(alt.Data(values=stages))
+    .mark_bar()
+    .encode(
+        x=alt.X("pairs:Q", title="匹配对数"),
+        y=alt.Y("label:N", title=None, sort=[s["label"] for s in stages]),
+        tooltip=[alt.Tooltip("label:N", title="阶段"), alt.Tooltip("pairs:Q", title="匹配对数")],
+    )
 )
 st.altair_chart(funnel_chart, key="chart_funnel")
 st.dataframe(
-    [{"阶段": s["label"], "匹配对数": s["pairs"], "较上一阶段": _percent(s["from_previous"]),
-      "较候选": _percent(s["from_candidates"])} for s in stages],
-    hide_index=True, key="table_funnel",
+    [
+        {
+            "阶段": s["label"],
+            "匹配对数": s["pairs"],
+            "较上一阶段": _percent(s["from_previous"]),
+            "较候选": _percent(s["from_candidates"]),
+        }
+        for s in stages
+    ],
+    hide_index=True,
+    key="table_funnel",
 )
 
 # --- industries and deal value ----------------------------------------------------------------
@@ -40,28 +55,56 @@ left, right = st.columns(2)
 with left:
     st.subheader("分行业匹配与签约")
     industries = dashboard.by_industry(wh, user)
-    long = [{"industry": r["industry"], "measure": label, "count": r[key]}
-            for r in industries for key, label in (("matches", "匹配"), ("shortlisted", "入围"), ("deals", "签约"))]
+    long = [
+        {"industry": r["industry"], "measure": label, "count": r[key]}
+        for r in industries
+        for key, label in (("matches", "匹配"), ("shortlisted", "入围"), ("deals", "签约"))
+    ]
     if long:
         st.altair_chart(
-            alt.Chart(alt.Data(values=long)).mark_bar().encode(
-                x=alt.X("count:Q", title="数量"), y=alt.Y("industry:N", title=None),
+            alt.Chart(alt.Data(values=long))
+            .mark_bar()
+            .encode(
+                x=alt.X("count:Q", title="数量"),
+                y=alt.Y("industry:N", title=None),
                 color=alt.Color("measure:N", title=None, sort=["匹配", "入围", "签约"]),
                 yOffset=alt.YOffset("measure:N", sort=["匹配", "入围", "签约"]),
-                tooltip=["industry:N", "measure:N", "count:Q"]),
-            key="chart_industry")
-    st.dataframe([{"所属行业": r["industry"], "匹配": r["matches"], "入围": r["shortlisted"], "签约": r["deals"],
-                   "交易额（万元）": r["deal_wan"]} for r in industries], hide_index=True, key="table_industry")
+                tooltip=["industry:N", "measure:N", "count:Q"],
+            ),
+            key="chart_industry",
+        )
+    st.dataframe(
+        [
+            {
+                "所属行业": r["industry"],
+                "匹配": r["matches"],
+                "入围": r["shortlisted"],
+                "签约": r["deals"],
+                "交易额（万元）": r["deal_wan"],
+            }
+            for r in industries
+        ],
+        hide_index=True,
+        key="table_industry",
+    )
 with right:
     st.subheader("技术交易额（万元，按月）")
     months = dashboard.deals_by_month(wh, user)
     if months:
         st.altair_chart(
-            alt.Chart(alt.Data(values=months)).mark_bar().encode(
-                x=alt.X("month:O", title="月份"), y=alt.Y("deal_wan:Q", title="交易额（万元）"),
-                tooltip=[alt.Tooltip("month:O", title="月份"), alt.Tooltip("deal_wan:Q", title="万元"),
-                         alt.Tooltip("deals:Q", title="签约数")]),
-            key="chart_deals")
+            alt.Chart(alt.Data(values=months))
+            .mark_bar()
+            .encode(
+                x=alt.X("month:O", title="月份"),
+                y=alt.Y("deal_wan:Q", title="交易额（万元）"),
+                tooltip=[
+                    alt.Tooltip("month:O", title="月份"),
+                    alt.Tooltip("deal_wan:Q", title="万元"),
+                    alt.Tooltip("deals:Q", title="签约数"),
+                ],
+            ),
+            key="chart_deals",
+        )
         st.metric("累计技术交易额", f"{sum(m['deal_wan'] for m in months):,.1f} 万元")
     else:
         st.caption("还没有签约记录。")
@@ -70,9 +113,19 @@ with right:
 st.subheader("数据来源新鲜度")
 freshness = dashboard.source_freshness(wh, user)
 st.dataframe(
-    [{"来源": r["source"], "类别": "供给" if r["record"] == "listing" else "需求", "记录数": r["records"],
-      "有效": r["active"], "最近收录": r["last_seen"], "距今（天）": r["age_days"]} for r in freshness],
-    hide_index=True, key="table_freshness",
+    [
+        {
+            "来源": r["source"],
+            "类别": "供给" if r["record"] == "listing" else "需求",
+            "记录数": r["records"],
+            "有效": r["active"],
+            "最近收录": r["last_seen"],
+            "距今（天）": r["age_days"],
+        }
+        for r in freshness
+    ],
+    hide_index=True,
+    key="table_freshness",
 )
 run = dashboard.last_nightly_run(wh, user)
 st.subheader("最近一次夜间更新")
@@ -82,9 +135,13 @@ else:
     status = {"completed": "成功", "failed": "失败", "running": "运行中"}.get(run["status"], run["status"])
     took = "" if run["seconds"] is None else f"，用时 {run['seconds'] / 60:.1f} 分钟"
     (st.error if run["status"] == "failed" else st.success)(
-        f"{status}：开始于 {run['started_at']:%Y-%m-%d %H:%M} UTC{took}")
+        f"{status}：开始于 {run['started_at']:%Y-%m-%d %H:%M} UTC{took}"
+    )
     if run["error"]:
         st.markdown(plain(run["error"]))
     if run["sources"]:
-        st.dataframe([{"来源": name, **{k: v for k, v in s.items()}} for name, s in run["sources"].items()],
-                     hide_index=True, key="table_run")
+        st.dataframe(
+            [{"来源": name, **{k: v for k, v in s.items()}} for name, s in run["sources"].items()],
+            hide_index=True,
+            key="table_run",
+        )

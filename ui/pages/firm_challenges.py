@@ -43,8 +43,11 @@ elif requested is not None and requested != st.session_state.get(FOLLOWED):
 if st.session_state.get(SELECTED) not in ids:
     st.session_state.pop(SELECTED, None)
 
-labels = {row["challenge_id"]: f"{row['title']}  ·  {row['status']}"
-          + (f"  ·  推荐 {row['n_shared']}" if row["n_shared"] else "") for row in mine}
+labels = {
+    row["challenge_id"]: f"{row['title']}  ·  {row['status']}"
+    + (f"  ·  推荐 {row['n_shared']}" if row["n_shared"] else "")
+    for row in mine
+}
 challenge_id = st.selectbox("需求", ids, format_func=labels.get, key=SELECTED)
 st.query_params["challenge"] = st.session_state[FOLLOWED] = challenge_id  # the URL names the open one
 try:
@@ -82,25 +85,47 @@ if status in firm.EDITABLE:
         current = firm.as_form(challenge)
         key = f"|{challenge_id}"
         edited = {
-            "title": st.text_input("标题 *", value=current["title"], key="edit_title" + key,
-                                   max_chars=firm.TITLE_CHARS[1]),
-            "description": st.text_area("需求描述 *", value=current["description"], height=200,
-                                        key="edit_description" + key, max_chars=firm.DESCRIPTION_CHARS[1]),
-            "field": st.selectbox("所属行业 *", firm.INDUSTRIES, key="edit_field" + key,
-                                  index=firm.INDUSTRIES.index(current["field"]) if current["field"] in firm.INDUSTRIES
-                                  else None),
-            "targets": st.text_area("期望指标", value=current["targets"] or "", key="edit_targets" + key,
-                                    max_chars=firm.TARGETS_MAX_CHARS),
-            "budget_wan": st.number_input("榜额/预算（万元，留空表示面议）", value=current["budget_wan"], step=10.0,
-                                          key="edit_budget" + key),
+            "title": st.text_input(
+                "标题 *", value=current["title"], key="edit_title" + key, max_chars=firm.TITLE_CHARS[1]
+            ),
+            "description": st.text_area(
+                "需求描述 *",
+                value=current["description"],
+                height=200,
+                key="edit_description" + key,
+                max_chars=firm.DESCRIPTION_CHARS[1],
+            ),
+            "field": st.selectbox(
+                "所属行业 *",
+                firm.INDUSTRIES,
+                key="edit_field" + key,
+                index=firm.INDUSTRIES.index(current["field"]) if current["field"] in firm.INDUSTRIES else None,
+            ),
+            "targets": st.text_area(
+                "期望指标", value=current["targets"] or "", key="edit_targets" + key, max_chars=firm.TARGETS_MAX_CHARS
+            ),
+            "budget_wan": st.number_input(
+                "榜额/预算（万元，留空表示面议）", value=current["budget_wan"], step=10.0, key="edit_budget" + key
+            ),
             "deadline": st.date_input("截止日期 *", value=current["deadline"], key="edit_deadline" + key),
-            "cooperation": st.selectbox("合作方式 *", firm.COOPERATION_MODES, key="edit_cooperation" + key,
-                                        index=firm.COOPERATION_MODES.index(current["cooperation"])
-                                        if current["cooperation"] in firm.COOPERATION_MODES else None),
-            "region": st.text_input("地区", value=current["region"] or "", key="edit_region" + key,
-                                    max_chars=firm.REGION_MAX_CHARS),
-            "confidentiality": st.radio("保密方式", firm.CONFIDENTIALITY, horizontal=True, key="edit_secrecy" + key,
-                                        index=firm.CONFIDENTIALITY.index(current["confidentiality"])),
+            "cooperation": st.selectbox(
+                "合作方式 *",
+                firm.COOPERATION_MODES,
+                key="edit_cooperation" + key,
+                index=firm.COOPERATION_MODES.index(current["cooperation"])
+                if current["cooperation"] in firm.COOPERATION_MODES
+                else None,
+            ),
+            "region": st.text_input(
+                "地区", value=current["region"] or "", key="edit_region" + key, max_chars=firm.REGION_MAX_CHARS
+            ),
+            "confidentiality": st.radio(
+                "保密方式",
+                firm.CONFIDENTIALITY,
+                horizontal=True,
+                key="edit_secrecy" + key,
+                index=firm.CONFIDENTIALITY.index(current["confidentiality"]),
+            ),
         }
         saved = st.form_submit_button("保存修改")
     if saved:
@@ -131,8 +156,19 @@ for i, match in enumerate(shared):
         with left:
             url, title = safe_url(match["url"]), plain(match["title"])
             st.markdown(f"**[{title}]({url})**" if url else f"**{title}**")
-            st.caption(" · ".join(plain(x) for x in (KIND_LABELS.get(match["kind"], match["kind"]), match["field"],
-                                                     match["maturity"], match["cooperation"], match["price_text"]) if x))
+            st.caption(
+                " · ".join(
+                    plain(x)
+                    for x in (
+                        KIND_LABELS.get(match["kind"], match["kind"]),
+                        match["field"],
+                        match["maturity"],
+                        match["cooperation"],
+                        match["price_text"],
+                    )
+                    if x
+                )
+            )
             summary = match["summary"] or ""
             st.markdown(plain(summary) + ("…" if len(summary) >= 300 else ""))
         with right:

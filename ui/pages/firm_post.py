@@ -19,8 +19,10 @@ wh = warehouse()
 st.title("发布需求")
 firm_user = or_stop(firm.require_firm, user)
 
-st.caption("企业出题：写清楚遇到的技术问题、目前的做法和希望达到的指标。提交后平台立即为您匹配专利和科技成果，"
-           "技术经纪人审核后发布到榜单，并把合适的成果推荐给您。")
+st.caption(
+    "企业出题：写清楚遇到的技术问题、目前的做法和希望达到的指标。提交后平台立即为您匹配专利和科技成果，"
+    "技术经纪人审核后发布到榜单，并把合适的成果推荐给您。"
+)
 today = date.today()
 if st.session_state.pop(POSTED, False):  # posted on the last run: start the next challenge from an empty form
     for key in KEYS.values():
@@ -28,25 +30,49 @@ if st.session_state.pop(POSTED, False):  # posted on the last run: start the nex
 messages = st.container()  # problems and results show above the form, where the eye is after a click
 
 with st.form("post_challenge"):
-    st.text_input("标题 *", key=KEYS["title"], max_chars=firm.TITLE_CHARS[1],
-                  placeholder="一句话说清要解决的技术问题，如：注塑外壳外观缺陷AI视觉检测")
-    st.text_area("需求描述 *", key=KEYS["description"], height=200, max_chars=firm.DESCRIPTION_CHARS[1],
-                 placeholder="遇到的问题是什么？目前怎么做、做到哪一步、试过哪些办法？希望达到什么目标？"
-                             f"（至少 {firm.DESCRIPTION_CHARS[0]} 个字）")
+    st.text_input(
+        "标题 *",
+        key=KEYS["title"],
+        max_chars=firm.TITLE_CHARS[1],
+        placeholder="一句话说清要解决的技术问题，如：注塑外壳外观缺陷AI视觉检测",
+    )
+    st.text_area(
+        "需求描述 *",
+        key=KEYS["description"],
+        height=200,
+        max_chars=firm.DESCRIPTION_CHARS[1],
+        placeholder="遇到的问题是什么？目前怎么做、做到哪一步、试过哪些办法？希望达到什么目标？"
+        f"（至少 {firm.DESCRIPTION_CHARS[0]} 个字）",
+    )
     left, right = st.columns(2)
     with left:
         st.selectbox("所属行业 *", firm.INDUSTRIES, key=KEYS["field"], index=None, placeholder="请选择行业")
         st.number_input("榜额/预算（万元，留空表示面议）", key=KEYS["budget_wan"], value=None, step=10.0)
-        st.selectbox("合作方式 *", firm.COOPERATION_MODES, key=KEYS["cooperation"], index=None,
-                     placeholder="请选择合作方式")
+        st.selectbox(
+            "合作方式 *", firm.COOPERATION_MODES, key=KEYS["cooperation"], index=None, placeholder="请选择合作方式"
+        )
     with right:
-        st.date_input("截止日期 *", key=KEYS["deadline"], value=today + timedelta(days=180), min_value=today,
-                      max_value=today + timedelta(days=365 * firm.DEADLINE_MAX_YEARS))
+        st.date_input(
+            "截止日期 *",
+            key=KEYS["deadline"],
+            value=today + timedelta(days=180),
+            min_value=today,
+            max_value=today + timedelta(days=365 * firm.DEADLINE_MAX_YEARS),
+        )
         st.text_input("地区", key=KEYS["region"], value="浙江省嘉兴市嘉善县", max_chars=firm.REGION_MAX_CHARS)
-        st.radio("保密方式", firm.CONFIDENTIALITY, key=KEYS["confidentiality"], horizontal=True,
-                 help="匿名：经纪人揭示前，揭榜方看不到企业名称。")
-    st.text_area("期望指标", key=KEYS["targets"], max_chars=firm.TARGETS_MAX_CHARS,
-                 placeholder="可量化的验收指标，如：漏检率≤0.1%，单件节拍≤1.2s")
+        st.radio(
+            "保密方式",
+            firm.CONFIDENTIALITY,
+            key=KEYS["confidentiality"],
+            horizontal=True,
+            help="匿名：经纪人揭示前，揭榜方看不到企业名称。",
+        )
+    st.text_area(
+        "期望指标",
+        key=KEYS["targets"],
+        max_chars=firm.TARGETS_MAX_CHARS,
+        placeholder="可量化的验收指标，如：漏检率≤0.1%，单件节拍≤1.2s",
+    )
     draft = st.form_submit_button("保存草稿")
     submit = st.form_submit_button("提交审核", type="primary")
 
@@ -62,23 +88,32 @@ if draft or submit:
             st.stop()
         for hint in result.duplicates:
             if hint.title is not None:
-                st.warning(f"疑似重复：与已有需求「{plain(hint.title)}」（{plain(hint.status)}）相似度 {hint.score:.0f}%。"
-                           "已照常保存，经纪人审核时会核对。")
+                st.warning(
+                    f"疑似重复：与已有需求「{plain(hint.title)}」（{plain(hint.status)}）相似度 {hint.score:.0f}%。"
+                    "已照常保存，经纪人审核时会核对。"
+                )
             else:
                 st.warning(f"疑似重复：平台上已有一条相似度 {hint.score:.0f}% 的需求。已照常保存，经纪人审核时会核对。")
-        st.success(("已提交，匹配中…" if submit else "已保存草稿，匹配中…") + f"　需求编号：{plain(result.challenge_id)}")
+        st.success(
+            ("已提交，匹配中…" if submit else "已保存草稿，匹配中…") + f"　需求编号：{plain(result.challenge_id)}"
+        )
         s = settings()
         try:
             with st.spinner("正在匹配专利和科技成果…"):
-                outcome = match_one_challenge(wh, result.challenge_id, today=today, top_k=s.match_top_k,
-                                              index_dir=s.index_dir)
+                outcome = match_one_challenge(
+                    wh, result.challenge_id, today=today, top_k=s.match_top_k, index_dir=s.index_dir
+                )
         except JiebangError as exc:
             st.warning(f"需求已保存，但匹配暂未完成：{plain(exc)}。经纪人审核时会重新匹配。")
         else:
             st.success(f"匹配完成：找到 {outcome['matches']} 条候选成果，技术经纪人审核后会把合适的推荐给您。")
         try:
-            st.page_link("pages/firm_challenges.py", label="查看这条需求", icon=":material/arrow_forward:",
-                         query_params={"challenge": result.challenge_id})
+            st.page_link(
+                "pages/firm_challenges.py",
+                label="查看这条需求",
+                icon=":material/arrow_forward:",
+                query_params={"challenge": result.challenge_id},
+            )
         except StreamlitPageNotFoundError:  # the page run on its own, outside the app's navigation
             st.caption("在「我的需求」中查看这条需求。")
     st.session_state[POSTED] = True

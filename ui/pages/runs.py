@@ -10,8 +10,14 @@ from ui.context import current_user, or_stop, warehouse
 st.title("运行状态")
 overview = or_stop(broker.run_overview, warehouse(), current_user())
 
-labels = {"listings": "供给 (专利/成果)", "challenges": "需求", "matches": "匹配", "reviews": "审核记录",
-          "runs": "运行次数", "quarantine": "隔离记录"}
+labels = {
+    "listings": "供给 (专利/成果)",
+    "challenges": "需求",
+    "matches": "匹配",
+    "reviews": "审核记录",
+    "runs": "运行次数",
+    "quarantine": "隔离记录",
+}
 columns = st.columns(len(labels))
 for column, (key, label) in zip(columns, labels.items()):
     column.metric(label, overview["counts"].get(key, 0))
@@ -29,4 +35,6 @@ else:
     if rows:
         st.dataframe(rows, hide_index=True)
     if "matching" in stats:
-        st.caption(f"匹配：{stats['matching'].get('challenges', 0)} 个需求 × {stats['matching'].get('listings', 0)} 条供给")
+        st.caption(
+            f"匹配：{stats['matching'].get('challenges', 0)} 个需求 × {stats['matching'].get('listings', 0)} 条供给"
+        )
