@@ -266,9 +266,9 @@ def _write(warehouse, rows: list[tuple]) -> None:
     """Upsert listings as the loader leaves them (active, one source, last_changed set)."""
     warehouse.executemany(
         "INSERT INTO listings (listing_id, kind, title, abstract, url, source, sources, content_hash, first_seen, "
-        "last_seen, last_changed, active) VALUES (?, ?, ?, ?, ?, ?, [?], ?, ?, ?, ?, TRUE) ON CONFLICT (listing_id) DO UPDATE SET "
-        "title = EXCLUDED.title, abstract = EXCLUDED.abstract, content_hash = EXCLUDED.content_hash, last_seen = EXCLUDED.last_seen, "
-        "last_changed = EXCLUDED.last_changed",
+        "last_seen, last_changed, active) VALUES (?, ?, ?, ?, ?, ?, [?], ?, ?, ?, ?, TRUE) "
+        "ON CONFLICT (listing_id) DO UPDATE SET title = EXCLUDED.title, abstract = EXCLUDED.abstract, "
+        "content_hash = EXCLUDED.content_hash, last_seen = EXCLUDED.last_seen, last_changed = EXCLUDED.last_changed",
         rows,
     )
 

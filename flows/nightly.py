@@ -154,7 +154,7 @@ def refresh_steps(config_file: str | None, run_id: str, today: date) -> dict:
     crawls = crawl_with_retries.map(
         list(settings.sources), settings=unmapped(settings), out_dir=unmapped(settings.data_dir / run_id)
     )
-    for source, future in zip(settings.sources, crawls):
+    for source, future in zip(settings.sources, crawls, strict=True):
         try:
             output = future.result()
         except JiebangError as exc:  # this source only; the next run tries it again

@@ -182,7 +182,7 @@ def phase_compare(args: dict) -> dict:
     challenges = synthetic_challenges(pools, args["q"], seed=2)
     queries = [list(dict.fromkeys(tokenize(c.title + " " + c.description))) or ["x"] for c in challenges]
     started = time.perf_counter()
-    documents = [word_document(l.text_fields()) for l in listings]
+    documents = [word_document(listing.text_fields()) for listing in listings]
     results = {"segment_seconds": time.perf_counter() - started}
 
     for backend in ("numpy", "numba"):

@@ -128,8 +128,9 @@ def build(path: Path, n_challenges: int, n_listings: int, per_challenge: int) ->
                CASE WHEN d.decision = 'signed' THEN 20 + hash(listing_id) % 480 END,
                CASE WHEN d.decision = 'signed'
                     THEN DATE '2025-01-01' + (hash(challenge_id || listing_id) % 690)::INTEGER END
+        -- share: of 16 pairs, how many get this far
         FROM matches m, (VALUES (1, 'shortlist', 16), (2, 'contacted', 8), (3, 'intent', 4), (4, 'signed', 2),
-                                (5, 'reject', 16)) d(step, decision, share)  -- share: of 16 pairs, how many get this far
+                                (5, 'reject', 16)) d(step, decision, share)
         WHERE hash(m.challenge_id) % 3 = 0 AND hash(m.challenge_id || m.listing_id) % 16 < d.share
           AND CASE WHEN d.decision = 'reject' THEN m.rank BETWEEN 4 AND 6 ELSE m.rank <= 3 END
         ORDER BY d.step""",
@@ -144,7 +145,9 @@ def build(path: Path, n_challenges: int, n_listings: int, per_challenge: int) ->
         SELECT reviewer, 'broker', 'decide', 'match', challenge_id || '|' || listing_id, NULL,
                json_object('decision', decision), decided_at FROM reviews""",
         """INSERT INTO runs (run_id, flow, status, started_at, finished_at, stats, error)
-           VALUES ('bench-nightly', 'nightly-refresh', 'completed', TIMESTAMP '2026-11-25 18:00', TIMESTAMP '2026-11-25 18:40', '{"sources": {"zju": {"loaded": 12, "quarantined": 0}}}', NULL)""",
+           VALUES ('bench-nightly', 'nightly-refresh', 'completed',
+                   TIMESTAMP '2026-11-25 18:00', TIMESTAMP '2026-11-25 18:40',
+                   '{"sources": {"zju": {"loaded": 12, "quarantined": 0}}}', NULL)""",
     ]
     with wh.transaction() as con:
         for statement in sql:
@@ -256,14 +259,17 @@ def run(
     for name, call in interactions:
         median, worst, _ = _time(call, repeat)
         figures.append((name, median, worst))
+
     # What one rerun of the broker page asks for, end to end.
-    page_calls = lambda: (
-        broker.filter_options(wh, me),
-        broker.challenge_queue(wh, me),  # noqa: E731
-        broker.challenge(wh, me, firm_id),
-        broker.applications(wh, me, firm_id),
-        broker.match_page(wh, me, firm_id),
-    )
+    def page_calls() -> tuple:
+        return (
+            broker.filter_options(wh, me),
+            broker.challenge_queue(wh, me),
+            broker.challenge(wh, me, firm_id),
+            broker.applications(wh, me, firm_id),
+            broker.match_page(wh, me, firm_id),
+        )
+
     median, worst, _ = _time(page_calls, repeat)
     figures.append(("broker page rerun (all its service calls)", median, worst))
     return figures

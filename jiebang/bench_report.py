@@ -17,8 +17,9 @@ def render(f: dict) -> str:
             if build.get("workers_peak_rss_mb")
             else ""
         ),
-        f"serving ({f.get('backend', 'numpy')}): start-up {serve['startup_seconds']:6.1f} s   resident {serve['rss_serving_mb']:,.0f} MB"
-        f" after matching Q, its {serve['matches']:,} explained results held (after load {serve['rss_loaded_mb']:,.0f} MB"
+        f"serving ({f.get('backend', 'numpy')}): start-up {serve['startup_seconds']:6.1f} s"
+        f"   resident {serve['rss_serving_mb']:,.0f} MB after matching Q, its {serve['matches']:,} explained results"
+        f" held (after load {serve['rss_loaded_mb']:,.0f} MB"
         + (
             f"; own heap {serve['anon_rss_serving_mb']:,.0f} MB, the rest memory-mapped index pages)"
             if "anon_rss_serving_mb" in serve
@@ -30,18 +31,21 @@ def render(f: dict) -> str:
     ]
     if c := f.get("compare"):
         ours = serve["seconds"]
+
+        def timed(label: str, key: str, digits: int = 1) -> str:
+            return f"  {label:<20} {c[key]:8.{digits}f} s  {_ratio(c[key], ours)}"
+
         lines += [
             "retrieval of the same Q, top 50 (ratio = their time / ours, ours includes rescoring):",
-            f"  bm25s numpy          {c['bm25s_numpy_query_seconds']:8.1f} s  {_ratio(c['bm25s_numpy_query_seconds'], ours)}"
-            f"  (index {c['bm25s_numpy_index_seconds']:.1f} s)",
-            f"  bm25s numba          {c['bm25s_numba_query_seconds']:8.1f} s  {_ratio(c['bm25s_numba_query_seconds'], ours)}"
-            f"  (+{c['bm25s_numba_startup_seconds']:.1f} s JIT once)",
-            f"  Tantivy              {c['tantivy_query_seconds']:8.1f} s  {_ratio(c['tantivy_query_seconds'], ours)}"
-            f"  (index {c['tantivy_index_seconds']:.1f} s over pre-segmented text)",
+            timed("bm25s numpy", "bm25s_numpy_query_seconds") + f"  (index {c['bm25s_numpy_index_seconds']:.1f} s)",
+            timed("bm25s numba", "bm25s_numba_query_seconds")
+            + f"  (+{c['bm25s_numba_startup_seconds']:.1f} s JIT once)",
+            timed("Tantivy", "tantivy_query_seconds")
+            + f"  (index {c['tantivy_index_seconds']:.1f} s over pre-segmented text)",
             f"  DuckDB SQL BM25      {c['duckdb_query_seconds']:8.1f} s  for {c['duckdb_q']} queries over"
             f" {c['duckdb_n']:,} docs (index {c['duckdb_index_seconds']:.1f} s)",
-            f"  rapidfuzz cdist      {c['rapidfuzz_extrapolated_seconds']:8.0f} s  {_ratio(c['rapidfuzz_extrapolated_seconds'], ours)}"
-            f"  (extrapolated from {c['rapidfuzz_measured']})",
+            timed("rapidfuzz cdist", "rapidfuzz_extrapolated_seconds", digits=0)
+            + f"  (extrapolated from {c['rapidfuzz_measured']})",
             f"  segmentation of N (rjieba) {c['segment_seconds']:.1f} s",
         ]
     return "\n".join(lines)

@@ -67,7 +67,7 @@ def split_highlight(
     spans = list(spans)
     limits = limits or [None] * len(parts)
     out, offset = [], 0
-    for part, limit in zip(parts, limits):
+    for part, limit in zip(parts, limits, strict=True):
         part = part or ""
         shown = part if len(normalise(part)) == len(part) else normalise(part)
         cut = shown if limit is None else shown[:limit]

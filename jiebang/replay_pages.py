@@ -68,6 +68,16 @@ def google_patent_detail(p: dict[str, Any]) -> str:
         f'<meta itemprop="Leaf" content="true"></li>'
         for code in p["ipc"]
     )
+    priority, filing, published = (
+        f'<dd><time itemprop="{prop}" datetime="{p[key]}">{p[key]}</time></dd>'
+        for prop, key in (
+            ("priorityDate", "priority_date"),
+            ("filingDate", "filing_date"),
+            ("publicationDate", "publication_date"),
+        )
+    )
+    legal = f'<dd itemprop="legalStatusIfi" itemscope><span itemprop="status">{escape(p["legal_status"])}</span></dd>'
+    abstract = f'<div num="0001" class="abstract">{escape(p["abstract"])}</div>'
     body = f"""
 <article class="result" itemscope itemtype="http://schema.org/ScholarlyArticle">
   <h1 itemprop="pageTitle">{number} - {escape(p["title"])} - Google Patents</h1>
@@ -77,13 +87,13 @@ def google_patent_detail(p: dict[str, Any]) -> str:
     <dt>Publication number</dt><dd itemprop="publicationNumber">{number}</dd>
     <dt>Inventor</dt>{inventors}
     <dt>Original Assignee</dt>{assignees}
-    <dt>Priority date</dt><dd><time itemprop="priorityDate" datetime="{p["priority_date"]}">{p["priority_date"]}</time></dd>
-    <dt>Filing date</dt><dd><time itemprop="filingDate" datetime="{p["filing_date"]}">{p["filing_date"]}</time></dd>
-    <dt>Publication date</dt><dd><time itemprop="publicationDate" datetime="{p["publication_date"]}">{p["publication_date"]}</time></dd>
-    <dt>Legal status</dt><dd itemprop="legalStatusIfi" itemscope><span itemprop="status">{escape(p["legal_status"])}</span></dd>
+    <dt>Priority date</dt>{priority}
+    <dt>Filing date</dt>{filing}
+    <dt>Publication date</dt>{published}
+    <dt>Legal status</dt>{legal}
   </dl>
   <section itemprop="abstract" itemscope><h2>Abstract</h2>
-    <div itemprop="content" html><abstract lang="ZH"><div num="0001" class="abstract">{escape(p["abstract"])}</div></abstract></div>
+    <div itemprop="content" html><abstract lang="ZH">{abstract}</abstract></div>
   </section>
   <section itemprop="claims" itemscope><h2>Claims (<span itemprop="count">{len(p["claims"])}</span>)</h2>
     <div itemprop="content" html><div lang="ZH" class="claims">{claims}</div></div>

@@ -133,7 +133,8 @@ def report_markdown(run_id: str, status: str, stats: Mapping[str, Any]) -> str:
     if matching:
         weak = matching.get("no_good_match", [])
         lines += [
-            f"- 需求 challenges matched: {matching.get('challenges', 0)} against {matching.get('listings', 0)} listings",
+            f"- 需求 challenges matched: {matching.get('challenges', 0)}"
+            f" against {matching.get('listings', 0)} listings",
             f"- 匹配 matches stored: {matching.get('matches', 0)}"
             f" (新 new {matching.get('new', 0)}, 更新 updated {matching.get('updated', 0)})",
             f"- 无合适匹配 no good match: {len(weak)}"

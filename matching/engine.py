@@ -170,7 +170,10 @@ def make_query(challenge: Challenge, index: ListingIndex) -> Query:
     text = title + "\n" + normalise(challenge.description)
     title_terms = set(tokenize_normalised(title))
     terms = list(dict.fromkeys(tokenize_normalised(text)))
-    weights = {t: idf * (TITLE_TERM_WEIGHT if t in title_terms else 1.0) for t, idf in zip(terms, index.idf(terms))}
+    weights = {
+        t: idf * (TITLE_TERM_WEIGHT if t in title_terms else 1.0)
+        for t, idf in zip(terms, index.idf(terms), strict=True)
+    }
     weights = dict(sorted(weights.items(), key=lambda kv: -kv[1]))  # rarest first: explanations list them so
     known = synonym_map()
     return Query(challenge, text, weights, {t: known[t] for t in weights if t in known})
@@ -240,7 +243,9 @@ def fuse(parts: Sequence[Retrieved]) -> list[list[tuple[int, int, float]]]:
         distinct, where = np.unique(keys, return_inverse=True)
         total = np.bincount(where, weights=scores)
         best = np.argsort(-total, kind="stable")[:RESCORED]
-        ranked.append([(int(k >> 32), int(k & 0xFFFFFFFF), float(t)) for k, t in zip(distinct[best], total[best])])
+        ranked.append(
+            [(int(k >> 32), int(k & 0xFFFFFFFF), float(t)) for k, t in zip(distinct[best], total[best], strict=True)]
+        )
     return ranked
 
 
@@ -262,7 +267,7 @@ def _coverage(query: Query, text: str, words: list[str] | None) -> tuple[float, 
     credit = sum(query.weights[term] for term in hits)
     if words and missed:
         ratios = process.cdist(missed, words, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN)
-        for term, row, best in zip(missed, ratios, ratios.argmax(axis=1)):
+        for term, row, best in zip(missed, ratios, ratios.argmax(axis=1), strict=True):
             if row[best] >= FUZZY_MIN:
                 hits[term] = words[best]
                 credit += query.weights[term] / 2
@@ -375,7 +380,7 @@ def rescore(
     excluded pairs are left out. The costly step: it reads every candidate's record."""
     wanted = None if segments is None else set(segments)
     results = []
-    for done, (query, found) in enumerate(zip(queries, candidates), start=1):
+    for done, (query, found) in enumerate(zip(queries, candidates, strict=True), start=1):
         if done % RELEASE_EVERY == 0:
             index.release_pages()
         best_fused = found[0][2] if found else 1.0

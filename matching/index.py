@@ -286,7 +286,10 @@ class WordTable:
         # A dict, not polars or Arrow: segments are built in forked processes, and their
         # thread pools do not survive a fork.
         numbers: dict[str, int] = {}
-        number = lambda token: numbers.setdefault(token, len(numbers))
+
+        def number(token: str) -> int:
+            return numbers.setdefault(token, len(numbers))
+
         flat = array("q")
         lengths = []
         for f in fields:
@@ -307,7 +310,7 @@ class WordTable:
         row = np.repeat(np.repeat(np.arange(len(fields), dtype=np.int32), 3), counts)
         part = np.repeat(np.tile(np.arange(3, dtype=np.int8), len(fields)), counts)
         kept = content[ids]
-        vocabulary = np.array([w for w, c in zip(distinct, content) if c], dtype=str)
+        vocabulary = np.array([w for w, c in zip(distinct, content, strict=True) if c], dtype=str)
         return cls(vocabulary, renumber[ids[kept]].astype(np.int32), row[kept], part[kept])
 
     def postings(self, n_docs: int) -> Postings:
@@ -432,10 +435,12 @@ class Segment:
     def build(cls, listings: Sequence[Listing]) -> Segment:
         fields = [listing.text_fields() for listing in listings]
         table = WordTable.of(fields)
-        records = Blobs.from_records(orjson.dumps([f, l.facts()]) for l, f in zip(listings, fields))
+        records = Blobs.from_records(
+            orjson.dumps([f, listing.facts()]) for listing, f in zip(listings, fields, strict=True)
+        )
         bigrams, characters = _bigram_postings([bigram_text(f) for f in fields])
         return cls(
-            [l.listing_id for l in listings],
+            [listing.listing_id for listing in listings],
             table.postings(len(listings)),
             bigrams,
             records,
@@ -524,7 +529,7 @@ class ListingIndex:
 
         With `workers` > 1 and a `folder`, segments are built in parallel forked processes, each
         saved into the folder and then loaded memory-mapped."""
-        batch = list({l.listing_id: l for l in listings}.values())
+        batch = list({listing.listing_id: listing for listing in listings}.values())
         chunks = [batch[start : start + segment_size] for start in range(0, len(batch), segment_size)]
         if workers > 1 and folder is not None and len(chunks) > 1:
             for segment in _build_in_parallel(chunks, Path(folder), len(self.segments), workers):
@@ -638,7 +643,10 @@ def _build_in_parallel(chunks: list[list[Listing]], folder: Path, first: int, wo
             built = pool.map(_build_and_save, jobs, chunksize=1)
     finally:
         _CHUNKS = []
-    return [Segment.load(Path(path), np.ones(len(chunk), dtype=np.float32)) for path, chunk in zip(built, chunks)]
+    return [
+        Segment.load(Path(path), np.ones(len(chunk), dtype=np.float32))
+        for path, chunk in zip(built, chunks, strict=True)
+    ]
 
 
 def build_index(listings: Iterable[Listing]) -> ListingIndex:

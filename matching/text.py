@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 import opencc
@@ -149,4 +150,4 @@ def char_bigrams(text: str) -> list[str]:
     """Overlapping character bigrams of normalised text, without spaces or punctuation: the
     recall net for words the segmenter splits differently on the two sides."""
     chars = [c for c in text if c.isalnum()]
-    return [a + b for a, b in zip(chars, chars[1:])]
+    return [a + b for a, b in pairwise(chars)]

@@ -357,7 +357,8 @@ SOURCE = {
             },
             "partial",
             [
-                "| 导入 import table:/d/gone.csv | – | – | – | – | – | – | ❌ ImportRefused: 导入文件不存在 /d/gone.csv |",
+                "| 导入 import table:/d/gone.csv | – | – | – | – | – | – |"
+                " ❌ ImportRefused: 导入文件不存在 /d/gone.csv |",
                 "- **table:/d/gone.csv**: ImportRefused: 导入文件不存在 /d/gone.csv",
             ],
         ),

@@ -74,7 +74,7 @@ def test_unknown_terms_look_up_the_empty_column():
 def test_bigram_postings_are_char_bigrams_of_each_text(texts):
     keys, documents = bigram_postings(texts)
     expected = [(bigram_key(b), d) for d, text in enumerate(texts) for b in char_bigrams(text)]
-    assert list(zip(keys.tolist(), documents.tolist())) == expected
+    assert list(zip(keys.tolist(), documents.tolist(), strict=True)) == expected
 
 
 @given(st.lists(st.text(alphabet="槽凹锂电池ab1 ,。", max_size=12), max_size=8))
@@ -148,7 +148,7 @@ def test_segment_word_table_indexes_what_word_document_says():
         Listing("B", "光伏组件清洗机器人", "本发明公开了一种光伏组件清洗机器人，BMS与5G通信。"),
         Listing("C", "", ""),
     ]
-    fields = [l.text_fields() for l in listings]
+    fields = [listing.text_fields() for listing in listings]
     table = WordTable.of(fields).postings(len(listings))
     reference = _postings([word_document(f) for f in fields], **WORD_BM25)
     assert table.terms.tolist() == reference.terms.tolist()

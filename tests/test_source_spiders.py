@@ -185,7 +185,8 @@ def test_cnipr_captcha_page_yields_nothing():
 def test_cnipr_gbk_page_decodes_to_chinese(tmp_path):
     """A GBK page declared by its meta charset, as many Chinese sites still serve."""
     html = """<html><head><meta charset="gbk"><title>专利检索</title></head><body>
-      <div class="g_item"><ul><li class="g_li" name="patti" title="一种锂离子电池隔膜的制备方法">1.一种锂离子电池隔膜的制备方法</li>
+      <div class="g_item"><ul>
+        <li class="g_li" name="patti" title="一种锂离子电池隔膜的制备方法">1.一种锂离子电池隔膜的制备方法</li>
       <li class="g_li2">有效</li></ul>
       <div class="g_cont_left"><table>
         <tr><td><span>申请号：</span> CN202110000001.5 </td><td><span>申请日：</span> 2021.01.04 </td></tr>

@@ -166,9 +166,9 @@ def duplicate_candidates(
     warehouse: Warehouse, *, min_length: int, max_length: int, exclude_id: str | None = None
 ) -> list[Row]:
     """The other challenges a new post could be a near-duplicate of: id, owner, status,
-    confidentiality, title and description of those whose text length (title + description) lies in [min_length, max_length]
-    (texts of very different length cannot be near-duplicates; the fuzzy comparison is the
-    caller's)."""
+    confidentiality, title and description of those whose text length (title + description)
+    lies in [min_length, max_length] (texts of very different length cannot be near-duplicates;
+    the fuzzy comparison is the caller's)."""
     return warehouse.query(
         "SELECT challenge_id, firm, status, anonymous, revealed, title, description FROM challenges"
         " WHERE challenge_id IS DISTINCT FROM $exclude"

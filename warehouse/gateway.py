@@ -92,4 +92,4 @@ class Warehouse:
 def fetch_rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
     cursor = con.execute(sql, params)
     names = [d[0] for d in cursor.description or ()]
-    return [dict(zip(names, values)) for values in cursor.fetchall()]
+    return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]

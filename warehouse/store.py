@@ -72,7 +72,7 @@ class UpsertCounts:
         return self.inserted + self.updated + self.unchanged + self.superseded
 
     def __add__(self, other: UpsertCounts) -> UpsertCounts:
-        return UpsertCounts(*(a + b for a, b in zip(vars(self).values(), vars(other).values())))
+        return UpsertCounts(*(a + b for a, b in zip(vars(self).values(), vars(other).values(), strict=True)))
 
 
 def now_utc() -> datetime:

@@ -354,7 +354,8 @@ def audit_page(
         " count(*) OVER () AS total FROM audit_log"
         " WHERE ($actor IS NULL OR actor = $actor) AND ($action IS NULL OR action = $action)"
         " AND ($etype IS NULL OR entity_type = $etype) AND ($entity IS NULL OR contains(entity_id, $entity))"
-        " AND ($since IS NULL OR acted_at >= $since::DATE) AND ($until IS NULL OR acted_at < $until::DATE + INTERVAL 1 DAY)"
+        " AND ($since IS NULL OR acted_at >= $since::DATE)"
+        " AND ($until IS NULL OR acted_at < $until::DATE + INTERVAL 1 DAY)"
         " ORDER BY audit_id DESC LIMIT $limit OFFSET $offset",
         {
             "actor": actor,
