@@ -7,9 +7,11 @@ import unicodedata
 from urllib.parse import urlparse
 
 # A number with a series letter is tried first: US design (D), reissue (RE), plant (PP) and
-# statutory invention (H) patents, JP Heisei (H) and Showa (S) era numbers.
+# statutory invention (H) patents, JP Heisei (H) and Showa (S) era numbers. The series number may be
+# short here because a zero-padded US number (H000123) normalises to a short one (USH123), which
+# must normalise to itself; the function asks for 4 digits where the text alone would be too vague.
 _PUBLICATION = re.compile(
-    r"^(?:(?P<series_country>[A-Z]{2})?(?P<series>D|RE|PP|H|S)(?P<series_number>[0-9]{4,10})"
+    r"^(?:(?P<series_country>[A-Z]{2})?(?P<series>D|RE|PP|H|S)(?P<series_number>[0-9]{1,10})"
     r"|(?P<country>[A-Z]{2})?(?P<number>[0-9]{6,13}))(?P<kind>[A-Z][0-9]?)?$"
 )
 _CHECK_DIGIT = re.compile(r"\.[0-9X]$")  # CN application numbers end in ".7": not part of the number
@@ -36,8 +38,14 @@ def normalise_publication_number(raw: str) -> str | None:
         return None  # a Showa-era number means nothing without its country
     # Bare D/RE/PP/H numbers are how USPTO data (PatentsView) writes its own series; USPTO bulk
     # files zero-pad them (D0435854), Google does not. A JP era number's zeros are its year.
+    if len(m["series_number"]) < 4 and m["series_country"] != "US":
+        return None  # "H12" or "JPH12" is too vague to be taken for a publication number
     country = m["series_country"] or "US"
-    number = m["series_number"].lstrip("0") or "0" if country == "US" else m["series_number"]
+    if country != "US":
+        return country + m["series"] + m["series_number"]
+    number = m["series_number"].lstrip("0")
+    if not number:
+        return None  # D0000: there is no patent number zero
     return country + m["series"] + number
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from crawlers.identity import normalise_publication_number, page_id
@@ -32,6 +32,10 @@ from crawlers.identity import normalise_publication_number, page_id
         ("JP Heisei-era number", "JP-H10111862-A", "JPH10111862"),
         ("JP Showa-era number", "JPS5812345A", "JPS5812345"),
         ("a Showa number without its country", "S5812345", None),
+        ("a zero-padded SIR below 1000 loses its zeros", "H000123", "USH123"),
+        ("a short US series number with its country", "USH123", "USH123"),
+        ("a short series number without its country is too vague", "H123", None),
+        ("there is no design patent zero", "D0000", None),
         ("German number is not a design series", "DE102005012345A1", "DE102005012345"),
         ("Hong Kong is not a statutory invention", "HK1234567A", "HK1234567"),
         ("garbage text", "not a patent", None),
@@ -108,6 +112,8 @@ _number_like = st.from_regex(r"[A-Za-z]{0,3}[ ,.\-/]?[0-9 ,]{5,16}[ .]?[A-Za-z]?
 
 
 @given(st.one_of(st.text(), _number_like))
+@example("D0000")  # once became USD0, which is no publication number
+@example("H000123")  # a zero-padded statutory invention number normalises to a short one
 def test_normalising_twice_changes_nothing(raw):
     once = normalise_publication_number(raw)
     if once is not None:
