@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,7 @@ def load_items(
     *,
     source: str,
     run_id: str | None,
-    superseded: set[int] = frozenset(),
+    superseded: AbstractSet[int] = frozenset(),
 ) -> LoadReport:
     """Validate and load the records; those numbered in `superseded` (see `superseded_records`)
     are counted as superseded, not written."""

@@ -22,7 +22,7 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 
     >>> retry_after_seconds("3")
     3.0
-    >>> retry_after_seconds("Wed, 21 Oct 2015 07:28:10 GMT", datetime(2015, 10, 21, 7, 28, tzinfo=timezone.utc))
+    >>> retry_after_seconds("Wed, 21 Oct 2015 07:28:10 GMT", datetime(2015, 10, 21, 7, 28, tzinfo=UTC))
     10.0
     """
     if not value:

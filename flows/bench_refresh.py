@@ -142,7 +142,8 @@ def prefect_task_spans(since: datetime) -> dict[str, dict[str, float]]:
     spans: dict[str, dict[str, Any]] = {}
     with get_client(sync_client=True) as client:
         flow_runs = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=since))
+            # validated, not constructed: Prefect's field type is its own DateTime, which pydantic makes of a datetime
+            flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime.model_validate({"after_": since}))
         )
         ids = [flow_run.id for flow_run in flow_runs]
         offset, task_runs = 0, []

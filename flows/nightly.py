@@ -15,6 +15,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact
+from prefect.futures import PrefectFuture
 
 from crawlers.runner import CrawlOutput
 from flows.runners import task_runner_for
@@ -191,18 +192,24 @@ def _match_sharded(
 ) -> list[Match]:
     """Open challenges matched in batches (× listing partitions) on the flow's task runner."""
     index_dir, top_k, exclude = settings.index_dir, settings.match_top_k, prepared.exclude
+    parts: list[PrefectFuture[list[Match]]]
     if len(partitions) == 1:
         parts = match_batch.map(
             unmapped(index_dir), batches, top_k=unmapped(top_k), today=unmapped(today), exclude=unmapped(exclude)
         )
     else:
         parts = []
+        # Futures as arguments are resolved by Prefect before the task runs; its submit() typing
+        # wants the resolved types, hence the ignores.
         for batch in batches:
             queries = plan_batch.submit(index_dir, batch)
-            hits = [retrieve_partition.submit(index_dir, queries, p) for p in partitions]
+            hits = [retrieve_partition.submit(index_dir, queries, p) for p in partitions]  # type: ignore[call-overload]
             candidates = fuse.submit(hits)
-            scored = [rescore_partition.submit(index_dir, queries, candidates, p, exclude) for p in partitions]
-            parts.append(rank_batch.submit(queries, candidates, scored, top_k, today))
+            scored = [
+                rescore_partition.submit(index_dir, queries, candidates, p, exclude)  # type: ignore[call-overload]
+                for p in partitions
+            ]
+            parts.append(rank_batch.submit(queries, candidates, scored, top_k, today))  # type: ignore[call-overload]
     return sharding.merge_batches(part.result() for part in parts)
 
 

@@ -11,12 +11,14 @@ warehouse and the index by path, so on a real cluster those paths must be shared
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from jiebang.settings import Settings
 
 
-def task_runner_for(settings: Settings) -> TaskRunner:
+def task_runner_for(settings: Settings) -> TaskRunner[Any]:
     """A fresh task runner for `settings` (a runner is started once per flow run).
 
     >>> type(task_runner_for(Settings())).__name__

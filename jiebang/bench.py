@@ -23,6 +23,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from matching.engine import Challenge, Listing
 
@@ -183,7 +184,7 @@ def phase_compare(args: dict) -> dict:
     queries = [list(dict.fromkeys(tokenize(c.title + " " + c.description))) or ["x"] for c in challenges]
     started = time.perf_counter()
     documents = [word_document(listing.text_fields()) for listing in listings]
-    results = {"segment_seconds": time.perf_counter() - started}
+    results: dict[str, Any] = {"segment_seconds": time.perf_counter() - started}
 
     for backend in ("numpy", "numba"):
         retriever = bm25s.BM25(backend=backend)

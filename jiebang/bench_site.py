@@ -177,7 +177,7 @@ class SyntheticSite:
 
     @property
     def base_url(self) -> str:
-        host, port = self.server.server_address[:2]
+        host, port = self.server.socket.getsockname()[:2]  # server_address is typed str | bytes
         return f"http://{host}:{port}"
 
     def sources_toml(self) -> str:

@@ -198,8 +198,9 @@ def run_configured_import(warehouse: Warehouse, spec: ImportSettings, run_id: st
     sha256, size = _file_digest(path)
     options = _import_options_hash(spec)
     previous = queries.imported_file(warehouse, str(path), spec.format)
-    skipped = previous is not None and previous["sha256"] == sha256 and previous["options_hash"] == options
-    if skipped:
+    skipped = False
+    if previous is not None and previous["sha256"] == sha256 and previous["options_hash"] == options:
+        skipped = True
         report = LoadReport(skipped_unchanged=int(previous["records"]))
     else:
         report = _load_import(warehouse, spec, path, run_id)

@@ -50,7 +50,7 @@ class SampleData:
 
 
 def _read_all(base: Path, pattern: str) -> list[dict[str, Any]]:
-    records = []
+    records: list[dict[str, Any]] = []
     for path in sorted(base.glob(pattern)):
         records.extend(json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
     return records
@@ -88,7 +88,7 @@ def _patent_search(data: SampleData, _: dict, query: dict) -> tuple[int, str, st
 
 def _patent_detail(data: SampleData, g: dict, _: dict):
     found = next((p for p in data.patents if p["publication_number"] == g["number"]), None)
-    return _html(found and pages.google_patent_detail(found))
+    return _html(pages.google_patent_detail(found) if found else None)
 
 
 def _achievement_list(data: SampleData, g: dict, _: dict):
@@ -101,12 +101,12 @@ def _achievement_list(data: SampleData, g: dict, _: dict):
 def _achievement_detail(data: SampleData, g: dict, _: dict):
     items = data.achievements.get(g["site"], [])
     found = next((a for a in items if a["n"] == int(g["n"])), None)
-    return _html(found and pages.achievement_detail(found))
+    return _html(pages.achievement_detail(found) if found else None)
 
 
 def _need_detail(data: SampleData, g: dict, _: dict):
     found = next((n for n in data.needs if n["id"] == g["id"]), None)
-    return _html(found and pages.need_detail(found))
+    return _html(pages.need_detail(found) if found else None)
 
 
 _RENDERERS = {
@@ -142,7 +142,7 @@ class ReplaySite:
 
     @property
     def base_url(self) -> str:
-        host, port = self.server.server_address[:2]
+        host, port = self.server.socket.getsockname()[:2]  # server_address is typed str | bytes
         return f"http://{host}:{port}"
 
     def start(self) -> ReplaySite:

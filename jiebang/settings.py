@@ -7,9 +7,10 @@ library code never reads the environment itself.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from jiebang.errors import ConfigError
 
@@ -130,7 +131,10 @@ class Settings:
         # Relative import paths mean "beside the config file", whatever the worker's directory.
         config_dir = config_file.absolute().parent if config_file is not None else Path()
         settings = _build(values, errors, config_dir)
-        secrets = {k: env[ENV_PREFIX + k.upper()] for k in _SECRET_FIELDS if env.get(ENV_PREFIX + k.upper())}
+        # str values for str fields; typed Any because replace() checks ** against every field
+        secrets: dict[str, Any] = {
+            k: env[ENV_PREFIX + k.upper()] for k in _SECRET_FIELDS if env.get(ENV_PREFIX + k.upper())
+        }
         if errors:
             raise ConfigError("配置有误 (invalid settings): " + "; ".join(errors))
         return replace(settings, **secrets)
@@ -166,7 +170,7 @@ def _optional_str(raw: object) -> str | None:
     return str(raw) if raw not in (None, "") else None
 
 
-_SCALAR_FIELDS = {
+_SCALAR_FIELDS: dict[str, Callable[[Any], Any]] = {
     "warehouse_path": Path,
     "data_dir": Path,
     "index_dir": Path,
@@ -239,9 +243,9 @@ def _build(values: dict[str, object], errors: list[str], config_dir: Path) -> Se
             kwargs[key] = kind(raw)
         except (TypeError, ValueError):
             errors.append(f"{key}={raw!r} is not a valid {kind.__name__}")
-    if "warehouse_path" in kwargs and "index_dir" not in kwargs:
+    if isinstance(warehouse_path := kwargs.get("warehouse_path"), Path) and "index_dir" not in kwargs:
         # The index belongs to one warehouse: another warehouse file gets its own, beside it.
-        kwargs["index_dir"] = kwargs["warehouse_path"].with_suffix(".index")  # type: ignore[union-attr]
+        kwargs["index_dir"] = warehouse_path.with_suffix(".index")
     if raw_sources is not None:
         kwargs["sources"] = _parse_sources(raw_sources, errors)
     elif base_url:
@@ -314,7 +318,7 @@ def _parse_import(entry: object, problems: list[str], config_dir: Path) -> Impor
     mapping = entry.get("map", {})
     if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
         problems.append(f"map={mapping!r} is not a table of header = field names")
-    if problems:
+    if problems or not isinstance(format, str) or not isinstance(path, str):  # the types: checked above
         return None
     return ImportSettings(
         format=format,

@@ -276,7 +276,8 @@ def _coverage(query: Query, text: str, words: list[str] | None) -> tuple[float, 
 
 def spans(text: str, term: str) -> list[list[int]]:
     """Where a term occurs in a text: [start, end) of its first MAX_SPANS occurrences."""
-    found, start = [], text.find(term)
+    found: list[list[int]] = []
+    start = text.find(term)
     while start >= 0 and len(found) < MAX_SPANS:
         found.append([start, start + len(term)])
         start = text.find(term, start + len(term))
@@ -445,6 +446,7 @@ _SHARED: tuple[ListingIndex, dict[str, Any]] | None = None  # set in the parent,
 
 
 def _match_chunk(challenges: list[Challenge]) -> bytes:
+    assert _SHARED is not None, "set by the parent before the pool forks"
     index, options = _SHARED
     with _without_cyclic_gc():  # pickled here, not by the pool, to keep the collector off
         return pickle.dumps(

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import bm25s
 import numpy as np
@@ -260,7 +261,7 @@ class Postings:
 
     @classmethod
     def load(cls, folder: Path, name: str, n_docs: int, mmap: bool, backend: str) -> Postings:
-        mode = "r" if mmap else None
+        mode: Literal["r"] | None = "r" if mmap else None
         matrix = {part: np.load(folder / f"{name}.{part}.npy", mmap_mode=mode) for part in ("data", "indices")}
         # indptr is read for every query term: small enough to keep in memory.
         matrix["indptr"], matrix["num_docs"] = np.load(folder / f"{name}.indptr.npy"), n_docs

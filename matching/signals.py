@@ -87,7 +87,7 @@ def industry_of_ipc(codes: tuple[str, ...] | list[str]) -> str | None:
             if industry := IPC_INDUSTRIES.get(compact[:length]):
                 votes[industry] = votes.get(industry, 0) + 1
                 break
-    return max(votes, key=votes.get) if votes else None
+    return max(votes, key=votes.__getitem__) if votes else None
 
 
 def field_fit(challenge_field: str | None, listing_field: str | None, ipc: tuple[str, ...]) -> float | None:

@@ -27,7 +27,7 @@ def _hash(record: Mapping[str, Any]) -> str:
 
 def insert_posted(warehouse: Warehouse, record: Mapping[str, Any], *, actor: str, role: str) -> Row:
     """Insert a challenge a firm posted and its audit line ("post", after = the record)."""
-    row = {c: record.get(c) for c in POSTED_COLUMNS}
+    row: dict[str, Any] = {c: record.get(c) for c in POSTED_COLUMNS}
     now = now_utc()
     names = [*POSTED_COLUMNS, "content_hash", "first_seen", "last_seen", "last_changed"]
     values = [*row.values(), _hash(row), now, now, now]

@@ -90,7 +90,7 @@ def _batch_table(records: Iterable[Mapping[str, Any]], columns: Sequence[str], k
     """Dedupe on the key (last version wins) and build an Arrow batch with a content hash."""
     latest: dict[str, dict[str, Any]] = {}
     for record in records:
-        row = {c: record.get(c) for c in columns}
+        row: dict[str, Any] = {c: record.get(c) for c in columns}
         for c in _LIST_COLUMNS & set(columns):
             row[c] = list(row[c] or [])
         row["content_hash"] = content_hash(row)

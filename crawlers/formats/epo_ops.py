@@ -13,7 +13,7 @@ import re
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from parsel import Selector
+from parsel import Selector, SelectorList
 
 from crawlers.fields import ipc_codes, iso_date
 
@@ -88,7 +88,7 @@ def publication(page: Selector | dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _docdb(ref: Selector) -> dict[str, str]:
+def _docdb(ref: Selector | SelectorList[Selector]) -> dict[str, str]:
     doc = ref.xpath("ex:document-id[@document-id-type='docdb']")
     return {
         "country": doc.xpath("ex:country/text()").get(""),
@@ -114,7 +114,9 @@ def _exchange_record(doc: Selector) -> dict[str, Any]:
             biblio.xpath("ex:classifications-ipcr/ex:classification-ipcr/ex:text/text()").getall()
             or biblio.xpath("ex:classification-ipc/ex:text/text()").getall()
         ),
-        "priority_date": min(map(iso_date, biblio.xpath("ex:priority-claims//ex:date/text()").getall()), default=None),
+        "priority_date": min(
+            filter(None, map(iso_date, biblio.xpath("ex:priority-claims//ex:date/text()").getall())), default=None
+        ),
         "filing_date": iso_date(biblio.xpath("ex:application-reference//ex:date/text()").get()),
         "published_on": iso_date(publication_ref.xpath(".//ex:date/text()").get()),
         "language": abstract_lang or title_lang,
@@ -136,7 +138,7 @@ def _fulltext_record(page: Selector) -> dict[str, Any] | None:
     return {"publication_number": number or None, "claims": "\n".join(t for t in texts if t) or None}
 
 
-def _preferred(elements: Selector, joiner: str = " ") -> tuple[str | None, str | None]:
+def _preferred(elements: SelectorList[Selector], joiner: str = " ") -> tuple[str | None, str | None]:
     """The text of the element in the first preferred language (`@lang`), else of the first one."""
     by_lang = {(e.attrib.get("lang") or "").lower(): e for e in elements}
     lang = next((lang for lang in TITLE_LANGUAGES if lang in by_lang), next(iter(by_lang), None))
@@ -146,7 +148,7 @@ def _preferred(elements: Selector, joiner: str = " ") -> tuple[str | None, str |
     return joiner.join(p for p in parts if p) or None, lang or None
 
 
-def _names(biblio: Selector, role: str) -> list[str]:
+def _names(biblio: SelectorList[Selector], role: str) -> list[str]:
     """Names as filed ('original'); the EPO's normalised 'epodoc' form (with ' [NL]') when absent."""
     path = f"ex:parties/ex:{role}s/ex:{role}[@data-format='%s']/ex:{role}-name/ex:name/text()"
     names = biblio.xpath(path % "original").getall() or biblio.xpath(path % "epodoc").getall()

@@ -218,7 +218,7 @@ def us_publication_number(doc_number: str | None, kind: str | None, country: str
 
 def patent_item(source: str, **fields: Any) -> dict[str, Any]:
     """A patent listing with every key a crawled Google Patents item has, in the same order."""
-    item = {
+    item: dict[str, Any] = {
         "record_type": "listing",
         "kind": "patent",
         "publication_number": None,

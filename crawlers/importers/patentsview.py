@@ -43,7 +43,8 @@ def read(path: Path, *, source: str) -> Iterator[tuple[int, dict[str, Any]]]:
         lines = csv_lines(stream)
         header = next(lines, None)
         names = [h.strip() for h in header] if isinstance(header, list) else []
-        if not any(c in names for c in COLUMNS["number"]) or not any(c in names for c in COLUMNS["title"]):
+        has_columns = any(c in names for c in COLUMNS["number"]) and any(c in names for c in COLUMNS["title"])
+        if not isinstance(header, list) or not has_columns:
             raise ImportRefused(
                 f"{path.name} is not a PatentsView table: its header needs patent_number (or patent_id) "
                 f"and patent_title; it has {', '.join(names[:12]) or 'no header'}"

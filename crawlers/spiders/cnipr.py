@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from typing import Any
 
 import scrapy
 from parsel import Selector
@@ -17,7 +18,7 @@ from parsel import Selector
 from crawlers.fields import ipc_codes, iso_date, split_names
 from crawlers.spiders import SourceSpider
 
-CNIPR = {
+CNIPR: dict[str, Any] = {
     "records": "div.g_item, div.list-item",
     "title_attr": "li[name=patti]::attr(title)",  # desktop: the title without its row number
     "title_text": "h5.list-title ::text",  # mobile: "3.聚左旋乳酸…", hit words wrapped in spans

@@ -7,7 +7,6 @@ that belongs in a downloader middleware reading the credentials from the setting
 from __future__ import annotations
 
 import json
-from typing import ClassVar
 from urllib.parse import urlsplit
 
 import scrapy
@@ -28,7 +27,7 @@ class EpoOpsSpider(SourceSpider):
     name = "epo_ops"
     list_callbacks = ("parse",)
     detail_callback = "parse_publication"
-    custom_settings: ClassVar[dict] = {"DEFAULT_REQUEST_HEADERS": {"Accept": "application/xml"}}  # JSON on request too
+    custom_settings = {"DEFAULT_REQUEST_HEADERS": {"Accept": "application/xml"}}  # JSON on request too
 
     def looks_like_detail(self, response) -> bool:
         return epo_ops.page_kind(epo_ops.read(response.text)) == "publication"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 from urllib.parse import quote
 
 import scrapy
@@ -17,7 +18,7 @@ import scrapy
 from crawlers.fields import iso_date, query_int, with_query
 from crawlers.spiders import SourceSpider
 
-USPTO_ODP = {
+USPTO_ODP: dict[str, Any] = {
     "application": "/api/v1/patent/applications/{number}",  # on the search's host
     "page_size": 25,
     "max_results": 1000,  # a search can match millions; `-a max_results=N` overrides
