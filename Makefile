@@ -7,7 +7,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
 
-.PHONY: demo test install
+.PHONY: demo test install system-deps
 
 install: $(VENV)/.installed
 
@@ -20,5 +20,10 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(BIN)/jiebang demo
 
-test: install
+# Chromium and a CJK font for the browser tests (apt-get as root; else one line naming them).
+# First, so a machine that lacks them stops before the long install, not in a Playwright trace.
+system-deps:
+	@bash scripts/system-deps.sh
+
+test: system-deps install
 	$(BIN)/python -m pytest -q

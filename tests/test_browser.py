@@ -38,6 +38,12 @@ def _free_port() -> int:
 
 @pytest.fixture
 def app_url(loaded_warehouse):
+    if not os.access(CHROMIUM, os.X_OK):  # one line, not Playwright's launch trace
+        pytest.fail(
+            f"{CHROMIUM} 不存在 (Chromium missing): run `make test` as root, "
+            "or apt-get install -y chromium fonts-wqy-microhei",
+            pytrace=False,
+        )
     port = _free_port()
     env = {**os.environ, "JIEBANG_WAREHOUSE_PATH": str(loaded_warehouse.path), "JIEBANG_UI_PORT": str(port)}
     server = subprocess.Popen(

@@ -1,6 +1,8 @@
 """Tests that keep the docs and deployment files honest."""
 
 import re
+import shutil
+import subprocess
 
 import yaml
 from prefect import Flow
@@ -22,7 +24,36 @@ def test_ci_runs_the_readme_test_command():
     script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     commands = [line.strip() for line in script.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     assert commands[-1] == _readme_commands()[1]
+    assert "scripts/system-deps.sh" in script
+
+
+def test_make_test_sets_up_the_browser_tests_system_packages_first():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    prerequisites = re.search(r"^test:(.*)$", makefile, re.M).group(1).split()
+    assert prerequisites[0] == "system-deps", prerequisites
+    assert re.search(r"^system-deps:\n\t@?bash scripts/system-deps\.sh$", makefile, re.M)
+    script = (ROOT / "scripts" / "system-deps.sh").read_text(encoding="utf-8")
     assert "chromium" in script and "fonts-wqy-microhei" in script
+
+
+def test_system_deps_names_the_missing_packages_in_one_line_when_it_cannot_install(tmp_path):
+    """Without apt-get (or root) the script stops at once, before any test, with one line."""
+    bin_dir = tmp_path / "bin"  # a PATH with the tools the script reads, and no apt-get
+    bin_dir.mkdir()
+    for tool in ("id", "grep", "fc-list"):
+        if found := shutil.which(tool):
+            (bin_dir / tool).symlink_to(found)
+    result = subprocess.run(
+        ["/bin/bash", str(ROOT / "scripts" / "system-deps.sh")],
+        env={"PATH": str(bin_dir), "CHROMIUM": str(tmp_path / "no-chromium")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert "chromium" in line and "apt-get install" in line
 
 
 def test_every_prefect_yaml_entrypoint_resolves_to_a_flow():
