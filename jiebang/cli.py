@@ -23,9 +23,7 @@ user_app = typer.Typer(help="本地账户 (local accounts).", no_args_is_help=Tr
 app.add_typer(user_app, name="user")
 console = Console(soft_wrap=True)  # an error stays one line, whatever the terminal width
 
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="TOML settings file (else JIEBANG_CONFIG).")
-]
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file (else JIEBANG_CONFIG).")]
 
 # Telemetry off and no calls beyond 127.0.0.1, for every command (set before Prefect loads).
 _QUIET_ENV = {
@@ -129,22 +127,29 @@ def ui(config: ConfigOption = None) -> None:
     raise typer.Exit(_serve_until_stopped(_start_ui(settings)))
 
 
+def _stop_on_signals() -> None:
+    """SIGTERM (a service manager, a test) stops like Ctrl-C: a KeyboardInterrupt wherever the
+    command is, which the command catches around everything it started. Only the first signal
+    interrupts: a second one must not cut short the shutdown that stops the Prefect server."""
+
+    def stop(*_):
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: None)  # not SIG_IGN: processes started later inherit that
+        raise KeyboardInterrupt
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+
+
 def _serve_deployments(settings: Settings, api_url: str) -> None:
     """Serve the deployments against the server at api_url until Ctrl-C or SIGTERM."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from flows.serve import serve_deployments
 
-    def stop(*_):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
     os.environ["PREFECT_API_URL"] = api_url  # for the flow-run processes the runner starts
     with temporary_settings({PREFECT_API_URL: api_url}):
-        try:
-            serve_deployments(settings, os.environ.get("JIEBANG_CONFIG"))
-        except KeyboardInterrupt:
-            pass
+        serve_deployments(settings, os.environ.get("JIEBANG_CONFIG"))
 
 
 @app.command()
@@ -161,18 +166,25 @@ def serve(
 
     Example: jiebang serve --port 4200
     """
-    from jiebang.prefect_server import LocalPrefectServer, next_run
+    # Installed before anything starts: a SIGTERM while the server or the deployments are still
+    # starting must stop them as cleanly as one while serving.
+    _stop_on_signals()
+    try:
+        from jiebang.prefect_server import LocalPrefectServer, next_run
 
-    settings = _settings(config)
-    with LocalPrefectServer(settings.prefect_host, settings.prefect_port if port is None else port) as server:
-        console.print(f"Prefect 界面 (UI): {server.ui_url}   API: {server.api_url}")
-        upcoming = next_run(settings.schedule_cron, settings.schedule_timezone)
-        console.print(
-            f"夜间刷新 (nightly): cron '{settings.schedule_cron}' {settings.schedule_timezone}，"
-            f"下次运行 next run {upcoming:%Y-%m-%d %H:%M} {settings.schedule_timezone}；"
-            "按 Ctrl-C 停止 (Ctrl-C to stop)"
-        )
-        _serve_deployments(settings, server.api_url)
+        settings = _settings(config)
+        with LocalPrefectServer(settings.prefect_host, settings.prefect_port if port is None else port) as server:
+            console.print(f"Prefect 界面 (UI): {server.ui_url}   API: {server.api_url}")
+            upcoming = next_run(settings.schedule_cron, settings.schedule_timezone)
+            console.print(
+                f"夜间刷新 (nightly): cron '{settings.schedule_cron}' {settings.schedule_timezone}，"
+                f"下次运行 next run {upcoming:%Y-%m-%d %H:%M} {settings.schedule_timezone}；"
+                "按 Ctrl-C 停止 (Ctrl-C to stop)"
+            )
+            _serve_deployments(settings, server.api_url)
+    except KeyboardInterrupt:
+        pass  # the `with` block has stopped the server; Prefect's serve has stopped the deployments
+    console.print("已停止 (stopped)")
 
 
 @app.command()

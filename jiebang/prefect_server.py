@@ -11,15 +11,17 @@ PREFECT_API_URL at it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -79,16 +81,26 @@ class LocalPrefectServer:
         env.pop("PREFECT_API_URL")  # the server itself must not look for another one
         # Its output goes to a file: an unread pipe would fill up and stall the server.
         self.log = tempfile.NamedTemporaryFile(prefix="prefect-server-", suffix=".log", delete=False)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", self.host, "--port", str(self.port)],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        try:
+            with _signals_held(signal.SIGTERM, signal.SIGINT):
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "prefect", "server", "start", "--host", self.host, "--port", str(self.port)],
+                    env=env,
+                    stdout=self.log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            return self._wait_until_healthy(self.process)
+        except (KeyboardInterrupt, SystemExit):
+            # Ctrl-C or SIGTERM while it starts: `with` never reached its block, so nothing else stops it.
+            self.stop()
+            Path(self.log.name).unlink(missing_ok=True)
+            raise
+
+    def _wait_until_healthy(self, process: subprocess.Popen) -> LocalPrefectServer:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            if process.poll() is not None:
                 last = Path(self.log.name).read_text(errors="replace").strip().splitlines()[-1:]
                 raise PrefectServerFailed(
                     f"Prefect 服务器未能启动 (server exited: {' '.join(last)}); "
@@ -117,8 +129,16 @@ class LocalPrefectServer:
         try:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
+            self._kill()
+        except BaseException:  # a second Ctrl-C must not leave it running
+            self._kill()
+            raise
+
+    def _kill(self) -> None:
+        assert self.process is not None
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        self.process.wait()
 
     def __enter__(self) -> LocalPrefectServer:
         return self.start()
@@ -126,6 +146,28 @@ class LocalPrefectServer:
     def __exit__(self, *exc_info) -> None:
         self.stop()
         Path(self.log.name).unlink(missing_ok=True)  # kept only when start-up failed (the error names it)
+
+
+@contextlib.contextmanager
+def _signals_held(*signums: int) -> Iterator[None]:
+    """Signals that arrive inside are handled when it ends. Between starting a child and
+    recording it, a KeyboardInterrupt would leave the child running with nobody to stop it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread handles signals
+        return
+    arrived: list[int] = []
+
+    def hold(signum, _frame):
+        arrived.append(signum)
+
+    previous = {signum: signal.signal(signum, hold) for signum in signums}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        for signum in dict.fromkeys(arrived):
+            signal.raise_signal(signum)
 
 
 def next_run(cron: str, timezone: str, after: datetime | None = None) -> datetime:

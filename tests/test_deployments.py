@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -104,8 +105,7 @@ def test_prefect_deploy_registers_the_three_deployments_and_the_nightly_schedule
     _assert_nightly_at_two_in_shanghai(api)
 
 
-def test_jiebang_serve_runs_a_server_with_the_scheduled_nightly_deployment(tmp_path):
-    port = free_port()
+def _start_serve(tmp_path, port: int) -> tuple[subprocess.Popen, Path]:
     env = {
         **os.environ,
         **FAST_SCHEDULER,
@@ -123,6 +123,34 @@ def test_jiebang_serve_runs_a_server_with_the_scheduled_nightly_deployment(tmp_p
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
+    return serve, log
+
+
+def _processes() -> dict[int, tuple[int, int, str]]:
+    """pid → (parent pid, process group, state) of every process, read from /proc."""
+    found = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue  # it ended meanwhile
+            state, parent, group = stat.rpartition(")")[2].split()[:3]
+            found[int(entry.name)] = (int(parent), int(group), state)
+    return found
+
+
+def _child_of(pid: int) -> int | None:
+    return next((child for child, (parent, _, _) in _processes().items() if parent == pid), None)
+
+
+def _alive_in_group(group: int) -> list[int]:
+    return [pid for pid, (_, g, state) in _processes().items() if g == group and state != "Z"]
+
+
+def test_jiebang_serve_runs_a_server_with_the_scheduled_nightly_deployment(tmp_path):
+    port = free_port()
+    serve, log = _start_serve(tmp_path, port)
     api = f"http://127.0.0.1:{port}/api"
     try:
 
@@ -133,7 +161,8 @@ def test_jiebang_serve_runs_a_server_with_the_scheduled_nightly_deployment(tmp_p
         _wait_for(registered, timeout=240)  # a busy 2-core machine: server start-up and deployment
         _assert_nightly_at_two_in_shanghai(api)
         for name in ("match-challenge/match-challenge", "rebuild-index/rebuild-index"):
-            assert _deployment(api, name).schedules == []
+            # Registered one after the other: the nightly being there says nothing about these.
+            assert _wait_for(lambda name=name: _deployment(api, name)).schedules == []
         server = LocalPrefectServer(port=port)
         assert server.healthy()  # the UI and API stay up while serving
     finally:
@@ -144,3 +173,32 @@ def test_jiebang_serve_runs_a_server_with_the_scheduled_nightly_deployment(tmp_p
     assert f"http://127.0.0.1:{port}" in output
     assert re.search(r"下次运行 next run \d{4}-\d\d-\d\d 02:00 Asia/Shanghai", output), output
     assert not LocalPrefectServer(port=port).healthy()  # the server stopped with it
+
+
+@pytest.mark.parametrize("moment", ["the server is starting", "the deployments are starting"])
+def test_jiebang_serve_stops_cleanly_on_sigterm_during_start_up(tmp_path, moment):
+    """However early SIGTERM comes, the server it started goes with it: exit 0, no traceback.
+    The moments are events, not delays, so the test means the same on a fast or a busy machine."""
+    port = free_port()
+    serve, log = _start_serve(tmp_path, port)
+    try:
+
+        def server_started():
+            assert serve.poll() is None, f"jiebang serve exited: {log.read_text()}"
+            return _child_of(serve.pid)
+
+        def server_healthy():
+            assert serve.poll() is None, f"jiebang serve exited: {log.read_text()}"
+            return LocalPrefectServer(port=port).healthy()
+
+        server_pid = _wait_for(server_started, timeout=240)  # `prefect server start` is its only child
+        if moment == "the deployments are starting":
+            _wait_for(server_healthy, timeout=240)
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=120)
+    output = log.read_text()
+    assert serve.returncode == 0, output
+    assert "Traceback" not in output, output
+    _wait_for(lambda: not _alive_in_group(server_pid), timeout=60)  # the server and its workers
+    assert not LocalPrefectServer(port=port).healthy()
