@@ -19,7 +19,7 @@ from typing import Any
 
 from jiebang import exports
 from jiebang.accounts import User, require_role
-from jiebang.errors import InvalidDecision
+from jiebang.errors import InvalidDecision, NotOnScreen
 from warehouse import queries, store, workspace_queries, workspace_store
 from warehouse.gateway import Row, Warehouse
 from warehouse.workspace_queries import UNREVIEWED, Filters
@@ -225,6 +225,16 @@ def _validated(
     return out
 
 
+def _check_on_screen(challenge_id: str, on_screen: str | None) -> None:
+    """A page passes the challenge it is showing (`on_screen`) beside the ids its card rendered;
+    a card left over from another challenge (the page moved on under the click) is refused."""
+    if on_screen is not None and on_screen != challenge_id:
+        raise NotOnScreen(
+            "操作未记录：这张卡片属于另一条需求，页面已切换。请在当前显示的需求上重新操作"
+            " (the card belongs to another challenge than the one on screen)"
+        )
+
+
 def _require_matches(warehouse: Warehouse, challenge_id: str, listing_ids: Sequence[str]) -> dict[str, Row]:
     found = workspace_queries.latest_decisions(warehouse, challenge_id, listing_ids)
     missing = [lid for lid in listing_ids if lid not in found]
@@ -245,13 +255,15 @@ def decide(
     deal_amount_wan: Any = None,
     deal_date: Any = None,
     today: date | None = None,
+    on_screen: str | None = None,
 ) -> int:
     """Record one decision under the signed-in broker's name; returns its review id.
 
     排除 needs a reason (REJECT_REASONS, optionally "：free text"); 签约 needs the deal amount in
     万元 (0 < amount ≤ DEAL_MAX_WAN) and the deal date (not in the future). InvalidDecision
-    says which field is wrong."""
+    says which field is wrong. Pages pass `on_screen`, the challenge they show (see NotOnScreen)."""
     broker = _broker(user)
+    _check_on_screen(challenge_id, on_screen)
     clean = _validated(decision, reason, note, deal_amount_wan, deal_date, today or date.today())
     _require_matches(warehouse, challenge_id, [listing_id])
     return store.record_review(
@@ -269,9 +281,11 @@ def decide_many(
     reason: str | None = None,
     note: str | None = None,
     today: date | None = None,
+    on_screen: str | None = None,
 ) -> list[int]:
     """The same decision for several matches of one challenge, all recorded or none (bulk)."""
     broker = _broker(user)
+    _check_on_screen(challenge_id, on_screen)
     listing_ids = list(dict.fromkeys(listing_ids))
     if not listing_ids:
         raise InvalidDecision("批量操作：请先勾选匹配")
@@ -289,10 +303,19 @@ def decide_many(
     )
 
 
-def add_note(warehouse: Warehouse, user: User | None, challenge_id: str, listing_id: str, note: str) -> int:
+def add_note(
+    warehouse: Warehouse,
+    user: User | None,
+    challenge_id: str,
+    listing_id: str,
+    note: str,
+    *,
+    on_screen: str | None = None,
+) -> int:
     """A note on a decided match: its current decision appended again with the note (the
     decision does not change). An undecided match takes its note with its first decision."""
     broker = _broker(user)
+    _check_on_screen(challenge_id, on_screen)
     note = (note or "").strip()
     if not note:
         raise InvalidDecision("备注：不能为空")
@@ -312,10 +335,13 @@ def add_note(warehouse: Warehouse, user: User | None, challenge_id: str, listing
     )
 
 
-def share_match(warehouse: Warehouse, user: User | None, challenge_id: str, listing_id: str) -> bool:
+def share_match(
+    warehouse: Warehouse, user: User | None, challenge_id: str, listing_id: str, *, on_screen: str | None = None
+) -> bool:
     """Show a match to the firm that posted the challenge (audited "share"); True when shared
     now, False when it already was."""
     broker = _broker(user)
+    _check_on_screen(challenge_id, on_screen)
     owner = queries.get_challenge(warehouse, challenge_id)
     if owner is None:
         raise InvalidDecision(f"分享：需求 {challenge_id} 不存在")

@@ -39,6 +39,11 @@ class InvalidDecision(JiebangError):
     """A broker decision cannot be recorded as given (which field, why)."""
 
 
+class NotOnScreen(InvalidDecision):
+    """A decision names a challenge other than the one the broker's page was showing (a stale
+    card after the page moved on): refused, so it can never land on another firm's challenge."""
+
+
 class InvalidApplication(JiebangError):
     """A 揭榜 application is incomplete or malformed; `problems` maps each field label to why
     (all at once)."""

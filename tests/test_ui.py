@@ -14,6 +14,8 @@ from jiebang.settings import Settings
 from tests.conftest import ROOT
 from warehouse import queries, store
 
+pytestmark = pytest.mark.integration
+
 PAGES = ROOT / "ui" / "pages"
 BROKER = User("wang", "王经纪", "broker")
 
@@ -35,7 +37,7 @@ def test_broker_page_lists_challenges_and_ranked_matches(loaded_warehouse):
     assert not at.exception
     queue = broker.challenge_queue(loaded_warehouse, BROKER)  # the first page of the queue
     assert queue.total == queries.table_counts(loaded_warehouse)["challenges"] > len(queue.rows)
-    assert at.selectbox(key="challenge_id").options == [
+    assert at.selectbox(key="broker_challenge_pick").options == [
         f"{row['title']}  ·  待审 {row['n_unreviewed']}  ·  最高分 {row['best_score'] or 0:.0f}" for row in queue.rows
     ]
     best = queries.matches_for_challenge(loaded_warehouse, queue.rows[0]["challenge_id"], limit=10)
@@ -276,7 +278,7 @@ def test_hostile_text_renders_only_as_escaped_text_on_the_broker_page_and_the_bo
         today=TODAY,
     )
 
-    at = _open("broker.py", wh, BROKER, challenge_id="evil:/1")
+    at = _open("broker.py", wh, BROKER, broker_challenge="evil:/1")
     assert not at.exception
     assert any("<mark>" in m.value for m in at.markdown if m.proto.allow_html)  # highlighted, escaped
     _assert_inert(at)
@@ -287,7 +289,7 @@ def test_hostile_text_renders_only_as_escaped_text_on_the_broker_page_and_the_bo
 
 def test_a_deal_through_the_follow_up_form_is_validated_and_stored(tmp_path):
     wh = _seeded(tmp_path)
-    at = _open("broker.py", wh, BROKER, challenge_id="mkt:/1")
+    at = _open("broker.py", wh, BROKER, broker_challenge="mkt:/1")
     key = "mkt:/1|CN1"
     at.radio(key=f"decision|{key}").set_value("signed")
     at.button(key=f"submit|{key}").click().run()  # no amount, no date
@@ -308,7 +310,7 @@ def test_a_deal_through_the_follow_up_form_is_validated_and_stored(tmp_path):
 
 def test_bulk_reject_and_share_through_the_page(tmp_path):
     wh = _seeded(tmp_path)
-    at = _open("broker.py", wh, BROKER, challenge_id="firm:anon")
+    at = _open("broker.py", wh, BROKER, broker_challenge="firm:anon")
     at.checkbox(key="select|firm:anon|CN3").check()
     at.checkbox(key="select|firm:anon|zju:/a1").check()
     at.selectbox(key="bulk_decision").select("reject")
@@ -344,14 +346,14 @@ def test_broker_page_filters_and_applications(tmp_path):
     at = _open("broker.py", wh, BROKER)
     at.selectbox(key="f_field").select("生命健康")
     at.button(key="FormSubmitter:filters-应用筛选").click().run()
-    assert [o.split("  ·  ")[0] for o in at.selectbox(key="challenge_id").options] == [
+    assert [o.split("  ·  ")[0] for o in at.selectbox(key="broker_challenge_pick").options] == [
         "体外诊断试剂稳定性差",
         "已过期的需求",
     ]
 
     at.selectbox(key="f_field").select("全部")
     at.button(key="FormSubmitter:filters-应用筛选").click().run()
-    at.selectbox(key="challenge_id").set_value("firm:anon").run()
+    at.selectbox(key="broker_challenge_pick").set_value("firm:anon").run()
     assert "揭榜申请（1）" in [s.value for s in at.subheader]
     assert "**浙大材料学院**" in [m.value for m in at.markdown]
     assert {b.label for b in at.get("download_button")} == {
@@ -452,7 +454,7 @@ def test_the_router_offers_the_board_to_everyone_and_the_audit_log_to_admins(loa
 
 def test_a_note_through_the_page_keeps_the_decision(tmp_path):
     wh = _seeded(tmp_path)
-    at = _open("broker.py", wh, BROKER, challenge_id="mkt:/1")
+    at = _open("broker.py", wh, BROKER, broker_challenge="mkt:/1")
     key = "mkt:/1|zju:/a1"
     at.text_input(key=f"note|{key}").input("等对方报价")
     at.button(key=f"note_only|{key}").click().run()

@@ -14,11 +14,13 @@ import openpyxl
 import pytest
 
 from jiebang import audit, broker, dashboard, solver
-from jiebang.errors import AccessDenied, InvalidApplication, InvalidDecision, RateLimited
+from jiebang.errors import AccessDenied, InvalidApplication, InvalidDecision, NotOnScreen, RateLimited
 from jiebang.highlight import escape, merged, segments, split_highlight, to_html
 from tests.workspace_data import ADMIN, BROKER, FIRM, FIRM_USER, TODAY, seed
 from warehouse.gateway import Warehouse
 from warehouse.workspace_queries import Filters
+
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +133,34 @@ def test_a_decision_on_a_pair_that_is_not_a_match_is_refused(wh):
     with pytest.raises(InvalidDecision, match="匹配不存在"):
         broker.decide(wh, BROKER, "mkt:/1", "CN3", "shortlist")  # CN3 is proposed for firm:anon only
     assert _reviews(wh) == []
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda wh: broker.decide(
+            wh,
+            BROKER,
+            "mkt:/1",
+            "CN1",
+            "signed",
+            deal_amount_wan=50,
+            deal_date=TODAY,
+            today=TODAY,
+            on_screen="firm:anon",
+        ),
+        lambda wh: broker.decide_many(wh, BROKER, "mkt:/1", ["CN1"], "shortlist", on_screen="firm:anon"),
+        lambda wh: broker.add_note(wh, BROKER, "mkt:/1", "CN1", "已电话沟通", on_screen="firm:anon"),
+        lambda wh: broker.share_match(wh, BROKER, "firm:anon", "CN2", on_screen="mkt:/1"),
+    ],
+    ids=["decide", "bulk", "note", "share"],
+)
+def test_a_decision_from_a_card_of_another_challenge_than_the_one_on_screen_is_refused(wh, call):
+    broker.decide(wh, BROKER, "mkt:/1", "CN1", "shortlist", on_screen="mkt:/1")  # the card's own challenge: kept
+    with pytest.raises(NotOnScreen, match="页面已切换"):
+        call(wh)
+    assert _reviews(wh) == [("mkt:/1", "CN1", "shortlist", None, None, "wang", None, None)]
+    assert wh.query("SELECT count(*) AS n FROM match_shares")[0]["n"] == 0
 
 
 @pytest.mark.parametrize("user", [None, FIRM_USER], ids=["anonymous", "firm"])
@@ -706,13 +736,3 @@ def test_highlight_html_is_only_escaped_text_and_marks(hostile):
     assert "<" not in text and ">" not in text  # no tag but ours
     assert not set("[]()*_`$:\\") & set(text) and "\n" not in text  # no Markdown syntax either
     assert escape("<") == "&lt;" and escape("&lt;") == "&amp;lt;"
-
-
-def test_the_broker_benchmark_runs_at_a_tiny_size(tmp_path):
-    """jiebang.bench_broker is a script, not a test; this only keeps it working."""
-    from jiebang.bench_broker import run
-
-    figures = run(tmp_path / "bench.duckdb", 60, 2_000, 5, 1)
-    names = [name for name, _, _ in figures]
-    assert "match page (10 cards + notes)" in names and "broker page rerun (all its service calls)" in names
-    assert all(median > 0 for _, median, _ in figures)

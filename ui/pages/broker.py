@@ -38,6 +38,11 @@ STATE_LABELS = {
 FOLLOW_UPS = ("contacted", "intent", "signed", "follow_up")
 ANY = "全部"
 LISTING_CHARS = 400
+# The challenge on screen is this page's own state, by id. The selector's widget value travels as
+# its option label, which carries live counts: a decision changes the label, and a stale label must
+# never decide which challenge the page shows (issue 12).
+ON_SCREEN = "broker_challenge"
+PICK = "broker_challenge_pick"
 
 user = current_user()
 wh = warehouse()
@@ -57,9 +62,11 @@ def _show_flash(scope: str) -> None:
 
 
 def _act(scope: str, done: str, action, *args, **kwargs) -> None:
-    """Run one service call from a widget callback; its outcome is shown where it was asked for."""
+    """Run one service call from a widget callback; its outcome is shown where it was asked for.
+    The call carries the ids the card rendered (in `args`) and the challenge the page showed when
+    the broker clicked; the service refuses the call when they differ."""
     try:
-        action(wh, user, *args, **kwargs)
+        action(wh, user, *args, on_screen=st.session_state.get(ON_SCREEN), **kwargs)
     except JiebangError as exc:
         _flash("error", str(exc), scope)
     else:
@@ -108,7 +115,7 @@ filters = broker.Filters(
 # --- the queue --------------------------------------------------------------------------------
 if st.session_state.get("broker_filters", filters) != filters:  # new filters: start from their first page
     st.session_state["queue_page"] = 1
-    st.session_state.pop("challenge_id", None)
+    st.session_state.pop(ON_SCREEN, None)
 st.session_state["broker_filters"] = filters
 queue_page = int(st.session_state.get("queue_page", 1)) - 1
 queue = broker.challenge_queue(wh, user, filters, page=queue_page)
@@ -120,15 +127,27 @@ labels = {
     for row in queue.rows
 }
 ids = list(labels)
-chosen = st.session_state.get("challenge_id")
-if chosen and chosen not in labels and (pinned := broker.challenge(wh, user, chosen)) is not None:
-    ids.insert(0, chosen)  # keep the challenge being worked on while the queue page changes
-    labels[chosen] = f"{pinned['title']}（不在本页）"
+on_screen = st.session_state.get(ON_SCREEN)
+if on_screen and on_screen not in labels and (pinned := broker.challenge(wh, user, on_screen)) is not None:
+    ids.insert(0, on_screen)  # keep the challenge being worked on while the queue page changes
+    labels[on_screen] = f"{pinned['title']}（不在本页）"
+if on_screen not in labels:
+    on_screen = ids[0]
+st.session_state[ON_SCREEN] = st.session_state[PICK] = on_screen  # the selector shows what the page shows
+
+
+def _pick() -> None:
+    st.session_state[ON_SCREEN] = st.session_state[PICK]
+    st.session_state["match_page"] = 1
+    st.session_state.pop("broker_flash", None)
+
+
 pick, paging = st.columns([5, 1])
-challenge_id = pick.selectbox(f"需求（共 {queue.total} 个）", ids, key="challenge_id", format_func=labels.get)
+pick.selectbox(f"需求（共 {queue.total} 个）", ids, key=PICK, format_func=labels.get, on_change=_pick)
 paging.number_input(
     f"需求页（共 {queue.pages} 页）", min_value=1, max_value=max(queue.pages, queue_page + 1), step=1, key="queue_page"
 )
+challenge_id = on_screen
 challenge = broker.challenge(wh, user, challenge_id)
 if challenge is None:
     st.warning("该需求不存在。")
@@ -139,7 +158,8 @@ with st.container(border=True):
     budget = "面议" if challenge["budget_wan"] is None else f"{challenge['budget_wan']:.0f} 万元"
     st.caption(
         f"所属行业：{plain(challenge['field'] or '未分类')}　榜额：{budget}　"
-        f"截止日期：{challenge['deadline'] or '—'}　发榜单位：{plain(challenge['firm'] or challenge['issuer'] or '—')}　"
+        f"截止日期：{challenge['deadline'] or '—'}　"
+        f"发榜单位：{plain(challenge['firm'] or challenge['issuer'] or '—')}　"
         f"地区：{plain(challenge['region'] or '—')}　状态：{plain(challenge['status'])}"
         + ("　（匿名发布）" if challenge.get("anonymous") and not challenge.get("revealed") else "")
     )
@@ -190,7 +210,7 @@ with main:
     keys = {m["listing_id"]: f"{challenge_id}|{m['listing_id']}" for m in page.rows}
     _show_flash("page")
 
-    def _bulk() -> None:
+    def _bulk(challenge_id: str, keys: dict[str, str]) -> None:
         chosen_ids = [lid for lid, key in keys.items() if st.session_state.get(f"select|{key}")]
         decision = st.session_state["bulk_decision"]
         reason = broker.reject_reason(st.session_state.get("bulk_reason"), st.session_state.get("bulk_detail"))
@@ -223,12 +243,35 @@ with main:
             )
             cols[2].text_input("排除说明（可选）", key="bulk_detail")
             cols[3].text_input("备注（可选）", key="bulk_note")
-            st.form_submit_button("对选中的匹配执行", key="bulk_submit", on_click=_bulk, type="primary")
+            st.form_submit_button(
+                "对选中的匹配执行", key="bulk_submit", on_click=_bulk, args=(challenge_id, keys), type="primary"
+            )
         all_on, all_off, _ = st.columns([1, 1, 4])
         all_on.button("全选本页", key="select_all", on_click=_select_all, args=(True,))
         all_off.button("取消全选", key="select_none", on_click=_select_all, args=(False,))
     else:
         st.info("暂无匹配结果。")
+
+    def _follow_up(challenge_id: str, lid: str, key: str, note_only: bool = False) -> None:
+        decision = st.session_state[f"decision|{key}"]
+        signed = decision == "signed"
+        note = st.session_state.get(f"note|{key}")
+        if note_only:
+            _act(key, "备注已保存", broker.add_note, challenge_id, lid, note)
+        else:
+            _act(
+                key,
+                f"已记录：{broker.DECISION_LABELS[decision]}",
+                broker.decide,
+                challenge_id,
+                lid,
+                decision,
+                note=note,
+                deal_amount_wan=st.session_state.get(f"amount|{key}") if signed else None,
+                deal_date=st.session_state.get(f"deal_date|{key}") if signed else None,
+            )
+        if st.session_state["broker_flash"]["kind"] == "success":
+            st.session_state[f"note|{key}"] = ""
 
     shareable = bool(challenge.get("firm"))
     for m in page.rows:
@@ -324,27 +367,6 @@ with main:
                     args=(key, "已分享给企业", broker.share_match, challenge_id, lid),
                 )
 
-            def _follow_up(key: str = key, lid: str = lid, note_only: bool = False) -> None:
-                decision = st.session_state[f"decision|{key}"]
-                signed = decision == "signed"
-                note = st.session_state.get(f"note|{key}")
-                if note_only:
-                    _act(key, "备注已保存", broker.add_note, challenge_id, lid, note)
-                else:
-                    _act(
-                        key,
-                        f"已记录：{broker.DECISION_LABELS[decision]}",
-                        broker.decide,
-                        challenge_id,
-                        lid,
-                        decision,
-                        note=note,
-                        deal_amount_wan=st.session_state.get(f"amount|{key}") if signed else None,
-                        deal_date=st.session_state.get(f"deal_date|{key}") if signed else None,
-                    )
-                if st.session_state["broker_flash"]["kind"] == "success":
-                    st.session_state[f"note|{key}"] = ""
-
             with st.expander("跟进与备注（已联系 / 意向 / 签约 / 回访）"), st.form(f"decide|{key}", border=False):
                 cols = st.columns([2, 1, 1])
                 cols[0].radio(
@@ -354,9 +376,15 @@ with main:
                 cols[2].date_input("签约日期", value=None, key=f"deal_date|{key}")
                 st.text_input("备注", key=f"note|{key}", placeholder="回车提交")
                 send, note_only, _ = st.columns([1, 1, 3])
-                send.form_submit_button("提交", key=f"submit|{key}", type="primary", on_click=_follow_up)
+                send.form_submit_button(
+                    "提交", key=f"submit|{key}", type="primary", on_click=_follow_up, args=(challenge_id, lid, key)
+                )
                 note_only.form_submit_button(
-                    "仅保存备注", key=f"note_only|{key}", on_click=_follow_up, kwargs={"note_only": True}
+                    "仅保存备注",
+                    key=f"note_only|{key}",
+                    on_click=_follow_up,
+                    args=(challenge_id, lid, key),
+                    kwargs={"note_only": True},
                 )
 
     if page.total > page.page_size:
