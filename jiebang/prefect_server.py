@@ -173,6 +173,7 @@ def _signals_held(*signums: int) -> Iterator[None]:
 def next_run(cron: str, timezone: str, after: datetime | None = None) -> datetime:
     """When a cron schedule next fires, in its timezone, computed the way Prefect's scheduler does.
 
+    >>> from zoneinfo import ZoneInfo
     >>> next_run("0 2 * * *", "Asia/Shanghai", datetime(2026, 11, 26, 17, 0, tzinfo=ZoneInfo("UTC"))).isoformat()
     '2026-11-27T02:00:00+08:00'
     """
