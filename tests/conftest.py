@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -59,18 +62,34 @@ def warehouse(settings):
 
 @pytest.fixture(scope="session")
 def loaded_warehouse_file(tmp_path_factory, replay_site) -> Path:
-    """A warehouse filled by the real crawl → load → match steps (no Prefect), built once."""
+    """A warehouse filled by the real crawl → load → match steps (no Prefect), built once per
+    run: under pytest-xdist the first worker to need it builds it and the others wait for it
+    (each worker building its own would cost a core the time of eight crawls)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return _build_loaded_warehouse(tmp_path_factory.mktemp("loaded"), replay_site.base_url)
+    shared = tmp_path_factory.getbasetemp().parent  # this run's folder, above the workers' own
+    with open(shared / "loaded.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if the build fails
+        built = shared / "loaded.path"
+        if not built.exists():  # a failed build leaves no path: the next worker starts afresh
+            folder = Path(tempfile.mkdtemp(prefix="loaded-", dir=shared))
+            built.write_text(str(_build_loaded_warehouse(folder, replay_site.base_url)), encoding="utf-8")
+        return Path(built.read_text(encoding="utf-8"))
+
+
+def _build_loaded_warehouse(folder: Path, replay_base_url: str) -> Path:
     from crawlers.loading import load_feed
     from crawlers.runner import crawl_source
     from jiebang.pipeline import match_open_challenges, open_warehouse
     from warehouse import store
 
-    folder = tmp_path_factory.mktemp("loaded")
-    settings = Settings(warehouse_path=folder / "jiebang.duckdb").with_replay_base(replay_site.base_url)
+    settings = Settings(warehouse_path=folder / "jiebang.duckdb").with_replay_base(replay_base_url)
     wh = open_warehouse(settings.warehouse_path, 30)
     run_id = store.start_run(wh, "fixture")
-    for source in settings.sources:
-        output = crawl_source(source, settings, folder / "runs")
+    # The crawls run side by side, as the nightly flow's crawl tasks do; loading stays in order.
+    with ThreadPoolExecutor(max_workers=len(settings.sources)) as pool:
+        outputs = list(pool.map(lambda source: crawl_source(source, settings, folder / "runs"), settings.sources))
+    for source, output in zip(settings.sources, outputs, strict=True):
         load_feed(wh, output.items_path, source=source.name, run_id=run_id)
     match_open_challenges(wh, run_id, today=TODAY, top_k=10)
     store.finish_run(wh, run_id, {})

@@ -1,8 +1,12 @@
-"""The benchmark runs end to end at a small size and reports figures that add up."""
+"""The benchmarks run end to end at a small size and report figures that add up."""
+
+import pytest
 
 from jiebang.bench import load_pools, run_bench, synthetic_challenges, synthetic_listings
 from jiebang.bench_report import render
 from tests.conftest import SHARED
+
+pytestmark = pytest.mark.system
 
 REAL = SHARED / "data" / "real"
 
@@ -25,3 +29,13 @@ def test_small_bench_reports_every_phase(tmp_path):
     text = render(figures)
     assert "N = 2,000 listings" in text and "add 10,000 listings" in text
     assert "Tantivy" in text and "DuckDB SQL BM25" in text and figures["compare"]["bm25s_numba_query_seconds"] > 0
+
+
+def test_the_broker_benchmark_runs_at_a_tiny_size(tmp_path):
+    """jiebang.bench_broker is a script, not a test; this only keeps it working."""
+    from jiebang.bench_broker import run
+
+    figures = run(tmp_path / "bench.duckdb", 60, 2_000, 5, 1)
+    names = [name for name, _, _ in figures]
+    assert "match page (10 cards + notes)" in names and "broker page rerun (all its service calls)" in names
+    assert all(median > 0 for _, median, _ in figures)

@@ -10,6 +10,8 @@ from jiebang.bench_site import MARKET_SOURCE, PATENT_SOURCE
 from tests.conftest import SHARED, TODAY
 from warehouse.gateway import Warehouse
 
+pytestmark = pytest.mark.system
+
 N, CHALLENGES = 300, 4
 
 

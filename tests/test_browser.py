@@ -16,6 +16,8 @@ from jiebang.accounts import add_user
 from tests.conftest import ROOT
 from warehouse import queries
 
+pytestmark = pytest.mark.system
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -7,12 +7,15 @@ from __future__ import annotations
 import io
 
 import openpyxl
+import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from jiebang.accounts import add_user
 from warehouse import queries
 
 from .test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, app_url  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.system
 
 FIRM = "嘉善智造科技有限公司"
 TITLE = "锂电池组热失控预警与电池管理系统BMS升级"

@@ -26,6 +26,7 @@ COMMANDS = [
 ]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_every_command_has_help(command):
     result = runner.invoke(app, [*command, "--help"])
@@ -35,6 +36,7 @@ def test_every_command_has_help(command):
         assert "Example" in result.output
 
 
+@pytest.mark.integration
 def test_user_add_stores_a_hashed_password(tmp_path, monkeypatch):
     monkeypatch.setenv("JIEBANG_WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
     result = runner.invoke(
@@ -49,6 +51,7 @@ def test_user_add_stores_a_hashed_password(tmp_path, monkeypatch):
     assert authenticate(wh, "wang", "wrong-pass") is None
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -64,6 +67,7 @@ def test_user_add_errors_are_one_actionable_line(tmp_path, monkeypatch, args, me
     assert "Traceback" not in result.output
 
 
+@pytest.mark.integration
 def test_a_bad_setting_is_reported_without_a_traceback(tmp_path, monkeypatch):
     monkeypatch.setenv("JIEBANG_UI_PORT", "not-a-port")
     result = runner.invoke(app, ["user", "add", "li", "--role", "broker", "--password", "long-enough"])
@@ -71,6 +75,7 @@ def test_a_bad_setting_is_reported_without_a_traceback(tmp_path, monkeypatch):
     assert "ui_port='not-a-port' is not a valid int" in result.output
 
 
+@pytest.mark.integration
 def test_broker_decisions_export_as_graded_judgments(tmp_path, monkeypatch):
     from jiebang.files import read_qrels
     from jiebang.pipeline import open_warehouse
@@ -87,6 +92,7 @@ def test_broker_decisions_export_as_graded_judgments(tmp_path, monkeypatch):
     assert read_qrels(tmp_path / "q.tsv") == {"C1": {"L1": 2, "L2": 0}, "C2": {"L1": 1}}
 
 
+@pytest.mark.integration
 def test_demo_on_a_busy_port_says_which_port_and_what_to_do(tmp_path, monkeypatch):
     import socket
 
@@ -102,6 +108,7 @@ def test_demo_on_a_busy_port_says_which_port_and_what_to_do(tmp_path, monkeypatc
     assert "Traceback" not in result.output
 
 
+@pytest.mark.integration
 def test_import_loads_a_table_and_quarantines_what_is_wrong(tmp_path, monkeypatch):
     monkeypatch.setenv("JIEBANG_WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
     csv = tmp_path / "成果.csv"
@@ -137,6 +144,7 @@ def test_import_loads_a_table_and_quarantines_what_is_wrong(tmp_path, monkeypatc
     assert (run["flow"], run["status"]) == ("import-table", "completed")
 
 
+@pytest.mark.integration
 def test_import_of_an_unknown_format_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("JIEBANG_WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
     result = runner.invoke(app, ["import", "pdf", str(tmp_path / "x.pdf")])
@@ -144,6 +152,7 @@ def test_import_of_an_unknown_format_is_one_line(tmp_path, monkeypatch):
     assert "unknown import format 'pdf'; known formats: google_patents_csv" in result.output
 
 
+@pytest.mark.unit
 def test_parse_prints_the_items_of_a_saved_page(tmp_path):
     page = tmp_path / "detail.html"
     page.write_bytes(
@@ -168,6 +177,7 @@ def test_parse_prints_the_items_of_a_saved_page(tmp_path):
     assert (item["title"], item["applicants"], item["abstract"]) == ("储氢合金", ["上海大学"], "镁基储氢合金")
 
 
+@pytest.mark.integration
 def test_an_oidc_identity_signs_in_only_with_a_local_account(tmp_path):
     from jiebang.accounts import add_user, user_for_identity
     from jiebang.pipeline import open_warehouse

@@ -12,8 +12,12 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from tests.conftest import ROOT
 from warehouse import queries
+
+pytestmark = pytest.mark.system
 
 DECIDER = textwrap.dedent(
     """

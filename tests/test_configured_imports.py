@@ -27,6 +27,7 @@ def _load(tmp_path: Path, toml: str, env: dict[str, str] | None = None) -> Setti
     return Settings.load(env or {}, config)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "description, toml, expected",
     [
@@ -65,6 +66,7 @@ def test_imports_are_read_from_the_toml_file(tmp_path, description, toml, expect
     assert all(spec.path.is_absolute() for spec in settings.imports), description
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "description, toml, problems",
     [
@@ -125,6 +127,7 @@ def test_bad_imports_are_all_reported(tmp_path, description, toml, problems):
         assert problem in message, description
 
 
+@pytest.mark.unit
 def test_the_environment_does_not_set_imports(tmp_path):
     settings = _load(
         tmp_path,
@@ -135,6 +138,7 @@ def test_the_environment_does_not_set_imports(tmp_path):
     assert Settings.load({"JIEBANG_IMPORTS": "patentsview=/tmp/x.csv"}).imports == ()
 
 
+@pytest.mark.unit
 def test_import_settings_stay_hashable_and_name_their_file():
     spec = ImportSettings("table", Path("/d/成果.csv"), kind="achievement", mapping=(("项目名称", "title"),))
     assert hash(spec) == hash(
@@ -202,6 +206,7 @@ def spec(tmp_path) -> ImportSettings:
     return ImportSettings("table", path, source="zju_table", kind="achievement")
 
 
+@pytest.mark.integration
 def test_a_file_is_loaded_and_recorded_then_skipped_until_it_changes(warehouse, spec, monkeypatch):
     first = pipeline.run_configured_import(warehouse, spec, "run-1")
     assert (first["loaded"], first["quarantined"], first["skipped_unchanged"], first["total"]) == (3, 0, 0, 3)
@@ -259,6 +264,7 @@ def test_a_file_is_loaded_and_recorded_then_skipped_until_it_changes(warehouse, 
     assert len(_listings(warehouse)) == 4
 
 
+@pytest.mark.integration
 def test_new_options_for_the_same_bytes_load_the_file_again(warehouse, spec):
     pipeline.run_configured_import(warehouse, spec, "run-1")
     remapped = ImportSettings(
@@ -269,6 +275,7 @@ def test_new_options_for_the_same_bytes_load_the_file_again(warehouse, spec):
     assert pipeline.run_configured_import(warehouse, remapped, "run-3")["skipped_file"] is True
 
 
+@pytest.mark.integration
 def test_a_missing_file_raises_import_refused_naming_it(warehouse, tmp_path):
     missing = tmp_path / "gone" / "成果.csv"
     with pytest.raises(ImportRefused) as error:
@@ -278,6 +285,7 @@ def test_a_missing_file_raises_import_refused_naming_it(warehouse, tmp_path):
     assert queries.imported_file(warehouse, str(missing), "table") is None
 
 
+@pytest.mark.integration
 def test_a_file_the_importer_refuses_is_named_and_not_recorded(warehouse, spec):
     without_kind = ImportSettings("table", spec.path)  # a table import needs kind=
     with pytest.raises(ImportRefused) as error:
@@ -288,6 +296,7 @@ def test_a_file_the_importer_refuses_is_named_and_not_recorded(warehouse, spec):
     assert _listings(warehouse) == []
 
 
+@pytest.mark.integration
 def test_a_configured_import_end_to_end_from_the_toml_file(warehouse, tmp_path):
     (tmp_path / "conf").mkdir()
     _write_csv(tmp_path / "conf" / "成果.csv", ACHIEVEMENTS)
@@ -331,6 +340,7 @@ SOURCE = {
 }
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "description, stats, status, fragments",
     [
@@ -377,6 +387,7 @@ def test_imports_in_the_run_report(description, stats, status, fragments):
         assert fragment in markdown, description
 
 
+@pytest.mark.unit
 def test_failed_sources_names_failed_imports_beside_failed_sources():
     stats = {
         "sources": {"zju": {"error": "CrawlFailed: down"}, "fudan": SOURCE},

@@ -20,6 +20,7 @@ from tests.conftest import TODAY
 from warehouse.gateway import Warehouse
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "runner, expected",
     [
@@ -32,11 +33,13 @@ def test_the_setting_chooses_the_task_runner(runner, expected):
     assert type(task_runner_for(Settings(task_runner=runner))).__name__ == expected
 
 
+@pytest.mark.unit
 def test_a_scheduler_address_is_used_instead_of_a_local_cluster():
     runner = task_runner_for(Settings(task_runner="dask", dask_address="tcp://127.0.0.1:8786"))
     assert runner.address == "tcp://127.0.0.1:8786"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "segments, parts, expected",
     [
@@ -51,6 +54,7 @@ def test_listing_partitions_cover_every_segment_once(segments, parts, expected):
     assert listing_partitions(segments, parts) == expected
 
 
+@pytest.mark.integration
 def test_batches_and_listing_partitions_match_like_one_call(loaded_warehouse, tmp_path):
     from matching.engine import ListingIndex, match_challenges
 
@@ -93,6 +97,7 @@ def _matches(warehouse_path) -> list[tuple]:
     ]
 
 
+@pytest.mark.system
 def test_the_refresh_on_a_dask_local_cluster_and_on_processes_stores_the_same_matches_as_locally(
     prefect_harness, replay_site, tmp_path
 ):
@@ -119,6 +124,7 @@ def test_the_refresh_on_a_dask_local_cluster_and_on_processes_stores_the_same_ma
         assert _matches(tmp_path / runner / "jiebang.duckdb") == expected, runner
 
 
+@pytest.mark.unit
 def test_an_unknown_task_runner_is_a_one_line_config_error():
     from jiebang.errors import ConfigError
 

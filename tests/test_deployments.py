@@ -18,6 +18,8 @@ import pytest
 from jiebang.prefect_server import LocalPrefectServer, free_port
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.system
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FAST_SCHEDULER = {"PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2"}  # scheduled runs appear at once
 

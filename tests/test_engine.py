@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 from matching.engine import WEIGHTS, Challenge, Listing, build_index, match_challenges
 from matching.text import normalise, tokenize
 
+pytestmark = pytest.mark.unit
+
 CORPUS = [
     Listing(
         "L1",

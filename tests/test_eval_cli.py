@@ -2,11 +2,14 @@
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from jiebang.cli import app
 from jiebang.evaluate import run_eval
 from tests.conftest import SHARED
+
+pytestmark = pytest.mark.unit
 
 runner = CliRunner()
 EVAL = SHARED / "data" / "eval"

@@ -14,6 +14,8 @@ from warehouse import store
 
 from .fault_site import FaultSite, achievement
 
+pytestmark = pytest.mark.integration
+
 FAULTS = ["500", "429", "timeout", "truncated", "gbk", "captcha", "no_title", "gone", "duplicate"]
 LOADED = {"500", "429", "timeout", "gbk", "duplicate", None}  # faults a polite crawler gets past
 QUARANTINED = {"truncated": "http", "no_title": "title", "gone": "http"}

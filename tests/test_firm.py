@@ -23,6 +23,8 @@ from tests.conftest import ROOT, TODAY
 from ui.context import plain
 from warehouse import queries, store
 
+pytestmark = pytest.mark.integration
+
 PAGES = ROOT / "ui" / "pages"
 FIRM_A = User("zhang", "张经理", "firm", firm="嘉善甲科技有限公司")
 FIRM_B = User("li", "李经理", "firm", firm="嘉善乙材料有限公司")

@@ -13,6 +13,8 @@ from tests.conftest import TODAY
 from warehouse import queries
 from warehouse.gateway import Warehouse
 
+pytestmark = pytest.mark.system
+
 
 @pytest.fixture
 def flow_env(monkeypatch, settings):

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from crawlers.identity import normalise_publication_number, page_id
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("description", "raw", "expected"),

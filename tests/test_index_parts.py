@@ -21,6 +21,8 @@ from matching.index import (
 )
 from matching.text import char_bigrams
 
+pytestmark = pytest.mark.unit
+
 DOCUMENTS = [
     ["锂电池", "隔膜", "涂覆", "隔膜"],
     ["电池", "管理", "系统", "bms"],

@@ -11,6 +11,8 @@ from matching.index import ListingIndex
 from matching.text import chinese_number, normalise
 from matching.vocabulary import synonym_map
 
+pytestmark = pytest.mark.unit
+
 TODAY = date(2026, 11, 26)
 
 

@@ -1,7 +1,11 @@
 from pathlib import Path
 
+import pytest
+
 from warehouse.gateway import Warehouse
 from warehouse.migrations import available_migrations, current_version, migrate
+
+pytestmark = pytest.mark.integration
 
 TABLES = {"listings", "challenges", "matches", "reviews", "runs", "quarantine", "users", "schema_version"}
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from flows.on_demand import match_challenge, rebuild_index
 from tests.conftest import TODAY
+
+pytestmark = pytest.mark.system
 
 
 def _config(tmp_path, warehouse) -> str:

@@ -1,9 +1,13 @@
 """The application step that keeps the on-disk index in step with the warehouse."""
 
+import pytest
+
 from crawlers.validation import validate_listing
 from jiebang.pipeline import refresh_index
 from matching.index import ListingIndex
 from warehouse import store
+
+pytestmark = pytest.mark.integration
 
 
 def _listing(listing_id, title, abstract="燃料电池双极板涂层"):

@@ -4,10 +4,13 @@ import re
 import shutil
 import subprocess
 
+import pytest
 import yaml
 from prefect import Flow
 
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.integration
 
 
 def _readme_commands() -> list[str]:

@@ -39,6 +39,7 @@ SOURCE_OK = {
 MATCHING = {"challenges": 5, "listings": 40, "matches": 50, "new": 20, "updated": 30, "no_good_match": ["m:/1"]}
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "description, status, stats, expected",
     [
@@ -90,6 +91,7 @@ def test_report_markdown(description, status, stats, expected):
         assert fragment in markdown, description
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "description, sources, expected",
     [
@@ -105,6 +107,7 @@ def test_run_status(description, sources, expected):
 # --- runs: partial, interrupted ----------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_runs_record_partial_and_stale_running_runs_become_interrupted(warehouse):
     done = store.start_run(warehouse, "nightly-refresh", pid=os.getpid())
     store.finish_run(warehouse, done, {"sources": {}}, error="zju: down", status="partial")
@@ -134,6 +137,7 @@ with refresh_lock(Path(sys.argv[1])) as lock:
 """
 
 
+@pytest.mark.system
 def test_a_second_refresh_is_refused_while_one_holds_the_lock(prefect_harness, flow_env):  # noqa: F811
     from flows.nightly import nightly_refresh
 
@@ -161,6 +165,7 @@ def test_a_second_refresh_is_refused_while_one_holds_the_lock(prefect_harness, f
     assert result["status"] == "completed"
 
 
+@pytest.mark.integration
 def test_the_lock_is_released_when_the_block_ends_or_fails(tmp_path):
     path = tmp_path / "w.duckdb"
     with pytest.raises(KeyError):
@@ -271,6 +276,7 @@ def _assert_consistent(settings: Settings, sample_data) -> str:
     return final["run_id"]
 
 
+@pytest.mark.system
 def test_a_refresh_killed_at_any_point_leaves_a_consistent_warehouse_and_a_rerun_completes(refresh_env, sample_data):
     settings, env = refresh_env
     path = settings.warehouse_path
@@ -355,6 +361,7 @@ def _row(challenge, listing, score, brokers=()):
     }
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "description, rows, brokers, expected",
     [
@@ -378,6 +385,7 @@ def test_per_broker(description, rows, brokers, expected):
     assert got == expected, description
 
 
+@pytest.mark.unit
 def test_digest_markdown_and_wecom_payload():
     text = digest.digest_markdown("r1", 60, {"wang": [_row("c1", "L1", 81.26)]})
     assert "## wang (1)" in text and "- 需求c1 ← 成果L1 (L1), 分数 81.3" in text and "分数 ≥ 60" in text
@@ -388,6 +396,7 @@ def test_digest_markdown_and_wecom_payload():
     assert long["markdown"]["content"].endswith("full digest in the file)")
 
 
+@pytest.mark.unit
 def test_email_message_building():
     settings = Settings(digest_smtp_host="mail.example", digest_smtp_to="a@x.cn, b@x.cn", digest_smtp_from="j@x.cn")
     message = digest.email_message(settings, "揭榜 新匹配", "正文")
@@ -395,6 +404,7 @@ def test_email_message_building():
     assert message.get_content().strip() == "正文"
 
 
+@pytest.mark.unit
 def test_smtp_password_only_from_the_environment(tmp_path):
     config = tmp_path / "j.toml"
     config.write_text('digest_smtp_password = "s3cret"\n', encoding="utf-8")
@@ -434,6 +444,7 @@ def _fixture_run(wh: Warehouse) -> str:
     return wh.query("SELECT run_id FROM runs WHERE flow = 'fixture'")[0]["run_id"]
 
 
+@pytest.mark.integration
 def test_notify_writes_the_digest_and_posts_it_to_the_webhook(loaded_warehouse, tmp_path, webhook):
     url, posts = webhook
     run_id = _fixture_run(loaded_warehouse)
@@ -452,6 +463,7 @@ def test_notify_writes_the_digest_and_posts_it_to_the_webhook(loaded_warehouse, 
     assert payload["msgtype"] == "markdown" and payload["markdown"]["content"].startswith("# 新匹配摘要")
 
 
+@pytest.mark.integration
 def test_notify_without_configuration_sends_nothing_and_a_dead_webhook_is_reported(loaded_warehouse, tmp_path):
     run_id = _fixture_run(loaded_warehouse)
     quiet = digest.notify(loaded_warehouse, Settings(data_dir=tmp_path), run_id)
@@ -466,6 +478,7 @@ def test_notify_without_configuration_sends_nothing_and_a_dead_webhook_is_report
     assert dead["sent"] == [] and "webhook" in dead["errors"]
 
 
+@pytest.mark.system
 def test_jiebang_refresh_names_a_failed_import_in_one_line_and_exits_0(refresh_env, tmp_path):
     settings, env = refresh_env
     config = tmp_path / "jiebang.toml"

@@ -5,6 +5,8 @@ import pytest
 from jiebang.errors import ConfigError
 from jiebang.settings import DEFAULT_REPLAY_PORT, Settings
 
+pytestmark = pytest.mark.unit
+
 
 def test_defaults_point_every_source_at_the_local_replay_site():
     settings = Settings.load({})

@@ -81,6 +81,7 @@ def cnipr_search():
     return spider, *split(spider.parse(page(CNIPR / "cnipr_search_result_list.html", CNIPR_SEARCH_URL)))
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("row", "field", "expected"),
     [
@@ -106,6 +107,7 @@ def test_cnipr_search_result_row_field(cnipr_search, row, field, expected):
     assert items[row][field] == expected
 
 
+@pytest.mark.unit
 def test_cnipr_search_result_rows_are_whole_records(cnipr_search):
     _, _, items = cnipr_search
     assert len(items) == 10
@@ -114,6 +116,7 @@ def test_cnipr_search_result_rows_are_whole_records(cnipr_search):
     assert all(validate_item(item)[0] == "listing" for item in items)
 
 
+@pytest.mark.unit
 def test_cnipr_search_result_posts_its_form_for_the_next_page(cnipr_search):
     spider, requests, _ = cnipr_search
     (following,) = requests
@@ -123,6 +126,7 @@ def test_cnipr_search_result_posts_its_form_for_the_next_page(cnipr_search):
     assert form["strWhere"] == ["申请（专利权）人=(中国石油化工股份有限公司)"]
 
 
+@pytest.mark.unit
 def test_cnipr_stops_at_max_pages():
     spider = CniprSpider(source="cnipr", max_pages="1")
     requests, items = split(spider.parse(page(CNIPR / "cnipr_search_result_list.html", CNIPR_SEARCH_URL)))
@@ -138,6 +142,7 @@ def cnipr_mobile():
     return spider, *split(spider.parse(page(CNIPR / "cnipr_applicant_patent_list_1.html", CNIPR_MOBILE_URL)))
 
 
+@pytest.mark.unit
 def test_cnipr_mobile_list_rows(cnipr_mobile):
     _, _, items = cnipr_mobile
     assert [i["publication_number"] for i in items[:3]] == ["CN105983410A", "CN105470313A", "CN107293639A"]
@@ -150,6 +155,7 @@ def test_cnipr_mobile_list_rows(cnipr_mobile):
     assert all(validate_item(item)[0] == "listing" for item in items)
 
 
+@pytest.mark.unit
 def test_cnipr_mobile_list_loads_more_by_posting_the_tab_query(cnipr_mobile):
     spider, requests, _ = cnipr_mobile
     (more,) = requests
@@ -168,6 +174,7 @@ def test_cnipr_mobile_list_loads_more_by_posting_the_tab_query(cnipr_mobile):
     assert parse_qs(requests[0].body.decode())["start"] == ["3"]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("answer", [{"html": ""}, {"imgCode": True}])
 def test_cnipr_mobile_paging_stops_at_an_empty_or_captcha_answer(cnipr_mobile, answer):
     spider, (more,), _ = cnipr_mobile
@@ -175,6 +182,7 @@ def test_cnipr_mobile_paging_stops_at_an_empty_or_captcha_answer(cnipr_mobile, a
     assert list(spider.parse(response, **more.cb_kwargs)) == []
 
 
+@pytest.mark.unit
 def test_cnipr_captcha_page_yields_nothing():
     requests, items = split(
         CniprSpider(source="cnipr").parse(page(CNIPR / "cnipr_captcha_block_page.html", CNIPR_MOBILE_URL))
@@ -182,6 +190,7 @@ def test_cnipr_captcha_page_yields_nothing():
     assert (requests, items) == ([], [])
 
 
+@pytest.mark.unit
 def test_cnipr_gbk_page_decodes_to_chinese(tmp_path):
     """A GBK page declared by its meta charset, as many Chinese sites still serve."""
     html = """<html><head><meta charset="gbk"><title>专利检索</title></head><body>
@@ -214,6 +223,7 @@ def _response(status: int, body: str, url: str = "http://site.test/list", cls=Ht
     return cls(url=url, status=status, body=body.encode("utf-8"), encoding="utf-8", request=Request(url))
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("description", "response", "records_css", "blocked"),
     [
@@ -271,6 +281,7 @@ def block_middleware():
     return crawler, BlockedPageMiddleware.from_crawler(crawler)
 
 
+@pytest.mark.unit
 def test_cnipr_captcha_page_is_retried_then_given_up(block_middleware):
     crawler, middleware = block_middleware
     block_page = (CNIPR / "cnipr_captcha_block_page.html").read_bytes()
@@ -291,6 +302,7 @@ def test_cnipr_captcha_page_is_retried_then_given_up(block_middleware):
     assert crawler.stats.get_value("jiebang/blocked_responses") == 3  # every block page seen
 
 
+@pytest.mark.unit
 def test_block_middleware_passes_data_pages(block_middleware):
     crawler, middleware = block_middleware
     response = page(CNIPR / "cnipr_applicant_patent_list_1.html", CNIPR_MOBILE_URL)
@@ -298,6 +310,7 @@ def test_block_middleware_passes_data_pages(block_middleware):
     assert crawler.stats.get_value("jiebang/blocked_responses") is None
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("attempt", "seconds"), [(1, 30.0), (2, 60.0), (3, 120.0), (6, 600.0), (9, 600.0)])
 def test_block_backoff_doubles_up_to_the_cap(attempt, seconds):
     crawler = get_crawler(CniprSpider, {"JIEBANG_BLOCK_BACKOFF_SECONDS": 30, "JIEBANG_BLOCK_BACKOFF_MAX_SECONDS": 600})
@@ -314,6 +327,7 @@ def accounting():
     return crawler, PageAccountingMiddleware.from_crawler(crawler)
 
 
+@pytest.mark.unit
 def test_pages_are_counted_by_callback_kind(accounting):
     crawler, middleware = accounting
     spider = crawler.spider
@@ -333,6 +347,7 @@ def test_pages_are_counted_by_callback_kind(accounting):
     assert crawler.stats.get_value("jiebang/pages/detail") == 2
 
 
+@pytest.mark.unit
 def test_a_304_reaches_no_parser_unless_asked_for(accounting):
     crawler, middleware = accounting
     plain = Request("http://h/p", callback=crawler.spider.parse_patent)
@@ -370,6 +385,7 @@ class _Site(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.integration
 def test_cnipr_crawl_backs_off_a_block_page_and_loads_no_item_from_it(tmp_path):
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -425,6 +441,7 @@ def _publication(name: str, url: str = OPS + "published-data/publication/docdb/E
     return item
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("name", "field", "expected"),
     [
@@ -457,6 +474,7 @@ def test_epo_ops_publication_field(name, field, expected):
     assert _publication(name)[field] == expected
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "name", ["ep1000000_full_cycle_result.xml", "ep1000000_biblio_result.json", "ep1000000_abstract_result.xml"]
 )
@@ -466,6 +484,7 @@ def test_epo_ops_abstract_text(name):
     assert abstract.endswith("on at least one side of the green bricks.") and "IMAGE" not in abstract
 
 
+@pytest.mark.unit
 def test_epo_ops_partial_answers_still_yield_one_item_each():
     """… and so are quarantined with the reason instead of vanishing."""
     claims = _publication("ep1000000_claims_result.json")
@@ -477,6 +496,7 @@ def test_epo_ops_partial_answers_still_yield_one_item_each():
     assert validate_item(_publication("ep1000000_full_cycle_result.xml"))[1]["listing_id"] == "EP1000000"
 
 
+@pytest.mark.unit
 def test_epo_ops_prefers_a_chinese_title_then_english():
     xml = (
         (EPO / "ep1000000_full_cycle_result.xml")
@@ -505,6 +525,7 @@ def _badgerfish(element) -> dict:
     return {k: v[0] if isinstance(v, list) and len(v) == 1 else v for k, v in node.items()}
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", ["ep1000000_full_cycle_result.xml", "ep1000000_abstract_result.xml"])
 def test_epo_ops_json_answers_read_like_the_xml(name):
     root = etree.fromstring((EPO / name).read_bytes())
@@ -514,6 +535,7 @@ def test_epo_ops_json_answers_read_like_the_xml(name):
     assert cleaned(from_json) == _publication(name, OPS)
 
 
+@pytest.mark.unit
 def test_epo_ops_search_follows_each_hit_and_the_next_range():
     spider = EpoOpsSpider(source="epo_ops")
     url = OPS + "published-data/search?q=ti%3Dplastic&Range=1-100"
@@ -529,6 +551,7 @@ def test_epo_ops_search_follows_each_hit_and_the_next_range():
     )
 
 
+@pytest.mark.unit
 def test_epo_ops_search_xml_and_its_last_window():
     xml = """<?xml version="1.0" encoding="UTF-8"?>
     <ops:world-patent-data xmlns="http://www.epo.org/exchange" xmlns:ops="http://ops.epo.org">
@@ -548,6 +571,7 @@ def test_epo_ops_search_xml_and_its_last_window():
     ]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
@@ -567,6 +591,7 @@ def test_epo_ops_family_answers_follow_each_member(name, expected):
 # --- uspto_odp ------------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", ["application.json", "biblio.json"])
 def test_uspto_odp_application_answer(name):
     url = "https://beta-api.uspto.gov/api/v1/patent/applications/15123456"
@@ -585,6 +610,7 @@ def test_uspto_odp_application_answer(name):
     assert validate_item(item)[0] == "listing"
 
 
+@pytest.mark.unit
 def test_uspto_odp_search_follows_bare_rows_and_pages_by_offset():
     spider = UsptoOdpSpider(source="uspto_odp")
     requests, items = split(spider.parse(page(ODP / "search.json", ODP_SEARCH_URL)))
@@ -595,6 +621,7 @@ def test_uspto_odp_search_follows_bare_rows_and_pages_by_offset():
     assert parse_qs(urlparse(following.url).query) == {"q": ["filingDate:2024"], "offset": ["25"], "limit": ["25"]}
 
 
+@pytest.mark.unit
 def test_uspto_odp_search_rows_with_whole_records_are_items_and_paging_stops():
     """A search without `fields=` returns whole rows (current API shape here): no detail requests."""
     meta = json.loads((ODP / "application.json").read_text(encoding="utf-8"))["patentBag"][0]
@@ -614,6 +641,7 @@ def test_uspto_odp_search_rows_with_whole_records_are_items_and_paging_stops():
     assert items[0]["url"] == "https://beta-api.uspto.gov/api/v1/patent/applications/15123456"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", ["continuity.json", "transactions.json", "documents.json"])
 def test_uspto_odp_sub_resources_are_not_listings(name):
     """Per-application side data the spider never asks for: nothing to follow, nothing to load."""
@@ -623,6 +651,7 @@ def test_uspto_odp_sub_resources_are_not_listings(name):
 # --- nstrs ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_nstrs_report_list_yields_achievements_and_posts_the_next_page():
     spider = NstrsSpider(source="nstrs")
     requests, (item,) = split(spider.parse(page(NSTRS, NSTRS_URL)))
@@ -639,6 +668,7 @@ def test_nstrs_report_list_yields_achievements_and_posts_the_next_page():
     assert parse_qs(urlparse(following.url).query)["pageNo"] == ["10"]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("description", "result", "follows"),
     [
@@ -653,11 +683,13 @@ def test_nstrs_paging_stops(description, result, follows):
     assert bool(requests) is follows, description
 
 
+@pytest.mark.unit
 def test_nstrs_error_answer_yields_nothing():
     body = json.dumps({"CODE": "1", "MESSAGE": "系统繁忙"}, ensure_ascii=False).encode("utf-8")
     assert list(NstrsSpider(source="nstrs").parse(TextResponse(url=NSTRS_URL, body=body, encoding="utf-8"))) == []
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -675,6 +707,7 @@ def test_nstrs_times_are_beijing_dates(text, expected):
 # --- parse_saved ----------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("spider", "path", "url", "first", "count"),
     [
@@ -710,6 +743,7 @@ def test_parse_saved_real_pages(spider, path, url, first, count):
     assert first.items() <= results[0].items()
 
 
+@pytest.mark.unit
 def test_parse_saved_lists_follow_up_posts_with_their_body():
     results = parse_saved("cnipr", CNIPR / "cnipr_search_result_list.html", CNIPR_SEARCH_URL)
     assert results[-1]["request"] == CNIPR_SEARCH_URL and results[-1]["method"] == "POST"
@@ -717,6 +751,7 @@ def test_parse_saved_lists_follow_up_posts_with_their_body():
     assert results[0]["applicants"][1] == "中国石油化工股份有限公司胜利油田分公司地质科学研究院"  # cleaned
 
 
+@pytest.mark.unit
 def test_parse_saved_explicit_callback_and_errors():
     url = "https://beta-api.uspto.gov/api/v1/patent/applications/15123456"
     (item,) = parse_saved("uspto_odp", ODP / "biblio.json", url, callback="parse_application")

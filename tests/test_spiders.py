@@ -80,6 +80,7 @@ def cn_patent() -> tuple[dict, dict]:
     return items[0], cleaned(items[0])
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("field", "expected"),
     [
@@ -105,6 +106,7 @@ def test_google_patents_real_cn_page_field(cn_patent, field, expected):
     assert item[field] == expected
 
 
+@pytest.mark.unit
 def test_google_patents_real_cn_page_texts(cn_patent):
     raw, item = cn_patent
     assert item["abstract"].startswith("本发明提供下述滤色片制造方法")
@@ -122,6 +124,7 @@ def us_patent() -> dict:
     return cleaned(items[0])
 
 
+@pytest.mark.unit
 def test_google_patents_real_us_page(us_patent):
     assert us_patent["publication_number"] == "US7654321B2"
     assert us_patent["listing_id"] == "US7654321"
@@ -139,6 +142,7 @@ def test_google_patents_real_us_page(us_patent):
     assert us_patent["claims"].startswith("1. A fluid sampling system")
 
 
+@pytest.mark.unit
 def test_google_patents_real_search_response_follows_each_hit():
     cassette = yaml.safe_load((GOOGLE_PAGES / "vcr_cassette_search_patents.yaml").read_text(encoding="utf-8"))
     exchange = cassette["interactions"][0]
@@ -163,6 +167,7 @@ def test_google_patents_real_search_response_follows_each_hit():
 # --- google_patents: the replay site --------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_google_patents_search_follows_hits_and_the_next_page(sample_data):
     response = replay_page(sample_data, "/xhr/query?url=country%3DCN%26num%3D25")
     spider = GooglePatentsSpider(source="google_patents")
@@ -178,6 +183,7 @@ def test_google_patents_search_follows_hits_and_the_next_page(sample_data):
     assert _inner_query(more[0].url) == {"country": ["CN"], "num": ["25"], "page": ["1"]}
 
 
+@pytest.mark.unit
 def test_google_patents_later_search_pages_list_no_more_pages(sample_data):
     response = replay_page(sample_data, "/xhr/query?url=country%3DCN%26num%3D25%26page%3D1")
     response.request.meta["listed"] = True  # asked for by the starting page
@@ -186,6 +192,7 @@ def test_google_patents_later_search_pages_list_no_more_pages(sample_data):
     assert requests and all(parses_with(r, spider.parse_patent) for r in requests)
 
 
+@pytest.mark.unit
 def test_google_patents_search_stops_on_the_last_page(sample_data):
     last = -(-len(sample_data.patents) // 25) - 1
     assert last >= 1, "the sample data should span several search pages"
@@ -198,6 +205,7 @@ def test_google_patents_search_stops_on_the_last_page(sample_data):
     assert all(parses_with(r, spider.parse_patent) for r in requests)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("description", "url", "page", "expected_inner"),
     [
@@ -222,6 +230,7 @@ def test_google_patents_next_search_page(description, url, page, expected_inner)
     assert _inner_query(result) == expected_inner, description
 
 
+@pytest.mark.unit
 def test_google_patents_replay_detail_page_matches_the_sample(sample_data):
     patent = sample_data.patents[0]
     number = patent["publication_number"]
@@ -242,6 +251,7 @@ def test_google_patents_replay_detail_page_matches_the_sample(sample_data):
 # --- achievements ------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_achievements_list_page_follows_details_and_next_page(sample_data):
     records = sample_data.achievements["zju"]
     assert len(records) > 10, "the sample data should span two list pages"
@@ -261,6 +271,7 @@ def _first(sample_data, wanted):
     return next((site, a) for site, records in sample_data.achievements.items() for a in records if wanted(a))
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("description", "wanted", "price_wan"),
     [
@@ -294,6 +305,7 @@ def test_achievements_detail_page_matches_the_sample(sample_data, description, w
     assert (item["source"], item["url"]) == (site, BASE + path)
 
 
+@pytest.mark.integration
 def test_achievements_detail_id_is_the_same_on_the_served_replay_site(sample_data, replay_site):
     site, record = _first(sample_data, lambda a: True)
     url = f"{replay_site.base_url}/{site}/kjcg/detail/{record['n']}.html"
@@ -305,6 +317,7 @@ def test_achievements_detail_id_is_the_same_on_the_served_replay_site(sample_dat
     assert item["title"] == record["title"]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("description", "text", "expected"),
     [
@@ -321,6 +334,7 @@ def test_achievements_price_in_wan(description, text, expected):
 # --- tech_market_needs -------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_tech_market_needs_list_page_follows_details_and_next_page(sample_data):
     assert len(sample_data.needs) > 10, "the sample data should span two list pages"
     spider = TechMarketNeedsSpider(source="jiashan_market")
@@ -337,6 +351,7 @@ def test_tech_market_needs_list_page_follows_details_and_next_page(sample_data):
     ]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("description", "wanted"),
     [
@@ -380,6 +395,7 @@ def _spider_classes() -> dict[str, type[scrapy.Spider]]:
     return found
 
 
+@pytest.mark.unit
 def test_every_spider_is_declared_and_has_a_parse_test():
     spiders = _spider_classes()
     assert set(spiders) == {
@@ -408,6 +424,7 @@ def test_every_spider_is_declared_and_has_a_parse_test():
 # --- cleaning pipelines ------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("description", "item", "expected"),
     [
@@ -430,6 +447,7 @@ def test_clean_text_pipeline(description, item, expected):
     assert CleanTextPipeline().process_item(item) == expected, description
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("description", "item", "expected_id"),
     [
@@ -448,6 +466,7 @@ def test_publication_number_pipeline(description, item, expected_id):
     assert PublicationNumberPipeline().process_item(dict(item)).get("listing_id") == expected_id, description
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "description, output, expected",
     [

@@ -14,6 +14,8 @@ from warehouse import queries, store
 from warehouse.gateway import Warehouse
 from warehouse.migrations import migrate
 
+pytestmark = pytest.mark.integration
+
 
 def listing(listing_id: str = "CN101551481", **changes) -> dict:
     record = {

@@ -59,6 +59,7 @@ def challenge(**changes) -> dict:
     return {k: v for k, v in item.items() if v is not _DROP}
 
 
+@pytest.mark.unit
 def test_valid_listing_is_cleaned():
     record_type, record = validate_item(listing(title="  高容量储氢合金  "))
     assert record_type == "listing"
@@ -73,6 +74,7 @@ def test_valid_listing_is_cleaned():
     assert "record_type" not in record
 
 
+@pytest.mark.unit
 def test_valid_challenge_is_cleaned():
     record_type, record = validate_item(challenge(budget_wan="180.5"))
     assert record_type == "challenge"
@@ -82,11 +84,13 @@ def test_valid_challenge_is_cleaned():
     assert record["issuer"] == "嘉善芯联射频科技有限公司"
 
 
+@pytest.mark.unit
 def test_negotiable_budget_is_none():
     _, record = validate_item(challenge(budget_wan=None))
     assert record["budget_wan"] is None
 
 
+@pytest.mark.unit
 def test_patent_with_datetime_publication_date_keeps_the_day():
     item = listing(
         kind="patent", listing_id="CN101551481", publication_number="CN101551481B", published_on="2012-11-21T00:00:00"
@@ -96,6 +100,7 @@ def test_patent_with_datetime_publication_date_keeps_the_day():
     assert record["publication_number"] == "CN101551481B"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("description", "item", "field", "reason"),
     [
@@ -142,6 +147,7 @@ def test_invalid_item_names_field_and_reason(description, item, field, reason):
     assert str(caught.value).startswith(f"{field}: "), description
 
 
+@pytest.mark.unit
 def test_validators_are_pure():
     item = listing()
     before = json.dumps(item, ensure_ascii=False, sort_keys=True)
@@ -167,6 +173,7 @@ def _quarantine_rows(warehouse) -> list[dict]:
     return rows
 
 
+@pytest.mark.integration
 def test_load_items_upserts_valid_and_quarantines_invalid(warehouse, tmp_path):
     good_listing = listing()
     good_challenge = challenge()
@@ -231,6 +238,7 @@ def test_load_items_upserts_valid_and_quarantines_invalid(warehouse, tmp_path):
     assert queries.table_counts(warehouse)["quarantine"] == 4
 
 
+@pytest.mark.integration
 def test_reloading_the_same_feed_accounts_for_every_line(warehouse, tmp_path):
     items = [listing(listing_id=f"zju:/zju/kjcg/detail/{n}.html", title=f"成果 {n}") for n in range(1000, 1005)]
     lines = [json.dumps(i, ensure_ascii=False) for i in items] + ["not json", json.dumps(listing(title=""))]
@@ -263,12 +271,14 @@ def test_reloading_the_same_feed_accounts_for_every_line(warehouse, tmp_path):
     assert warehouse.query("SELECT count(*) AS n FROM quarantine")[0]["n"] == 4
 
 
+@pytest.mark.integration
 def test_accounting_holds_when_a_feed_repeats_an_id(warehouse):
     twice = [(1, listing()), (2, listing(title="同一成果，第二次出现"))]
     report = load_items(warehouse, twice, source="zju", run_id=None)
     assert report.total == 2
 
 
+@pytest.mark.integration
 def test_a_record_repeated_in_a_later_batch_is_written_once_and_a_reload_is_unchanged(warehouse, tmp_path, monkeypatch):
     from crawlers.loading import load_feed
 
