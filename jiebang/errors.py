@@ -53,6 +53,11 @@ class InvalidApplication(JiebangError):
         super().__init__("申请填写有误：" + "；".join(f"{k}：{v}" for k, v in self.problems.items()))
 
 
+class DuplicateApplication(JiebangError):
+    """The same applicant sent the same proposal to the same challenge a moment ago (a second
+    click); refused so the broker sees it once."""
+
+
 class RateLimited(JiebangError):
     """Too many submissions from one session in a short time; says when to try again."""
 

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from jiebang.broker import Page
-from jiebang.errors import InvalidApplication, RateLimited
+from jiebang.errors import DuplicateApplication, InvalidApplication, RateLimited
 from warehouse import board as board_store
 from warehouse.board import ANONYMOUS_FIRM
 from warehouse.gateway import Row, Warehouse
@@ -26,6 +26,7 @@ from warehouse.store import now_utc
 
 RATE_LIMIT = 3  # applications per session …
 RATE_WINDOW = timedelta(minutes=10)  # … in this window
+DUPLICATE_WINDOW = timedelta(days=1)  # an identical application within this is a second click, not news
 TEAM_CHARS = (2, 100)
 PROPOSAL_CHARS = (20, 3000)
 CONTACT_MAX_CHARS = 100
@@ -107,13 +108,19 @@ def apply(
 
     InvalidApplication lists the form's problems; RateLimited when this session already sent
     RATE_LIMIT applications within RATE_WINDOW; InvalidApplication when the challenge is not
-    (or no longer) open."""
+    (or no longer) open; DuplicateApplication when the same contact sent the same proposal to it
+    within DUPLICATE_WINDOW."""
     if not session_key:
         raise ValueError("apply needs the session key of the browser session")
     record = validate_application(form)
     now = now or now_utc()
 
-    def check(challenge: Row | None, recent: int) -> None:
+    def check(challenge: Row | None, recent: int, same: int) -> None:
+        if same:  # before the rate limit: a second click is told it arrived, not to wait
+            raise DuplicateApplication(
+                "这份揭榜申请已经提交过（同一联系方式、同一方案），无需重复提交；技术经纪人会尽快与您联系"
+                " (an identical application was already received)"
+            )
         if recent >= RATE_LIMIT:
             minutes = int(RATE_WINDOW.total_seconds() // 60)
             raise RateLimited(
@@ -130,6 +137,7 @@ def apply(
         session_key=session_key,
         now=now,
         since=now - RATE_WINDOW,
+        duplicate_since=now - DUPLICATE_WINDOW,
         today=today or date.today(),
         check=check,
     )

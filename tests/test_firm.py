@@ -702,14 +702,34 @@ def test_form_shows_each_problem_by_field(warehouse, tmp_path):
     at.number_input(key="post_budget_wan").set_value(-10)
     at.button(key="FormSubmitter:post_challenge-保存草稿").click().run()
     assert [e.value for e in at.error] == [
-        "有 5 处需要修改：",
-        "**标题**：至少 5 个字（现在 1 个）",
-        "**需求描述**：必填（请写清问题、现状和目标）",
-        "**所属行业**：必选",
-        "**榜额/预算**：不能为负数（现在 \\-10 万元）",
-        "**合作方式**：必选",
+        "有 6 处需要修改，请看各栏下方的提示。",
+        "标题：至少 5 个字（现在 1 个）",
+        "需求描述：必填（请写清问题、现状和目标）",
+        "所属行业：必选",
+        "榜额/预算：不能为负数（现在 \\-10 万元）",
+        "合作方式：必选",
+        "截止日期：必填，请选择截止日期",  # no deadline is chosen for the firm
     ]
     assert warehouse.query("SELECT count(*) AS n FROM challenges")[0]["n"] == 0
+    assert at.text_input(key="post_title").value == "短"  # what the firm typed stays for correcting
+
+
+def test_a_past_deadline_is_refused_on_its_field_and_kept_as_typed(warehouse, tmp_path):
+    """Issue 12: a typed 2025/05/31 was dropped by the widget and the default 2027-05-31 stored."""
+    at = _page("firm_post.py", warehouse, FIRM_A, tmp_path)
+    _fill(at, {**FORM, "deadline": date(2025, 5, 31)})
+    at.button(key="FormSubmitter:post_challenge-提交审核").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "有 1 处需要修改，请看各栏下方的提示。",
+        f"截止日期：不能早于今天 {plain(date.today().isoformat())}（现在 2025\\-05\\-31）",
+    ]
+    assert at.date_input(key="post_deadline").value == date(2025, 5, 31)
+    assert warehouse.query("SELECT count(*) AS n FROM challenges")[0]["n"] == 0
+    at.date_input(key="post_deadline").set_value(date(2031, 6, 30))
+    at.button(key="FormSubmitter:post_challenge-提交审核").click().run()
+    [row] = warehouse.query("SELECT deadline FROM challenges")
+    assert row["deadline"] == date(2031, 6, 30) and not at.error
 
 
 def test_form_warns_of_a_near_duplicate(warehouse, tmp_path):
@@ -721,9 +741,9 @@ def test_form_warns_of_a_near_duplicate(warehouse, tmp_path):
     [warning] = at.warning
     assert warning.value.startswith(f"疑似重复：与已有需求「{plain(FORM['title'])}」（草稿）相似度 100%")
     assert len(firm.my_challenges(warehouse, FIRM_A)) == 2 and first
-    assert at.text_input(key="post_title").value == FORM["title"]  # still shown with the result
-    at.run()  # the next interaction starts an empty form
+    # stored: the form is empty for the next challenge, so a second click cannot post it again
     assert (at.text_input(key="post_title").value, at.selectbox(key="post_field").value) == ("", None)
+    assert at.date_input(key="post_deadline").value is None
 
 
 def test_my_challenges_page_submits_edits_and_shows_shared_matches(loaded_warehouse, tmp_path):

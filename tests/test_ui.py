@@ -383,12 +383,24 @@ def test_board_page_hides_the_anonymous_firm_and_takes_applications(tmp_path):
     at.text_input(key=f"apply_team|{ref}").input("张")
     at.button(key=f"apply_submit|{ref}").click().run()
     assert "团队/单位：至少 2 个字" in at.error[0].value and "方案简述：必填" in at.error[0].value
-    for n in range(4):
+    proposal = "我们有成熟的工艺方案，已完成中试，可在三个月内导入。"
+    at.text_input(key=f"apply_team|{ref}").input("浙江大学材料学院")
+    at.text_area(key=f"apply_proposal|{ref}").input(proposal)
+    at.text_input(key=f"apply_contact|{ref}").input("0573-84000000")
+    at.button(key=f"apply_submit|{ref}").click().run()
+    assert "揭榜申请已提交" in at.success[0].value
+    assert [at.text_input(key=f"apply_team|{ref}").value, at.text_area(key=f"apply_proposal|{ref}").value] == ["", ""]
+    at.text_input(key=f"apply_team|{ref}").input("浙江大学材料学院")  # the same application typed again
+    at.text_area(key=f"apply_proposal|{ref}").input(proposal)
+    at.text_input(key=f"apply_contact|{ref}").input("0573-84000000")
+    at.button(key=f"apply_submit|{ref}").click().run()
+    assert "已经提交过" in at.error[0].value
+    for n in range(3):  # changed proposals are new applications, up to the session's limit
         at.text_input(key=f"apply_team|{ref}").input("浙江大学材料学院")
-        at.text_area(key=f"apply_proposal|{ref}").input("我们有成熟的工艺方案，已完成中试，可在三个月内导入。")
+        at.text_area(key=f"apply_proposal|{ref}").input(f"{proposal}（第 {n + 2} 版）")
         at.text_input(key=f"apply_contact|{ref}").input("0573-84000000")
         at.button(key=f"apply_submit|{ref}").click().run()
-        if n < 3:
+        if n < 2:
             assert "揭榜申请已提交" in at.success[0].value
     assert "提交过于频繁" in at.error[0].value
     assert wh.query("SELECT count(*) AS n FROM applications")[0]["n"] == 3

@@ -14,7 +14,14 @@ import openpyxl
 import pytest
 
 from jiebang import audit, broker, dashboard, solver
-from jiebang.errors import AccessDenied, InvalidApplication, InvalidDecision, NotOnScreen, RateLimited
+from jiebang.errors import (
+    AccessDenied,
+    DuplicateApplication,
+    InvalidApplication,
+    InvalidDecision,
+    NotOnScreen,
+    RateLimited,
+)
 from jiebang.highlight import escape, merged, segments, split_highlight, to_html
 from tests.workspace_data import ADMIN, BROKER, FIRM, FIRM_USER, TODAY, seed
 from warehouse.gateway import Warehouse
@@ -548,14 +555,29 @@ def test_application_accepts_phone_landline_or_email(wh, contact):
 def test_applications_are_stored_audited_rate_limited_and_shown_to_the_broker(wh):
     anonymous = next(r for r in solver.board(wh, today=TODAY).rows if r["title"] == "氢燃料电池双极板腐蚀")
     now = datetime(2026, 11, 26, 10, 0)
+
+    def proposal(n: int) -> dict:  # distinct applications (an identical one is a duplicate, tested below)
+        return {**GOOD, "proposal": f"{GOOD['proposal']}（第 {n} 版）"}
+
     for minute in range(solver.RATE_LIMIT):
         solver.apply(
-            wh, anonymous["ref"], GOOD, session_key="session-a", now=now + timedelta(minutes=minute), today=TODAY
+            wh,
+            anonymous["ref"],
+            proposal(minute),
+            session_key="session-a",
+            now=now + timedelta(minutes=minute),
+            today=TODAY,
         )
     with pytest.raises(RateLimited, match="每 10 分钟最多提交 3 份"):
-        solver.apply(wh, anonymous["ref"], GOOD, session_key="session-a", now=now + timedelta(minutes=5), today=TODAY)
-    solver.apply(wh, anonymous["ref"], GOOD, session_key="session-b", now=now + timedelta(minutes=5), today=TODAY)
-    solver.apply(wh, anonymous["ref"], GOOD, session_key="session-a", now=now + timedelta(minutes=11), today=TODAY)
+        solver.apply(
+            wh, anonymous["ref"], proposal(5), session_key="session-a", now=now + timedelta(minutes=5), today=TODAY
+        )
+    solver.apply(
+        wh, anonymous["ref"], proposal(6), session_key="session-b", now=now + timedelta(minutes=5), today=TODAY
+    )
+    solver.apply(
+        wh, anonymous["ref"], proposal(7), session_key="session-a", now=now + timedelta(minutes=11), today=TODAY
+    )
 
     shown = broker.applications(wh, BROKER, "firm:anon")
     assert len(shown) == 5 and {a["team"] for a in shown} == {GOOD["team"]}
@@ -564,6 +586,28 @@ def test_applications_are_stored_audited_rate_limited_and_shown_to_the_broker(wh
     assert json.loads(lines[0]["after"]) == {"challenge_id": "firm:anon", "team": GOOD["team"]}
     queue = {r["challenge_id"]: r["n_applications"] for r in broker.challenge_queue(wh, BROKER).rows}
     assert queue["firm:anon"] == 5
+
+
+def test_an_identical_application_within_the_window_is_refused_once_stored(wh):
+    """Issue 12: a second click on 提交 filed the same application twice."""
+    ref = next(r["ref"] for r in solver.board(wh, today=TODAY).rows if r["title"] == "氢燃料电池双极板腐蚀")
+    now = datetime(2026, 11, 26, 10, 0)
+    solver.apply(wh, ref, GOOD, session_key="session-a", now=now, today=TODAY)
+    for session, later, form in [
+        ("session-a", timedelta(seconds=1), GOOD),  # the second click
+        ("session-b", timedelta(hours=3), {**GOOD, "team": "浙大材料学院"}),  # same contact and text, another tab
+        ("session-c", timedelta(hours=23), {**GOOD, "proposal": "  " + GOOD["proposal"] + " "}),  # spaces trimmed
+    ]:
+        with pytest.raises(DuplicateApplication, match="已经提交过"):
+            solver.apply(wh, ref, form, session_key=session, now=now + later, today=TODAY)
+    assert len(broker.applications(wh, BROKER, "firm:anon")) == 1
+    # a changed proposal, another contact, or the same one a day later is a new application
+    solver.apply(
+        wh, ref, {**GOOD, "proposal": GOOD["proposal"] + "补充中试数据。"}, session_key="a", now=now, today=TODAY
+    )
+    solver.apply(wh, ref, {**GOOD, "contact": "13900000000"}, session_key="b", now=now, today=TODAY)
+    solver.apply(wh, ref, GOOD, session_key="c", now=now + solver.DUPLICATE_WINDOW + timedelta(seconds=1), today=TODAY)
+    assert len(broker.applications(wh, BROKER, "firm:anon")) == 4
 
 
 @pytest.mark.parametrize("ref", ["0000000000000000", "not-a-ref"])

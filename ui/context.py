@@ -4,6 +4,7 @@ and one-line error messages."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from urllib.parse import quote
 
 import streamlit as st
@@ -13,6 +14,11 @@ from jiebang.errors import JiebangError
 from jiebang.pipeline import open_warehouse
 from jiebang.settings import Settings
 from warehouse.gateway import Warehouse
+
+# Date widgets take any date a user types: a date outside a widget's bounds is dropped in the
+# browser without a word and the old value kept, so the bounds are wide and the services say
+# what is wrong with the date (issue 12: a typed 2025/05/31 was stored as the default 2027-05-31).
+ANY_DATE = {"min_value": date(1900, 1, 1), "max_value": date(2199, 12, 31)}
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 

@@ -87,14 +87,16 @@ def insert_application(
     session_key: str,
     now: datetime,
     since: datetime,
+    duplicate_since: datetime,
     today: date,
-    check: Callable[[Row | None, int], None],
+    check: Callable[[Row | None, int, int], None],
 ) -> int:
     """Store one application to the open challenge known by `ref`, with its audit line ("apply").
 
-    `check(challenge, recent)` runs inside the transaction with the challenge (None when `ref`
-    is unknown or no longer open) and the number of applications from `session_key` since
-    `since`, and raises to refuse. Returns the application id."""
+    `check(challenge, recent, same)` runs inside the transaction with the challenge (None when
+    `ref` is unknown or no longer open), the number of applications from `session_key` since
+    `since`, and the number of identical applications (same challenge, contact and proposal, from
+    any session) since `duplicate_since`; it raises to refuse. Returns the application id."""
     with warehouse.transaction() as con:
         found = fetch_rows(
             con,
@@ -106,7 +108,17 @@ def insert_application(
             "SELECT count(*) AS n FROM applications WHERE session_key = ? AND submitted_at >= ?",
             [session_key, since],
         )[0]["n"]
-        check(found[0] if found else None, int(recent))
+        same = (
+            fetch_rows(
+                con,
+                "SELECT count(*) AS n FROM applications WHERE challenge_id = ? AND contact = ? AND proposal = ?"
+                " AND submitted_at >= ?",
+                [found[0]["challenge_id"], record["contact"], record["proposal"], duplicate_since],
+            )[0]["n"]
+            if found
+            else 0
+        )
+        check(found[0] if found else None, int(recent), int(same))
         challenge_id = found[0]["challenge_id"]
         application_id = fetch_rows(
             con,

@@ -46,7 +46,9 @@ def _apply(ref: str) -> None:
             "text": f"揭榜申请已提交（编号 {application_id}），技术经纪人会尽快与您联系。",
         }
         for k in ("team", "proposal", "contact"):
-            st.session_state.pop(f"apply_{k}|{ref}", None)
+            # Set, not popped: a popped key leaves the browser showing the old text, and a second
+            # click would send it again.
+            st.session_state[f"apply_{k}|{ref}"] = ""
 
 
 for row in page.rows:

@@ -15,7 +15,7 @@ from jiebang import broker
 from jiebang.errors import JiebangError
 from jiebang.exports import MIME_TYPES
 from jiebang.highlight import split_highlight, to_html
-from ui.context import current_user, or_stop, plain, safe_url, warehouse
+from ui.context import ANY_DATE, current_user, or_stop, plain, safe_url, warehouse
 
 PART_LABELS = {
     "coverage": "需求覆盖",
@@ -373,7 +373,7 @@ with main:
                     "进展", FOLLOW_UPS, key=f"decision|{key}", horizontal=True, format_func=broker.DECISION_LABELS.get
                 )
                 cols[1].number_input("签约金额（万元）", min_value=0.0, value=None, step=1.0, key=f"amount|{key}")
-                cols[2].date_input("签约日期", value=None, key=f"deal_date|{key}")
+                cols[2].date_input("签约日期", value=None, key=f"deal_date|{key}", format="YYYY/MM/DD", **ANY_DATE)
                 st.text_input("备注", key=f"note|{key}", placeholder="回车提交")
                 send, note_only, _ = st.columns([1, 1, 3])
                 send.form_submit_button(

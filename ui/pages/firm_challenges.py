@@ -10,7 +10,7 @@ import streamlit as st
 from jiebang import firm
 from jiebang.errors import AccessDenied, JiebangError
 from jiebang.pipeline import match_one_challenge
-from ui.context import current_user, or_stop, plain, safe_url, settings, show_error, warehouse
+from ui.context import ANY_DATE, current_user, or_stop, plain, safe_url, settings, show_error, warehouse
 
 KIND_LABELS = {"patent": "专利", "achievement": "科技成果"}
 STATUS_HELP = {
@@ -107,7 +107,9 @@ if status in firm.EDITABLE:
             "budget_wan": st.number_input(
                 "榜额/预算（万元，留空表示面议）", value=current["budget_wan"], step=10.0, key="edit_budget" + key
             ),
-            "deadline": st.date_input("截止日期 *", value=current["deadline"], key="edit_deadline" + key),
+            "deadline": st.date_input(
+                "截止日期 *", value=current["deadline"], key="edit_deadline" + key, format="YYYY/MM/DD", **ANY_DATE
+            ),
             "cooperation": st.selectbox(
                 "合作方式 *",
                 firm.COOPERATION_MODES,
