@@ -7,7 +7,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
 
-.PHONY: demo test install system-deps
+.PHONY: demo test check install system-deps
 
 install: $(VENV)/.installed
 
@@ -27,3 +27,14 @@ system-deps:
 
 test: system-deps install
 	$(BIN)/python -m pytest -q
+
+# The fast lane (≤ 90 s on 2 cores): lint, format, types, then the unit and integration tests on
+# every core. `make test` runs the whole suite, system tests (Prefect, Dask, Chromium…) included.
+# Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set: compiling every module (and
+# pytest's rewrite of its plugins) afresh in each worker costs seconds of the lane.
+check: export PYTHONDONTWRITEBYTECODE =
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -m "unit or integration" -n auto

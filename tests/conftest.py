@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
+import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -30,6 +32,23 @@ _QUIET = {
 def pytest_configure(config):
     for key, value in _QUIET.items():
         os.environ.setdefault(key, value)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _streamlit_components_scanned_once():
+    """Each new AppTest scans the metadata of every installed distribution for Streamlit
+    components: about 0.8 s of CPU, most of a page test. The installed set does not change
+    during a run, so the first scan's answer is reused (a copy each time)."""
+    if "streamlit.testing.v1" not in sys.modules:  # no test module of this run uses AppTest
+        yield
+        return
+    from streamlit.components.v2 import manifest_scanner
+
+    scan = manifest_scanner.scan_component_manifests
+    first = functools.cache(lambda: tuple(scan()))
+    manifest_scanner.scan_component_manifests = lambda max_workers=None: list(first())
+    yield
+    manifest_scanner.scan_component_manifests = scan
 
 
 @pytest.fixture(scope="session")
