@@ -296,31 +296,70 @@ def match_file_command(
 @app.command("eval")
 @_one_line_errors
 def eval_command(
-    supply: Annotated[Path, typer.Option(help="Supply JSON lines.")],
-    challenges: Annotated[Path, typer.Option(help="Challenges JSON lines.")],
-    qrels: Annotated[Path, typer.Option(help="Judgments TSV: challenge_id, listing_id, grade.")],
+    data_dir: Annotated[
+        Path, typer.Option(help="The labelled sets (dev_challenges, kp_known_item, market_dev) and their corpora.")
+    ] = Path("../shared/data/eval"),
+    supply: Annotated[Path | None, typer.Option(help="One set instead: supply JSON lines.")] = None,
+    challenges: Annotated[Path | None, typer.Option(help="One set instead: challenges JSON lines.")] = None,
+    qrels: Annotated[
+        Path | None, typer.Option(help="One set instead: qrels TSV (challenge_id, listing_id, grade).")
+    ] = None,
+    judgments: Annotated[
+        Path | None,
+        typer.Option(help="One set instead: every judged pair, 0s included (TSV with header or JSON lines)."),
+    ] = None,
+    extra_judgments: Annotated[
+        Path | None,
+        typer.Option(
+            help="Our own judgments (TSV like judgments.tsv) of unjudged pairs: an extra, unofficial row per system."
+        ),
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON.")] = None,
 ) -> None:
-    """Measure the engine and two baselines (character-bigram BM25, plain rapidfuzz).
+    """Measure the engine and two baselines (character-bigram BM25, word BM25) on the labelled sets.
 
-    Example: jiebang eval --supply ../shared/data/eval/corpus_cn.jsonl --challenges ../shared/data/eval/dev_challenges/challenges.jsonl --qrels ../shared/data/eval/dev_challenges/qrels.tsv
+    Example: jiebang eval --data-dir ../shared/data/eval --json var/eval.json
     """
     from rich.table import Table
 
-    from jiebang.evaluate import run_eval
+    from jiebang import evaluate
+    from jiebang.evaluate import COLUMNS, EvalSet, run_eval, standard_sets
 
-    report = run_eval(supply, challenges, qrels)
-    table = Table("system", "nDCG@10", "P@5", "MRR", "Recall@50", "seconds")
-    for name, scores in report.scores.items():
-        table.add_row(name, *(f"{v:.3f}" for v in scores.row().values()), f"{report.seconds[name]:.1f}")
-    console.print(table)
-    console.print(f"评测需求 (matchable challenges): {report.matchable}")
+    one_set = (supply, challenges, qrels)
+    if any(p is not None for p in (*one_set, judgments)):
+        if supply is None or challenges is None or qrels is None:
+            raise JiebangError(
+                "--supply, --challenges and --qrels go together (one set); or none of them (the three sets)"
+            )
+        sets = [
+            EvalSet(challenges.parent.name or challenges.stem, supply, challenges, qrels, judgments, extra_judgments)
+        ]
+    else:
+        sets = standard_sets(data_dir, extra_judgments)  # extra judgments are of market_dev
+    report = run_eval(sets, evaluate.SYSTEMS)
+    table = Table(*COLUMNS)
+    for row, after in zip(report.rows, [*report.rows[1:], None], strict=True):
+        table.add_row(
+            *row.cells(),
+            end_section=after is not None and (after.set_name, after.official) != (row.set_name, row.official),
+        )
+    # Never squeeze the figures into wrapped cells: the table is as wide as it needs (a narrow terminal wraps).
+    Console(soft_wrap=True, width=max(console.width, 180)).print(table)
     console.print(
-        f"无匹配需求已标记 (no-match flagged): {report.flagged_no_match or '—'}；"
-        f"未标记 (missed): {report.missed_no_match or '—'}"
+        "Averages over the challenges with something relevant (grade ≥ 1). unjudged@10: top-10 results nobody "
+        "judged, counted as 0 (— : the qrels are complete). AUC: the system's score, relevant vs judged "
+        "non-relevant among its top 10 (— : no score). hopeless flagged: challenges with nothing relevant "
+        'flagged "no good match"; others flagged: the rest, flagged wrongly (— : the system has no flag).'
     )
-    console.print(
-        f"误标记 (matchable flagged no good match): {len(report.wrongly_flagged)} {report.wrongly_flagged or ''}"
-    )
+    if any(not row.official for row in report.rows):
+        console.print(
+            "+ own (unofficial): measured against the shared judgments ∪ --extra-judgments (a pair the shared "
+            "file judges keeps its grade); the official figures are the rows above it."
+        )
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report.as_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        console.print(f"已写入 {json_out}")
 
 
 @app.command()

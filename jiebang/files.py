@@ -60,11 +60,40 @@ def read_challenges(path: Path) -> list[Challenge]:
 
 def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     qrels: dict[str, dict[str, int]] = {}
-    with Path(path).open(encoding="utf-8") as rows:
-        for number, row in enumerate(csv.reader(rows, delimiter="\t"), start=1):
-            if not row:
-                continue
-            if len(row) != 3 or not row[2].strip().lstrip("-").isdigit():
-                raise InvalidFile(f"{path}:{number}: expected challenge_id<TAB>listing_id<TAB>grade")
-            qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+    try:
+        rows = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InvalidFile(f"{path}: no such file") from None
+    for number, row in enumerate(csv.reader(rows, delimiter="\t"), start=1):
+        if not row:
+            continue
+        if len(row) != 3 or not row[2].strip().lstrip("-").isdigit():
+            raise InvalidFile(f"{path}:{number}: expected challenge_id<TAB>listing_id<TAB>grade")
+        qrels.setdefault(row[0], {})[row[1]] = int(row[2])
     return qrels
+
+
+def read_judgments(path: Path) -> dict[str, dict[str, int]]:
+    """Every judged pair, 0s included: a TSV with a header (challenge_id, listing_id, grade,
+    reason) or JSON lines (challenge_id, listing_id or supply_id, grade)."""
+    judgments: dict[str, dict[str, int]] = {}
+    if Path(path).suffix == ".jsonl":
+        for number, record in _json_lines(path):
+            listing = record.get("listing_id") or record.get("supply_id")
+            if not record.get("challenge_id") or not listing or not isinstance(record.get("grade"), int):
+                raise InvalidFile(
+                    f"{path}:{number}: expected challenge_id, listing_id (or supply_id) and an integer grade"
+                )
+            judgments.setdefault(record["challenge_id"], {})[listing] = record["grade"]
+        return judgments
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InvalidFile(f"{path}: no such file") from None
+    for number, row in enumerate(csv.reader(lines, delimiter="\t"), start=1):
+        if not row or (number == 1 and row[:3] == ["challenge_id", "listing_id", "grade"]):
+            continue
+        if len(row) < 3 or not row[2].strip().lstrip("-").isdigit():
+            raise InvalidFile(f"{path}:{number}: expected challenge_id<TAB>listing_id<TAB>grade[<TAB>reason]")
+        judgments.setdefault(row[0], {})[row[1]] = int(row[2])
+    return judgments
