@@ -2,73 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from jiebang.accounts import add_user
-from tests.conftest import ROOT
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from warehouse import queries
 
 pytestmark = pytest.mark.system
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-quic",
-]
-SCREENSHOTS = ROOT / "var" / "screenshots"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def app_url(loaded_warehouse):
-    if not os.access(CHROMIUM, os.X_OK):  # one line, not Playwright's launch trace
-        pytest.fail(
-            f"{CHROMIUM} 不存在 (Chromium missing): run `make test` as root, "
-            "or apt-get install -y chromium fonts-wqy-microhei",
-            pytrace=False,
-        )
-    port = _free_port()
-    env = {**os.environ, "JIEBANG_WAREHOUSE_PATH": str(loaded_warehouse.path), "JIEBANG_UI_PORT": str(port)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jiebang.cli", "ui"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.3)
-    yield url
-    server.terminate()
-    server.wait(timeout=20)
-    # Stopping `jiebang ui` stops Streamlit with it: nothing is left listening on the port.
-    with pytest.raises(OSError):
-        urllib.request.urlopen(url + "/_stcore/health", timeout=2)
 
 
 def test_broker_signs_in_and_shortlists_in_chromium(loaded_warehouse, app_url):

@@ -7,9 +7,9 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from jiebang.accounts import add_user
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 from warehouse import queries
 
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, app_url  # noqa: F401 (fixture)
 from .test_browser_walk import choose, sign_in
 
 pytestmark = pytest.mark.system

@@ -11,9 +11,8 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from jiebang.accounts import add_user
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from warehouse import queries
-
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, app_url  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.system
 
@@ -120,7 +119,7 @@ def test_firm_posts_broker_curates_and_the_firm_sees_the_shared_match(loaded_war
     assert decisions == {(first["listing_id"], "shortlist", None), (second["listing_id"], "reject", "技术不对口")}
     sheet = openpyxl.load_workbook(io.BytesIO(saved.read_bytes())).active
     rows = [[cell for cell in row] for row in sheet.iter_rows(values_only=True)]
-    body = [dict(zip(rows[0], row)) for row in rows[1:]]
+    body = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
     assert any(first["title"] in str(v) for row in body for v in row.values())
     assert not any(second["title"] in str(v) for row in body for v in row.values())
     assert third["listing_id"]  # the third match was left undecided

@@ -430,7 +430,7 @@ def test_shortlist_export_xlsx_and_csv(wh):
     table = _xlsx(broker.export_shortlist(wh, BROKER, "mkt:/1", "xlsx"))
     headers = list(broker.SHORTLIST_HEADERS.values())
     assert table[0] == headers
-    rows = [dict(zip(headers, r)) for r in table[1:]]
+    rows = [dict(zip(headers, r, strict=True)) for r in table[1:]]
     assert [(r["供给编号"], r["当前状态"], r["匹配分"], r["签约金额（万元）"], r["类型"]) for r in rows] == [
         ("CN1", "签约", 80, 100, "专利"),
         ("zju:/a1", "已联系", 60, None, "科技成果"),

@@ -64,7 +64,8 @@ with st.container(border=True):
         f"来源：{plain(challenge['source'])}　保密：{secrecy}"
     )
     st.caption(
-        f"所属行业：{plain(challenge['field'] or '未分类')}　榜额/预算：{budget}　截止日期：{challenge['deadline'] or '—'}　"
+        f"所属行业：{plain(challenge['field'] or '未分类')}　榜额/预算：{budget}　"
+        f"截止日期：{challenge['deadline'] or '—'}　"
         f"合作方式：{plain(challenge['cooperation'] or '—')}　地区：{plain(challenge['region'] or '—')}"
     )
     st.markdown(plain(challenge["description"]))
@@ -81,7 +82,7 @@ st.caption(f"候选匹配 {n_matches} 条：在「匹配审核」中逐条审核
 
 actions = firm.allowed_transitions(user, challenge["status"])
 columns = st.columns(len(actions) + 2)
-for column, target in zip(columns, actions):
+for column, target in zip(columns, actions, strict=False):  # the last two columns are not transitions
     if column.button(
         ACTION_LABELS.get(target, target),
         key=f"to|{target}|{challenge_id}",

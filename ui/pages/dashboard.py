@@ -20,7 +20,7 @@ def _percent(rate: float | None) -> str:
 
 # --- pipeline funnel --------------------------------------------------------------------------
 st.subheader("对接漏斗")
-for column, stage in zip(st.columns(len(stages)), stages):
+for column, stage in zip(st.columns(len(stages)), stages, strict=True):
     column.metric(
         stage["label"],
         f"{stage['pairs']:,}",

@@ -64,8 +64,10 @@ with st.container(border=True):
     budget = "面议" if challenge["budget_wan"] is None else f"{challenge['budget_wan']:g} 万元"
     secrecy = "匿名" + ("（经纪人已揭示企业）" if challenge["revealed"] else "") if challenge["anonymous"] else "公开"
     st.caption(
-        f"所属行业：{plain(challenge['field'] or '未分类')}　榜额/预算：{budget}　截止日期：{challenge['deadline'] or '—'}　"
-        f"合作方式：{plain(challenge['cooperation'] or '—')}　地区：{plain(challenge['region'] or '—')}　保密：{secrecy}"
+        f"所属行业：{plain(challenge['field'] or '未分类')}　榜额/预算：{budget}　"
+        f"截止日期：{challenge['deadline'] or '—'}　"
+        f"合作方式：{plain(challenge['cooperation'] or '—')}　地区：{plain(challenge['region'] or '—')}　"
+        f"保密：{secrecy}"
     )
     st.markdown(plain(challenge["description"]))
     if challenge["targets"]:

@@ -19,7 +19,7 @@ labels = {
     "quarantine": "隔离记录",
 }
 columns = st.columns(len(labels))
-for column, (key, label) in zip(columns, labels.items()):
+for column, (key, label) in zip(columns, labels.items(), strict=True):
     column.metric(label, overview["counts"].get(key, 0))
 
 run = overview["latest_run"]
