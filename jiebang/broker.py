@@ -194,7 +194,7 @@ def _check_deal(amount: Any, deal_date: Any, today: date) -> tuple[float, date]:
         problems.append("签约日期：不能晚于今天")
     elif deal_date < DEAL_EARLIEST:
         problems.append(f"签约日期：不能早于 {DEAL_EARLIEST:%Y-%m-%d}")
-    if problems:
+    if problems or value is None or not isinstance(deal_date, date):  # the types: checked above
         raise InvalidDecision("；".join(problems))
     return value, deal_date
 
@@ -404,7 +404,7 @@ def _table(rows: list[Row], headers: dict[str, str]) -> list[list[Any]]:
         values = []
         for key in headers:
             value = row.get(key)
-            if key in labels:
+            if key in labels and value is not None:
                 value = labels[key].get(value, value)
             elif key == "score" and value is not None:
                 value = round(float(value), 1)

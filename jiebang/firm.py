@@ -270,6 +270,13 @@ def require_firm(user: User | None) -> User:
     return firm_user
 
 
+def firm_of(user: User | None) -> str:
+    """The signed-in firm user's firm; AccessDenied as `require_firm`."""
+    firm_name = require_firm(user).firm
+    assert firm_name  # require_firm refuses a firm account without a firm
+    return firm_name
+
+
 def post_challenge(
     warehouse: Warehouse, user: User | None, form: Mapping[str, Any], *, today: date, submit: bool = False
 ) -> PostResult:
@@ -296,13 +303,13 @@ def post_challenge(
 
 def my_challenges(warehouse: Warehouse, user: User | None) -> list[Row]:
     """The signed-in firm's challenges, newest first, with n_shared (matches shared with it)."""
-    return challenge_store.firm_challenges(warehouse, require_firm(user).firm)
+    return challenge_store.firm_challenges(warehouse, firm_of(user))
 
 
 def my_challenge(warehouse: Warehouse, user: User | None, challenge_id: str) -> Row:
     """One of the signed-in firm's challenges; AccessDenied (the same message) for another
     firm's challenge and for an id that does not exist."""
-    row = challenge_store.firm_challenge(warehouse, str(challenge_id), require_firm(user).firm)
+    row = challenge_store.firm_challenge(warehouse, str(challenge_id), firm_of(user))
     if row is None:
         raise AccessDenied(NOT_FOUND)
     return row
@@ -364,7 +371,7 @@ def shared_matches(warehouse: Warehouse, user: User | None, challenge_id: str) -
     summary, score, link), best first."""
     firm_user = require_firm(user)
     my_challenge(warehouse, firm_user, challenge_id)
-    return challenge_store.shared_matches(warehouse, challenge_id, firm_user.firm)
+    return challenge_store.shared_matches(warehouse, challenge_id, firm_of(firm_user))
 
 
 # --- the lifecycle (brokers and admins) -------------------------------------------------------
