@@ -334,9 +334,11 @@ def eval_command(
         sets = [
             EvalSet(challenges.parent.name or challenges.stem, supply, challenges, qrels, judgments, extra_judgments)
         ]
+        systems = evaluate.SYSTEMS  # one set: the shipped model, in sample on the sets it was fitted on
     else:
         sets = standard_sets(data_dir, extra_judgments)  # extra judgments are of market_dev
-    report = run_eval(sets, evaluate.SYSTEMS)
+        systems = {**evaluate.SYSTEMS, "engine": evaluate.out_of_fold_engine(data_dir)}
+    report = run_eval(sets, systems)
     table = Table(*COLUMNS)
     for row, after in zip(report.rows, [*report.rows[1:], None], strict=True):
         table.add_row(
@@ -403,6 +405,27 @@ def labels(
     rows = labelled_pairs(open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds))
     out.write_text("".join(f"{r['challenge_id']}\t{r['listing_id']}\t{r['grade']}\n" for r in rows), encoding="utf-8")
     console.print(f"{len(rows)} 条标注已写入 {out}")
+
+
+@app.command()
+@_one_line_errors
+def train(
+    data_dir: Annotated[Path, typer.Option(help="The labelled sets (eval README).")] = Path("../shared/data/eval"),
+    out: Annotated[Path, typer.Option(help="The model file to write.")] = Path("matching/models/ranker-v1.json"),
+    extra_qrels: Annotated[
+        Path | None, typer.Option(help="Our own market_dev judgments (TSV) added to the shared ones.")
+    ] = None,
+) -> None:
+    """Refit the ranking model on the labelled sets (cross-validated by need) and write it.
+
+    Example: jiebang train --data-dir ../shared/data/eval
+    """
+    from jiebang.training import train as fit
+
+    if not (data_dir / "market_dev" / "qrels.tsv").exists():
+        raise JiebangError(f"{data_dir}: 没有找到评测数据 (no labelled sets there: market_dev/qrels.tsv missing)")
+    figures = fit(data_dir, out, extra_qrels)
+    console.print(json.dumps(figures, ensure_ascii=False, indent=1), markup=False)
 
 
 @user_app.command("add")

@@ -34,6 +34,7 @@ def _no_result(challenge: Challenge) -> dict:
         "parts": {},
         "matched_terms": [],
         "no_good_match": True,
+        "concepts": [],
     }
 
 
@@ -79,6 +80,30 @@ def engine_system(set_name: str, listings: list[Listing], challenges: list[Chall
         if not match.no_good_match:
             flagged.discard(match.challenge_id)
     return SystemResult(ranking, scores, flagged)
+
+
+def out_of_fold_engine(data_dir: Path) -> System:
+    """The engine as `jiebang eval` must judge it on the sets its model is fitted on: out of fold
+    (jiebang.training.cross_validated, computed once); any other set gets the shipped model."""
+    from jiebang.training import DEFAULT_SETS, FoldResults, cross_validated
+
+    fitted = {name for name, _, _ in DEFAULT_SETS}
+    cache: dict[str, FoldResults] = {}
+
+    def system(set_name: str, listings: list[Listing], challenges: list[Challenge]) -> SystemResult:
+        if set_name not in fitted:
+            return engine_system(set_name, listings, challenges)
+        if not cache:
+            cache.update(cross_validated(data_dir, top_k=TOP_K))
+        found = cache[set_name]
+        ids = [c.challenge_id for c in challenges]
+        return SystemResult(
+            {i: found.ranking.get(i, []) for i in ids},
+            {i: found.scores.get(i, []) for i in ids},
+            {i for i in ids if i in found.flagged or i not in found.ranking},
+        )
+
+    return system
 
 
 def _baseline(ranked: Ranked) -> SystemResult:

@@ -27,6 +27,7 @@ from typing import Any
 
 from jiebang.pipeline import refresh_index, store_matches
 from matching.engine import (
+    Candidate,
     Challenge,
     ListingIndex,
     Match,
@@ -43,7 +44,7 @@ from matching.engine import (
 from warehouse import queries
 from warehouse.gateway import Warehouse
 
-Candidates = list[list[tuple[int, int, float]]]
+Candidates = list[list[Candidate]]
 
 
 @dataclass(frozen=True)

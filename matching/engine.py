@@ -1,22 +1,23 @@
-"""Match challenges to listings: BM25 candidates (words + character bigrams), then rescoring
-into an explained 0–100 score.
+"""Match challenges to listings: BM25 candidates (words + character bigrams), their evidence,
+and a learned, calibrated 0–100 score.
 
-Score parts (they add up to the score):
-- coverage  (0–45): the challenge's terms found in the listing, weighted by rarity (IDF, title
-  terms ×1.5); a term counts fully when the listing contains it or a synonym, half when a
-  listing term is a close variant (rapidfuzz on segmented terms). Full marks at COVERAGE_FULL:
-  a firm's text carries symptoms and constraints no solution repeats;
-- relevance (0–35): the fused BM25 score relative to the best candidate, scaled down when
-  even the best candidate covers little of the challenge (so weak results stay weak);
-- signals   (0–20): industry ↔ field/IPC (8), maturity (3), price vs 榜额 (3), region (3),
-  legal status and freshness (2), cooperation mode (1); a signal with nothing to compare is 0.
-A challenge whose first-ranked listing covers less than NO_MATCH_COVERAGE of it is flagged
-"no good match".
+1. The need is read first (matching.need): its ask and context, term weights that discount
+   generic and everyday words, its key concepts.
+2. Candidates: word BM25 over the need's terms and character-bigram BM25 over its whole text
+   (as the bigram baseline: repeats count, b = 0.75), fused.
+3. Evidence per candidate (matching.ranker.FEATURES): both BM25s relative to the need's best
+   hit and absolute, the key concepts and terms the listing meets, the first engine's blend,
+   what kind of listing it is, how much prose the need is.
+4. The ranking model (matching/models/ranker-v1.json, `jiebang train`) turns the evidence into
+   the calibrated chance that a broker judges the listing relevant; score = 100 × that chance,
+   its parts the features' shares (they add up). A need whose best chance is below the model's
+   threshold is flagged "no good match".
 """
 
 from __future__ import annotations
 
 import gc
+import math
 import pickle
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,13 +29,13 @@ from typing import Any
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from matching import signals
 from matching.index import Listing, ListingIndex, bigram_key, build_index, matching_text
+from matching.need import Need, understand
+from matching.ranker import Model, feature_row, shipped_model
 from matching.text import char_bigrams, normalise, tokenize_normalised
 from matching.vocabulary import synonym_map
 
 __all__ = [
-    "WEIGHTS",
     "Challenge",
     "Listing",
     "ListingIndex",
@@ -52,20 +53,8 @@ __all__ = [
     "retrieve",
 ]
 
-WEIGHTS = {
-    "coverage": 45.0,
-    "relevance": 35.0,
-    "field": 8.0,
-    "maturity": 3.0,
-    "price": 3.0,
-    "region": 3.0,
-    "status": 2.0,
-    "cooperation": 1.0,
-}
-COVERAGE_FULL = 0.8
-NO_MATCH_COVERAGE = 0.13
 BIGRAM_WEIGHT = 0.7  # the recall net counts less than word matches
-RECALL_TERMS: int | None = 20  # bigrams of the title and this many rarest terms (None: the whole text)
+RECALL_TERMS: int | None = None  # bigrams of the title and this many rarest terms (None: the whole text)
 TITLE_TERM_WEIGHT = 1.5
 FUZZY_MIN = 80.0
 MAX_SHARE = 0.05  # query terms in more than this share of listings are not used for retrieval
@@ -74,6 +63,8 @@ RESCORED = 150  # best fused candidates that get rescored
 FUZZY_CANDIDATES = 20  # of those, the best that also get fuzzy term matching (segmenting costs)
 MAX_SPANS = 3  # occurrences highlighted per term
 MAX_TERMS = 10  # matched terms explained per match, the rarest first
+BIGRAM_ABS_SCALE = 4.0  # a need's bigrams each meeting a typical BM25 weight of this much: full marks
+LONG_NEED_CHARS = 300  # a need this long or longer is prose, not keywords
 RELEASE_EVERY = 100  # challenges rescored between giving back the index pages read (bounds memory)
 
 
@@ -109,6 +100,7 @@ class Match:
     parts: dict[str, float]
     matched_terms: list[dict[str, Any]]
     no_good_match: bool = False
+    concepts: list[str] = field(default_factory=list)  # the need's key concepts (which are met: matched_terms)
 
     def as_record(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -120,6 +112,7 @@ class Query:
     text: str  # normalised title + "\n" + description
     weights: dict[str, float]  # term → weight (IDF × title emphasis)
     synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    need: Need | None = None
     _spans: dict[str, list[list[int]]] = field(default_factory=dict)
     _latin: dict[str, re.Pattern] = field(default_factory=dict)
 
@@ -150,8 +143,8 @@ class Query:
     def recall_bigrams(self) -> list[int]:
         """Bigrams (as keys) of the title and of the rarest terms: the recall net for words
         segmented differently, kept short because every query bigram costs a posting-list scan."""
-        if RECALL_TERMS is None:
-            bigrams = char_bigrams(self.text)
+        if RECALL_TERMS is None:  # the whole text, repeats included: BM25 counts a bigram the need repeats
+            return list(map(bigram_key, char_bigrams(self.text)))
         else:
             rarest = list(self.weights)[:RECALL_TERMS]
             bigrams = char_bigrams(self.text.split("\n", 1)[0]) + [b for t in rarest for b in char_bigrams(t)]
@@ -176,7 +169,12 @@ def make_query(challenge: Challenge, index: ListingIndex) -> Query:
     }
     weights = dict(sorted(weights.items(), key=lambda kv: -kv[1]))  # rarest first: explanations list them so
     known = synonym_map()
-    return Query(challenge, text, weights, {t: known[t] for t in weights if t in known})
+    need = understand(challenge.title, challenge.description, index.idf)
+    return Query(challenge, text, weights, {t: known[t] for t in weights if t in known}, need)
+
+
+# A fused candidate: (segment, row, fused score, {"word", "bigram", "bigram_rank"} features).
+Candidate = tuple[int, int, float, dict[str, float]]
 
 
 @dataclass(frozen=True)
@@ -220,13 +218,13 @@ def _best(keys: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return np.take_along_axis(keys, order, 1), np.take_along_axis(scores, order, 1)
 
 
-def fuse(parts: Sequence[Retrieved]) -> list[list[tuple[int, int, float]]]:
-    """The RESCORED best candidates per query as (segment, row, fused score), best first, from
-    the hits of consecutive partitions of the index (in segment order).
+def fuse(parts: Sequence[Retrieved]) -> list[list[Candidate]]:
+    """The RESCORED best candidates per query as (segment, row, fused score, retrieval features),
+    best first, from the hits of consecutive partitions of the index (in segment order).
 
     Fused: word BM25 + BIGRAM_WEIGHT × bigram BM25, each relative to the query's best hit among
     its CANDIDATES best over all segments (masked rows skipped)."""
-    fused = []
+    fused, bests = [], []
     for kind, weight in (("words", 1.0), ("bigrams", BIGRAM_WEIGHT)):
         keys, scores = _best(
             np.concatenate([getattr(p, kind)[0] for p in parts], axis=1),
@@ -234,17 +232,36 @@ def fuse(parts: Sequence[Retrieved]) -> list[list[tuple[int, int, float]]]:
         )
         best = np.maximum(scores[:, :1], np.finfo(np.float64).tiny)
         fused.append((keys, np.where(scores > 0, weight * scores / best, 0.0)))
+        bests.append(best[:, 0])
     (word_keys, word_scores), (bigram_keys, bigram_scores) = fused
     ranked = []
     for i in range(len(word_keys)):
         keys = np.concatenate([word_keys[i], bigram_keys[i]])
         scores = np.concatenate([word_scores[i], bigram_scores[i]])
-        keys, scores = keys[scores > 0], scores[scores > 0]
+        is_word = np.concatenate([np.ones(len(word_keys[i]), bool), np.zeros(len(bigram_keys[i]), bool)])
+        keep = scores > 0
+        keys, scores, is_word = keys[keep], scores[keep], is_word[keep]
         distinct, where = np.unique(keys, return_inverse=True)
         total = np.bincount(where, weights=scores)
+        words = np.bincount(where, weights=np.where(is_word, scores, 0.0), minlength=len(distinct))
         best = np.argsort(-total, kind="stable")[:RESCORED]
+        bigram_rank = {int(k): r for r, k in enumerate(bigram_keys[i][bigram_scores[i] > 0])}
         ranked.append(
-            [(int(k >> 32), int(k & 0xFFFFFFFF), float(t)) for k, t in zip(distinct[best], total[best], strict=True)]
+            [
+                (
+                    int(k >> 32),
+                    int(k & 0xFFFFFFFF),
+                    float(t),
+                    {
+                        "word": float(w),
+                        "bigram": float(t - w) / BIGRAM_WEIGHT,
+                        "bigram_rank": 1 / math.log2(bigram_rank[int(k)] + 2) if int(k) in bigram_rank else 0.0,
+                        "word_raw": float(w) * float(bests[0][i]),
+                        "bigram_raw": float(t - w) / BIGRAM_WEIGHT * float(bests[1][i]),
+                    },
+                )
+                for k, t, w in zip(distinct[best], total[best], words[best], strict=True)
+            ]
         )
     return ranked
 
@@ -284,39 +301,30 @@ def spans(text: str, term: str) -> list[list[int]]:
     return found
 
 
-def _signal_parts(challenge: Challenge, facts: Mapping[str, Any], today: date) -> dict[str, float]:
-    """Each structured signal's points (unrounded: only the shown results are rounded)."""
-    published = facts.get("published_on")
-    fits = {
-        "field": signals.field_fit(challenge.field, facts.get("field"), tuple(facts.get("ipc", ()))),
-        "maturity": signals.maturity_fit(facts.get("maturity")),
-        "price": signals.price_fit(challenge.budget_wan, facts.get("price_wan")),
-        "region": signals.region_fit(challenge.region, facts.get("region")),
-        "status": signals.status_fit(
-            facts.get("legal_status"), date.fromisoformat(published) if published else None, today
-        ),
-        "cooperation": signals.cooperation_fit(challenge.cooperation, facts.get("cooperation")),
-    }
-    return {name: WEIGHTS[name] * (fit or 0.0) for name, fit in fits.items()}
-
-
 def _explain(query: Query, shown: str, hits: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The rarest matched terms with their positions in the challenge and in the listing's
-    title + abstract (a fuzzy or synonym match may occur only further down: no listing span)."""
+    """The matched terms a broker can check, with their positions in the challenge and in the
+    listing's title + abstract (a fuzzy or synonym match may occur only further down: no listing
+    span): the need's key concepts first (`key_concept`), then the rarest other terms. A single
+    character is evidence only as a Latin-free whole term of its own, never shown on its own."""
+    concepts = query.need.concepts if query.need else []
     explained = []
-    for term, weight in query.weights.items():
-        if (found := hits.get(term)) is not None:
-            explained.append(
-                {
-                    "term": term,
-                    "listing_term": found,
-                    "weight": round(weight, 3),
-                    "challenge_spans": query.spans(term),
-                    "listing_spans": spans(shown, found),
-                }
-            )
-            if len(explained) == MAX_TERMS:
-                break
+    for term in dict.fromkeys([*concepts, *query.weights]):
+        found = hits.get(term)
+        if found is None or (len(term) < 2 and not term.isascii()):
+            continue
+        weight = query.weights.get(term) or (query.need.weights.get(term, 0.0) if query.need else 0.0)
+        explained.append(
+            {
+                "term": term,
+                "listing_term": found,
+                "weight": round(weight, 3),
+                "key_concept": term in concepts,
+                "challenge_spans": query.spans(term),
+                "listing_spans": spans(shown, found),
+            }
+        )
+        if len(explained) == MAX_TERMS:
+            break
     return explained
 
 
@@ -327,6 +335,7 @@ def match_challenges(
     top_k: int = 20,
     exclude: frozenset[tuple[str, str]] | set = frozenset(),
     today: date | None = None,
+    model: Model | None = None,
 ) -> list[Match]:
     """Rank listings for each challenge, best first, at most `top_k` each.
 
@@ -338,7 +347,7 @@ def match_challenges(
     if not len(index) or not challenges:
         return []
     with _without_cyclic_gc():
-        return _match(index, challenges, top_k, exclude, today or date.today())
+        return _match(index, challenges, top_k, exclude, today or date.today(), model)
 
 
 @contextmanager
@@ -354,10 +363,14 @@ def _without_cyclic_gc():
             gc.enable()
 
 
-def _match(index: ListingIndex, challenges: list[Challenge], top_k: int, exclude, today: date) -> list[Match]:
+def _match(
+    index: ListingIndex, challenges: list[Challenge], top_k: int, exclude, today: date, model: Model | None = None
+) -> list[Match]:
     queries = make_queries(index, challenges)
     candidates = fuse([retrieve(index, queries)])
-    return rank(queries, candidates, [rescore(index, queries, candidates, exclude)], top_k=top_k, today=today)
+    return rank(
+        queries, candidates, [rescore(index, queries, candidates, exclude)], top_k=top_k, today=today, model=model
+    )
 
 
 def make_queries(index: ListingIndex, challenges: Iterable[Challenge]) -> list[Query]:
@@ -365,28 +378,34 @@ def make_queries(index: ListingIndex, challenges: Iterable[Challenge]) -> list[Q
     return [make_query(c, index) for c in challenges]
 
 
-# A rescored candidate: (position among the query's candidates, coverage, relevance, listing id,
-# shown text, matched terms, facts).
-Scored = tuple[int, float, float, str, str, dict[str, str], dict[str, Any]]
+# A rescored candidate: (position among the query's candidates, listing id, shown text, matched
+# terms, facts, features).
+Scored = tuple[int, str, str, dict[str, str], dict[str, Any], dict[str, float]]
+_DESIGN_PATENT = re.compile(r"(?:^|:)CN3\d{6,}S?$")  # 外观设计: a shape, no technical content
 
 
 def rescore(
     index: ListingIndex,
     queries: Sequence[Query],
-    candidates: Sequence[Sequence[tuple[int, int, float]]],
+    candidates: Sequence[Sequence[Candidate]],
     exclude=frozenset(),
     segments: Iterable[int] | None = None,
 ) -> list[list[Scored]]:
-    """Coverage and relevance of each query's candidates that lie in `segments` (default: all);
-    excluded pairs are left out. The costly step: it reads every candidate's record."""
+    """The evidence (ranker.FEATURES) about each query's candidates that lie in `segments`
+    (default: all); excluded pairs are left out. The costly step: it reads every candidate's record."""
     wanted = None if segments is None else set(segments)
     results = []
     for done, (query, found) in enumerate(zip(queries, candidates, strict=True), start=1):
         if done % RELEASE_EVERY == 0:
             index.release_pages()
-        best_fused = found[0][2] if found else 1.0
+        best = max((c[3]["word"] for c in found), default=0.0), max((c[3]["bigram"] for c in found), default=0.0)
+        concepts = query.need.concept_weights() if query.need else {}
+        concept_total = sum(concepts.values()) or 1.0
+        long = min(1.0, len(query.text) / LONG_NEED_CHARS)
+        n_bigrams = max(len(query.recall_bigrams()), 1)
         scored = []
-        for position, (number, row, fused) in enumerate(found):
+        best_fused = found[0][2] if found else 1.0
+        for position, (number, row, fused, retrieval) in enumerate(found):
             if wanted is not None and number not in wanted:
                 continue
             segment = index.segments[number]
@@ -397,49 +416,104 @@ def rescore(
             text = matching_text(fields)
             shown = text[: len(fields["title"]) + 1 + len(fields["abstract"])]
             coverage, hits = _coverage(query, text, segment.words_of(row) if position < FUZZY_CANDIDATES else None)
-            scored.append((position, coverage, fused / best_fused, listing_id, shown, hits, facts))
+            met = [c for c in concepts if c in text]
+            features = {
+                "word": retrieval["word"] / best[0] if best[0] > 0 else 0.0,
+                "bigram": retrieval["bigram"] / best[1] if best[1] > 0 else 0.0,
+                "bigram_rank": retrieval["bigram_rank"],
+                # absolute evidence: the best hit of a need that nothing meets is still the best
+                "word_abs": min(1.0, retrieval["word_raw"] / query.total_weight),
+                "bigram_abs": min(1.0, retrieval["bigram_raw"] / (BIGRAM_ABS_SCALE * n_bigrams)),
+                "concepts": sum(concepts[c] for c in met) / concept_total,
+                "title_concepts": sum(concepts[c] for c in met if c in fields["title"]) / concept_total,
+                "coverage": coverage,
+                # the hand-set blend of the first engine (coverage and fused BM25): still good evidence
+                "blend": (45 * min(1.0, coverage / 0.8) + 35 * fused / best_fused) / 80,
+                "industry": 0.5,
+                "achievement": 1.0 if facts.get("kind") == "achievement" else 0.0,
+                "title_only": 0.0 if fields["abstract"].strip() else 1.0,
+                "design": 1.0 if _DESIGN_PATENT.search(listing_id) else 0.0,
+            }
+            features.update(
+                long=long,
+                bigram_long=features["bigram"] * long,
+                word_long=features["word"] * long,
+                concepts_long=features["concepts"] * long,
+            )
+            for concept in met:  # a key concept met counts as matched evidence in the explanation
+                hits.setdefault(concept, concept)
+            scored.append((position, listing_id, shown, hits, facts, features))
         results.append(scored)
     return results
 
 
 def rank(
     queries: Sequence[Query],
-    candidates: Sequence[Sequence[tuple[int, int, float]]],
+    candidates: Sequence[Sequence[Candidate]],
     parts: Sequence[Sequence[Sequence[Scored]]],
     *,
     top_k: int,
     today: date,
+    model: Model | None = None,
 ) -> list[Match]:
     """The explained, ranked matches of each query from its rescored candidates (`parts`: the
-    `rescore` results of one or more partitions of the index)."""
+    `rescore` results of one or more partitions of the index), scored by the ranking model
+    (default: the shipped one)."""
+    model = model or shipped_model()
     results: list[Match] = []
     for i, query in enumerate(queries):
         scored = sorted((s for part in parts for s in part[i]), key=lambda s: s[0])
         if not scored:
             continue
-        top_coverage = max(s[1] for s in scored)
-        confidence = min(1.0, top_coverage / COVERAGE_FULL)
-        ranked = []
-        for _, coverage, relevance, listing_id, shown, hits, facts in scored:
-            points = {
-                "coverage": WEIGHTS["coverage"] * min(1.0, coverage / COVERAGE_FULL),
-                "relevance": WEIGHTS["relevance"] * relevance * confidence,
-                **_signal_parts(query.challenge, facts, today),
-            }
-            ranked.append((sum(points.values()), listing_id, points, shown, hits, coverage))
-        ranked.sort(key=lambda r: (-r[0], r[1]))
-        weak = ranked[0][5] < NO_MATCH_COVERAGE  # judged on the match a broker would see first
-        # Rounded only for what is shown; the score is the sum of the shown parts, so they add up.
-        shown_results = []
-        for _, listing_id, points, shown, hits, _ in ranked[:top_k]:
-            points = {name: round(value, 2) for name, value in points.items()}
-            shown_results.append((round(sum(points.values()), 2), listing_id, points, shown, hits))
-        shown_results.sort(key=lambda r: (-r[0], r[1]))
-        results.extend(
-            Match(query.challenge.challenge_id, listing_id, place, score, points, _explain(query, shown, hits), weak)
-            for place, (score, listing_id, points, shown, hits) in enumerate(shown_results, start=1)
-        )
+        x = np.array([feature_row(s[5]) for s in scored])
+        scores, logits = np.round(model.score(x), 2), model.logit(x)
+        # Ranked by the model's output: the calibration is a step function, and its ties say
+        # nothing about which listing is better.
+        order = sorted(range(len(scored)), key=lambda j: (-logits[j], scored[j][1]))[:top_k]
+        weak = bool(scores[order[0]] < 100 * model.no_match_below)
+        split = model.parts(x[order])
+        for place, (j, points) in enumerate(zip(order, split, strict=True), start=1):
+            _, listing_id, shown, hits, _, _ = scored[j]
+            points = _rounded_parts(points, float(scores[j]))
+            results.append(
+                Match(
+                    query.challenge.challenge_id,
+                    listing_id,
+                    place,
+                    round(sum(points.values()), 2),
+                    points,
+                    _explain(query, shown, hits),
+                    weak,
+                    query.need.concepts if query.need else [],
+                )
+            )
     return results
+
+
+def _rounded_parts(points: Mapping[str, float], score: float) -> dict[str, float]:
+    """Parts rounded to 2 decimals that still add up to the rounded score (the rounding
+    remainder goes to the largest part)."""
+    rounded = {name: round(value, 2) for name, value in points.items() if round(value, 2) > 0}
+    if not rounded:
+        return {"文本相似": round(score, 2)}
+    largest = max(rounded, key=lambda name: rounded[name])
+    rounded[largest] = round(rounded[largest] + round(score, 2) - sum(rounded.values()), 2)
+    return rounded
+
+
+def candidate_features(
+    index: ListingIndex, challenges: Sequence[Challenge]
+) -> dict[str, list[tuple[str, dict[str, float]]]]:
+    """Every challenge's candidates with their evidence, before any model: what `jiebang train`
+    fits the ranking model on."""
+    queries = make_queries(index, challenges)
+    candidates = fuse([retrieve(index, queries)])
+    with _without_cyclic_gc():
+        rescored = rescore(index, queries, candidates)
+    return {
+        q.challenge.challenge_id: [(s[1], s[5]) for s in sorted(found, key=lambda s: s[0])]
+        for q, found in zip(queries, rescored, strict=True)
+    }
 
 
 _SHARED: tuple[ListingIndex, dict[str, Any]] | None = None  # set in the parent, inherited by forked workers

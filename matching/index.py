@@ -31,8 +31,8 @@ BIGRAM_CHARS = 400  # the bigram recall net covers the title and the start of th
 # BM25 length normalisation: listings range from a bare title to a long abstract with claims, and
 # the usual b = 0.75 let short title-only records crowd out the listings that explain a solution.
 WORD_BM25 = {"k1": 1.2, "b": 0.5}
-BIGRAM_BM25 = {"k1": 1.5, "b": 0.3}
-FORMAT = 3  # of the files on disk; an index in another format is rebuilt, not read
+BIGRAM_BM25 = {"k1": 1.5, "b": 0.75}  # as the bigram baseline: its evidence must not be weaker
+FORMAT = 4  # of the files on disk; an index in another format is rebuilt, not read
 
 
 class IndexFormatChanged(Exception):

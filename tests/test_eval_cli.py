@@ -210,7 +210,9 @@ def test_match_file_writes_one_line_per_result(tmp_path):
     )
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert set(lines[0]) == {"challenge_id", "listing_id", "rank", "score", "parts", "matched_terms", "no_good_match"}
+    assert set(lines[0]) == {
+        "challenge_id", "listing_id", "rank", "score", "parts", "matched_terms", "no_good_match", "concepts",
+    }  # fmt: skip
     first = [line for line in lines if line["challenge_id"] == "C1"]
     assert first[0]["listing_id"] == "S1" and first[0]["rank"] == 1
     assert abs(sum(first[0]["parts"].values()) - first[0]["score"]) < 0.01
@@ -224,6 +226,7 @@ def test_match_file_writes_one_line_per_result(tmp_path):
             "parts": {},
             "matched_terms": [],
             "no_good_match": True,
+            "concepts": [],
         }
     ]
 

@@ -135,7 +135,7 @@ def shared_matches(warehouse: Warehouse, challenge_id: str, firm: str) -> list[R
         " JOIN challenges c ON c.challenge_id = s.challenge_id AND c.firm = ?"
         " JOIN listings l ON l.listing_id = s.listing_id"
         " LEFT JOIN matches m ON m.challenge_id = s.challenge_id AND m.listing_id = s.listing_id"
-        " WHERE s.challenge_id = ? ORDER BY m.score DESC NULLS LAST, s.listing_id",
+        " WHERE s.challenge_id = ? ORDER BY m.score DESC NULLS LAST, m.rank, s.listing_id",
         [firm, challenge_id],
     )
 

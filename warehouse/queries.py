@@ -112,7 +112,7 @@ def matches_for_challenge(
         JOIN listings l USING (listing_id)
         LEFT JOIN ({_LATEST_REVIEW}) r ON r.challenge_id = m.challenge_id AND r.listing_id = m.listing_id
         WHERE m.challenge_id = $cid AND ($all OR r.decision IS DISTINCT FROM 'reject')
-        ORDER BY m.score DESC, m.listing_id
+        ORDER BY m.score DESC, m.rank, m.listing_id
         LIMIT $limit OFFSET $offset
         """,
         {"cid": challenge_id, "all": include_rejected, "limit": limit, "offset": offset},

@@ -166,7 +166,7 @@ def match_page(
         LEFT JOIN match_shares s ON s.challenge_id = m.challenge_id AND s.listing_id = m.listing_id
         WHERE m.challenge_id = $cid AND ($all OR r.decision IS DISTINCT FROM 'reject')
           AND {_MATCH_WHERE}{_LISTING_WHERE}
-        ORDER BY m.score DESC, m.listing_id
+        ORDER BY m.score DESC, m.rank, m.listing_id
         LIMIT $limit OFFSET $offset
         """,
         {**filters.params(), "cid": challenge_id, "all": show_rejected, "limit": limit, "offset": offset},
@@ -252,7 +252,7 @@ def shortlist_rows(warehouse: Warehouse, challenge_id: str) -> list[Row]:
         LEFT JOIN d ON d.listing_id = r.listing_id
         LEFT JOIN match_shares s ON s.challenge_id = r.challenge_id AND s.listing_id = r.listing_id
         WHERE r.decision <> 'reject'
-        ORDER BY m.score DESC, l.listing_id
+        ORDER BY m.score DESC, m.rank, l.listing_id
         """,
         {"cid": challenge_id},
     )
@@ -269,7 +269,7 @@ def pipeline_rows(warehouse: Warehouse) -> list[Row]:
         LEFT JOIN matches m ON m.challenge_id = r.challenge_id AND m.listing_id = r.listing_id
         LEFT JOIN d ON d.challenge_id = r.challenge_id AND d.listing_id = r.listing_id
         LEFT JOIN match_shares s ON s.challenge_id = r.challenge_id AND s.listing_id = r.listing_id
-        ORDER BY c.challenge_id, m.score DESC NULLS LAST, l.listing_id
+        ORDER BY c.challenge_id, m.score DESC NULLS LAST, m.rank, l.listing_id
         """
     )
 

@@ -1,0 +1,242 @@
+"""The learned part of matching: evidence about a (need, listing) pair → a calibrated 0–100 score.
+
+Evidence (FEATURES, each about 0–1): word and character-bigram BM25 relative to the need's best
+hit, the need's key concepts met by the listing (by weight, and in its title), coverage of the
+need's weighted terms, industry agreement, and what kind of listing it is. A logistic model
+combines them with weights fitted on judged pairs (`fit`, cross-validated by need in
+`jiebang train`); isotonic regression on out-of-fold predictions maps its output to the chance
+that a broker judges the listing relevant (`Model.probability`), and the score is 100 × that
+chance. The score's parts are the features' shares of the evidence above a plain listing's
+(`Model.parts`), so they add up to the score.
+
+Pure functions over numpy arrays; the model is a small JSON file (`Model.to_json`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+import numpy as np
+
+FEATURES = (
+    "bigram",  # character-bigram BM25 / the need's best bigram hit
+    "word",  # word BM25 / the need's best word hit
+    "bigram_rank",  # 1 / log2(rank + 2) of the listing in the bigram ranking (0 when not there)
+    "word_abs",  # word BM25 / the need's total term weight: absolute, unlike the two relative ones
+    "bigram_abs",  # bigram BM25 / (the need's bigrams × a typical bigram weight)
+    "concepts",  # weighted share of the need's key concepts in the listing's text
+    "title_concepts",  # … in the listing's title
+    "coverage",  # weighted share of all the need's terms in the listing's text
+    "blend",  # the first engine's hand-set score: coverage and fused BM25
+    "industry",  # agreement of the two industries (0.5 when unknown)
+    "achievement",  # 1 for a 科技成果, 0 for a patent
+    "title_only",  # 1 when the listing has no abstract
+    "design",  # 1 for a design patent (外观设计: no technical content)
+    "long",  # how much prose the need is (0 a few keywords … 1 a long business text)
+    "bigram_long",  # bigram × long: prose is matched by its character bigrams …
+    "word_long",  # … and keywords by their words: the model weighs each by the need's kind
+    "concepts_long",  # key concepts × long
+)
+PART_LABELS = {
+    "bigram": "文本相似",
+    "word": "词语相关",
+    "bigram_rank": "文本相似",
+    "word_abs": "词语相关",
+    "bigram_abs": "文本相似",
+    "concepts": "关键概念",
+    "title_concepts": "关键概念",
+    "coverage": "需求覆盖",
+    "blend": "需求覆盖",
+    "industry": "行业一致",
+    "achievement": "供给类型",
+    "title_only": "供给类型",
+    "design": "供给类型",
+    "long": "文本相似",
+    "bigram_long": "文本相似",
+    "word_long": "词语相关",
+    "concepts_long": "关键概念",
+}
+# Features that may only raise the score (a broker trusts "more evidence, higher score"); the
+# others describe the listing or the need and may weigh either way.
+EVIDENCE = frozenset(FEATURES) - {"achievement", "title_only", "design", "long"}
+MODEL_VERSION = 1
+L2 = 1.0
+
+
+@dataclass(frozen=True)
+class Model:
+    weights: np.ndarray  # one per feature
+    bias: float
+    mean: np.ndarray  # feature means on the training pairs (the "plain listing" of `parts`)
+    calibration_x: np.ndarray  # isotonic map: model output → chance of relevance
+    calibration_y: np.ndarray
+    no_match_below: float  # a need whose best chance is below this gets "no good match"
+    meta: dict = field(default_factory=dict)
+
+    def logit(self, x: np.ndarray) -> np.ndarray:
+        return x @ self.weights + self.bias
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        """The calibrated chance of relevance for each row of features."""
+        return np.interp(self.logit(x), self.calibration_x, self.calibration_y)
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        return 100.0 * self.probability(x)
+
+    def parts(self, x: np.ndarray) -> list[dict[str, float]]:
+        """Each score split over PART_LABELS by the features' positive contributions relative to
+        the mean listing (a score with no positive evidence is all 文本相似): they add up."""
+        scores = self.score(x)
+        contributions = np.maximum((x - self.mean) * self.weights, 0.0)
+        out = []
+        for score, row in zip(scores, contributions, strict=True):
+            total = row.sum()
+            shares = row / total if total > 0 else np.eye(len(FEATURES))[0]
+            parts: dict[str, float] = {}
+            for name, share in zip(FEATURES, shares, strict=True):
+                label = PART_LABELS[name]
+                parts[label] = parts.get(label, 0.0) + float(score * share)
+            out.append(parts)
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "version": MODEL_VERSION,
+                "features": list(FEATURES),
+                "weights": [round(float(w), 6) for w in self.weights],
+                "bias": round(self.bias, 6),
+                "mean": [round(float(m), 6) for m in self.mean],
+                "calibration": {
+                    "x": [round(float(v), 6) for v in self.calibration_x],
+                    "y": [round(float(v), 6) for v in self.calibration_y],
+                },
+                "no_match_below": round(self.no_match_below, 6),
+                "meta": self.meta,
+            },
+            ensure_ascii=False,
+            indent=1,
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Model:
+        data = json.loads(text)
+        if data.get("version") != MODEL_VERSION or data.get("features") != list(FEATURES):
+            raise ValueError(
+                f"ranking model version {data.get('version')} with features {data.get('features')} does not fit "
+                f"this engine (version {MODEL_VERSION}): run `jiebang train`"
+            )
+        return cls(
+            weights=np.asarray(data["weights"], dtype=np.float64),
+            bias=float(data["bias"]),
+            mean=np.asarray(data["mean"], dtype=np.float64),
+            calibration_x=np.asarray(data["calibration"]["x"], dtype=np.float64),
+            calibration_y=np.asarray(data["calibration"]["y"], dtype=np.float64),
+            no_match_below=float(data["no_match_below"]),
+            meta=data.get("meta", {}),
+        )
+
+
+@cache
+def shipped_model() -> Model:
+    """The model the project ships (matching/models/ranker-v1.json, written by `jiebang train`)."""
+    text = resources.files("matching").joinpath("models", f"ranker-v{MODEL_VERSION}.json").read_text(encoding="utf-8")
+    return Model.from_json(text)
+
+
+def feature_row(values: Mapping[str, float]) -> np.ndarray:
+    return np.array([float(values.get(name, 0.0)) for name in FEATURES])
+
+
+# --- fitting ---------------------------------------------------------------------------------
+
+
+def fit_logistic(
+    x: np.ndarray,
+    y: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    l2: float = L2,
+    non_negative: Sequence[int] = (),
+):
+    """L2-regularised logistic regression (Newton's method: features are few and dense), with
+    the weights of the `non_negative` columns kept ≥ 0 (active set: a column whose weight comes
+    out negative is dropped and the rest refitted). Returns (weights, bias)."""
+    dropped: set[int] = set()
+    while True:
+        kept = [j for j in range(x.shape[1]) if j not in dropped]
+        weights_kept, bias = _newton(x[:, kept], y, sample_weight, l2)
+        weights = np.zeros(x.shape[1])
+        weights[kept] = weights_kept
+        negative = [j for j in non_negative if weights[j] < 0]
+        if not negative:
+            return weights, bias
+        dropped.add(min(negative, key=lambda j: weights[j]))
+
+
+def evidence_columns() -> list[int]:
+    return [j for j, name in enumerate(FEATURES) if name in EVIDENCE]
+
+
+def _newton(x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None, l2: float) -> tuple[np.ndarray, float]:
+    n, d = x.shape
+    w8 = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    design = np.hstack([x, np.ones((n, 1))])
+    beta = np.zeros(d + 1)
+    penalty = np.full(d + 1, l2)
+    penalty[-1] = 0.0  # the bias is not shrunk
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-(design @ beta)))
+        gradient = design.T @ (w8 * (p - y)) + penalty * beta
+        hessian = (design * (w8 * p * (1 - p))[:, None]).T @ design + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hessian, gradient)
+        beta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return beta[:-1], float(beta[-1])
+
+
+def isotonic(x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pool-adjacent-violators: the non-decreasing step map from x to the mean of y, as
+    (knots, values) for np.interp (the first and last values extend beyond the data)."""
+    order = np.argsort(x, kind="stable")
+    xs, ys = np.asarray(x, float)[order], np.asarray(y, float)[order]
+    ws = np.ones(len(xs)) if sample_weight is None else np.asarray(sample_weight, float)[order]
+    blocks: list[list[float]] = []  # [sum of w·y, sum of w, min x, max x]
+    for xv, yv, wv in zip(xs, ys, ws, strict=True):
+        blocks.append([wv * yv, wv, xv, xv])
+        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] >= blocks[-1][0] / blocks[-1][1]:
+            last = blocks.pop()
+            blocks[-1] = [blocks[-1][0] + last[0], blocks[-1][1] + last[1], blocks[-1][2], last[3]]
+    knots, values = [], []
+    for total, weight, low, high in blocks:
+        knots += [low, high]
+        values += [total / weight, total / weight]
+    return np.asarray(knots), np.asarray(values)
+
+
+def group_folds(groups: Sequence[str], k: int = 5, seed: int = 0) -> list[np.ndarray]:
+    """Fold number of each row, whole groups (needs) to a fold, reproducibly."""
+    distinct = sorted(set(groups))
+    rng = np.random.default_rng(seed)
+    rng.shuffle(distinct)
+    fold_of = {g: i % k for i, g in enumerate(distinct)}
+    fold = np.array([fold_of[g] for g in groups])
+    return [np.flatnonzero(fold == i) for i in range(k)]
+
+
+def nqc(scores: Sequence[float], k: int = 10) -> float:
+    """Normalised query clarity (spread of the top scores relative to their mean)."""
+    top = np.asarray(sorted(scores, reverse=True)[:k], dtype=np.float64)
+    if len(top) < 2 or top.mean() <= 0:
+        return 0.0
+    return float(top.std() / top.mean())
+
+
+def sigmoid(v: float) -> float:
+    return 1.0 / (1.0 + math.exp(-v))
