@@ -38,6 +38,17 @@ STATE_LABELS = {
 FOLLOW_UPS = ("contacted", "intent", "signed", "follow_up")
 ANY = "全部"
 LISTING_CHARS = 400
+SCORE_HELP = (
+    "匹配分 ≈ 经纪人判定相关的把握（%）：在已标注的真实需求上校准，70 分约 10 条中 7 条相关。"
+    "各部分（文本相似、关键概念、需求覆盖…）相加等于总分。"
+)
+
+
+def _band(score: float) -> str:
+    """The plain-language band of a calibrated score (README: what the score means)."""
+    return "高（约 3 条中 2 条相关）" if score >= 50 else "中（约 5 条中 1 条相关）" if score >= 20 else "低（多为泛泛相关）"
+
+
 # The challenge on screen is this page's own state, by id. The selector's widget value travels as
 # its option label, which carries live counts: a decision changes the label, and a stale label must
 # never decide which challenge the page shows (issue 12).
@@ -305,15 +316,20 @@ with main:
                 st.markdown(to_html(abstract_html), unsafe_allow_html=True)
                 if url := safe_url(m["url"]):
                     st.markdown(f"[查看来源 ↗]({url})")
-                if terms:
-                    st.caption("命中词：" + "、".join(plain(t["term"]) for t in terms[:12]))
+                concepts = [t["term"] for t in terms if t.get("key_concept")]
+                others = [t["term"] for t in terms if not t.get("key_concept")]
+                if concepts:
+                    st.caption("命中需求关键概念：" + "、".join(plain(t) for t in concepts))
+                if others:
+                    st.caption("其他命中词：" + "、".join(plain(t) for t in others[:12]))
                 with st.expander("需求原文对照（命中词高亮）"):
                     for part in split_highlight([challenge["title"], challenge["description"]], challenge_spans):
                         st.markdown(to_html(part), unsafe_allow_html=True)
                 for n in m["notes"]:
                     st.caption(f"备注（{n['reviewer']}，{n['decided_at']:%m-%d %H:%M}）：{plain(n['note'])}")
             with score:
-                st.metric("匹配分", f"{m['score']:.0f}")
+                st.metric("匹配分", f"{m['score']:.0f}", help=SCORE_HELP)
+                st.caption(f"把握：{_band(m['score'])}")
                 st.caption(" + ".join(f"{PART_LABELS.get(k, k)} {v:.0f}" for k, v in m["parts"].items() if v))
                 if m["decision"]:
                     state = STATE_LABELS.get(m["decision"], m["decision"])
