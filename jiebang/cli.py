@@ -428,6 +428,31 @@ def train(
     console.print(json.dumps(figures, ensure_ascii=False, indent=1), markup=False)
 
 
+@app.command("train-industry")
+@_one_line_errors
+def train_industry(
+    data: Annotated[Path, typer.Option(help="Labelled achievements (JSON lines with field 类别-子类).")] = Path(
+        "../shared/data/real/zj_market/achievements.jsonl"
+    ),
+    out: Annotated[Path, typer.Option(help="The model file to write.")] = Path("matching/models/industry-v1.json"),
+    cv: Annotated[bool, typer.Option(help="Also print the 5-fold cross-validated accuracy.")] = False,
+) -> None:
+    """Refit the industry classifier (matching.industry) on the market's achievements and write it.
+
+    Example: jiebang train-industry --cv
+    """
+    from matching import industry
+
+    if not data.exists():
+        raise JiebangError(f"{data}: 没有找到成果数据 (no labelled achievements there)")
+    records = industry.read_records(data.read_text(encoding="utf-8").splitlines())
+    model = industry.train(records)
+    out.write_text(industry.dumps(model), encoding="utf-8")
+    console.print(f"{len(model['rows'])} 个特征词, {model['trained_on']['records']} 条成果 → {out}")
+    if cv:
+        console.print(json.dumps(industry.cross_validate(records), ensure_ascii=False, indent=1), markup=False)
+
+
 @user_app.command("add")
 @_one_line_errors
 def user_add(
