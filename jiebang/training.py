@@ -108,22 +108,35 @@ def _market_threshold(data: TrainingData, probability: np.ndarray) -> float:
     return no_match_threshold(subset, probability[market], set(groups) - relevant)
 
 
+@dataclass(frozen=True)
+class OutOfFold:
+    logits: np.ndarray  # each pair's model output from a model fitted without its need
+    knots: np.ndarray  # the calibration fitted on those outputs
+    values: np.ndarray
+    probability: np.ndarray  # each pair's calibrated out-of-fold chance
+    threshold: float  # "no good match" below this best chance
+
+
+def calibrated_out_of_fold(data: TrainingData) -> OutOfFold:
+    logits = out_of_fold(data)
+    knots, values = isotonic(logits, data.y, data.weight)
+    probability = np.interp(logits, knots, values)
+    return OutOfFold(logits, knots, values, probability, _market_threshold(data, probability))
+
+
 def train(data_dir: Path, out: Path, extra_qrels: Path | None = None) -> dict:
     """Fit, calibrate and write the model; returns its figures (out-of-fold)."""
     started = time.perf_counter()
     data = collect(data_dir, extra_qrels=extra_qrels)
-    logits = out_of_fold(data)
-    knots, values = isotonic(logits, data.y, data.weight)
-    oof_probability = np.interp(logits, knots, values)
-    threshold = _market_threshold(data, oof_probability)
+    oof = calibrated_out_of_fold(data)
     weights, bias = fit_logistic(data.x, data.y, data.weight, non_negative=evidence_columns())
     model = Model(
         weights=weights,
         bias=bias,
         mean=np.average(data.x, axis=0, weights=data.weight),
-        calibration_x=knots,
-        calibration_y=values,
-        no_match_below=threshold,
+        calibration_x=oof.knots,
+        calibration_y=oof.values,
+        no_match_below=oof.threshold,
         meta={
             "trained_on": [name for name, _, _ in DEFAULT_SETS],
             "pairs": int(len(data.y)),
@@ -152,13 +165,10 @@ def cross_validated(data_dir: Path, top_k: int = 50) -> dict[str, FoldResults]:
     """What `jiebang eval` reports for the engine on the sets it is fitted on: every figure out
     of fold (the calibration and the threshold are fitted on out-of-fold outputs too)."""
     data = collect(data_dir)
-    logits = out_of_fold(data)
-    knots, values = isotonic(logits, data.y, data.weight)
-    probability = np.interp(logits, knots, values)
-    threshold = _market_threshold(data, probability)
+    oof = calibrated_out_of_fold(data)
     per_need: dict[str, dict[str, list[tuple[float, float, str]]]] = {}
     for group, name, listing, logit, p in zip(
-        data.group, data.set_name, data.listing, logits, probability, strict=True
+        data.group, data.set_name, data.listing, oof.logits, oof.probability, strict=True
     ):
         per_need.setdefault(name, {}).setdefault(group.split("/", 1)[1], []).append((float(logit), float(p), listing))
     results = {}
@@ -168,7 +178,7 @@ def cross_validated(data_dir: Path, top_k: int = 50) -> dict[str, FoldResults]:
             found.sort(key=lambda row: (-row[0], row[2]))  # by the model's output, as the engine ranks
             ranking[need] = [listing for _, _, listing in found[:top_k]]
             scores[need] = [round(100 * p, 2) for _, p, _ in found[:top_k]]
-            if not found or max(p for _, p, _ in found) < threshold:
+            if not found or max(p for _, p, _ in found) < oof.threshold:
                 flagged.add(need)
         results[name] = FoldResults(ranking, scores, flagged)
     return results
