@@ -21,6 +21,7 @@ def _settle(page) -> None:
     """Wait until Streamlit has finished the rerun a click started."""
     page.wait_for_timeout(300)  # the rerun request leaves the browser before the status widget shows
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=TIMEOUT)
+    expect(page.locator("[data-stale='true']")).to_have_count(0, timeout=TIMEOUT)  # no element of the last run
 
 
 def _selector(page):
@@ -115,7 +116,8 @@ def test_decisions_land_on_the_challenge_and_listing_on_screen(loaded_warehouse,
         challenge_id = titles[header]
         matches = queries.matches_for_challenge(loaded_warehouse, challenge_id, limit=20)
         title = card.strip().splitlines()[0].split(". ", 1)[1]  # the card's first line: "rank. title"
-        listing = next(m for m in matches if m["title"] == title)  # the card the broker clicked on
+        listing = next((m for m in matches if m["title"] == title), None)  # the card the broker clicked on
+        assert listing is not None, (title, [m["title"] for m in matches])
         expected.append((challenge_id, listing["listing_id"], decision))
     stored = [
         (r["challenge_id"], r["listing_id"], r["decision"])

@@ -53,6 +53,9 @@ def test_firm_posts_broker_curates_and_the_firm_sees_the_shared_match(loaded_war
         firm_page.get_by_label("需求描述 *").fill(DESCRIPTION)
         choose(firm_page, "所属行业 *", "新能源新材料")
         choose(firm_page, "合作方式 *", "合作开发")
+        firm_page.get_by_role("spinbutton", name="year, 截止日期 *").click()
+        firm_page.keyboard.type("20301231")  # no default deadline: the firm types one
+        firm_page.keyboard.press("Tab")
         firm_page.get_by_role("button", name="提交审核").click()
         expect(firm_page.get_by_text("匹配完成")).to_be_visible(timeout=60_000)
         firm_page.screenshot(path=str(SCREENSHOTS / "walk_1_firm_posted.png"), full_page=True)
