@@ -403,6 +403,7 @@ def rescore(
         concept_total = sum(concepts.values()) or 1.0
         long = min(1.0, len(query.text) / LONG_NEED_CHARS)
         n_bigrams = max(len(query.recall_bigrams()), 1)
+        title_bigrams = set(char_bigrams(query.text.split("\n", 1)[0]))
         scored = []
         best_fused = found[0][2] if found else 1.0
         for position, (number, row, fused, retrieval) in enumerate(found):
@@ -417,6 +418,7 @@ def rescore(
             shown = text[: len(fields["title"]) + 1 + len(fields["abstract"])]
             coverage, hits = _coverage(query, text, segment.words_of(row) if position < FUZZY_CANDIDATES else None)
             met = [c for c in concepts if c in text]
+            title_met = [b for b in title_bigrams if b in shown]
             features = {
                 "word": retrieval["word"] / best[0] if best[0] > 0 else 0.0,
                 "bigram": retrieval["bigram"] / best[1] if best[1] > 0 else 0.0,
@@ -427,6 +429,10 @@ def rescore(
                 "concepts": sum(concepts[c] for c in met) / concept_total,
                 "title_concepts": sum(concepts[c] for c in met if c in fields["title"]) / concept_total,
                 "coverage": coverage,
+                "need_title": len(title_met) / len(title_bigrams) if title_bigrams else 0.0,
+                "need_title_in_title": (
+                    sum(1 for b in title_met if b in fields["title"]) / len(title_bigrams) if title_bigrams else 0.0
+                ),
                 # the hand-set blend of the first engine (coverage and fused BM25): still good evidence
                 "blend": (45 * min(1.0, coverage / 0.8) + 35 * fused / best_fused) / 80,
                 # unknown until each listing's category (matching.industry) is stored in the index:

@@ -32,6 +32,8 @@ FEATURES = (
     "concepts",  # weighted share of the need's key concepts in the listing's text
     "title_concepts",  # … in the listing's title
     "coverage",  # weighted share of all the need's terms in the listing's text
+    "need_title",  # share of the need title's character bigrams in the listing's title + abstract
+    "need_title_in_title",  # … in the listing's title
     "blend",  # the first engine's hand-set score: coverage and fused BM25
     "industry",  # agreement of the two industries (0.5 when unknown)
     "achievement",  # 1 for a 科技成果, 0 for a patent
@@ -51,6 +53,8 @@ PART_LABELS = {
     "concepts": "关键概念",
     "title_concepts": "关键概念",
     "coverage": "需求覆盖",
+    "need_title": "文本相似",
+    "need_title_in_title": "文本相似",
     "blend": "需求覆盖",
     "industry": "行业一致",
     "achievement": "供给类型",

@@ -48,7 +48,7 @@ def _band(score: float) -> str:
     """The plain-language band of a calibrated score (README: what the score means)."""
     if score >= 50:
         return "高（约 3 条中 2 条相关）"
-    return "中（约 5 条中 1 条相关）" if score >= 20 else "低（多为泛泛相关）"
+    return "中（约 3 条中 1 条相关）" if score >= 20 else "低（多为泛泛相关）"
 
 
 # The challenge on screen is this page's own state, by id. The selector's widget value travels as
