@@ -415,16 +415,25 @@ def train(
     extra_qrels: Annotated[
         Path | None, typer.Option(help="Our own market_dev judgments (TSV) added to the shared ones.")
     ] = None,
+    broker_decisions: Annotated[
+        bool, typer.Option(help="Also learn from the brokers' decisions in the configured warehouse.")
+    ] = False,
+    config: ConfigOption = None,
 ) -> None:
     """Refit the ranking model on the labelled sets (cross-validated by need) and write it.
 
-    Example: jiebang train --data-dir ../shared/data/eval
+    Example: jiebang train --data-dir ../shared/data/eval --broker-decisions
     """
+    from jiebang.pipeline import open_warehouse
     from jiebang.training import train as fit
 
     if not (data_dir / "market_dev" / "qrels.tsv").exists():
         raise JiebangError(f"{data_dir}: 没有找到评测数据 (no labelled sets there: market_dev/qrels.tsv missing)")
-    figures = fit(data_dir, out, extra_qrels)
+    warehouse = None
+    if broker_decisions:
+        settings = _settings(config)
+        warehouse = open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
+    figures = fit(data_dir, out, extra_qrels, warehouse)
     console.print(json.dumps(figures, ensure_ascii=False, indent=1), markup=False)
 
 

@@ -18,8 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from jiebang.files import read_challenges, read_qrels, read_supply
-from matching.engine import build_index, candidate_features
+from matching.engine import Challenge, Listing, ListingIndex, build_index, candidate_features
 from matching.ranker import FEATURES, Model, evidence_columns, feature_row, fit_logistic, group_folds, isotonic
+from warehouse import queries
+from warehouse.gateway import Warehouse
 
 DEFAULT_SETS = (  # (name, corpus, folder) under the eval data directory
     ("market_dev", "corpus_market.jsonl", "market_dev"),
@@ -29,7 +31,9 @@ DEFAULT_SETS = (  # (name, corpus, folder) under the eval data directory
 # How much each set counts in the fit (its needs share it equally). Real needs are the measure:
 # market_dev counts four times, dev_challenges twice as much as kp_known_item (chosen out of fold: 2× fell below
 # bigram BM25 on market_dev's nDCG@10, 8× lost dev_challenges' without gaining market_dev's).
-SET_WEIGHTS = {"market_dev": 4.0, "dev_challenges": 2.0, "kp_known_item": 1.0}
+# Brokers' own decisions on the market's needs count like the judged real needs.
+SET_WEIGHTS = {"market_dev": 4.0, "dev_challenges": 2.0, "kp_known_item": 1.0, "broker": 4.0}
+BROKER_SET = "broker"
 FOLDS = 5
 MAX_WRONG_FLAGS = 0.1  # share of needs with a relevant listing that "no good match" may flag
 CANDIDATES_PER_NEED = 100  # the best retrieved candidates a need contributes to the fit
@@ -45,29 +49,58 @@ class TrainingData:
     listing: list[str]
 
 
-def collect(data_dir: Path, sets: Sequence[tuple[str, str, str]] = DEFAULT_SETS, extra_qrels: Path | None = None):
-    """The candidates of every labelled need with their evidence and labels."""
-    rows, labels, groups, names, listings = [], [], [], [], []
-    per_set: dict[str, int] = {}
-    indexes: dict[str, object] = {}
-    for name, corpus, folder in sets:
-        base = data_dir / folder
-        challenges = read_challenges(base / "challenges.jsonl")
-        qrels = read_qrels(base / "qrels.tsv")
-        if extra_qrels is not None and name == "market_dev" and extra_qrels.exists():
+@dataclass(frozen=True)
+class LabelledSet:
+    name: str
+    index: ListingIndex
+    challenges: list[Challenge]
+    qrels: dict[str, dict[str, int]]  # challenge → listing → grade (unlisted: not relevant)
+
+
+def shared_sets(data_dir: Path, extra_qrels: Path | None = None) -> list[LabelledSet]:
+    """The labelled sets of ../shared/data/eval, each corpus indexed once."""
+    indexes: dict[str, ListingIndex] = {}
+    sets = []
+    for name, corpus, folder in DEFAULT_SETS:
+        qrels = read_qrels(data_dir / folder / "qrels.tsv")
+        if extra_qrels is not None and name == "market_dev":
             for cid, grades in read_qrels(extra_qrels).items():
                 qrels.setdefault(cid, {}).update(grades)
         if corpus not in indexes:
             indexes[corpus] = build_index(read_supply(data_dir / corpus))
-        found = candidate_features(indexes[corpus], challenges)  # type: ignore[arg-type]
-        for challenge in challenges:
+        sets.append(LabelledSet(name, indexes[corpus], read_challenges(data_dir / folder / "challenges.jsonl"), qrels))
+    return sets
+
+
+def broker_set(warehouse: Warehouse) -> LabelledSet | None:
+    """Brokers' decisions as labels (`jiebang labels`: rejected 0, shortlisted 1, contacted or
+    further 2) on the warehouse's own listings and challenges; None when nobody decided yet."""
+    qrels: dict[str, dict[str, int]] = {}
+    for row in queries.labelled_pairs(warehouse):
+        qrels.setdefault(row["challenge_id"], {})[row["listing_id"]] = int(row["grade"])
+    records = [queries.get_challenge(warehouse, cid) for cid in sorted(qrels)]
+    challenges = [Challenge.from_record(r) for r in records if r is not None]
+    if not challenges:
+        return None
+    index = build_index(Listing.from_record(r) for r in queries.listings_for_matching(warehouse))
+    return LabelledSet(BROKER_SET, index, challenges, qrels)
+
+
+def collect(sets: Sequence[LabelledSet]) -> TrainingData:
+    """The candidates of every labelled need with their evidence and labels."""
+    rows, labels, groups, names, listings = [], [], [], [], []
+    per_set: dict[str, int] = {}
+    for labelled in sets:
+        found = candidate_features(labelled.index, labelled.challenges)
+        for challenge in labelled.challenges:
+            grades = labelled.qrels.get(challenge.challenge_id, {})
             for listing_id, features in found.get(challenge.challenge_id, [])[:CANDIDATES_PER_NEED]:
                 rows.append(feature_row(features))
-                labels.append(1.0 if qrels.get(challenge.challenge_id, {}).get(listing_id, 0) >= 1 else 0.0)
-                groups.append(f"{name}/{challenge.challenge_id}")
-                names.append(name)
+                labels.append(1.0 if grades.get(listing_id, 0) >= 1 else 0.0)
+                groups.append(f"{labelled.name}/{challenge.challenge_id}")
+                names.append(labelled.name)
                 listings.append(listing_id)
-        per_set[name] = sum(1 for n in names if n == name)
+        per_set[labelled.name] = sum(1 for n in names if n == labelled.name)
     weight = np.array([SET_WEIGHTS.get(n, 1.0) / per_set[n] for n in names]) * len(names) / len(per_set)
     return TrainingData(np.array(rows), np.array(labels), weight, groups, names, listings)
 
@@ -124,10 +157,13 @@ def calibrated_out_of_fold(data: TrainingData) -> OutOfFold:
     return OutOfFold(logits, knots, values, probability, _market_threshold(data, probability))
 
 
-def train(data_dir: Path, out: Path, extra_qrels: Path | None = None) -> dict:
-    """Fit, calibrate and write the model; returns its figures (out-of-fold)."""
+def train(data_dir: Path, out: Path, extra_qrels: Path | None = None, warehouse: Warehouse | None = None) -> dict:
+    """Fit, calibrate and write the model (with the brokers' decisions in `warehouse`, when it
+    has any); returns its figures."""
     started = time.perf_counter()
-    data = collect(data_dir, extra_qrels=extra_qrels)
+    sets = shared_sets(data_dir, extra_qrels)
+    brokers = broker_set(warehouse) if warehouse is not None else None
+    data = collect([*sets, brokers] if brokers else sets)
     oof = calibrated_out_of_fold(data)
     weights, bias = fit_logistic(data.x, data.y, data.weight, non_negative=evidence_columns())
     model = Model(
@@ -138,7 +174,7 @@ def train(data_dir: Path, out: Path, extra_qrels: Path | None = None) -> dict:
         calibration_y=oof.values,
         no_match_below=oof.threshold,
         meta={
-            "trained_on": [name for name, _, _ in DEFAULT_SETS],
+            "trained_on": sorted(set(data.set_name)),
             "pairs": int(len(data.y)),
             "relevant_pairs": int(data.y.sum()),
             "needs": len(set(data.group)),
@@ -164,7 +200,7 @@ class FoldResults:
 def cross_validated(data_dir: Path, top_k: int = 50) -> dict[str, FoldResults]:
     """What `jiebang eval` reports for the engine on the sets it is fitted on: every figure out
     of fold (the calibration and the threshold are fitted on out-of-fold outputs too)."""
-    data = collect(data_dir)
+    data = collect(shared_sets(data_dir))
     oof = calibrated_out_of_fold(data)
     per_need: dict[str, dict[str, list[tuple[float, float, str]]]] = {}
     for group, name, listing, logit, p in zip(

@@ -780,3 +780,22 @@ def test_highlight_html_is_only_escaped_text_and_marks(hostile):
     assert "<" not in text and ">" not in text  # no tag but ours
     assert not set("[]()*_`$:\\") & set(text) and "\n" not in text  # no Markdown syntax either
     assert escape("<") == "&lt;" and escape("&lt;") == "&amp;lt;"
+
+
+# --- brokers' decisions feed the ranking model ----------------------------------------------------
+
+
+def test_broker_decisions_become_labelled_training_pairs(wh):
+    from jiebang.training import BROKER_SET, broker_set, collect
+
+    assert broker_set(wh) is None  # nobody decided yet: nothing to learn from
+    broker.decide(wh, BROKER, "mkt:/1", "CN1", "shortlist")
+    broker.decide(wh, BROKER, "mkt:/1", "zju:/a1", "reject", reason="技术不对口")
+    labelled = broker_set(wh)
+    assert labelled is not None and labelled.name == BROKER_SET
+    assert [c.challenge_id for c in labelled.challenges] == ["mkt:/1"]
+    assert labelled.qrels == {"mkt:/1": {"CN1": 1, "zju:/a1": 0}}
+    data = collect([labelled])
+    by_listing = dict(zip(data.listing, data.y, strict=True))
+    assert by_listing["CN1"] == 1.0 and by_listing.get("zju:/a1", 0.0) == 0.0
+    assert set(data.group) == {"broker/mkt:/1"}
