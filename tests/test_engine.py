@@ -123,12 +123,14 @@ _chinese = st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x
 
 @settings(max_examples=30, deadline=None)
 @given(title=_chinese, abstract=_chinese, field=st.sampled_from([None, "生命健康", "时尚纺织"]))
-def test_scores_stay_in_range_and_parts_add_up(title, abstract, field):
+def test_scores_stay_in_range_and_parts_add_up_and_the_identical_listing_ranks_first(title, abstract, field):
     index = build_index([*CORPUS, Listing("X", title, abstract, field=field)])
-    for match in match_challenges(index, [Challenge("Q", title, abstract, field)], top_k=10):
+    matches = match_challenges(index, [Challenge("Q", title, abstract, field)], top_k=10)
+    for match in matches:
         assert 0 <= match.score <= 100
         assert match.score == round(sum(match.parts.values()), 2)
         assert set(match.parts) <= set(PART_LABELS.values())
+    assert matches[0].listing_id == "X" and matches[0].score >= 50
 
 
 @settings(max_examples=30, deadline=None)
