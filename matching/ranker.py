@@ -15,7 +15,6 @@ Pure functions over numpy arrays; the model is a small JSON file (`Model.to_json
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -232,15 +231,3 @@ def group_folds(groups: Sequence[str], k: int = 5, seed: int = 0) -> list[np.nda
     fold_of = {g: i % k for i, g in enumerate(distinct)}
     fold = np.array([fold_of[g] for g in groups])
     return [np.flatnonzero(fold == i) for i in range(k)]
-
-
-def nqc(scores: Sequence[float], k: int = 10) -> float:
-    """Normalised query clarity (spread of the top scores relative to their mean)."""
-    top = np.asarray(sorted(scores, reverse=True)[:k], dtype=np.float64)
-    if len(top) < 2 or top.mean() <= 0:
-        return 0.0
-    return float(top.std() / top.mean())
-
-
-def sigmoid(v: float) -> float:
-    return 1.0 / (1.0 + math.exp(-v))
