@@ -31,7 +31,7 @@ from rapidfuzz import fuzz, process
 
 from matching.index import Listing, ListingIndex, bigram_key, build_index, matching_text
 from matching.need import Need, understand
-from matching.ranker import Model, feature_row, shipped_model
+from matching.ranker import Model, feature_matrix, shipped_model
 from matching.text import char_bigrams, normalise, tokenize_normalised
 from matching.vocabulary import synonym_map
 
@@ -114,6 +114,7 @@ class Query:
     synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     need: Need | None = None
     _spans: dict[str, list[list[int]]] = field(default_factory=dict)
+    _explainable: list[tuple[str, float, bool]] | None = None
     _latin: dict[str, re.Pattern] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -133,6 +134,19 @@ class Query:
         if (pattern := self._latin.get(term)) is None:
             pattern = self._latin[term] = re.compile(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])")
         return pattern.search(text) is not None
+
+    def explainable(self) -> list[tuple[str, float, bool]]:
+        """(term, weight, is a key concept) in the order explanations list them: the key concepts,
+        then the rarest other terms; no single Chinese character (asked for every match: cached)."""
+        if self._explainable is None:
+            concepts = self.need.concepts if self.need else []
+            need_weights = self.need.weights if self.need else {}
+            self._explainable = [
+                (term, round(self.weights.get(term) or need_weights.get(term, 0.0), 3), term in concepts)
+                for term in dict.fromkeys([*concepts, *self.weights])
+                if len(term) >= 2 or term.isascii()
+            ]
+        return self._explainable
 
     def spans(self, term: str) -> list[list[int]]:
         """Where a term occurs in the challenge (asked for every match that has it: cached)."""
@@ -306,19 +320,17 @@ def _explain(query: Query, shown: str, hits: Mapping[str, str]) -> list[dict[str
     listing's title + abstract (a fuzzy or synonym match may occur only further down: no listing
     span): the need's key concepts first (`key_concept`), then the rarest other terms. A single
     character is evidence only as a Latin-free whole term of its own, never shown on its own."""
-    concepts = query.need.concepts if query.need else []
     explained = []
-    for term in dict.fromkeys([*concepts, *query.weights]):
+    for term, weight, key_concept in query.explainable():
         found = hits.get(term)
-        if found is None or (len(term) < 2 and not term.isascii()):
+        if found is None:
             continue
-        weight = query.weights.get(term) or (query.need.weights.get(term, 0.0) if query.need else 0.0)
         explained.append(
             {
                 "term": term,
                 "listing_term": found,
-                "weight": round(weight, 3),
-                "key_concept": term in concepts,
+                "weight": weight,
+                "key_concept": key_concept,
                 "challenge_spans": query.spans(term),
                 "listing_spans": spans(shown, found),
             }
@@ -472,7 +484,7 @@ def rank(
         scored = sorted((s for part in parts for s in part[i]), key=lambda s: s[0])
         if not scored:
             continue
-        x = np.array([feature_row(s[5]) for s in scored])
+        x = feature_matrix([s[5] for s in scored])
         scores, logits = np.round(model.score(x), 2), model.logit(x)
         # Ranked by the model's output: the calibration is a step function, and its ties say
         # nothing about which listing is better.

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from operator import itemgetter
 
 import numpy as np
 
@@ -96,16 +97,11 @@ class Model:
         the mean listing (a score with no positive evidence is all 文本相似): they add up."""
         scores = self.score(x)
         contributions = np.maximum((x - self.mean) * self.weights, 0.0)
-        out = []
-        for score, row in zip(scores, contributions, strict=True):
-            total = row.sum()
-            shares = row / total if total > 0 else np.eye(len(FEATURES))[0]
-            parts: dict[str, float] = {}
-            for name, share in zip(FEATURES, shares, strict=True):
-                label = PART_LABELS[name]
-                parts[label] = parts.get(label, 0.0) + float(score * share)
-            out.append(parts)
-        return out
+        totals = contributions.sum(axis=1, keepdims=True)
+        shares = np.where(totals > 0, contributions / np.where(totals > 0, totals, 1.0), np.eye(len(FEATURES))[0])
+        labels, grouping = _label_grouping()
+        by_label = (shares @ grouping) * scores[:, None]
+        return [dict(zip(labels, map(float, row), strict=True)) for row in by_label]
 
     def to_json(self) -> str:
         return json.dumps(
@@ -155,6 +151,22 @@ def shipped_model() -> Model:
 
 def feature_row(values: Mapping[str, float]) -> np.ndarray:
     return np.array([float(values.get(name, 0.0)) for name in FEATURES])
+
+
+def feature_matrix(rows: Sequence[Mapping[str, float]]) -> np.ndarray:
+    """Rows of features in FEATURES order (every feature present: what the engine computes)."""
+    getter = itemgetter(*FEATURES)
+    return np.array([getter(row) for row in rows], dtype=np.float64).reshape(len(rows), len(FEATURES))
+
+
+@cache
+def _label_grouping() -> tuple[tuple[str, ...], np.ndarray]:
+    """The part labels and the (features × labels) 0/1 matrix that sums features into them."""
+    labels = tuple(dict.fromkeys(PART_LABELS[name] for name in FEATURES))
+    grouping = np.zeros((len(FEATURES), len(labels)))
+    for i, name in enumerate(FEATURES):
+        grouping[i, labels.index(PART_LABELS[name])] = 1.0
+    return labels, grouping
 
 
 # --- fitting ---------------------------------------------------------------------------------
