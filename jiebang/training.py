@@ -19,7 +19,7 @@ import numpy as np
 
 from jiebang.files import read_challenges, read_qrels, read_supply
 from matching.engine import Challenge, Listing, ListingIndex, build_index, candidate_features
-from matching.ranker import FEATURES, Model, evidence_columns, feature_row, fit_logistic, group_folds, isotonic
+from matching.ranker import FEATURES, Model, evidence_columns, feature_matrix, fit_logistic, group_folds, isotonic
 from warehouse import queries
 from warehouse.gateway import Warehouse
 
@@ -95,14 +95,14 @@ def collect(sets: Sequence[LabelledSet]) -> TrainingData:
         for challenge in labelled.challenges:
             grades = labelled.qrels.get(challenge.challenge_id, {})
             for listing_id, features in found.get(challenge.challenge_id, [])[:CANDIDATES_PER_NEED]:
-                rows.append(feature_row(features))
+                rows.append(features)
                 labels.append(1.0 if grades.get(listing_id, 0) >= 1 else 0.0)
                 groups.append(f"{labelled.name}/{challenge.challenge_id}")
                 names.append(labelled.name)
                 listings.append(listing_id)
         per_set[labelled.name] = sum(1 for n in names if n == labelled.name)
     weight = np.array([SET_WEIGHTS.get(n, 1.0) / per_set[n] for n in names]) * len(names) / len(per_set)
-    return TrainingData(np.array(rows), np.array(labels), weight, groups, names, listings)
+    return TrainingData(feature_matrix(rows), np.array(labels), weight, groups, names, listings)
 
 
 def out_of_fold(data: TrainingData, folds: int = FOLDS) -> np.ndarray:
@@ -115,12 +115,12 @@ def out_of_fold(data: TrainingData, folds: int = FOLDS) -> np.ndarray:
     return logits
 
 
-def no_match_threshold(data: TrainingData, probability: np.ndarray, hopeless: set[str]) -> float:
+def no_match_threshold(groups: Sequence[str], probability: np.ndarray, hopeless: set[str]) -> float:
     """The best-result chance below which a need is flagged "no good match": the threshold that
     flags the most needs with nothing relevant while flagging at most MAX_WRONG_FLAGS of the
     others (a wrong flag hides real leads from a broker), on out-of-fold chances."""
     best: dict[str, float] = {}
-    for group, p in zip(data.group, probability, strict=True):
+    for group, p in zip(groups, probability, strict=True):
         best[group] = max(best.get(group, 0.0), float(p))
     matchable = sorted(best[g] for g in best if g not in hopeless)
     allowed = int(MAX_WRONG_FLAGS * len(matchable))
@@ -134,11 +134,7 @@ def _market_threshold(data: TrainingData, probability: np.ndarray) -> float:
     market = [i for i, n in enumerate(data.set_name) if n == "market_dev"]
     groups = [data.group[i] for i in market]
     relevant = {data.group[i] for i in market if data.y[i]}
-    subset = TrainingData(
-        data.x[market], data.y[market], data.weight[market], groups, ["market_dev"] * len(market),
-        [data.listing[i] for i in market],
-    )  # fmt: skip
-    return no_match_threshold(subset, probability[market], set(groups) - relevant)
+    return no_match_threshold(groups, probability[market], set(groups) - relevant)
 
 
 @dataclass(frozen=True)

@@ -149,14 +149,24 @@ def shipped_model() -> Model:
     return Model.from_json(text)
 
 
-def feature_row(values: Mapping[str, float]) -> np.ndarray:
-    return np.array([float(values.get(name, 0.0)) for name in FEATURES])
-
-
 def feature_matrix(rows: Sequence[Mapping[str, float]]) -> np.ndarray:
     """Rows of features in FEATURES order (every feature present: what the engine computes)."""
     getter = itemgetter(*FEATURES)
     return np.array([getter(row) for row in rows], dtype=np.float64).reshape(len(rows), len(FEATURES))
+
+
+# What a calibrated score means, as measured out of fold on the labelled sets (README): the band
+# a broker reads beside the number.
+SCORE_BANDS = ((50.0, "高（约 3 条中 2 条相关）"), (20.0, "中（约 3 条中 1 条相关）"), (0.0, "低（多为泛泛相关）"))
+
+
+def score_band(score: float) -> str:
+    """The plain-language band of a calibrated score.
+
+    >>> score_band(72), score_band(30), score_band(4)
+    ('高（约 3 条中 2 条相关）', '中（约 3 条中 1 条相关）', '低（多为泛泛相关）')
+    """
+    return next(label for low, label in SCORE_BANDS if score >= low)
 
 
 @cache

@@ -15,6 +15,7 @@ from jiebang import broker
 from jiebang.errors import JiebangError
 from jiebang.exports import MIME_TYPES
 from jiebang.highlight import split_highlight, to_html
+from matching.ranker import score_band
 from ui.context import ANY_DATE, current_user, or_stop, plain, safe_url, warehouse
 
 PART_LABELS = {
@@ -42,13 +43,6 @@ SCORE_HELP = (
     "匹配分 ≈ 经纪人判定相关的把握（%）：在已标注的真实需求上校准，70 分约 10 条中 7 条相关。"
     "各部分（文本相似、关键概念、需求覆盖…）相加等于总分。"
 )
-
-
-def _band(score: float) -> str:
-    """The plain-language band of a calibrated score (README: what the score means)."""
-    if score >= 50:
-        return "高（约 3 条中 2 条相关）"
-    return "中（约 3 条中 1 条相关）" if score >= 20 else "低（多为泛泛相关）"
 
 
 # The challenge on screen is this page's own state, by id. The selector's widget value travels as
@@ -331,7 +325,7 @@ with main:
                     st.caption(f"备注（{n['reviewer']}，{n['decided_at']:%m-%d %H:%M}）：{plain(n['note'])}")
             with score:
                 st.metric("匹配分", f"{m['score']:.0f}", help=SCORE_HELP)
-                st.caption(f"把握：{_band(m['score'])}")
+                st.caption(f"把握：{score_band(m['score'])}")
                 st.caption(" + ".join(f"{PART_LABELS.get(k, k)} {v:.0f}" for k, v in m["parts"].items() if v))
                 if m["decision"]:
                     state = STATE_LABELS.get(m["decision"], m["decision"])
