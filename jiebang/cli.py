@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from jiebang.errors import JiebangError
 from jiebang.run_report import failed_sources
@@ -51,7 +52,8 @@ def _one_line_errors(command):
         try:
             return command(*args, **kwargs)
         except JiebangError as exc:
-            console.print(f"[bold red]错误[/] {exc}")
+            # The message may quote outside text (a CSV header, a page, a path): never read it as markup.
+            console.print(f"[bold red]错误[/] {escape(str(exc))}")
             raise typer.Exit(1) from None
 
     return wrapper
@@ -110,9 +112,11 @@ def refresh(config: ConfigOption = None) -> None:
     """
     _settings(config)
     result = _run_refresh()
-    console.print(f"运行 {result['run_id']} {result['status']}: {result['matching']}")
+    console.print(f"运行 {result['run_id']} {result['status']}: {result['matching']}", markup=False)
     for name, error in failed_sources(result).items():
-        console.print(f"[bold yellow]来源失败 (source or import failed, retried next run)[/] {name}: {error}")
+        console.print(
+            f"[bold yellow]来源失败 (source or import failed, retried next run)[/] {escape(f'{name}: {error}')}"
+        )
 
 
 @app.command()
@@ -206,7 +210,7 @@ def demo(config: ConfigOption = None) -> None:
     with ReplaySite(SampleData.load(), settings.replay_host, settings.replay_port) as site:
         console.print(f"回放站点 (replay site): {site.base_url}")
         result = _run_refresh()
-        console.print(f"夜间刷新完成 (nightly refresh done): {result['matching']}")
+        console.print(f"夜间刷新完成 (nightly refresh done): {result['matching']}", markup=False)
         logins = {}
         for name, role, label, firm in (
             ("broker", "broker", "演示经纪人", None),
@@ -246,7 +250,7 @@ def import_command(
     warehouse = pipeline.open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
     run_id, report = pipeline.import_file(warehouse, format, path, source=source, mapping=mapping, kind=kind)
     console.print(
-        f"导入 {path.name}: 新增/更新/未变 {report.loaded} 条 (listings {vars(report.listings)}, "
+        f"导入 {escape(path.name)}: 新增/更新/未变 {report.loaded} 条 (listings {vars(report.listings)}, "
         f"challenges {vars(report.challenges)})，隔离 quarantined {report.quarantined} 条；运行 {run_id}"
     )
 
@@ -290,7 +294,7 @@ def match_file_command(
     """
     from jiebang.evaluate import match_file
 
-    console.print(f"{match_file(supply, challenges, top, out)} 行已写入 {out}")
+    console.print(f"{match_file(supply, challenges, top, out)} 行已写入 {out}", markup=False)
 
 
 @app.command("eval")
@@ -361,7 +365,7 @@ def eval_command(
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(report.as_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        console.print(f"已写入 {json_out}")
+        console.print(f"已写入 {json_out}", markup=False)
 
 
 @app.command()
@@ -404,7 +408,7 @@ def labels(
     settings = _settings(config)
     rows = labelled_pairs(open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds))
     out.write_text("".join(f"{r['challenge_id']}\t{r['listing_id']}\t{r['grade']}\n" for r in rows), encoding="utf-8")
-    console.print(f"{len(rows)} 条标注已写入 {out}")
+    console.print(f"{len(rows)} 条标注已写入 {out}", markup=False)
 
 
 @app.command()
@@ -457,7 +461,7 @@ def train_industry(
     records = industry.read_records(data.read_text(encoding="utf-8").splitlines())
     model = industry.train(records)
     out.write_text(industry.dumps(model), encoding="utf-8")
-    console.print(f"{len(model['rows'])} 个特征词, {model['trained_on']['records']} 条成果 → {out}")
+    console.print(f"{len(model['rows'])} 个特征词, {model['trained_on']['records']} 条成果 → {out}", markup=False)
     if cv:
         console.print(json.dumps(industry.cross_validate(records), ensure_ascii=False, indent=1), markup=False)
 
@@ -496,7 +500,7 @@ def user_add(
         display_name=display_name,
         firm=firm,
     )
-    console.print(f"账户已保存: {user.username} ({user.role})")
+    console.print(f"账户已保存: {user.username} ({user.role})", markup=False)
 
 
 if __name__ == "__main__":

@@ -187,3 +187,25 @@ def test_an_oidc_identity_signs_in_only_with_a_local_account(tmp_path):
     assert user_for_identity(wh, "li@jiashan.gov.cn") == authenticate(wh, "li@jiashan.gov.cn", "unused-password")
     assert user_for_identity(wh, "li@jiashan.gov.cn").role == "broker"
     assert user_for_identity(wh, "someone@else.com") is None and user_for_identity(wh, "") is None
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "header",
+    ["[/bold]", "[link=http://x]a[/link]", "[x](http://evil/a) ![](http://remote/img.png)", "[bold red]红[/]"],
+    ids=["closing-tag", "link-tag", "markdown", "style"],
+)
+def test_outside_text_in_an_error_is_printed_literally_on_one_line(tmp_path, monkeypatch, header):
+    # A CSV header is text from outside: Rich must print it as it is, never read it as markup
+    # (issue 14: a header `[/bold]` made the error handler itself crash with a MarkupError).
+    monkeypatch.setenv("JIEBANG_WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
+    csv = tmp_path / "needs[1].csv"
+    csv.write_text(f"{header},b\n1,2\n", encoding="utf-8")
+    result = runner.invoke(app, ["import", "table", str(csv), "--kind", "need"])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("错误 needs[1].csv has no title column")
+    assert f"its columns are {header}, b;" in lines[0]
