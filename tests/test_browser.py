@@ -43,3 +43,30 @@ def test_broker_signs_in_and_shortlists_in_chromium(loaded_warehouse, app_url):
         (r["listing_id"], r["decision"], r["reviewer"]) for r in queries.reviews_for(loaded_warehouse, challenge_id)
     ]
     assert decisions == [(top["listing_id"], "shortlist", "broker1")]
+
+
+def test_a_run_error_quoting_markdown_is_plain_text_in_chromium(loaded_warehouse, app_url):
+    # A CSV header put a clickable link and a remote image on 运行状态 (issue 14): now the text only.
+    from warehouse import store
+
+    error = "h.csv: its columns are [点我](http://evil.example/a), ![](http://remote.example/img.png)"
+    run_id = store.start_run(loaded_warehouse, "import-table")
+    store.finish_run(loaded_warehouse, run_id, {}, error=error, status="failed")
+    add_user(loaded_warehouse, "broker2", "browser-pass", "broker", display_name="测试经纪人")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(app_url)
+        page.get_by_label("用户名 (username)").fill("broker2")
+        page.get_by_label("密码 (password)").fill("browser-pass")
+        page.get_by_role("button", name="登录").click()
+        expect(page.get_by_role("heading", name="匹配审核")).to_be_visible(timeout=30_000)
+        page.get_by_role("link", name="运行状态").click()
+        expect(page.get_by_text(error)).to_be_visible(timeout=30_000)
+        page.wait_for_load_state("networkidle")
+        assert page.locator('a[href*="evil.example"]').count() == 0
+        assert page.locator('img[src*="remote.example"]').count() == 0
+        browser.close()
+    assert not [url for url in requested if "example" in url]

@@ -113,6 +113,21 @@ def test_runs_page_shows_a_failed_source_and_an_import_beside_the_loaded_ones(lo
     assert rows["导入 import table:/data/needs.csv"]["未变 unchanged"] == 4
 
 
+MARKDOWN_ERROR = "h.csv: its columns are [x](http://evil.example/a), ![](http://remote.example/img.png), <b>b</b>"
+
+
+def test_runs_page_shows_the_run_error_as_plain_text(loaded_warehouse):
+    # The error quotes a CSV header: shown literally, never as a link or a remote image (issue 14).
+    run_id = store.start_run(loaded_warehouse, "import-table")
+    store.finish_run(loaded_warehouse, run_id, {}, error=MARKDOWN_ERROR, status="failed")
+    at = _page("runs.py", loaded_warehouse, BROKER)
+    assert not at.exception
+    assert [c.value for c in at.code] == [MARKDOWN_ERROR]  # literal, in a plain-text element
+    for text, _ in _markdown_texts(at):
+        assert "http://" not in text and "![" not in text, text
+    assert "运行出错" in at.error[0].value
+
+
 def test_login_through_the_app_router(loaded_warehouse):
     add_user(loaded_warehouse, "zhao", "correct horse", "broker", display_name="赵经纪")
     at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=60)

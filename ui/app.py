@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from jiebang.settings import Settings
+from ui.context import plain
 
 PAGES = Path(__file__).parent / "pages"
 
@@ -40,6 +41,6 @@ else:
         ]
     pages += [board, st.Page(PAGES / "account.py", title="账户", icon=":material/person:")]
     with st.sidebar:
-        st.caption(f"已登录：{user.display_name}（{user.role}）")
+        st.caption(f"已登录：{plain(user.display_name)}（{user.role}）")
 
 st.navigation(pages).run()

@@ -57,7 +57,7 @@ def safe_url(url: str | None) -> str | None:
 
 
 def show_error(exc: JiebangError) -> None:
-    st.error(str(exc))
+    st.error(plain(exc))  # a message may quote what a user typed or a page said
 
 
 def or_stop(call, *args, **kwargs):

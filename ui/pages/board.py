@@ -38,7 +38,7 @@ def _apply(ref: str) -> None:
     try:
         application_id = solver.apply(wh, ref, form, session_key=session_key)
     except JiebangError as exc:
-        st.session_state["board_flash"] = {"ref": ref, "kind": "error", "text": str(exc)}
+        st.session_state["board_flash"] = {"ref": ref, "kind": "error", "text": plain(exc)}
     else:
         st.session_state["board_flash"] = {
             "ref": ref,

@@ -75,7 +75,7 @@ def _act(scope: str, done: str, action, *args, **kwargs) -> None:
     try:
         action(wh, user, *args, on_screen=st.session_state.get(ON_SCREEN), **kwargs)
     except JiebangError as exc:
-        _flash("error", str(exc), scope)
+        _flash("error", plain(exc), scope)
     else:
         _flash("success", done, scope)
 

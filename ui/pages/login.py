@@ -3,7 +3,7 @@
 import streamlit as st
 
 from jiebang.accounts import authenticate, user_for_identity
-from ui.context import warehouse
+from ui.context import plain, warehouse
 
 
 def oidc_configured() -> bool:
@@ -34,7 +34,7 @@ if oidc_configured():
     if st.user.is_logged_in:
         user = user_for_identity(warehouse(), st.user.get("email") or "")
         if user is None:
-            st.error(f"{st.user.get('email')} 尚未开通账户，请联系管理员 (no local account for this identity)")
+            st.error(f"{plain(st.user.get('email'))} 尚未开通账户，请联系管理员 (no local account for this identity)")
             st.button("退出单点登录", on_click=st.logout)
         else:
             st.session_state["user"] = user

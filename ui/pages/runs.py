@@ -29,7 +29,9 @@ else:
     st.subheader(f"最近一次运行：{run['run_id']}（{run['status']}）")
     st.caption(f"开始 {run['started_at']:%Y-%m-%d %H:%M} UTC · 结束 {run['finished_at'] or '—'}")
     if run["error"]:
-        st.error(run["error"])
+        # The error may quote outside text (a CSV header, a page): a plain-text element, never Markdown.
+        st.error("本次运行出错，错误信息原文如下 (the run's error, verbatim)：")
+        st.code(run["error"], language=None, wrap_lines=True)
     stats = json.loads(run["stats"] or "{}")
     rows = run_report.table_rows(stats)
     if rows:
