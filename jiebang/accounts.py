@@ -15,6 +15,7 @@ from warehouse.gateway import Warehouse
 ROLES = ("admin", "broker", "firm")
 ROLE_LABELS = {"admin": "管理员", "broker": "技术经纪人", "firm": "企业用户"}
 _HASHER = PasswordHasher()
+FIRM_ENGLISH_MAX_CHARS = 200
 
 
 class InvalidAccount(JiebangError):
@@ -37,8 +38,12 @@ def add_user(
     *,
     display_name: str | None = None,
     firm: str | None = None,
+    firm_english: str | None = None,
 ) -> User:
-    """Create or update a local account (the password is stored only as an argon2 hash)."""
+    """Create or update a local account (the password is stored only as an argon2 hash).
+
+    `firm_english`, the firm's English name, is optional; given, it is kept with the firm (an
+    anonymous challenge hides it like the Chinese name); not given, nothing is stored or changed."""
     if role not in ROLES:
         raise InvalidAccount(f"role: {role!r} is not one of {', '.join(ROLES)}")
     if role == "firm" and not firm:
@@ -47,6 +52,11 @@ def add_user(
         raise InvalidAccount("password: at least 8 characters (密码至少 8 位)")
     if not username.strip():
         raise InvalidAccount("username: empty")
+    firm_english = (firm_english or "").strip() or None
+    if firm_english is not None and role != "firm":
+        raise InvalidAccount("firm-en: only a firm user's firm has an English name (企业英文名仅用于企业用户)")
+    if firm_english is not None and len(firm_english) > FIRM_ENGLISH_MAX_CHARS:
+        raise InvalidAccount(f"firm-en: at most {FIRM_ENGLISH_MAX_CHARS} characters (企业英文名过长)")
     user = User(username.strip(), display_name or username.strip(), role, firm if role == "firm" else None)
     users.upsert_user(
         warehouse,
@@ -56,6 +66,8 @@ def add_user(
         firm=user.firm,
         password_hash=_HASHER.hash(password),
     )
+    if firm_english is not None and user.firm:
+        users.set_firm_english_name(warehouse, firm=user.firm, english_name=firm_english)
     return user
 
 

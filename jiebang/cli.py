@@ -472,6 +472,10 @@ def user_add(
     username: str,
     role: Annotated[str, typer.Option(help="admin | broker | firm")],
     firm: Annotated[str | None, typer.Option(help="The firm a firm user belongs to.")] = None,
+    firm_en: Annotated[
+        str | None,
+        typer.Option("--firm-en", help="The firm's English name, optional (hidden too on anonymous challenges)."),
+    ] = None,
     display_name: Annotated[str | None, typer.Option(help="Name shown in the UI.")] = None,
     password: Annotated[
         str,
@@ -487,6 +491,7 @@ def user_add(
     """Create or update a local account (argon2-hashed password).
 
     Example: jiebang user add wang --role broker --display-name 王经纪
+    Example: jiebang user add hq --role firm --firm 嘉善氢途科技有限公司 --firm-en "Hydroway Technology Co., Ltd."
     """
     from jiebang.accounts import add_user
     from jiebang.pipeline import open_warehouse
@@ -499,6 +504,7 @@ def user_add(
         role,
         display_name=display_name,
         firm=firm,
+        firm_english=firm_en,
     )
     console.print(f"账户已保存: {user.username} ({user.role})", markup=False)
 

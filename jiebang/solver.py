@@ -1,9 +1,11 @@
 """Solvers (全球破题): the public board of published challenges and the 揭榜 application.
 
 No sign-in is needed. The board never shows who posted an anonymous challenge until a broker
-reveals it (warehouse.board applies that in SQL). Applications are validated (every problem at
-once), limited per browser session (checked against the stored applications, not a counter the
-page keeps), stored with an audit line, and shown to the broker beside the matches.
+reveals it: the issuer is 匿名企业 and the firm's names, in every spelling (jiebang.anonymity), are
+cut out of the title, description, targets and cooperation, and a search looks only at the cut
+text. Applications are validated (every problem at once), limited per browser session (checked
+against the stored applications, not a counter the page keeps), stored with an audit line, and
+shown to the broker beside the matches.
 
 >>> page = board(wh, today=date.today())                                     # doctest: +SKIP
 >>> apply(wh, page.rows[0]["ref"], {"team": "浙大材料学院", "proposal": "…", "contact": "13800000000"},
@@ -17,6 +19,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from jiebang.anonymity import name_variants, redact
 from jiebang.broker import Page
 from jiebang.errors import DuplicateApplication, InvalidApplication, RateLimited
 from warehouse import board as board_store
@@ -50,14 +53,28 @@ def board(
 ) -> Page:
     """One page of open published challenges as solvers see them (anonymised), newest first.
     Each row is known by `ref`, not by its challenge id."""
+    today = today or date.today()
+    field = field or None
+    search = (search or "").strip() or None
+    shown: dict[str, dict[str, str | None]] = {}  # ref → the redacted texts
+    shown_ids = []
+    for row in board_store.hidden_open(warehouse, today=today, field=field):
+        variants = name_variants(row["firm"], row["issuer"], row["english_name"])
+        texts = {k: redact(row[k], variants) for k in ("title", "description", "targets", "cooperation")}
+        if search is None or any(search in (texts[k] or "") for k in ("title", "description")):
+            shown[row["ref"]] = texts
+            shown_ids.append(row["challenge_id"])
     rows, total = board_store.published(
         warehouse,
-        today=today or date.today(),
-        field=field or None,
-        search=(search or "").strip() or None,
+        today=today,
+        field=field,
+        search=search,
+        hidden_shown=shown_ids,
         limit=page_size,
         offset=max(page, 0) * page_size,
     )
+    for row in rows:
+        row.update(shown.get(row["ref"], {}))
     return Page(rows, total, page, page_size)
 
 

@@ -106,3 +106,9 @@ def test_after_redaction_no_variant_of_the_name_is_left(names, pieces, spacer):
     for name in names:
         if len(_norm(name)) >= 2:
             assert _norm(name) not in _norm(redacted)
+
+
+def test_the_placeholder_is_the_boards_name_for_a_hidden_firm():
+    from warehouse.board import ANONYMOUS_FIRM
+
+    assert PLACEHOLDER == ANONYMOUS_FIRM

@@ -209,3 +209,24 @@ def test_outside_text_in_an_error_is_printed_literally_on_one_line(tmp_path, mon
     assert len(lines) == 1, result.output
     assert lines[0].startswith("错误 needs[1].csv has no title column")
     assert f"its columns are {header}, b;" in lines[0]
+
+
+@pytest.mark.integration
+def test_user_add_keeps_a_firms_english_name_only_when_one_is_entered(tmp_path, monkeypatch):
+    monkeypatch.setenv("JIEBANG_WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
+    firm = ["--role", "firm", "--firm", "嘉善氢途科技有限公司", "--password", "long-enough"]
+    assert runner.invoke(app, ["user", "add", "hq", *firm]).exit_code == 0
+    wh = Warehouse(tmp_path / "w.duckdb")
+    assert wh.query("SELECT * FROM firm_profiles") == []  # nothing entered, nothing stored
+
+    result = runner.invoke(app, ["user", "add", "hq", *firm, "--firm-en", " Hydroway Technology Co., Ltd. "])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["user", "add", "hq2", *firm]).exit_code == 0  # another user, no English name
+    assert wh.query("SELECT firm, english_name FROM firm_profiles") == [
+        {"firm": "嘉善氢途科技有限公司", "english_name": "Hydroway Technology Co., Ltd."}
+    ]
+
+    result = runner.invoke(
+        app, ["user", "add", "li", "--role", "broker", "--firm-en", "Acme", "--password", "long-enough"]
+    )
+    assert result.exit_code == 1 and "firm-en: only a firm user's firm has an English name" in result.output

@@ -509,6 +509,50 @@ def test_board_filters(wh, field, search, expected):
     assert [r["title"] for r in solver.board(wh, today=TODAY, field=field, search=search).rows] == expected
 
 
+ENGLISH = "Hydroway Technology (Jiashan) Co., Ltd."
+
+
+def test_the_board_hides_the_anonymous_firm_in_every_spelling_of_its_names(wh):
+    # Issue 14: only the exact name was cut; 氢途科技, ＨＹＤＲＯＷＡＹ, 氢 途 and the English name showed.
+    from jiebang.accounts import add_user
+
+    add_user(wh, "hq2", "long-enough-pw", "firm", firm=FIRM, firm_english=ENGLISH)
+    wh.execute(
+        "UPDATE challenges SET title = ?, description = ?, targets = ? WHERE challenge_id = 'firm:anon'",
+        [
+            "氢途科技双极板腐蚀",
+            "嘉善氢途现有金属双极板（ＨＹＤＲＯＷＡＹ 产线）在酸性环境下腐蚀严重，氢 途希望寻求防腐涂层方案。",
+            "达到 hydroway technology 内控标准 5000 h",
+        ],
+    )
+    hidden = [r for r in solver.board(wh, today=TODAY).rows if r["issuer"] == solver.ANONYMOUS_FIRM]
+    assert [(r["title"], r["description"], r["targets"]) for r in hidden] == [
+        (
+            "匿名企业双极板腐蚀",
+            "匿名企业现有金属双极板（匿名企业 产线）在酸性环境下腐蚀严重，匿名企业希望寻求防腐涂层方案。",
+            "达到 匿名企业 内控标准 5000 h",
+        )
+    ]
+    for search in ("氢途", "嘉善氢途", "氢途科技", "途科", "ＨＹＤＲＯＷＡＹ", "Hydroway", "hydroway", "氢 途"):
+        page = solver.board(wh, today=TODAY, search=search)
+        assert (page.total, page.rows) == (0, []), search  # a search must not tell whose it is
+    found = solver.board(wh, today=TODAY, search="酸性环境")
+    assert (found.total, [r["title"] for r in found.rows]) == (1, ["匿名企业双极板腐蚀"])
+    assert solver.board(wh, today=TODAY, search="匿名企业").total == 1
+
+    wh.execute("UPDATE challenges SET revealed = TRUE WHERE challenge_id = 'firm:anon'")
+    assert [r["title"] for r in solver.board(wh, today=TODAY, search="氢途").rows] == ["氢途科技双极板腐蚀"]
+
+
+def test_the_board_pages_anonymous_and_public_challenges_together(wh):
+    page = solver.board(wh, today=TODAY, page_size=1)
+    titles = []
+    for n in range(page.pages):
+        titles += [r["title"] for r in solver.board(wh, today=TODAY, page=n, page_size=1).rows]
+    assert titles == [r["title"] for r in solver.board(wh, today=TODAY).rows]
+    assert len(titles) == len(set(titles)) == page.total == 3
+
+
 GOOD = {
     "team": "浙江大学材料学院",
     "proposal": "我们有成熟的防腐涂层工艺，已在三家企业中试，耐腐蚀超过五千小时。",

@@ -1,10 +1,11 @@
 """The public board (全球破题): published challenges as solvers may see them, and their 揭榜
 applications.
 
-Anonymity is applied here, in SQL, so the firm's name never leaves the database for a challenge
-that is anonymous and not revealed: the issuer is replaced by 匿名企业, the firm's name is cut out
-of every text field, and the source link and the challenge id are not selected. A board row is
-known by `ref`, a hash of the challenge id (posted challenge ids may carry the firm's name).
+Anonymity: for a challenge that is anonymous and not revealed the issuer is 匿名企业 and the
+source link and the challenge id are not selected; its texts are not selected either, but read
+by `hidden_open` with the names to cut out, for jiebang.solver to redact (jiebang.anonymity) and
+search in the redacted text. A board row is known by `ref`, a hash of the challenge id (posted
+challenge ids may carry the firm's name).
 """
 
 from __future__ import annotations
@@ -20,23 +21,12 @@ ANONYMOUS_FIRM = "匿名企业"
 _HIDDEN = "(c.anonymous AND NOT c.revealed)"
 
 
-def _redacted(column: str) -> str:
-    """`column` with the firm's and the issuer's names (when 2+ characters) replaced, for hidden rows."""
-    cut = column
-    for name in ("c.firm", "c.issuer"):
-        cut = (
-            f"CASE WHEN length(coalesce({name}, '')) >= 2 THEN replace({cut}, {name}, '{ANONYMOUS_FIRM}')"
-            f" ELSE {cut} END"
-        )
-    return f"CASE WHEN {_HIDDEN} THEN {cut} ELSE {column} END"
-
-
 _PUBLIC_COLUMNS = f"""
     substr(sha256(c.challenge_id), 1, 16) AS ref,
-    {_redacted("c.title")} AS title,
-    {_redacted("c.description")} AS description,
-    {_redacted("coalesce(c.targets, '')")} AS targets,
-    {_redacted("coalesce(c.cooperation, '')")} AS cooperation,
+    CASE WHEN {_HIDDEN} THEN NULL ELSE c.title END AS title,
+    CASE WHEN {_HIDDEN} THEN NULL ELSE c.description END AS description,
+    CASE WHEN {_HIDDEN} THEN NULL ELSE coalesce(c.targets, '') END AS targets,
+    CASE WHEN {_HIDDEN} THEN NULL ELSE coalesce(c.cooperation, '') END AS cooperation,
     c.field, c.budget_wan, c.deadline, c.region,
     CASE WHEN {_HIDDEN} THEN '{ANONYMOUS_FIRM}' ELSE coalesce(c.firm, c.issuer, '') END AS issuer,
     CASE WHEN {_HIDDEN} THEN NULL ELSE c.url END AS url,
@@ -45,26 +35,48 @@ _PUBLIC_COLUMNS = f"""
 _OPEN = "c.status = '已发布' AND (c.deadline IS NULL OR c.deadline >= $today)"
 
 
+def hidden_open(warehouse: Warehouse, *, today: date, field: str | None = None) -> list[Row]:
+    """The open published challenges whose firm is hidden, with their raw texts and the names to
+    cut out of them (firm, issuer, the firm's English name): for redaction only, never to show."""
+    return warehouse.query(
+        "SELECT c.challenge_id, substr(sha256(c.challenge_id), 1, 16) AS ref, c.title, c.description,"
+        " coalesce(c.targets, '') AS targets, coalesce(c.cooperation, '') AS cooperation,"
+        " c.firm, c.issuer, p.english_name"
+        f" FROM challenges c LEFT JOIN firm_profiles p ON p.firm = c.firm"
+        f" WHERE {_OPEN} AND {_HIDDEN} AND ($field IS NULL OR c.field = $field)",
+        {"today": today, "field": field},
+    )
+
+
 def published(
     warehouse: Warehouse,
     *,
     today: date,
     field: str | None = None,
     search: str | None = None,
+    hidden_shown: list[str] | None = None,
     limit: int = 20,
     offset: int = 0,
 ) -> tuple[list[Row], int]:
     """One page of open published challenges (newest first) as solvers see them, and how many
-    there are. `search` matches part of the title or description."""
+    there are. `search` matches part of the title or description of the public ones; of the
+    hidden ones (anonymous, not revealed) only those in `hidden_shown` (challenge ids) are listed,
+    with NULL texts: the caller searched and redacted them (the raw text would let a search for a
+    firm's name reveal which anonymous challenge is theirs)."""
     rows = warehouse.query(
         f"SELECT {_PUBLIC_COLUMNS}, count(*) OVER () AS total FROM challenges c"
         f" WHERE {_OPEN} AND ($field IS NULL OR c.field = $field)"
-        # Searched in the text as solvers see it: the raw text would let a search for a firm's
-        # name reveal which anonymous challenge is theirs.
-        f" AND ($search IS NULL OR contains({_redacted('c.title')}, $search)"
-        f" OR contains({_redacted('c.description')}, $search))"
-        f" ORDER BY c.first_seen DESC, c.challenge_id LIMIT $limit OFFSET $offset",
-        {"today": today, "field": field, "search": search, "limit": limit, "offset": offset},
+        f" AND CASE WHEN {_HIDDEN} THEN list_contains($hidden_shown, c.challenge_id)"
+        " ELSE ($search IS NULL OR contains(c.title, $search) OR contains(c.description, $search)) END"
+        " ORDER BY c.first_seen DESC, c.challenge_id LIMIT $limit OFFSET $offset",
+        {
+            "today": today,
+            "field": field,
+            "search": search,
+            "hidden_shown": list(hidden_shown or []),
+            "limit": limit,
+            "offset": offset,
+        },
     )
     total = int(rows[0]["total"]) if rows else 0
     for row in rows:

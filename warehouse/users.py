@@ -24,3 +24,11 @@ def get_user(warehouse: Warehouse, username: str) -> Row | None:
 
 def list_users(warehouse: Warehouse) -> list[Row]:
     return warehouse.query("SELECT username, display_name, role, firm, created_at FROM users ORDER BY username")
+
+
+def set_firm_english_name(warehouse: Warehouse, *, firm: str, english_name: str) -> None:
+    warehouse.execute(
+        "INSERT INTO firm_profiles VALUES (?, ?, ?) ON CONFLICT (firm) DO UPDATE SET"
+        " english_name = EXCLUDED.english_name, updated_at = EXCLUDED.updated_at",
+        [firm, english_name, now_utc()],
+    )
