@@ -56,26 +56,32 @@ def board(
     today = today or date.today()
     field = field or None
     search = (search or "").strip() or None
-    shown: dict[str, dict[str, str | None]] = {}  # ref → the redacted texts
-    shown_ids = []
-    for row in board_store.hidden_open(warehouse, today=today, field=field):
-        variants = name_variants(row["firm"], row["issuer"], row["english_name"])
-        texts = {k: redact(row[k], variants) for k in ("title", "description", "targets", "cooperation")}
-        if search is None or any(search in (texts[k] or "") for k in ("title", "description")):
-            shown[row["ref"]] = texts
-            shown_ids.append(row["challenge_id"])
+    shown = None
+    if search is not None:  # searched in the text as solvers see it, never in the firm's name
+        shown = [
+            row["challenge_id"]
+            for row in board_store.hidden_open(warehouse, today=today, field=field)
+            if any(search in (text or "") for text in _public_texts(row, ("title", "description")).values())
+        ]
     rows, total = board_store.published(
         warehouse,
         today=today,
         field=field,
         search=search,
-        hidden_shown=shown_ids,
+        hidden_shown=shown,
+        redact=_public_texts,
         limit=page_size,
         offset=max(page, 0) * page_size,
     )
-    for row in rows:
-        row.update(shown.get(row["ref"], {}))
     return Page(rows, total, page, page_size)
+
+
+def _public_texts(
+    row: Mapping[str, Any], fields: tuple[str, ...] = ("title", "description", "targets", "cooperation")
+) -> dict[str, str | None]:
+    """The texts of a hidden challenge with its firm's names (firm, issuer, english_name) cut out."""
+    variants = name_variants(row["firm"], row["issuer"], row["english_name"])
+    return {k: redact(row[k], variants) for k in fields}
 
 
 def board_fields(warehouse: Warehouse, *, today: date | None = None) -> list[str]:

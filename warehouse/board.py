@@ -2,10 +2,10 @@
 applications.
 
 Anonymity: for a challenge that is anonymous and not revealed the issuer is 匿名企业 and the
-source link and the challenge id are not selected; its texts are not selected either, but read
-by `hidden_open` with the names to cut out, for jiebang.solver to redact (jiebang.anonymity) and
-search in the redacted text. A board row is known by `ref`, a hash of the challenge id (posted
-challenge ids may carry the firm's name).
+source link and the challenge id are not selected; its texts leave this module only through the
+caller's `redact` (jiebang.solver cuts the firm's names out with jiebang.anonymity), and a search
+of them is the caller's, in the redacted text (`hidden_open` reads them for that). A board row is
+known by `ref`, a hash of the challenge id (posted challenge ids may carry the firm's name).
 """
 
 from __future__ import annotations
@@ -23,26 +23,27 @@ _HIDDEN = "(c.anonymous AND NOT c.revealed)"
 
 _PUBLIC_COLUMNS = f"""
     substr(sha256(c.challenge_id), 1, 16) AS ref,
-    CASE WHEN {_HIDDEN} THEN NULL ELSE c.title END AS title,
-    CASE WHEN {_HIDDEN} THEN NULL ELSE c.description END AS description,
-    CASE WHEN {_HIDDEN} THEN NULL ELSE coalesce(c.targets, '') END AS targets,
-    CASE WHEN {_HIDDEN} THEN NULL ELSE coalesce(c.cooperation, '') END AS cooperation,
+    c.title, c.description, coalesce(c.targets, '') AS targets, coalesce(c.cooperation, '') AS cooperation,
     c.field, c.budget_wan, c.deadline, c.region,
     CASE WHEN {_HIDDEN} THEN '{ANONYMOUS_FIRM}' ELSE coalesce(c.firm, c.issuer, '') END AS issuer,
     CASE WHEN {_HIDDEN} THEN NULL ELSE c.url END AS url,
     CAST(c.first_seen AS DATE) AS published_on
 """
+# For `redact` only: popped from every row before it is returned.
+_NAME_COLUMNS = f"{_HIDDEN} AS _hidden, c.firm AS _firm, c.issuer AS _issuer, p.english_name AS _english_name"
+_TEXTS = ("title", "description", "targets", "cooperation")
 _OPEN = "c.status = '已发布' AND (c.deadline IS NULL OR c.deadline >= $today)"
+
+Redactor = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 
 
 def hidden_open(warehouse: Warehouse, *, today: date, field: str | None = None) -> list[Row]:
     """The open published challenges whose firm is hidden, with their raw texts and the names to
-    cut out of them (firm, issuer, the firm's English name): for redaction only, never to show."""
+    cut out of them (firm, issuer, english_name): for redacting and searching, never to show."""
     return warehouse.query(
-        "SELECT c.challenge_id, substr(sha256(c.challenge_id), 1, 16) AS ref, c.title, c.description,"
-        " coalesce(c.targets, '') AS targets, coalesce(c.cooperation, '') AS cooperation,"
-        " c.firm, c.issuer, p.english_name"
-        f" FROM challenges c LEFT JOIN firm_profiles p ON p.firm = c.firm"
+        "SELECT c.challenge_id, c.title, c.description, coalesce(c.targets, '') AS targets,"
+        " coalesce(c.cooperation, '') AS cooperation, c.firm, c.issuer, p.english_name"
+        " FROM challenges c LEFT JOIN firm_profiles p ON p.firm = c.firm"
         f" WHERE {_OPEN} AND {_HIDDEN} AND ($field IS NULL OR c.field = $field)",
         {"today": today, "field": field},
     )
@@ -52,6 +53,7 @@ def published(
     warehouse: Warehouse,
     *,
     today: date,
+    redact: Redactor,
     field: str | None = None,
     search: str | None = None,
     hidden_shown: list[str] | None = None,
@@ -59,21 +61,23 @@ def published(
     offset: int = 0,
 ) -> tuple[list[Row], int]:
     """One page of open published challenges (newest first) as solvers see them, and how many
-    there are. `search` matches part of the title or description of the public ones; of the
-    hidden ones (anonymous, not revealed) only those in `hidden_shown` (challenge ids) are listed,
-    with NULL texts: the caller searched and redacted them (the raw text would let a search for a
-    firm's name reveal which anonymous challenge is theirs)."""
+    there are. `search` matches part of the title or description of the public ones. The hidden
+    ones (anonymous, not revealed) are all listed, or with `hidden_shown` (challenge ids) only
+    those: a search of their raw text would let a search for a firm's name reveal which anonymous
+    challenge is theirs. Each hidden row's texts are replaced by `redact(row)`, which gets the row
+    with the names to cut out (firm, issuer, english_name) and returns the texts to show."""
     rows = warehouse.query(
-        f"SELECT {_PUBLIC_COLUMNS}, count(*) OVER () AS total FROM challenges c"
+        f"SELECT {_PUBLIC_COLUMNS}, {_NAME_COLUMNS}, count(*) OVER () AS total"
+        " FROM challenges c LEFT JOIN firm_profiles p ON p.firm = c.firm"
         f" WHERE {_OPEN} AND ($field IS NULL OR c.field = $field)"
-        f" AND CASE WHEN {_HIDDEN} THEN list_contains($hidden_shown, c.challenge_id)"
+        f" AND CASE WHEN {_HIDDEN} THEN ($hidden_shown IS NULL OR list_contains($hidden_shown, c.challenge_id))"
         " ELSE ($search IS NULL OR contains(c.title, $search) OR contains(c.description, $search)) END"
         " ORDER BY c.first_seen DESC, c.challenge_id LIMIT $limit OFFSET $offset",
         {
             "today": today,
             "field": field,
             "search": search,
-            "hidden_shown": list(hidden_shown or []),
+            "hidden_shown": None if hidden_shown is None else list(hidden_shown),
             "limit": limit,
             "offset": offset,
         },
@@ -81,6 +85,10 @@ def published(
     total = int(rows[0]["total"]) if rows else 0
     for row in rows:
         row.pop("total")
+        names = {k: row.pop(f"_{k}") for k in ("firm", "issuer", "english_name")}
+        if row.pop("_hidden"):
+            texts = redact({**row, **names})
+            row.update({k: texts[k] for k in _TEXTS})
     return rows, total
 
 
