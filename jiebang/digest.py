@@ -33,6 +33,15 @@ def per_broker(rows: Sequence[Mapping[str, Any]], brokers: Sequence[str]) -> dic
     return {b: r for b, r in out.items() if r}
 
 
+# Crawled titles go into a Markdown message (a WeCom robot's subset may ignore backslash escapes):
+# the characters that open a link, an image, a tag, code or emphasis become their full-width forms.
+_INERT = str.maketrans({"[": "［", "]": "］", "<": "＜", ">": "＞", "`": "｀", "*": "＊", "_": "＿", "\\": "＼"})
+
+
+def _inert(text: object) -> str:
+    return " ".join(str(text).translate(_INERT).split())  # one line: a newline could start a heading
+
+
 def digest_markdown(run_id: str, min_score: float, by_broker: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
     """The digest as Markdown: one section per broker, one line per new match."""
     lines = [f"# 新匹配摘要 new matches, run {run_id}", "", f"分数 ≥ {min_score:g} (score at least {min_score:g})", ""]
@@ -41,7 +50,8 @@ def digest_markdown(run_id: str, min_score: float, by_broker: Mapping[str, Seque
     for broker, rows in sorted(by_broker.items()):
         lines += [f"## {broker} ({len(rows)})", ""]
         lines += [
-            f"- {r['challenge_title']} ← {r['listing_title']} ({r['listing_id']}), 分数 {float(r['score']):.1f}"
+            f"- {_inert(r['challenge_title'])} ← {_inert(r['listing_title'])} ({_inert(r['listing_id'])}),"
+            f" 分数 {float(r['score']):.1f}"
             for r in rows
         ]
         lines.append("")

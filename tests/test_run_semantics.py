@@ -495,3 +495,20 @@ def test_jiebang_refresh_names_a_failed_import_in_one_line_and_exits_0(refresh_e
     failed = [line for line in done.stdout.splitlines() if "retried next run" in line]
     assert len(failed) == 1 and f"table:{tmp_path / 'gone.csv'}" in failed[0] and "ImportRefused" in failed[0]
     assert queries.latest_run(Warehouse(settings.warehouse_path))["status"] == "partial"
+
+
+@pytest.mark.unit
+def test_a_crawled_title_in_the_digest_is_never_markup():
+    # The digest is a WeCom markdown message: a title must not become a link, an image or a heading.
+    row = {
+        **_row("c1", "L1", 81.0),
+        "challenge_title": "需求[点我](http://evil.example/a)\n# 标题",
+        "listing_title": "成果![](http://remote.example/img.png)<font color=red>*x*</font>",
+    }
+    text = digest.digest_markdown("r1", 60, {"wang": [row]})
+    line = next(t for t in text.splitlines() if t.startswith("- "))
+    assert line == (
+        "- 需求［点我］(http://evil.example/a) # 标题 ← 成果!［］(http://remote.example/img.png)"
+        "＜font color=red＞＊x＊＜/font＞ (L1), 分数 81.0"
+    )
+    assert not any(t.startswith("# 标题") for t in text.splitlines())
