@@ -47,23 +47,41 @@ def crawl(settings: Settings, source: SourceSettings, out_dir: Path) -> CrawlOut
     return crawl_source(source, settings, out_dir, queries.known_pages(warehouse, source.name, refetch_before))
 
 
-def load_crawl(warehouse: Warehouse, output: CrawlOutput, run_id: str) -> dict[str, Any]:
+def load_crawl(warehouse: Warehouse, output: CrawlOutput, run_id: str, *, min_seen_share: float) -> dict[str, Any]:
     """Load a crawl's items, mark what vanished from a complete crawl inactive, and account for
-    every detail page: detail pages = loaded + quarantined + blocked + skipped unchanged."""
+    every detail page: detail pages = loaded + quarantined + blocked + skipped unchanged (a list
+    page that failed to parse is quarantined too, but is no detail page).
+
+    A crawl that cannot say what vanished marks nothing inactive and carries an `error` (the
+    source then counts as failed, the run as partial): a page its parser failed on, an exception
+    in the spider, or fewer than `min_seen_share` of the source's active listings seen."""
     began = time.monotonic()
     report = load_feed(warehouse, output.items_path, source=output.source, run_id=run_id)
-    inactive = store.mark_vanished_inactive(warehouse, output.source, output.started_at) if output.complete else 0
+    problem = output.failure
+    complete = output.complete
+    if complete:
+        seen, known = queries.seen_since(warehouse, output.source, output.started_at)
+        if known and seen < min_seen_share * known:
+            complete = False
+            problem = (
+                f"只见到 {seen}/{known} 条在架记录 ({seen / known:.0%} < {min_seen_share:.0%}; far fewer listings"
+                " than the source has: a broken list page or a changed site? check it; min_seen_share sets the bound)"
+            )
+    inactive = store.mark_vanished_inactive(warehouse, output.source, output.started_at) if complete else 0
     stats = output.stats
     crawl_seconds = float(stats.get("elapsed_time_seconds") or 0.0)
     load_seconds = time.monotonic() - began
+    detail_quarantined = report.quarantined - output.parse_failures.get("list", 0)
+    error = {"error": f"爬取不完整，未标记下架 (crawl incomplete, nothing marked inactive): {problem}"[:2000]}
     return {
         **report.as_dict(),
+        **(error if problem else {}),
         "blocked": output.blocked,
         "marked_inactive": inactive,
-        "complete": output.complete,
+        "complete": complete,
         "pages_fetched": output.pages_fetched,
         "list_pages": int(stats.get("jiebang/pages/list", 0)),
-        "detail_pages": report.loaded + report.quarantined + output.blocked + report.skipped_unchanged,
+        "detail_pages": report.loaded + detail_quarantined + output.blocked + report.skipped_unchanged,
         "crawl_seconds": round(crawl_seconds, 2),
         "load_seconds": round(load_seconds, 2),
         "duration_seconds": round(crawl_seconds + load_seconds, 2),
