@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
 import shutil
 import time
 import uuid
@@ -34,10 +35,44 @@ from warehouse.migrations import migrate
 
 
 def open_warehouse(path: Path, lock_timeout_seconds: float) -> Warehouse:
-    """The warehouse at `path`, migrated to the current schema."""
+    """The warehouse at `path`, migrated to the current schema, with imports whose process was
+    killed marked interrupted (so every command clears them)."""
     warehouse = Warehouse(path, lock_timeout_seconds)
     migrate(warehouse)
+    interrupt_dead_imports(warehouse)
     return warehouse
+
+
+IMPORT_FLOW_PREFIX = "import-"
+
+
+def interrupt_dead_imports(warehouse: Warehouse) -> list[str]:
+    """Imports left 'running' by a process that has ended (kill -9, a crash, power loss) become
+    'interrupted', as a killed refresh does. Imports take no lock (several may run at once), so
+    the pid each recorded tells whether it still runs. Returns their run_ids."""
+    dead = [
+        r["run_id"]
+        for r in queries.running_runs(warehouse, IMPORT_FLOW_PREFIX)
+        if r["pid"] is not None and not _process_alive(int(r["pid"]))
+    ]
+    return store.mark_runs_interrupted(warehouse, dead) if dead else []
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether a process with this pid runs on this machine (a zombie, killed and not yet reaped,
+    does not). A reused pid reads as alive: the run then stays 'running' a while longer, but a
+    live import is never marked interrupted."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):  # no /proc (not Linux): trust the signal check
+        return True
+    return state != "Z"
 
 
 def crawl(settings: Settings, source: SourceSettings, out_dir: Path) -> CrawlOutput:
@@ -191,7 +226,7 @@ def import_file(
     kind: str | None = None,
 ) -> tuple[str, LoadReport]:
     """Load one downloaded dump as a recorded run (its counts, or its error, in `runs`)."""
-    run_id = store.start_run(warehouse, f"import-{format}")
+    run_id = store.start_run(warehouse, f"{IMPORT_FLOW_PREFIX}{format}", pid=os.getpid())
     try:
         report = load_file(warehouse, format, path, source=source, mapping=mapping, kind=kind, run_id=run_id)
     except Exception as exc:

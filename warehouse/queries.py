@@ -135,6 +135,14 @@ def matches_for_challenge(
     return rows
 
 
+def running_runs(warehouse: Warehouse, flow_prefix: str) -> list[Row]:
+    """Runs of the flows named `flow_prefix…` still recorded as 'running': run_id, flow, pid."""
+    return warehouse.query(
+        "SELECT run_id, flow, pid FROM runs WHERE status = 'running' AND starts_with(flow, ?) ORDER BY run_id",
+        [flow_prefix],
+    )
+
+
 def table_counts(warehouse: Warehouse) -> dict[str, int]:
     names = ("listings", "challenges", "matches", "reviews", "runs", "quarantine")
     sql = " UNION ALL ".join(f"SELECT '{n}' AS name, count(*) AS n FROM {n}" for n in names)
