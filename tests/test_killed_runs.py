@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from jiebang.errors import RefreshRunning
 from jiebang.pipeline import interrupt_dead_imports, open_warehouse
 from jiebang.prefect_server import LocalPrefectServer
+from jiebang.run_lock import refresh_lock
 from tests.conftest import ROOT
 from tests.test_run_semantics import _HOLD_LOCK
 from warehouse import store
@@ -110,6 +112,21 @@ def test_only_imports_whose_process_ended_are_interrupted(tmp_path):
 
 
 # --- refresh: its Prefect server ends with it; a second one is refused first ----------------------
+
+
+@pytest.mark.integration
+def test_a_lock_taken_for_the_refresh_is_handed_to_it_once(tmp_path):
+    """`jiebang refresh` locks before it starts Prefect; its flow then takes that same lock."""
+    path = tmp_path / "w.duckdb"
+    with refresh_lock(path, hand_over=True) as taken:
+        with refresh_lock(path) as flows:  # the flow's own call: handed the lock, not refused
+            assert flows is taken
+            flows.note_run("r1")
+        with pytest.raises(RefreshRunning, match="run r1"):  # a second refresh in it: refused
+            with refresh_lock(path):
+                pass
+    with refresh_lock(path) as again:  # released with the block that took it
+        assert again is not taken
 
 
 def _processes() -> dict[int, tuple[int, str]]:
