@@ -122,6 +122,8 @@ def load_items(
                 continue
             if item.get("record_type") == "fetch_failed":
                 raise InvalidItem("http", item.get("reason") or "the page could not be fetched")
+            if item.get("record_type") == "parse_failed":  # see crawlers.middlewares.ParseFailureMiddleware
+                raise InvalidItem("parse", item.get("reason") or "the page could not be parsed")
             page = item.pop("_page", None)
             record_type, record = validate_item(item)
             batches[record_type].append(record)

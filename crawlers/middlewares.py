@@ -4,9 +4,14 @@
 request up; `PageAccountingMiddleware` counts the pages that do reach a parser (list or
 detail) and drops 304 Not Modified answers.
 
+`ParseFailureMiddleware` (a spider middleware) turns a page its parser fails on into a
+`parse_failed` record, quarantined like a page that could not be fetched.
+
 Stats: `jiebang/blocked` (requests given up as blocked, once each), `jiebang/blocked_responses`
 (every block page seen, retries included), `jiebang/pages/list`, `jiebang/pages/detail`,
-`jiebang/skipped_unchanged` (304s nobody asked to see).
+`jiebang/skipped_unchanged` (304s nobody asked to see), `jiebang/parse_failed/list` and
+`jiebang/parse_failed/detail` (pages a parser raised on), `jiebang/parse_failed/first` (the first
+one's URL and error, for the run report).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from parsel import Selector
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Request, Response, TextResponse, XmlResponse
 from scrapy.http.request import NO_CALLBACK
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.asyncio import sleep
 
 from crawlers.skip_unchanged import BLOCKED_META
@@ -155,13 +161,54 @@ class PageAccountingMiddleware:
         return response
 
     def page_kind(self, request: Request) -> str:
-        callback = request.callback
-        name = "parse" if callback is None else getattr(callback, "__name__", str(callback))
-        return "list" if name in getattr(self.crawler.spider, "list_callbacks", ("parse",)) else "detail"
+        return page_kind(self.crawler.spider, request)
 
     def _asked_for(self, request: Request, status: int) -> bool:
         allowed = request.meta.get("handle_httpstatus_list", getattr(self.crawler.spider, "handle_httpstatus_list", ()))
         return bool(request.meta.get("handle_httpstatus_all")) or status in allowed
+
+
+def page_kind(spider, request: Request) -> str:
+    """'list' for a spider's list callbacks (`list_callbacks`, default `parse`), else 'detail'."""
+    callback = request.callback
+    name = "parse" if callback is None else getattr(callback, "__name__", str(callback))
+    return "list" if name in getattr(spider, "list_callbacks", ("parse",)) else "detail"
+
+
+class ParseFailureMiddleware:
+    """Spider middleware: a page whose parser raises (a search answer cut off half-way, a site
+    that changed its layout) becomes one `parse_failed` record with the exception's message,
+    which the loader quarantines with field `parse`. Scrapy would only log it and count
+    `spider_exceptions/…`; the page would then vanish from the accounting, and a list page's
+    listings would look gone. HTTP errors are left to Scrapy (HttpErrorMiddleware)."""
+
+    def __init__(self, crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_spider_exception(self, response: Response, exception: Exception):
+        if isinstance(exception, HttpError):
+            return None
+        spider = self.crawler.spider
+        kind = page_kind(spider, response.request) if response.request is not None else "list"
+        reason = f"{type(exception).__name__}: {exception}"[:500]
+        stats = self.crawler.stats
+        stats.inc_value(f"jiebang/parse_failed/{kind}")
+        if stats.get_value("jiebang/parse_failed/first") is None:
+            stats.set_value("jiebang/parse_failed/first", f"{reason} ({response.url})"[:700])
+        logger.error("could not parse %s page %s: %s", kind, response.url, reason, exc_info=exception)
+        return [
+            {
+                "record_type": "parse_failed",
+                "source": getattr(spider, "source", spider.name),
+                "url": response.url,
+                "page_kind": kind,
+                "reason": reason,
+            }
+        ]
 
 
 class SeenBatchMiddleware:

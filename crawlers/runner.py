@@ -35,12 +35,34 @@ class CrawlOutput:
         return int(self.stats.get("jiebang/blocked", 0))
 
     @property
+    def parse_failures(self) -> dict[str, int]:
+        """Pages a parser raised on, by kind ('list', 'detail'); each is a quarantined page."""
+        prefix = "jiebang/parse_failed/"
+        return {kind: int(self.stats[prefix + kind]) for kind in ("list", "detail") if self.stats.get(prefix + kind)}
+
+    @property
+    def failure(self) -> str | None:
+        """Why the crawl cannot be trusted at all, or None: the spider raised (a page it could
+        not parse, an exception Scrapy only logged). The source then counts as failed."""
+        problems = []
+        if failed := self.parse_failures:
+            pages = ", ".join(f"{n} {kind}" for kind, n in sorted(failed.items()))
+            first = self.stats.get("jiebang/parse_failed/first", "")
+            problems.append(f"页面无法解析 ({pages} page(s) unparseable, quarantined with field parse): {first}")
+        prefix = "spider_exceptions/"
+        if raised := {k.removeprefix(prefix): v for k, v in self.stats.items() if k.startswith(prefix)}:
+            counts = ", ".join(f"{name} ×{n}" for name, n in sorted(raised.items()))
+            problems.append(f"爬虫异常 (spider exceptions: {counts}; see the crawl log)")
+        return "; ".join(problems) or None
+
+    @property
     def complete(self) -> bool:
-        """Every page was reached: only then may a listing missing from it count as gone."""
+        """Every page was reached and parsed: only then may a listing missing from it count as gone."""
         return (
             self.stats.get("finish_reason") == "finished"
             and not self.blocked
             and not self.stats.get("jiebang/fetch_failed")
+            and self.failure is None
         )
 
 

@@ -39,6 +39,7 @@ JIEBANG_BLOCK_BACKOFF_MAX_SECONDS = 600.0
 
 SPIDER_MIDDLEWARES = {
     "crawlers.middlewares.SeenBatchMiddleware": 950,  # nearest the spider: sees its own output first
+    "crawlers.middlewares.ParseFailureMiddleware": 940,  # a parser's exception → a quarantined page
 }
 ITEM_PIPELINES = {
     "crawlers.pipelines.CleanTextPipeline": 100,

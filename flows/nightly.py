@@ -36,7 +36,7 @@ def crawl(source: SourceSettings, settings: Settings, out_dir: Path) -> CrawlOut
 
 @task(task_run_name="load-{output.source}")
 def load(settings: Settings, output: CrawlOutput, run_id: str) -> dict:
-    return pipeline.load_crawl(_warehouse(settings), output, run_id)
+    return pipeline.load_crawl(_warehouse(settings), output, run_id, min_seen_share=settings.min_seen_share)
 
 
 @task(task_run_name="import-{spec.format}")

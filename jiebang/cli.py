@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Annotated
@@ -62,7 +64,32 @@ def _one_line_errors(command):
 def _run_refresh() -> dict:
     from flows.nightly import nightly_refresh  # Prefect loads only when a flow runs
 
-    return nightly_refresh(config_file=os.environ.get("JIEBANG_CONFIG"))
+    with _prefect_api():
+        return nightly_refresh(config_file=os.environ.get("JIEBANG_CONFIG"))
+
+
+@contextmanager
+def _prefect_api() -> Iterator[None]:
+    """The Prefect API a flow run here reports to: the configured one (PREFECT_API_URL, e.g.
+    `jiebang serve`'s), else a temporary server started here. Prefect would start one by itself,
+    but that one outlives a killed command (kill -9 left it running, port and all); this one has
+    a parent-death guard (jiebang.prefect_server). It stops at exit, after Prefect's own exit
+    hooks have sent the run's last logs and events to it."""
+    import atexit
+
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
+
+    from jiebang.prefect_server import LocalPrefectServer
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    timeout = float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+    server = LocalPrefectServer(port=0, ephemeral=True, startup_timeout=timeout).start()
+    atexit.register(server.close)
+    os.environ["PREFECT_API_URL"] = server.api_url  # for task-runner processes started later
+    with temporary_settings({PREFECT_API_URL: server.api_url}):
+        yield
 
 
 def _start_ui(settings: Settings) -> subprocess.Popen:
@@ -110,8 +137,12 @@ def refresh(config: ConfigOption = None) -> None:
 
     Example: jiebang refresh --config jiebang.toml
     """
-    _settings(config)
-    result = _run_refresh()
+    from jiebang.run_lock import refresh_lock
+
+    settings = _settings(config)
+    # The lock first: a second refresh is refused at once, before it starts a Prefect server.
+    with refresh_lock(settings.warehouse_path, hand_over=True):
+        result = _run_refresh()
     console.print(f"运行 {result['run_id']} {result['status']}: {result['matching']}", markup=False)
     for name, error in failed_sources(result).items():
         console.print(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
 import shutil
 import time
 import uuid
@@ -34,10 +35,44 @@ from warehouse.migrations import migrate
 
 
 def open_warehouse(path: Path, lock_timeout_seconds: float) -> Warehouse:
-    """The warehouse at `path`, migrated to the current schema."""
+    """The warehouse at `path`, migrated to the current schema, with imports whose process was
+    killed marked interrupted (so every command clears them)."""
     warehouse = Warehouse(path, lock_timeout_seconds)
     migrate(warehouse)
+    interrupt_dead_imports(warehouse)
     return warehouse
+
+
+IMPORT_FLOW_PREFIX = "import-"
+
+
+def interrupt_dead_imports(warehouse: Warehouse) -> list[str]:
+    """Imports left 'running' by a process that has ended (kill -9, a crash, power loss) become
+    'interrupted', as a killed refresh does. Imports take no lock (several may run at once), so
+    the pid each recorded tells whether it still runs. Returns their run_ids."""
+    dead = [
+        r["run_id"]
+        for r in queries.running_runs(warehouse, IMPORT_FLOW_PREFIX)
+        if r["pid"] is not None and not _process_alive(int(r["pid"]))
+    ]
+    return store.mark_runs_interrupted(warehouse, dead) if dead else []
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether a process with this pid runs on this machine (a zombie, killed and not yet reaped,
+    does not). A reused pid reads as alive: the run then stays 'running' a while longer, but a
+    live import is never marked interrupted."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):  # no /proc (not Linux): trust the signal check
+        return True
+    return state != "Z"
 
 
 def crawl(settings: Settings, source: SourceSettings, out_dir: Path) -> CrawlOutput:
@@ -47,23 +82,41 @@ def crawl(settings: Settings, source: SourceSettings, out_dir: Path) -> CrawlOut
     return crawl_source(source, settings, out_dir, queries.known_pages(warehouse, source.name, refetch_before))
 
 
-def load_crawl(warehouse: Warehouse, output: CrawlOutput, run_id: str) -> dict[str, Any]:
+def load_crawl(warehouse: Warehouse, output: CrawlOutput, run_id: str, *, min_seen_share: float) -> dict[str, Any]:
     """Load a crawl's items, mark what vanished from a complete crawl inactive, and account for
-    every detail page: detail pages = loaded + quarantined + blocked + skipped unchanged."""
+    every detail page: detail pages = loaded + quarantined + blocked + skipped unchanged (a list
+    page that failed to parse is quarantined too, but is no detail page).
+
+    A crawl that cannot say what vanished marks nothing inactive and carries an `error` (the
+    source then counts as failed, the run as partial): a page its parser failed on, an exception
+    in the spider, or fewer than `min_seen_share` of the source's active listings seen."""
     began = time.monotonic()
     report = load_feed(warehouse, output.items_path, source=output.source, run_id=run_id)
-    inactive = store.mark_vanished_inactive(warehouse, output.source, output.started_at) if output.complete else 0
+    problem = output.failure
+    complete = output.complete
+    if complete:
+        seen, known = queries.seen_since(warehouse, output.source, output.started_at)
+        if known and seen < min_seen_share * known:
+            complete = False
+            problem = (
+                f"只见到 {seen}/{known} 条在架记录 ({seen / known:.0%} < {min_seen_share:.0%}; far fewer listings"
+                " than the source has: a broken list page or a changed site? check it; min_seen_share sets the bound)"
+            )
+    inactive = store.mark_vanished_inactive(warehouse, output.source, output.started_at) if complete else 0
     stats = output.stats
     crawl_seconds = float(stats.get("elapsed_time_seconds") or 0.0)
     load_seconds = time.monotonic() - began
+    detail_quarantined = report.quarantined - output.parse_failures.get("list", 0)
+    error = {"error": f"爬取不完整，未标记下架 (crawl incomplete, nothing marked inactive): {problem}"[:2000]}
     return {
         **report.as_dict(),
+        **(error if problem else {}),
         "blocked": output.blocked,
         "marked_inactive": inactive,
-        "complete": output.complete,
+        "complete": complete,
         "pages_fetched": output.pages_fetched,
         "list_pages": int(stats.get("jiebang/pages/list", 0)),
-        "detail_pages": report.loaded + report.quarantined + output.blocked + report.skipped_unchanged,
+        "detail_pages": report.loaded + detail_quarantined + output.blocked + report.skipped_unchanged,
         "crawl_seconds": round(crawl_seconds, 2),
         "load_seconds": round(load_seconds, 2),
         "duration_seconds": round(crawl_seconds + load_seconds, 2),
@@ -173,7 +226,7 @@ def import_file(
     kind: str | None = None,
 ) -> tuple[str, LoadReport]:
     """Load one downloaded dump as a recorded run (its counts, or its error, in `runs`)."""
-    run_id = store.start_run(warehouse, f"import-{format}")
+    run_id = store.start_run(warehouse, f"{IMPORT_FLOW_PREFIX}{format}", pid=os.getpid())
     try:
         report = load_file(warehouse, format, path, source=source, mapping=mapping, kind=kind, run_id=run_id)
     except Exception as exc:

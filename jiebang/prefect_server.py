@@ -6,12 +6,17 @@ PREFECT_API_URL at it.
 
     with LocalPrefectServer(port=0) as server:   # 0: any free port
         print(server.ui_url, server.api_url)
+
+The server runs in its own session (Ctrl-C in the terminal reaches only the command, which stops
+it) under a parent-death guard: killed with its parent, even by kill -9, it stops too instead of
+running on as an orphan holding its port.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -55,9 +60,13 @@ class LocalPrefectServer:
         prefect_home: Path | None = None,
         env: Mapping[str, str] | None = None,
         startup_timeout: float = 120.0,
+        ephemeral: bool = False,
     ) -> None:
+        """`ephemeral`: the API alone, without UI and background services (what Prefect starts
+        by itself for a flow run with no server configured): for one `jiebang refresh`."""
         self.host, self.port = host, port or free_port(host)
         self.prefect_home, self.startup_timeout = prefect_home, startup_timeout
+        self.ephemeral = ephemeral
         self.env = {**(os.environ if env is None else env), **QUIET_ENV}
         self.process: subprocess.Popen | None = None
 
@@ -84,11 +93,12 @@ class LocalPrefectServer:
         try:
             with _signals_held(signal.SIGTERM, signal.SIGINT):
                 self.process = subprocess.Popen(
-                    [sys.executable, "-m", "prefect", "server", "start", "--host", self.host, "--port", str(self.port)],
+                    self._command(),
                     env=env,
                     stdout=self.log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
+                    preexec_fn=_parent_death_guard(),
                 )
             return self._wait_until_healthy(self.process)
         except (KeyboardInterrupt, SystemExit):
@@ -96,6 +106,24 @@ class LocalPrefectServer:
             self.stop()
             Path(self.log.name).unlink(missing_ok=True)
             raise
+
+    def _command(self) -> list[str]:
+        where = ["--host", self.host, "--port", str(self.port)]
+        if not self.ephemeral:
+            return [sys.executable, "-m", "prefect", "server", "start", *where]
+        factory = f"{__name__}:ephemeral_app"
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            factory,
+            *where,
+            "--log-level",
+            "error",
+            "--lifespan",
+            "on",
+        ]
 
     def _wait_until_healthy(self, process: subprocess.Popen) -> LocalPrefectServer:
         deadline = time.monotonic() + self.startup_timeout
@@ -144,8 +172,41 @@ class LocalPrefectServer:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop it and remove its log (kept only when start-up failed: the error names it)."""
         self.stop()
-        Path(self.log.name).unlink(missing_ok=True)  # kept only when start-up failed (the error names it)
+        Path(self.log.name).unlink(missing_ok=True)
+
+
+def ephemeral_app():
+    """The ASGI app of an ephemeral server (uvicorn --factory): the API without UI or services."""
+    from prefect.server.api.server import create_app
+
+    return create_app(ephemeral=True, final=True)
+
+
+def _parent_death_guard():
+    """A preexec_fn that has the kernel send the child SIGTERM when this process dies, however
+    it dies (Linux PR_SET_PDEATHSIG; elsewhere None: no guard). If this process died before the
+    guard was set, the child ends at once. The parent is the thread that starts the child:
+    start servers from the main thread."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before fork: no imports after it
+    except (OSError, AttributeError):
+        return None
+    parent, signum = os.getpid(), int(signal.SIGTERM)
+
+    def guard() -> None:
+        prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return guard
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 @contextlib.contextmanager

@@ -52,14 +52,26 @@ def describe_holder(text: str) -> str:
     return f"pid {holder.get('pid', '?')}, run {holder.get('run_id') or '(starting)'}, since {holder.get('since', '?')}"
 
 
+# Locks this process took for a refresh it starts next (see `hand_over`), by lock file.
+_handed_over: dict[Path, RefreshLock] = {}
+
+
 @contextmanager
-def refresh_lock(warehouse_path: Path) -> Iterator[RefreshLock]:
+def refresh_lock(warehouse_path: Path, *, hand_over: bool = False) -> Iterator[RefreshLock]:
     """Hold the refresh lock of `warehouse_path` for the block, or raise RefreshRunning at once.
+
+    With `hand_over`, the lock is taken for the refresh this process starts inside the block:
+    `jiebang refresh` takes it before it starts a Prefect server, so that a second refresh is
+    refused before it starts anything, and the flow's own `refresh_lock` then gets this lock
+    (once) instead of being refused. Any other second `refresh_lock` is refused as usual.
 
     >>> with refresh_lock(Path("var/jiebang.duckdb")) as lock:  # doctest: +SKIP
     ...     lock.note_run(run_id)
     """
     path = lock_path(warehouse_path)
+    if (held := _handed_over.pop(path.absolute(), None)) is not None:
+        yield held  # released by the block that took it
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a+", encoding="utf-8")
     try:
@@ -71,9 +83,13 @@ def refresh_lock(warehouse_path: Path) -> Iterator[RefreshLock]:
                 f"数据仓库 {warehouse_path} 正在刷新 (another refresh is running against this warehouse:"
                 f" {describe_holder(handle.read())}); wait for it to finish, or stop that process"
             ) from None
+        lock = RefreshLock(handle)
+        if hand_over:
+            _handed_over[path.absolute()] = lock
         try:
-            yield RefreshLock(handle)
+            yield lock
         finally:
+            _handed_over.pop(path.absolute(), None)
             fcntl.flock(handle, fcntl.LOCK_UN)
     finally:
         handle.close()

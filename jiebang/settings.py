@@ -84,6 +84,9 @@ class Settings:
     crawl_concurrency: int = 4
     crawl_retries: int = 2  # whole-crawl retries of a source that could not be reached
     refetch_after_days: int = 7  # an unchanged-looking page is still fetched (conditionally) this often
+    # A crawl that sees less than this share of a source's active listings cannot say which vanished
+    # (a broken list page, a changed site): it marks none inactive and the source fails.
+    min_seen_share: float = 0.5
     crawl_timeout_seconds: float = 30.0
     crawl_backoff_seconds: float = 1.0  # first wait before retrying a 429/5xx without Retry-After; doubles
     block_backoff_seconds: float = 30.0  # first wait after a captcha/anti-bot page; doubles
@@ -166,6 +169,15 @@ def _positive_int(raw: object) -> int:
 _positive_int.__name__ = "whole number of at least 1"
 
 
+def _share(raw: object) -> float:
+    if isinstance(raw, bool) or not 0.0 <= (value := float(raw)) <= 1.0:  # type: ignore[arg-type]
+        raise ValueError(raw)
+    return value
+
+
+_share.__name__ = "share between 0 and 1 (e.g. 0.5)"
+
+
 def _optional_str(raw: object) -> str | None:
     return str(raw) if raw not in (None, "") else None
 
@@ -184,6 +196,7 @@ _SCALAR_FIELDS: dict[str, Callable[[Any], Any]] = {
     "crawl_concurrency": int,
     "crawl_retries": int,
     "refetch_after_days": int,
+    "min_seen_share": _share,
     "crawl_timeout_seconds": float,
     "crawl_backoff_seconds": float,
     "block_backoff_seconds": float,

@@ -4,7 +4,9 @@ Pages follow the replay site's structure (list pages → detail pages); each ach
 a `fault`: "500" (two server errors, then fine), "429" (one 429 with Retry-After), "timeout" (the
 first answer comes too late), "truncated" (always shorter than its Content-Length), "gbk" (GBK
 bytes), "captcha" (the real CNIPR block page), "no_title", "gone" (404), "duplicate" (linked
-from two list pages).
+from two list pages), "json" (an API's JSON error answer where the HTML page should be: the parser raises).
+
+`PatentSearchSite` serves the replay site's Google Patents search, cut short or shrunk on demand.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ import hashlib
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 from jiebang import replay_pages
+from jiebang.replay_site import SampleData, render
 
 CAPTCHA_PAGE = Path(__file__).resolve().parents[2] / "shared/data/real/pages/cnipr/cnipr_captcha_block_page.html"
 LAST_MODIFIED = "Mon, 02 Nov 2026 08:00:00 GMT"
@@ -104,6 +109,9 @@ class FaultSite:
                     return self._send(404, b"not found")
                 if fault == "captcha":
                     return self._send(200, CAPTCHA_PAGE.read_bytes())
+                if fault == "json":
+                    body = '{"code": 500, "msg": "系统繁忙"}'.encode()
+                    return self._send(200, body, "application/json; charset=utf-8")
                 html = replay_pages.achievement_detail({**a, "title": "" if fault == "no_title" else a["title"]})
                 if fault == "gbk":
                     html = html.replace('charset="utf-8"', 'charset="gbk"')
@@ -135,5 +143,55 @@ class FaultSite:
                     self.wfile.write(body)
                 if declared_length:
                     self.close_connection = True
+
+        return Handler
+
+
+class PatentSearchSite:
+    """The replay site's Google Patents search (JSON) and patent pages on 127.0.0.1, with faults
+    on the search answer: `truncated_pages` (search page numbers answered with their JSON cut in
+    half, as a dropped connection or a broken proxy does) and `listed` (the patents the search
+    lists: shrink it to make most of the source vanish at once)."""
+
+    def __init__(self, data: SampleData) -> None:
+        self.data = data
+        self.listed = list(data.patents)
+        self.truncated_pages: set[int] = set()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> PatentSearchSite:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler(self):
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                url = urlparse(self.path)
+                query = parse_qs(url.query)
+                data = replace(site.data, patents=site.listed)
+                status, content_type, text = render(data, url.path, query) or (404, "text/plain", "not found")
+                body = text.encode("utf-8")
+                page = int(parse_qs(query.get("url", [""])[0]).get("page", ["0"])[0])
+                if url.path == "/xhr/query" and page in site.truncated_pages:
+                    body = body[: len(body) // 2]  # a whole HTTP answer whose JSON stops half-way
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
         return Handler

@@ -122,3 +122,12 @@ def test_another_warehouse_gets_its_own_index():
 def test_counts_must_be_at_least_one(key, raw):
     with pytest.raises(ConfigError, match=rf"{key}='{raw}' is not a valid whole number of at least 1"):
         Settings.load({f"JIEBANG_{key.upper()}": raw})
+
+
+@pytest.mark.parametrize("raw, expected", [("0.5", 0.5), ("0", 0.0), ("1", 1.0), ("1.5", None), ("-0.1", None)])
+def test_min_seen_share_is_a_share(raw, expected):
+    if expected is None:
+        with pytest.raises(ConfigError, match=rf"min_seen_share='{raw}' is not a valid share between 0 and 1"):
+            Settings.load({"JIEBANG_MIN_SEEN_SHARE": raw})
+    else:
+        assert Settings.load({"JIEBANG_MIN_SEEN_SHARE": raw}).min_seen_share == expected

@@ -45,6 +45,18 @@ def imported_file(warehouse: Warehouse, path: str, format: str) -> Row | None:
     return rows[0] if rows else None
 
 
+def seen_since(warehouse: Warehouse, source: str, crawl_started: datetime) -> tuple[int, int]:
+    """(seen, known): of `source`'s active listings that existed before `crawl_started`, how many
+    have been seen since (loaded again or skipped unchanged). What a complete crawl would leave
+    unseen is what `store.mark_vanished_inactive` marks inactive."""
+    [row] = warehouse.query(
+        "SELECT count(*) FILTER (WHERE last_seen >= $started) AS seen, count(*) AS known FROM listings"
+        " WHERE active AND list_contains(sources, $source) AND first_seen < $started",
+        {"source": source, "started": crawl_started},
+    )
+    return int(row["seen"]), int(row["known"])
+
+
 def inactive_listing_ids(warehouse: Warehouse) -> list[str]:
     return [r["listing_id"] for r in warehouse.query("SELECT listing_id FROM listings WHERE NOT active")]
 
@@ -121,6 +133,14 @@ def matches_for_challenge(
         row["parts"] = json.loads(row["parts"])
         row["matched_terms"] = json.loads(row["matched_terms"])
     return rows
+
+
+def running_runs(warehouse: Warehouse, flow_prefix: str) -> list[Row]:
+    """Runs of the flows named `flow_prefix…` still recorded as 'running': run_id, flow, pid."""
+    return warehouse.query(
+        "SELECT run_id, flow, pid FROM runs WHERE status = 'running' AND starts_with(flow, ?) ORDER BY run_id",
+        [flow_prefix],
+    )
 
 
 def table_counts(warehouse: Warehouse) -> dict[str, int]:

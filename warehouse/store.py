@@ -478,3 +478,15 @@ def mark_interrupted(warehouse: Warehouse, flow: str) -> list[str]:
         {"now": now_utc(), "flow": flow},
     )
     return sorted(r["run_id"] for r in rows)
+
+
+def mark_runs_interrupted(warehouse: Warehouse, run_ids: Sequence[str]) -> list[str]:
+    """These runs, if still 'running', become 'interrupted': the caller knows their process
+    has ended. Returns the run_ids changed."""
+    rows = warehouse.query(
+        "UPDATE runs SET status = 'interrupted', finished_at = $now,"
+        " error = coalesce(error, 'interrupted: its process ended without finishing (killed?)')"
+        " WHERE list_contains($ids, run_id) AND status = 'running' RETURNING run_id",
+        {"now": now_utc(), "ids": list(run_ids)},
+    )
+    return sorted(r["run_id"] for r in rows)
