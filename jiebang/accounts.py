@@ -31,12 +31,13 @@ ROLE_LABELS = {"admin": "管理员", "broker": "技术经纪人", "firm": "企�
 _HASHER = PasswordHasher()
 
 MIN_PASSWORD_CHARS = 8
+USERNAME_MAX_CHARS = 254  # an e-mail address at most (OIDC accounts are named by theirs)
 ACCOUNT_FAILURES = 5  # failed sign-ins to one account before it is locked …
 CLIENT_FAILURES = 10  # … and from one client, over any accounts (guessing many names)
 LOCK_BASE = timedelta(minutes=1)  # the first lock; each further failure doubles it …
 LOCK_MAX = timedelta(hours=1)  # … up to this
 FORGET_AFTER = timedelta(hours=1)  # failures are counted afresh after this long without one
-UNKNOWN_CLIENT = "client:unknown"  # a caller the server cannot tell apart: still throttled per account
+UNKNOWN_CLIENT = "client:unknown"  # a caller the server cannot tell apart: throttled per account only
 SHOWN_TZ = ZoneInfo("Asia/Shanghai")  # retry times are said in the market's local time
 
 
@@ -145,9 +146,11 @@ def add_user(
         raise InvalidAccount(f"role: {role!r} is not one of {', '.join(ROLES)}")
     if role == "firm" and not firm:
         raise InvalidAccount("firm: a firm user needs --firm (the firm it belongs to)")
-    if not username.strip():
-        raise InvalidAccount("username: empty")
     name = username.strip()
+    if not name:
+        raise InvalidAccount("username: empty")
+    if len(name) > USERNAME_MAX_CHARS:
+        raise InvalidAccount(f"username: at most {USERNAME_MAX_CHARS} characters (用户名过长)")
     password_hash = _checked_hash(password, name)
     users.upsert_user(
         warehouse,
@@ -207,14 +210,19 @@ def sign_in(
 ) -> User:
     """The user for a right password, throttled per account and per client.
 
-    ACCOUNT_FAILURES wrong passwords for one username, or CLIENT_FAILURES from one client, lock
-    it for LOCK_BASE, doubling with each further failure (up to LOCK_MAX); while locked, even the
-    right password is refused with LoginThrottled saying when to retry. Every failure and every
-    lock is an audit line. A disabled account is refused (said only to whoever knows its
-    password). Success clears the account's count, not the client's."""
-    name = username.strip()
+    ACCOUNT_FAILURES wrong passwords for one username, or CLIENT_FAILURES from one known client
+    (over any usernames), lock it for LOCK_BASE, doubling with each further failure (up to
+    LOCK_MAX); while locked, even the right password is refused with LoginThrottled saying when
+    to retry. Every failure and every lock is an audit line. A disabled account is refused
+    (said only to whoever knows its password). Success clears the account's count, not the
+    client's."""
+    name = username.strip()[:USERNAME_MAX_CHARS]  # bounds what an attacker's text adds to the audit log
     now = now or now_utc()
-    keys = [("account", name), ("client", client_key)]
+    keys = [("account", name)]
+    if client_key != UNKNOWN_CLIENT:
+        # Callers the server cannot tell apart (localhost, AppTest) are not one client: a lock
+        # on the shared key would lock every one of them out on a stranger's guesses.
+        keys.append(("client", client_key))
     if until := users.locked_until(warehouse, keys, now):
         users.record_refused_login(warehouse, name, reason="locked", client_key=client_key)
         raise LoginThrottled(f"登录失败次数过多，已暂时锁定；{_retry_text(until, now)}", until)
@@ -243,7 +251,7 @@ def sign_in(
 
 def user_for_identity(warehouse: Warehouse, email: str) -> User | None:
     """The local account of someone the OIDC provider has signed in (username = their email).
-    The provider proves who they are; their role still comes only from `jiebang user add`.
+    The provider proves who they are; their role still comes only from the local account.
     None for an unknown or disabled account."""
     row = users.get_user(warehouse, email.strip()) if email and email.strip() else None
     return None if row is None or row["disabled"] else _user(row)

@@ -140,9 +140,16 @@ def test_one_client_failing_on_many_accounts_is_locked_but_not_other_clients(war
             sign_in(warehouse, f"guess{n}", "123456789", client_key="sprayer", now=NOW)
     with pytest.raises(LoginThrottled, match="后再试"):
         sign_in(warehouse, "zhao", PASSWORD, client_key="sprayer", now=NOW + timedelta(seconds=5))
-    assert sign_in(warehouse, "zhao", PASSWORD, client_key="office", now=NOW + timedelta(seconds=5)).username == "zhao"
+    assert sign_in(warehouse, "zhao", PASSWORD, client_key="ip:office", now=NOW + timedelta(seconds=5)).role == "broker"
     [lock] = _audit(warehouse, "login_locked")
     assert json.loads(lock["after"])["scope"] == "client" and lock["entity_id"] == "sprayer"
+
+    # Callers without an address share one key: they are throttled per account only, so a
+    # stranger's guesses on many names lock none of them out.
+    for n in range(accounts.CLIENT_FAILURES + 1):
+        with pytest.raises(LoginRefused):
+            sign_in(warehouse, f"other{n}", "123456789", now=NOW)
+    assert sign_in(warehouse, "zhao", PASSWORD, now=NOW + timedelta(seconds=5)).username == "zhao"
 
 
 @pytest.mark.unit
@@ -284,6 +291,13 @@ def test_an_admin_disables_and_demotes_accounts_on_the_users_page(warehouse):
     ]
     [line] = _audit(warehouse, "account_disable")
     assert (line["actor"], line["role"], line["entity_id"]) == ("root", "admin", "zhao")
+
+    at.button(key="users_reset").click().run()
+    assert "新密码只显示这一次" in at.success[0].value
+    new_password = at.code[0].value
+    assert password_problem(new_password, "zhao") is None and sign_in(warehouse, "zhao", new_password).role == "firm"
+    with pytest.raises(LoginRefused):
+        sign_in(warehouse, "zhao", PASSWORD)
 
     at.selectbox(key="users_pick").select("root").run()
     at.button(key="users_disable").click().run()

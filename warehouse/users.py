@@ -100,15 +100,15 @@ def update_user(
 
 def locked_until(warehouse: Warehouse, keys: list[tuple[str, str]], now: datetime) -> datetime | None:
     """The latest end of a lock still running on any of the (scope, key) pairs, else None."""
-    until = None
-    for scope, key in keys:
-        rows = warehouse.query(
-            "SELECT locked_until FROM login_throttle WHERE scope = ? AND key = ? AND locked_until > ?",
-            [scope, key, now],
-        )
-        if rows and (until is None or rows[0]["locked_until"] > until):
-            until = rows[0]["locked_until"]
-    return until
+    found = []
+    with warehouse.transaction() as con:
+        for scope, key in keys:
+            found += fetch_rows(
+                con,
+                "SELECT locked_until FROM login_throttle WHERE scope = ? AND key = ? AND locked_until > ?",
+                [scope, key, now],
+            )
+    return max((row["locked_until"] for row in found), default=None)
 
 
 def record_login_failure(
