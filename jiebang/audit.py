@@ -19,6 +19,13 @@ ACTION_LABELS = {
     "reveal": "公开企业",
     "apply": "揭榜申请",
     "submit": "提交审核",
+    "login_failed": "登录失败",
+    "login_locked": "登录锁定",
+    "account_save": "保存账户",
+    "account_disable": "停用账户",
+    "account_enable": "启用账户",
+    "account_role": "角色变更",
+    "password_reset": "重置密码",
 }
 
 
@@ -36,7 +43,7 @@ def audit_entries(
     page_size: int = AUDIT_PAGE_SIZE,
 ) -> Page:
     """One page of audit lines, newest first, filtered (None: any; `entity` is part of an id)."""
-    require_role(user, "admin")
+    require_role(warehouse, user, "admin")
     rows, total = workspace_queries.audit_page(
         warehouse,
         actor=actor or None,
@@ -52,5 +59,5 @@ def audit_entries(
 
 
 def audit_filter_options(warehouse: Warehouse, user: User | None) -> dict[str, list[str]]:
-    require_role(user, "admin")
+    require_role(warehouse, user, "admin")
     return workspace_queries.audit_options(warehouse)

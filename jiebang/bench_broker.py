@@ -24,8 +24,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from jiebang import audit, broker, dashboard, solver
-from jiebang.accounts import User
+from jiebang import accounts, audit, broker, dashboard, solver
 from jiebang.pipeline import open_warehouse
 from warehouse.gateway import Warehouse
 from warehouse.workspace_queries import Filters
@@ -188,7 +187,11 @@ def run(
         + f"; file {path.stat().st_size / 2**20:,.0f} MB"
     )
 
-    me, admin = User("bench", "压测经纪人", "broker"), User("root", "管理员", "admin")
+    # Real accounts: every service call re-reads the account behind the User it is given.
+    me, admin = (
+        accounts.add_user(wh, name, accounts.random_password(), role, display_name=label)
+        for name, role, label in (("bench", "broker", "压测经纪人"), ("root", "admin", "管理员"))
+    )
     # A firm's challenge (so sharing applies) with enough undecided matches to decide on.
     for number in range(0, n_challenges, 10):
         firm_id = f"firm:{number}"

@@ -59,8 +59,8 @@ class Page:
         return max(1, -(-self.total // self.page_size))
 
 
-def _broker(user: User | None) -> User:
-    return require_role(user, *BROKER_ROLES)
+def _broker(warehouse: Warehouse, user: User | None) -> User:
+    return require_role(warehouse, user, *BROKER_ROLES)
 
 
 def challenge_queue(
@@ -72,7 +72,7 @@ def challenge_queue(
     page_size: int = QUEUE_PAGE_SIZE,
 ) -> Page:
     """One page of challenges with their unreviewed-match counts, most unreviewed first."""
-    _broker(user)
+    _broker(warehouse, user)
     rows, total = workspace_queries.challenge_queue(
         warehouse, filters or Filters(), limit=page_size, offset=max(page, 0) * page_size
     )
@@ -80,12 +80,12 @@ def challenge_queue(
 
 
 def filter_options(warehouse: Warehouse, user: User | None) -> dict[str, list[str]]:
-    _broker(user)
+    _broker(warehouse, user)
     return workspace_queries.filter_options(warehouse)
 
 
 def challenge(warehouse: Warehouse, user: User | None, challenge_id: str) -> Row | None:
-    _broker(user)
+    _broker(warehouse, user)
     return queries.get_challenge(warehouse, challenge_id)
 
 
@@ -116,7 +116,7 @@ def match_page(
 ) -> Page:
     """One page of a challenge's matches passing the filters, each with its listing, latest
     decision, `notes` (the notes written on its decisions) and `shared_at` (shared with the firm)."""
-    _broker(user)
+    _broker(warehouse, user)
     rows, total = workspace_queries.match_page(
         warehouse,
         challenge_id,
@@ -133,7 +133,7 @@ def match_page(
 
 def applications(warehouse: Warehouse, user: User | None, challenge_id: str) -> list[Row]:
     """The 揭榜 applications solvers sent for this challenge, newest first."""
-    _broker(user)
+    _broker(warehouse, user)
     return workspace_queries.applications_for(warehouse, challenge_id)
 
 
@@ -262,7 +262,7 @@ def decide(
     排除 needs a reason (REJECT_REASONS, optionally "：free text"); 签约 needs the deal amount in
     万元 (0 < amount ≤ DEAL_MAX_WAN) and the deal date (not in the future). InvalidDecision
     says which field is wrong. Pages pass `on_screen`, the challenge they show (see NotOnScreen)."""
-    broker = _broker(user)
+    broker = _broker(warehouse, user)
     _check_on_screen(challenge_id, on_screen)
     clean = _validated(decision, reason, note, deal_amount_wan, deal_date, today or date.today())
     _require_matches(warehouse, challenge_id, [listing_id])
@@ -284,7 +284,7 @@ def decide_many(
     on_screen: str | None = None,
 ) -> list[int]:
     """The same decision for several matches of one challenge, all recorded or none (bulk)."""
-    broker = _broker(user)
+    broker = _broker(warehouse, user)
     _check_on_screen(challenge_id, on_screen)
     listing_ids = list(dict.fromkeys(listing_ids))
     if not listing_ids:
@@ -314,7 +314,7 @@ def add_note(
 ) -> int:
     """A note on a decided match: its current decision appended again with the note (the
     decision does not change). An undecided match takes its note with its first decision."""
-    broker = _broker(user)
+    broker = _broker(warehouse, user)
     _check_on_screen(challenge_id, on_screen)
     note = (note or "").strip()
     if not note:
@@ -340,7 +340,7 @@ def share_match(
 ) -> bool:
     """Show a match to the firm that posted the challenge (audited "share"); True when shared
     now, False when it already was."""
-    broker = _broker(user)
+    broker = _broker(warehouse, user)
     _check_on_screen(challenge_id, on_screen)
     owner = queries.get_challenge(warehouse, challenge_id)
     if owner is None:
@@ -417,18 +417,18 @@ def _table(rows: list[Row], headers: dict[str, str]) -> list[list[Any]]:
 
 def export_shortlist(warehouse: Warehouse, user: User | None, challenge_id: str, fmt: str) -> bytes:
     """A challenge's shortlist (入围 and beyond, best first) as "xlsx" or "csv" (UTF-8 with BOM) bytes."""
-    _broker(user)
+    _broker(warehouse, user)
     rows = workspace_queries.shortlist_rows(warehouse, challenge_id)
     return exports.to_bytes(fmt, "入围清单", list(SHORTLIST_HEADERS.values()), _table(rows, SHORTLIST_HEADERS))
 
 
 def export_pipeline(warehouse: Warehouse, user: User | None, fmt: str) -> bytes:
     """Every decided pair of every challenge with its current state, as "xlsx" or "csv" bytes."""
-    _broker(user)
+    _broker(warehouse, user)
     rows = workspace_queries.pipeline_rows(warehouse)
     return exports.to_bytes(fmt, "对接进展", list(PIPELINE_HEADERS.values()), _table(rows, PIPELINE_HEADERS))
 
 
 def run_overview(warehouse: Warehouse, user: User | None) -> dict[str, Any]:
-    _broker(user)
+    _broker(warehouse, user)
     return {"counts": queries.table_counts(warehouse), "latest_run": queries.latest_run(warehouse)}

@@ -514,12 +514,13 @@ def user_add(
             prompt=True,
             hide_input=True,
             confirmation_prompt=True,
-            help="At least 8 characters (prompted when omitted).",
+            help="At least 8 characters, not a common password, not the username (prompted when omitted).",
         ),
     ] = "",
     config: ConfigOption = None,
 ) -> None:
-    """Create or update a local account (argon2-hashed password).
+    """Create or update a local account (argon2-hashed password). Updating one sets a new
+    password, which signs its open sessions out.
 
     Example: jiebang user add wang --role broker --display-name 王经纪
     Example: jiebang user add hq --role firm --firm 嘉善氢途科技有限公司 --firm-en "Hydroway Technology Co., Ltd."
@@ -536,8 +537,80 @@ def user_add(
         display_name=display_name,
         firm=firm,
         firm_english=firm_en,
+        actor="cli",
     )
     console.print(f"账户已保存: {user.username} ({user.role})", markup=False)
+
+
+def _account_warehouse(config: Path | None):
+    from jiebang.pipeline import open_warehouse
+
+    settings = _settings(config)
+    return open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
+
+
+@user_app.command("disable")
+@_one_line_errors
+def user_disable(username: str, config: ConfigOption = None) -> None:
+    """Disable an account: it cannot sign in, and its open sessions end at their next click.
+
+    Example: jiebang user disable wang
+    """
+    from jiebang.accounts import set_disabled
+
+    user = set_disabled(_account_warehouse(config), username, True)
+    console.print(f"账户已停用: {user.username}", markup=False)
+
+
+@user_app.command("enable")
+@_one_line_errors
+def user_enable(username: str, config: ConfigOption = None) -> None:
+    """Enable a disabled account again (it signs in anew; old sessions stay ended).
+
+    Example: jiebang user enable wang
+    """
+    from jiebang.accounts import set_disabled
+
+    user = set_disabled(_account_warehouse(config), username, False)
+    console.print(f"账户已启用: {user.username}", markup=False)
+
+
+@user_app.command("role")
+@_one_line_errors
+def user_role(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin | broker | firm")],
+    firm: Annotated[str | None, typer.Option(help="The firm a firm user belongs to.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Give an account another role; its open sessions follow at their next click.
+
+    Example: jiebang user role wang --role firm --firm 嘉善某科技有限公司
+    """
+    from jiebang.accounts import set_role
+
+    user = set_role(_account_warehouse(config), username, role, firm=firm)
+    console.print(f"角色已变更: {user.username} ({user.role})", markup=False)
+
+
+@user_app.command("passwd")
+@_one_line_errors
+def user_passwd(
+    username: str,
+    password: Annotated[
+        str,
+        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="The new password (prompted)."),
+    ] = "",
+    config: ConfigOption = None,
+) -> None:
+    """Reset an account's password (the password policy applies); its open sessions end.
+
+    Example: jiebang user passwd wang
+    """
+    from jiebang.accounts import reset_password
+
+    user = reset_password(_account_warehouse(config), username, password)
+    console.print(f"密码已重置: {user.username}", markup=False)
 
 
 if __name__ == "__main__":

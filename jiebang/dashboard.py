@@ -33,7 +33,7 @@ def funnel(warehouse: Warehouse, user: User | None) -> list[Row]:
     >>> [(s["label"], s["pairs"], s["from_previous"]) for s in funnel(wh, me)][:2]  # doctest: +SKIP
     [('候选', 200, None), ('入围', 12, 0.06)]
     """
-    require_role(user, *BROKER_ROLES)
+    require_role(warehouse, user, *BROKER_ROLES)
     counts = workspace_queries.funnel_counts(warehouse)
     stages, previous = [], None
     first = int(counts["candidates"])
@@ -54,19 +54,19 @@ def funnel(warehouse: Warehouse, user: User | None) -> list[Row]:
 
 def by_industry(warehouse: Warehouse, user: User | None) -> list[Row]:
     """Per challenge industry: matches, shortlisted pairs, deals and deal value (万元)."""
-    require_role(user, *BROKER_ROLES)
+    require_role(warehouse, user, *BROKER_ROLES)
     return workspace_queries.by_industry(warehouse)
 
 
 def deals_by_month(warehouse: Warehouse, user: User | None) -> list[Row]:
     """技术交易额 per month (of the deal date): deals and their value in 万元."""
-    require_role(user, *BROKER_ROLES)
+    require_role(warehouse, user, *BROKER_ROLES)
     return workspace_queries.deals_by_month(warehouse)
 
 
 def source_freshness(warehouse: Warehouse, user: User | None, now: datetime | None = None) -> list[Row]:
     """Per source: records, active ones, when it last reported one and how many days ago."""
-    require_role(user, *BROKER_ROLES)
+    require_role(warehouse, user, *BROKER_ROLES)
     now = now or now_utc()
     rows = workspace_queries.source_freshness(warehouse)
     for row in rows:
@@ -78,7 +78,7 @@ def source_freshness(warehouse: Warehouse, user: User | None, now: datetime | No
 
 def last_nightly_run(warehouse: Warehouse, user: User | None) -> dict[str, Any] | None:
     """The latest nightly refresh: status, times, error, and per-source outcome from its stats."""
-    require_role(user, *BROKER_ROLES)
+    require_role(warehouse, user, *BROKER_ROLES)
     run = workspace_queries.last_run(warehouse, NIGHTLY_FLOW)
     if run is None:
         return None

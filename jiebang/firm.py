@@ -262,17 +262,17 @@ def _near_duplicates(
 # --- the firm side ----------------------------------------------------------------------------
 
 
-def require_firm(user: User | None) -> User:
+def require_firm(warehouse: Warehouse, user: User | None) -> User:
     """The user if signed in as a firm user with a firm; AccessDenied otherwise."""
-    firm_user = require_role(user, "firm")
+    firm_user = require_role(warehouse, user, "firm")
     if not firm_user.firm:
         raise AccessDenied("该企业账户未关联企业 (firm account without a firm): ask an admin to set --firm")
     return firm_user
 
 
-def firm_of(user: User | None) -> str:
+def firm_of(warehouse: Warehouse, user: User | None) -> str:
     """The signed-in firm user's firm; AccessDenied as `require_firm`."""
-    firm_name = require_firm(user).firm
+    firm_name = require_firm(warehouse, user).firm
     assert firm_name  # require_firm refuses a firm account without a firm
     return firm_name
 
@@ -283,7 +283,7 @@ def post_challenge(
     """Post a challenge for the signed-in firm: validated (InvalidChallenge lists every problem),
     stored as 草稿 (or 待审核 with `submit`), audited, and checked for near-duplicates (flagged in
     the result, not refused). Matching is the caller's next step (pipeline.match_one_challenge)."""
-    firm_user = require_firm(user)
+    firm_user = require_firm(warehouse, user)
     record = validate_challenge(form, today=today)
     duplicates = _near_duplicates(
         warehouse, record["title"], record["description"], exclude_id=None, visible_to=firm_user.firm
@@ -303,13 +303,13 @@ def post_challenge(
 
 def my_challenges(warehouse: Warehouse, user: User | None) -> list[Row]:
     """The signed-in firm's challenges, newest first, with n_shared (matches shared with it)."""
-    return challenge_store.firm_challenges(warehouse, firm_of(user))
+    return challenge_store.firm_challenges(warehouse, firm_of(warehouse, user))
 
 
 def my_challenge(warehouse: Warehouse, user: User | None, challenge_id: str) -> Row:
     """One of the signed-in firm's challenges; AccessDenied (the same message) for another
     firm's challenge and for an id that does not exist."""
-    row = challenge_store.firm_challenge(warehouse, str(challenge_id), firm_of(user))
+    row = challenge_store.firm_challenge(warehouse, str(challenge_id), firm_of(warehouse, user))
     if row is None:
         raise AccessDenied(NOT_FOUND)
     return row
@@ -329,7 +329,7 @@ def update_challenge(
     """Change the signed-in firm's challenge while it is 草稿 or 待审核 (InvalidTransition after);
     `changes` holds any of the form's fields, validated together with the rest. Audited
     (action "edit", before → after of the changed columns)."""
-    firm_user = require_firm(user)
+    firm_user = require_firm(warehouse, user)
     current = my_challenge(warehouse, firm_user, challenge_id)
     _require_status(EDITABLE, "修改")(current)
     record = validate_challenge({**as_form(current), **changes}, today=today)
@@ -350,7 +350,7 @@ def update_challenge(
 
 def submit_for_review(warehouse: Warehouse, user: User | None, challenge_id: str) -> Row:
     """草稿 → 待审核 for the signed-in firm's own challenge. Audited (action "status")."""
-    firm_user = require_firm(user)
+    firm_user = require_firm(warehouse, user)
     row = challenge_store.change_challenge(
         warehouse,
         str(challenge_id),
@@ -369,9 +369,9 @@ def submit_for_review(warehouse: Warehouse, user: User | None, challenge_id: str
 def shared_matches(warehouse: Warehouse, user: User | None, challenge_id: str) -> list[Row]:
     """The matches a broker shared with the signed-in firm for its challenge (listing title,
     summary, score, link), best first."""
-    firm_user = require_firm(user)
+    firm_user = require_firm(warehouse, user)
     my_challenge(warehouse, firm_user, challenge_id)
-    return challenge_store.shared_matches(warehouse, challenge_id, firm_of(firm_user))
+    return challenge_store.shared_matches(warehouse, challenge_id, firm_of(warehouse, firm_user))
 
 
 # --- the lifecycle (brokers and admins) -------------------------------------------------------
@@ -390,7 +390,7 @@ def allowed_transitions(user: User | None, status: str) -> tuple[str, ...]:
 def set_status(warehouse: Warehouse, user: User | None, challenge_id: str, status: str) -> Row:
     """Move a challenge along 草稿 → 待审核 → 已发布 → 已揭榜 → 已关闭 (or 待审核 → 草稿 to send it
     back; an admin may close from any status). Audited (action "status", before → after)."""
-    curator = require_role(user, *BROKER_ROLES)
+    curator = require_role(warehouse, user, *BROKER_ROLES)
     if status not in STATUSES:
         raise InvalidTransition(f"未知状态「{status}」（可选：{' → '.join(STATUSES)}）")
 
@@ -417,7 +417,7 @@ def set_status(warehouse: Warehouse, user: User | None, challenge_id: str, statu
 
 def reveal_firm(warehouse: Warehouse, user: User | None, challenge_id: str) -> Row:
     """Show an anonymous challenge's firm to solvers (a broker's decision). Audited ("reveal")."""
-    curator = require_role(user, *BROKER_ROLES)
+    curator = require_role(warehouse, user, *BROKER_ROLES)
 
     def check(before: Row) -> None:
         if not before["anonymous"]:
@@ -448,18 +448,18 @@ def curation_queue(
     offset: int = 0,
 ) -> list[Row]:
     """Challenges in the given statuses, oldest first (the 待审核 queue by default)."""
-    require_role(user, *BROKER_ROLES)
+    require_role(warehouse, user, *BROKER_ROLES)
     return challenge_store.challenges_in_status(warehouse, statuses, limit=limit, offset=offset)
 
 
 def status_counts(warehouse: Warehouse, user: User | None) -> dict[str, int]:
-    require_role(user, *BROKER_ROLES)
+    require_role(warehouse, user, *BROKER_ROLES)
     return challenge_store.status_counts(warehouse)
 
 
 def curated_challenge(warehouse: Warehouse, user: User | None, challenge_id: str) -> Row:
     """Any challenge with its owner and lifecycle fields, for a broker or admin."""
-    require_role(user, *BROKER_ROLES)
+    require_role(warehouse, user, *BROKER_ROLES)
     row = challenge_store.any_challenge(warehouse, str(challenge_id))
     if row is None:
         raise ChallengeNotFound(f"需求 {challenge_id} 不存在 (no such challenge)")

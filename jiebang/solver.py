@@ -3,13 +3,13 @@
 No sign-in is needed. The board never shows who posted an anonymous challenge until a broker
 reveals it: the issuer is 匿名企业 and the firm's names, in every spelling (jiebang.anonymity), are
 cut out of the title, description, targets and cooperation, and a search looks only at the cut
-text. Applications are validated (every problem at once), limited per browser session (checked
-against the stored applications, not a counter the page keeps), stored with an audit line, and
-shown to the broker beside the matches.
+text. Applications are validated (every problem at once), limited per client and challenge
+(counted in the stored applications, so a new browser session is not a new allowance), stored
+with an audit line, and shown to the broker beside the matches.
 
 >>> page = board(wh, today=date.today())                                     # doctest: +SKIP
 >>> apply(wh, page.rows[0]["ref"], {"team": "浙大材料学院", "proposal": "…", "contact": "13800000000"},
-...       session_key=key)                                                   # doctest: +SKIP
+...       client_key=key)                                                   # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from warehouse.board import ANONYMOUS_FIRM
 from warehouse.gateway import Row, Warehouse
 from warehouse.store import now_utc
 
-RATE_LIMIT = 3  # applications per session …
+RATE_LIMIT = 3  # applications from one client to one challenge …
 RATE_WINDOW = timedelta(minutes=10)  # … in this window
 DUPLICATE_WINDOW = timedelta(days=1)  # an identical application within this is a second click, not news
 TEAM_CHARS = (2, 100)
@@ -123,18 +123,20 @@ def apply(
     ref: str,
     form: Mapping[str, Any],
     *,
-    session_key: str,
+    client_key: str,
     now: datetime | None = None,
     today: date | None = None,
 ) -> int:
-    """Store a 揭榜 application to the open challenge `ref` from this session; returns its id.
+    """Store a 揭榜 application to the open challenge `ref` from the client `client_key` (see
+    jiebang.accounts.client_key); returns its id.
 
-    InvalidApplication lists the form's problems; RateLimited when this session already sent
-    RATE_LIMIT applications within RATE_WINDOW; InvalidApplication when the challenge is not
+    InvalidApplication lists the form's problems; RateLimited when this client already sent
+    RATE_LIMIT applications to this challenge within RATE_WINDOW, from any browser session;
+    InvalidApplication when the challenge is not
     (or no longer) open; DuplicateApplication when the same contact sent the same proposal to it
     within DUPLICATE_WINDOW."""
-    if not session_key:
-        raise ValueError("apply needs the session key of the browser session")
+    if not client_key:
+        raise ValueError("apply needs the client key of the caller")
     record = validate_application(form)
     now = now or now_utc()
 
@@ -147,8 +149,8 @@ def apply(
         if recent >= RATE_LIMIT:
             minutes = int(RATE_WINDOW.total_seconds() // 60)
             raise RateLimited(
-                f"提交过于频繁：每 {minutes} 分钟最多提交 {RATE_LIMIT} 份申请，请稍后再试"
-                " (too many applications from this session; try again later)"
+                f"提交过于频繁：同一需求每 {minutes} 分钟最多提交 {RATE_LIMIT} 份申请，请稍后再试"
+                " (too many applications to this challenge from here; try again later)"
             )
         if challenge is None:
             raise InvalidApplication({"需求": "该需求不存在或已截止，无法揭榜"})
@@ -157,7 +159,7 @@ def apply(
         warehouse,
         ref,
         record,
-        session_key=session_key,
+        client_key=client_key,
         now=now,
         since=now - RATE_WINDOW,
         duplicate_since=now - DUPLICATE_WINDOW,

@@ -14,7 +14,9 @@ import textwrap
 
 import pytest
 
+from jiebang.accounts import User
 from tests.conftest import ROOT
+from tests.workspace_data import register
 from warehouse import queries
 
 pytestmark = pytest.mark.system
@@ -43,6 +45,7 @@ DECIDER = textwrap.dedent(
 
 def test_refresh_and_broker_decisions_in_two_processes(loaded_warehouse, settings, tmp_path):
     wh = loaded_warehouse
+    register(wh, User("li", "李经纪", "broker"))  # the decider's account, which each decision re-reads
     pairs = [
         [m["challenge_id"], m["listing_id"]] for m in wh.query("SELECT challenge_id, listing_id FROM matches LIMIT 50")
     ]

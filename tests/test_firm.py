@@ -20,6 +20,7 @@ from jiebang.firm import InvalidChallenge, InvalidTransition
 from jiebang.pipeline import match_one_challenge, match_open_challenges
 from jiebang.settings import Settings
 from tests.conftest import ROOT, TODAY
+from tests.workspace_data import register
 from ui.context import plain
 from warehouse import queries, store
 
@@ -30,6 +31,20 @@ FIRM_A = User("zhang", "张经理", "firm", firm="嘉善甲科技有限公司")
 FIRM_B = User("li", "李经理", "firm", firm="嘉善乙材料有限公司")
 BROKER = User("wang", "王经纪", "broker")
 ADMIN = User("root", "管理员", "admin")
+
+
+# The services re-read the account behind each User they are given: these have accounts.
+@pytest.fixture
+def warehouse(warehouse):
+    register(warehouse, FIRM_A, FIRM_B, BROKER, ADMIN)
+    return warehouse
+
+
+@pytest.fixture
+def loaded_warehouse(loaded_warehouse):
+    register(loaded_warehouse, FIRM_A, FIRM_B, BROKER, ADMIN)
+    return loaded_warehouse
+
 
 FORM = {
     "title": "注塑外壳外观缺陷AI视觉检测",
@@ -565,9 +580,12 @@ def test_not_signed_in_gets_access_denied_everywhere(two_firms):
     assert _snapshot(wh) == before
 
 
-def test_a_firm_user_without_a_firm_is_refused(warehouse):
-    with pytest.raises(AccessDenied, match="未关联企业"):
-        firm.post_challenge(warehouse, User("x", "x", "firm", firm=None), FORM, today=TODAY)
+def test_the_firm_comes_from_the_account_not_from_the_session(warehouse):
+    claims_b = User(FIRM_A.username, FIRM_A.display_name, "firm", firm=FIRM_B.firm)
+    posted = firm.post_challenge(warehouse, claims_b, FORM, today=TODAY).challenge
+    assert (posted["firm"], posted["posted_by"]) == (FIRM_A.firm, FIRM_A.username)
+    with pytest.raises(AccessDenied, match="账户不存在"):
+        firm.post_challenge(warehouse, User("x", "x", "firm", firm="某企业"), FORM, today=TODAY)
 
 
 def _rendered(at: AppTest) -> str:

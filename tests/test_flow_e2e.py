@@ -77,7 +77,9 @@ def test_a_second_refresh_is_idempotent_and_keeps_decisions(prefect_harness, flo
     before = queries.table_counts(wh)
     challenge_id = queries.open_challenges(wh, TODAY)[0]["challenge_id"]
     top, second = queries.matches_for_challenge(wh, challenge_id, limit=2)
-    me = User("wang", "王经纪", "broker")
+    from tests.workspace_data import register
+
+    [me] = register(wh, User("wang", "王经纪", "broker"))  # the services re-read the account
     broker.decide(wh, me, challenge_id, top["listing_id"], "shortlist")
     broker.decide(wh, me, challenge_id, second["listing_id"], "reject", reason="技术不对口")
 

@@ -12,6 +12,7 @@ from jiebang import broker
 from jiebang.accounts import User, add_user
 from jiebang.settings import Settings
 from tests.conftest import ROOT
+from tests.workspace_data import register
 from warehouse import queries, store
 
 pytestmark = pytest.mark.integration
@@ -20,11 +21,17 @@ PAGES = ROOT / "ui" / "pages"
 BROKER = User("wang", "王经纪", "broker")
 
 
+@pytest.fixture
+def loaded_warehouse(loaded_warehouse):
+    register(loaded_warehouse, BROKER)  # the services re-read the account behind each User
+    return loaded_warehouse
+
+
 def _page(name: str, warehouse, user: User | None) -> AppTest:
     at = AppTest.from_file(str(PAGES / name), default_timeout=60)
     at.session_state["settings"] = Settings(warehouse_path=warehouse.path)
     if user is not None:
-        at.session_state["user"] = user
+        at.session_state["user"] = register(warehouse, user)[0]  # pages re-read the account
     return at.run()
 
 
@@ -161,7 +168,7 @@ def _open(name: str, warehouse, user: User | None, **state) -> AppTest:
     at = AppTest.from_file(str(PAGES / name), default_timeout=60)
     at.session_state["settings"] = Settings(warehouse_path=warehouse.path)
     if user is not None:
-        at.session_state["user"] = user
+        at.session_state["user"] = register(warehouse, user)[0]  # pages re-read the account
     for key, value in state.items():
         at.session_state[key] = value
     return at.run()
@@ -289,7 +296,7 @@ def test_hostile_text_renders_only_as_escaped_text_on_the_broker_page_and_the_bo
         wh,
         ref,
         {"team": HOSTILE, "proposal": HOSTILE + "我们的方案足够长足够长足够长", "contact": "13800000000"},
-        session_key="xss",
+        client_key="xss",
         today=TODAY,
     )
 
@@ -355,7 +362,7 @@ def test_broker_page_filters_and_applications(tmp_path):
         wh,
         ref,
         {"team": "浙大材料学院", "proposal": "防腐涂层工艺已中试，耐腐蚀超过五千小时。", "contact": "13800000000"},
-        session_key="s",
+        client_key="s",
         today=TODAY,
     )
     at = _open("broker.py", wh, BROKER)
@@ -472,7 +479,7 @@ def test_the_router_offers_the_board_to_everyone_and_the_audit_log_to_admins(loa
     at.switch_page("pages/board.py").run()
     assert not at.exception and at.title[0].value == "全球破题 · 揭榜挂帅"
 
-    at.session_state["user"] = User("root", "管理员", "admin")
+    at.session_state["user"] = register(loaded_warehouse, User("root", "管理员", "admin"))[0]
     at.switch_page("pages/audit.py").run()
     assert not at.exception and at.title[0].value == "审计日志" and not at.error
     at.switch_page("pages/dashboard.py").run()

@@ -23,7 +23,7 @@ from jiebang.errors import (
     RateLimited,
 )
 from jiebang.highlight import escape, merged, segments, split_highlight, to_html
-from tests.workspace_data import ADMIN, BROKER, FIRM, FIRM_USER, TODAY, seed
+from tests.workspace_data import ADMIN, BROKER, FIRM, FIRM_USER, TODAY, register, seed
 from warehouse.gateway import Warehouse
 from warehouse.workspace_queries import Filters
 
@@ -33,6 +33,12 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def seeded_file(tmp_path_factory):
     return seed(tmp_path_factory.mktemp("workspace") / "seeded.duckdb").path
+
+
+@pytest.fixture
+def loaded_warehouse(loaded_warehouse):
+    register(loaded_warehouse, BROKER, ADMIN, FIRM_USER)  # the services re-read each User's account
+    return loaded_warehouse
 
 
 @pytest.fixture
@@ -585,7 +591,7 @@ GOOD = {
 def test_application_validation_names_every_problem(wh, form, problems):
     ref = solver.board(wh, today=TODAY).rows[0]["ref"]
     with pytest.raises(InvalidApplication) as refused:
-        solver.apply(wh, ref, form, session_key="s1", today=TODAY)
+        solver.apply(wh, ref, form, client_key="s1", today=TODAY)
     assert refused.value.problems == problems
     assert wh.query("SELECT count(*) AS n FROM applications")[0]["n"] == 0
 
@@ -593,7 +599,7 @@ def test_application_validation_names_every_problem(wh, form, problems):
 @pytest.mark.parametrize("contact", ["13800000000", "+86 13800000000", "0573-84000000", "team@zju.edu.cn"])
 def test_application_accepts_phone_landline_or_email(wh, contact):
     ref = solver.board(wh, today=TODAY).rows[0]["ref"]
-    assert solver.apply(wh, ref, {**GOOD, "contact": contact}, session_key="s1", today=TODAY) > 0
+    assert solver.apply(wh, ref, {**GOOD, "contact": contact}, client_key="s1", today=TODAY) > 0
 
 
 def test_applications_are_stored_audited_rate_limited_and_shown_to_the_broker(wh):
@@ -608,25 +614,23 @@ def test_applications_are_stored_audited_rate_limited_and_shown_to_the_broker(wh
             wh,
             anonymous["ref"],
             proposal(minute),
-            session_key="session-a",
+            client_key="session-a",
             now=now + timedelta(minutes=minute),
             today=TODAY,
         )
     with pytest.raises(RateLimited, match="每 10 分钟最多提交 3 份"):
         solver.apply(
-            wh, anonymous["ref"], proposal(5), session_key="session-a", now=now + timedelta(minutes=5), today=TODAY
+            wh, anonymous["ref"], proposal(5), client_key="session-a", now=now + timedelta(minutes=5), today=TODAY
         )
+    solver.apply(wh, anonymous["ref"], proposal(6), client_key="session-b", now=now + timedelta(minutes=5), today=TODAY)
     solver.apply(
-        wh, anonymous["ref"], proposal(6), session_key="session-b", now=now + timedelta(minutes=5), today=TODAY
-    )
-    solver.apply(
-        wh, anonymous["ref"], proposal(7), session_key="session-a", now=now + timedelta(minutes=11), today=TODAY
+        wh, anonymous["ref"], proposal(7), client_key="session-a", now=now + timedelta(minutes=11), today=TODAY
     )
 
     shown = broker.applications(wh, BROKER, "firm:anon")
     assert len(shown) == 5 and {a["team"] for a in shown} == {GOOD["team"]}
     lines = _audit(wh, "apply")
-    assert len(lines) == 5 and lines[0]["actor"] == "solver:session-" and lines[0]["role"] == "solver"
+    assert len(lines) == 5 and lines[0]["actor"] == "solver:session-a" and lines[0]["role"] == "solver"
     assert json.loads(lines[0]["after"]) == {"challenge_id": "firm:anon", "team": GOOD["team"]}
     queue = {r["challenge_id"]: r["n_applications"] for r in broker.challenge_queue(wh, BROKER).rows}
     assert queue["firm:anon"] == 5
@@ -636,34 +640,34 @@ def test_an_identical_application_within_the_window_is_refused_once_stored(wh):
     """Issue 12: a second click on 提交 filed the same application twice."""
     ref = next(r["ref"] for r in solver.board(wh, today=TODAY).rows if r["title"] == "氢燃料电池双极板腐蚀")
     now = datetime(2026, 11, 26, 10, 0)
-    solver.apply(wh, ref, GOOD, session_key="session-a", now=now, today=TODAY)
+    solver.apply(wh, ref, GOOD, client_key="session-a", now=now, today=TODAY)
     for session, later, form in [
         ("session-a", timedelta(seconds=1), GOOD),  # the second click
         ("session-b", timedelta(hours=3), {**GOOD, "team": "浙大材料学院"}),  # same contact and text, another tab
         ("session-c", timedelta(hours=23), {**GOOD, "proposal": "  " + GOOD["proposal"] + " "}),  # spaces trimmed
     ]:
         with pytest.raises(DuplicateApplication, match="已经提交过"):
-            solver.apply(wh, ref, form, session_key=session, now=now + later, today=TODAY)
+            solver.apply(wh, ref, form, client_key=session, now=now + later, today=TODAY)
     assert len(broker.applications(wh, BROKER, "firm:anon")) == 1
     # a changed proposal, another contact, or the same one a day later is a new application
     solver.apply(
-        wh, ref, {**GOOD, "proposal": GOOD["proposal"] + "补充中试数据。"}, session_key="a", now=now, today=TODAY
+        wh, ref, {**GOOD, "proposal": GOOD["proposal"] + "补充中试数据。"}, client_key="a", now=now, today=TODAY
     )
-    solver.apply(wh, ref, {**GOOD, "contact": "13900000000"}, session_key="b", now=now, today=TODAY)
-    solver.apply(wh, ref, GOOD, session_key="c", now=now + solver.DUPLICATE_WINDOW + timedelta(seconds=1), today=TODAY)
+    solver.apply(wh, ref, {**GOOD, "contact": "13900000000"}, client_key="b", now=now, today=TODAY)
+    solver.apply(wh, ref, GOOD, client_key="c", now=now + solver.DUPLICATE_WINDOW + timedelta(seconds=1), today=TODAY)
     assert len(broker.applications(wh, BROKER, "firm:anon")) == 4
 
 
 @pytest.mark.parametrize("ref", ["0000000000000000", "not-a-ref"])
 def test_applying_to_an_unknown_or_closed_challenge_is_refused(wh, ref):
     with pytest.raises(InvalidApplication, match="不存在或已截止"):
-        solver.apply(wh, ref, GOOD, session_key="s1", today=TODAY)
+        solver.apply(wh, ref, GOOD, client_key="s1", today=TODAY)
 
 
 def test_a_challenge_past_its_deadline_takes_no_applications(wh):
     ref = next(r["ref"] for r in solver.board(wh, today=TODAY).rows if r["title"] == "锂电池隔膜耐热不足")
     with pytest.raises(InvalidApplication, match="不存在或已截止"):
-        solver.apply(wh, ref, GOOD, session_key="s1", today=date(2027, 7, 1))
+        solver.apply(wh, ref, GOOD, client_key="s1", today=date(2027, 7, 1))
 
 
 # --- dashboards ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from jiebang.accounts import User
 from jiebang.pipeline import open_warehouse
-from warehouse import store
+from warehouse import store, users
 from warehouse.gateway import Warehouse
 
 TODAY = date(2026, 11, 26)
@@ -166,6 +166,22 @@ MATCHES = [
 ]
 
 
+def register(warehouse: Warehouse, *accounts: User) -> list[User]:
+    """Accounts for Users a test builds in code: the services re-read the account behind every
+    User they are given. No password signs in to them (the hash is not an argon2 hash)."""
+    for user in accounts:
+        if users.get_user(warehouse, user.username) is None:
+            users.upsert_user(
+                warehouse,
+                username=user.username,
+                display_name=user.display_name,
+                role=user.role,
+                firm=user.firm,
+                password_hash="!test-account",
+            )
+    return list(accounts)
+
+
 def seed(path: Path) -> Warehouse:
     """The known warehouse at `path`."""
     wh = open_warehouse(path, 30)
@@ -197,4 +213,5 @@ def seed(path: Path) -> Warehouse:
         ],
     )
     store.finish_run(wh, run_id, {"sources": {"zju": {"loaded": 1, "quarantined": 0, "blocked": 0}}})
+    register(wh, BROKER, ADMIN, FIRM_USER)
     return wh

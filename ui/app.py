@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from jiebang.settings import Settings
-from ui.context import plain
+from ui.context import current_user, plain
 
 PAGES = Path(__file__).parent / "pages"
 
@@ -19,7 +19,7 @@ st.set_page_config(page_title="揭榜 Jiebang · 技术供需匹配", page_icon=
 if "settings" not in st.session_state:
     st.session_state["settings"] = Settings.load(os.environ)
 
-user = st.session_state.get("user")
+user = current_user()  # re-read from the warehouse on every run: the menu follows the role as it is now
 board = st.Page(PAGES / "board.py", title="全球破题", icon=":material/campaign:")  # public: no sign-in
 if user is None:
     pages = [st.Page(PAGES / "login.py", title="登录", icon=":material/login:"), board]
@@ -34,6 +34,7 @@ else:
         ]
     if user.role == "admin":
         pages.append(st.Page(PAGES / "audit.py", title="审计日志", icon=":material/history:"))
+        pages.append(st.Page(PAGES / "users.py", title="用户管理", icon=":material/manage_accounts:"))
     if user.role == "firm":
         pages += [
             st.Page(PAGES / "firm_post.py", title="发布需求", icon=":material/edit_note:", default=True),

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import streamlit as st
 
+from jiebang import accounts
 from jiebang.accounts import User
 from jiebang.errors import JiebangError
 from jiebang.pipeline import open_warehouse
@@ -39,7 +40,30 @@ def _migrated_warehouse(path, lock_timeout_seconds: float) -> Warehouse:
 
 
 def current_user() -> User | None:
-    return st.session_state.get("user")
+    """The signed-in account as the warehouse has it now, re-read on every run: a role changed
+    since sign-in applies at once, and a disabled account or a reset password signs the session
+    out, saying why."""
+    user = st.session_state.get("user")
+    if user is None:
+        return None
+    try:
+        live = accounts.live_user(warehouse(), user)
+    except accounts.SessionEnded as exc:
+        del st.session_state["user"]
+        st.warning(f"您已退出登录：{exc}")
+        return None
+    st.session_state["user"] = live
+    return live
+
+
+def client_key() -> str:
+    """Who the caller is, as far as the server can tell: its connection's address, hashed (no
+    address, e.g. on localhost or under AppTest: one shared key, so throttling still holds per
+    account and per challenge). Headers such as X-Forwarded-For are not used: any browser can
+    set them, so they would let a caller pick a fresh key for every try."""
+    address = st.context.ip_address
+    # Only a string is an address: AppTest's stand-in client answers with a mock object.
+    return accounts.client_key(address if isinstance(address, str) else None)
 
 
 def plain(text: object) -> str:

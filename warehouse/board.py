@@ -104,7 +104,7 @@ def insert_application(
     ref: str,
     record: Mapping[str, Any],
     *,
-    session_key: str,
+    client_key: str,
     now: datetime,
     since: datetime,
     duplicate_since: datetime,
@@ -114,8 +114,8 @@ def insert_application(
     """Store one application to the open challenge known by `ref`, with its audit line ("apply").
 
     `check(challenge, recent, same)` runs inside the transaction with the challenge (None when
-    `ref` is unknown or no longer open), the number of applications from `session_key` since
-    `since`, and the number of identical applications (same challenge, contact and proposal, from
+    `ref` is unknown or no longer open), the number of applications from `client_key` to that
+    challenge since `since`, and the number of identical applications (same challenge, contact and proposal, from
     any session) since `duplicate_since`; it raises to refuse. Returns the application id."""
     with warehouse.transaction() as con:
         found = fetch_rows(
@@ -123,11 +123,16 @@ def insert_application(
             f"SELECT c.challenge_id FROM challenges c WHERE {_OPEN} AND substr(sha256(c.challenge_id), 1, 16) = $ref",
             {"today": today, "ref": ref},
         )
-        recent = fetch_rows(
-            con,
-            "SELECT count(*) AS n FROM applications WHERE session_key = ? AND submitted_at >= ?",
-            [session_key, since],
-        )[0]["n"]
+        recent = (
+            fetch_rows(
+                con,
+                "SELECT count(*) AS n FROM applications WHERE client_key = ? AND challenge_id = ?"
+                " AND submitted_at >= ?",
+                [client_key, found[0]["challenge_id"], since],
+            )[0]["n"]
+            if found
+            else 0
+        )
         same = (
             fetch_rows(
                 con,
@@ -142,13 +147,13 @@ def insert_application(
         challenge_id = found[0]["challenge_id"]
         application_id = fetch_rows(
             con,
-            "INSERT INTO applications (challenge_id, team, proposal, contact, session_key, submitted_at)"
+            "INSERT INTO applications (challenge_id, team, proposal, contact, client_key, submitted_at)"
             " VALUES (?, ?, ?, ?, ?, ?) RETURNING application_id",
-            [challenge_id, record["team"], record["proposal"], record["contact"], session_key, now],
+            [challenge_id, record["team"], record["proposal"], record["contact"], client_key, now],
         )[0]["application_id"]
         append_audit(
             con,
-            actor=f"solver:{session_key[:8]}",
+            actor=f"solver:{client_key}",
             role="solver",
             action="apply",
             entity_type="application",

@@ -1,20 +1,50 @@
-"""Account rows. Hashing and role rules live in jiebang.accounts; this is only storage."""
+"""Account rows and the sign-in throttle. Hashing, the password policy, role rules and the
+throttle's limits live in jiebang.accounts; this is only storage (with the audit lines)."""
 
 from __future__ import annotations
 
-from warehouse.gateway import Row, Warehouse
-from warehouse.store import now_utc
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from warehouse.gateway import Row, Warehouse, fetch_rows
+from warehouse.store import append_audit, now_utc
 
 
 def upsert_user(
-    warehouse: Warehouse, *, username: str, display_name: str, role: str, firm: str | None, password_hash: str
+    warehouse: Warehouse,
+    *,
+    username: str,
+    display_name: str,
+    role: str,
+    firm: str | None,
+    password_hash: str,
+    actor: str | None = None,
+    actor_role: str = "cli",
 ) -> None:
-    warehouse.execute(
-        "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET"
-        " display_name = EXCLUDED.display_name, role = EXCLUDED.role, firm = EXCLUDED.firm,"
-        " password_hash = EXCLUDED.password_hash",
-        [username, display_name, role, firm, password_hash, now_utc()],
-    )
+    """Create an account or replace an existing one's name, role, firm and password. A replaced
+    password is a new credential: the account's live sessions end (credential_version + 1).
+    With `actor`, an "account_save" audit line records who did it (never the hash)."""
+    with warehouse.transaction() as con:
+        before = fetch_rows(con, "SELECT role, firm, disabled FROM users WHERE username = ?", [username])
+        con.execute(
+            "INSERT INTO users (username, display_name, role, firm, password_hash, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET"
+            " display_name = EXCLUDED.display_name, role = EXCLUDED.role, firm = EXCLUDED.firm,"
+            " password_hash = EXCLUDED.password_hash, credential_version = users.credential_version + 1",
+            [username, display_name, role, firm, password_hash, now_utc()],
+        )
+        if actor is not None:
+            append_audit(
+                con,
+                actor=actor,
+                role=actor_role,
+                action="account_save",
+                entity_type="user",
+                entity_id=username,
+                before=before[0] if before else None,
+                after={"role": role, "firm": firm, "password": "set"},
+            )
 
 
 def get_user(warehouse: Warehouse, username: str) -> Row | None:
@@ -23,7 +53,134 @@ def get_user(warehouse: Warehouse, username: str) -> Row | None:
 
 
 def list_users(warehouse: Warehouse) -> list[Row]:
-    return warehouse.query("SELECT username, display_name, role, firm, created_at FROM users ORDER BY username")
+    return warehouse.query(
+        "SELECT username, display_name, role, firm, disabled, created_at FROM users ORDER BY username"
+    )
+
+
+def update_user(
+    warehouse: Warehouse,
+    username: str,
+    changes: Mapping[str, Any],
+    *,
+    action: str,
+    actor: str,
+    actor_role: str,
+    end_sessions: bool,
+) -> Row | None:
+    """Change some of an account's columns (role, firm, disabled, password_hash) with an audit
+    line `action`; `end_sessions` bumps the credential version. None when there is no such account."""
+    allowed = {"role", "firm", "disabled", "password_hash"}
+    if not changes or set(changes) - allowed:
+        raise ValueError(f"update_user changes only {sorted(allowed)}")
+    assignments = ", ".join(f"{column} = ${column}" for column in changes)  # names from `allowed` only
+    if end_sessions:
+        assignments += ", credential_version = credential_version + 1"
+    with warehouse.transaction() as con:
+        before = fetch_rows(con, "SELECT role, firm, disabled FROM users WHERE username = ?", [username])
+        if not before:
+            return None
+        con.execute(f"UPDATE users SET {assignments} WHERE username = $username", {**changes, "username": username})
+        after = fetch_rows(con, "SELECT * FROM users WHERE username = ?", [username])[0]
+        append_audit(
+            con,
+            actor=actor,
+            role=actor_role,
+            action=action,
+            entity_type="user",
+            entity_id=username,
+            before=before[0],
+            after={k: ("changed" if k == "password_hash" else v) for k, v in changes.items()},
+        )
+    return after
+
+
+# --- the sign-in throttle ----------------------------------------------------------------------
+
+
+def locked_until(warehouse: Warehouse, keys: list[tuple[str, str]], now: datetime) -> datetime | None:
+    """The latest end of a lock still running on any of the (scope, key) pairs, else None."""
+    found = []
+    with warehouse.transaction() as con:
+        for scope, key in keys:
+            found += fetch_rows(
+                con,
+                "SELECT locked_until FROM login_throttle WHERE scope = ? AND key = ? AND locked_until > ?",
+                [scope, key, now],
+            )
+    return max((row["locked_until"] for row in found), default=None)
+
+
+def record_login_failure(
+    warehouse: Warehouse,
+    username: str,
+    keys: list[tuple[str, str]],
+    *,
+    reason: str,
+    client_key: str,
+    now: datetime,
+    forget_before: datetime,
+    lock_for: Callable[[str, int], timedelta | None],
+) -> datetime | None:
+    """One failed sign-in as `username`: a "login_failed" audit line, and for each (scope, key)
+    the consecutive failures counted up (restarted when the last one is older than
+    `forget_before`). `lock_for(scope, failures)` says how long that key is now locked (None:
+    not locked); each new lock gets a "login_locked" line. Returns the latest lock end, if any.
+    All in one transaction, so two failures at once are both counted."""
+    latest = None
+    with warehouse.transaction() as con:
+        append_audit(
+            con,
+            actor=username,
+            role="login",
+            action="login_failed",
+            entity_type="user",
+            entity_id=username,
+            after={"reason": reason, "client": client_key},
+        )
+        for scope, key in keys:
+            rows = fetch_rows(
+                con, "SELECT failures, last_failure_at FROM login_throttle WHERE scope = ? AND key = ?", [scope, key]
+            )
+            recent = rows and rows[0]["last_failure_at"] >= forget_before
+            failures = (int(rows[0]["failures"]) if recent else 0) + 1
+            lock = lock_for(scope, failures)
+            until = now + lock if lock else None
+            con.execute(
+                "INSERT INTO login_throttle VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope, key) DO UPDATE SET"
+                " failures = EXCLUDED.failures, last_failure_at = EXCLUDED.last_failure_at,"
+                " locked_until = EXCLUDED.locked_until",
+                [scope, key, failures, now, until],
+            )
+            if until is not None:
+                append_audit(
+                    con,
+                    actor="system",
+                    role="system",
+                    action="login_locked",
+                    entity_type="user" if scope == "account" else "client",
+                    entity_id=key,
+                    after={"scope": scope, "failures": failures, "locked_until": until, "client": client_key},
+                )
+                latest = until if latest is None else max(latest, until)
+    return latest
+
+
+def record_refused_login(warehouse: Warehouse, username: str, *, reason: str, client_key: str) -> None:
+    """A sign-in refused without counting as a guess (the key is locked, the account disabled)."""
+    append_audit(
+        warehouse,
+        actor=username,
+        role="login",
+        action="login_failed",
+        entity_type="user",
+        entity_id=username,
+        after={"reason": reason, "client": client_key},
+    )
+
+
+def clear_login_failures(warehouse: Warehouse, scope: str, key: str) -> None:
+    warehouse.execute("DELETE FROM login_throttle WHERE scope = ? AND key = ?", [scope, key])
 
 
 def set_firm_english_name(warehouse: Warehouse, *, firm: str, english_name: str) -> None:

@@ -1,9 +1,11 @@
-"""The signed-in account, and sign out."""
+"""The signed-in account: who, change one's password (the password policy applies; the
+account's other sessions end), and sign out."""
 
 import streamlit as st
 
-from jiebang.accounts import ROLE_LABELS
-from ui.context import current_user, plain
+from jiebang.accounts import ROLE_LABELS, change_password
+from jiebang.errors import JiebangError
+from ui.context import current_user, plain, warehouse
 
 user = current_user()
 st.title("账户")
@@ -12,3 +14,18 @@ if user is not None:
     if st.button("退出登录"):
         del st.session_state["user"]
         st.rerun()
+    with st.expander("修改密码"), st.form("change_password", clear_on_submit=True):
+        current = st.text_input("当前密码", type="password", key="pw_current")
+        new = st.text_input("新密码（至少 8 位，不能是常见密码或包含用户名）", type="password", key="pw_new")
+        repeat = st.text_input("再输入一次新密码", type="password", key="pw_repeat")
+        changed = st.form_submit_button("修改密码")
+    if changed:
+        if new != repeat:
+            st.error("两次输入的新密码不一致 (the new passwords differ)")
+        else:
+            try:
+                st.session_state["user"] = change_password(warehouse(), user, current, new)
+            except JiebangError as exc:
+                st.error(str(exc))
+            else:
+                st.success("密码已修改；用这个账户打开的其他会话需要重新登录。")

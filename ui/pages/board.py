@@ -1,19 +1,16 @@
 """全球破题 (the public board): published challenges, anonymised where the firm asked, and the
-揭榜 application form. No sign-in needed; applications are limited per browser session (checked
-by jiebang.solver against the stored applications)."""
-
-import secrets
+揭榜 application form. No sign-in needed; applications are limited per client and challenge
+(checked by jiebang.solver against the stored applications)."""
 
 import streamlit as st
 
 from jiebang import solver
 from jiebang.errors import JiebangError
-from ui.context import plain, safe_url, warehouse
+from ui.context import client_key, plain, safe_url, warehouse
 
 ANY = "全部"
 
 wh = warehouse()
-session_key = st.session_state.setdefault("solver_session", secrets.token_hex(16))
 st.title("全球破题 · 揭榜挂帅")
 st.caption("嘉善县科技大市场发布的企业技术需求。看中了就揭榜：留下团队、方案和联系方式，技术经纪人会与您联系。")
 
@@ -36,7 +33,7 @@ if not page.rows:
 def _apply(ref: str) -> None:
     form = {k: st.session_state.get(f"apply_{k}|{ref}") for k in ("team", "proposal", "contact")}
     try:
-        application_id = solver.apply(wh, ref, form, session_key=session_key)
+        application_id = solver.apply(wh, ref, form, client_key=client_key())
     except JiebangError as exc:
         st.session_state["board_flash"] = {"ref": ref, "kind": "error", "text": plain(exc)}
     else:

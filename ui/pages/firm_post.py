@@ -25,7 +25,7 @@ POSTED = "post_result"  # (PostResult, submitted) of the post the next run repor
 user = current_user()
 wh = warehouse()
 st.title("发布需求")
-firm_user = or_stop(firm.require_firm, user)
+firm_user = or_stop(firm.require_firm, wh, user)
 
 st.caption(
     "企业出题：写清楚遇到的技术问题、目前的做法和希望达到的指标。提交后平台立即为您匹配专利和科技成果，"

@@ -1,9 +1,11 @@
-"""Sign in with a local account (created by `jiebang user add` or `jiebang demo`)."""
+"""Sign in with a local account (created by `jiebang user add` or `jiebang demo`); throttled per
+account and per client by jiebang.accounts.sign_in."""
 
 import streamlit as st
 
-from jiebang.accounts import authenticate, user_for_identity
-from ui.context import plain, warehouse
+from jiebang.accounts import sign_in, user_for_identity
+from jiebang.errors import JiebangError
+from ui.context import client_key, plain, warehouse
 
 
 def oidc_configured() -> bool:
@@ -21,9 +23,10 @@ with st.form("login"):
     password = st.text_input("密码 (password)", type="password")
     submitted = st.form_submit_button("登录", type="primary")
 if submitted:
-    user = authenticate(warehouse(), username, password)
-    if user is None:
-        st.error("用户名或密码错误 (wrong username or password)")
+    try:
+        user = sign_in(warehouse(), username, password, client_key=client_key())
+    except JiebangError as exc:
+        st.error(str(exc))
     else:
         st.session_state["user"] = user
         st.rerun()
@@ -34,7 +37,7 @@ if oidc_configured():
     if st.user.is_logged_in:
         user = user_for_identity(warehouse(), st.user.get("email") or "")
         if user is None:
-            st.error(f"{plain(st.user.get('email'))} 尚未开通账户，请联系管理员 (no local account for this identity)")
+            st.error(f"{plain(st.user.get('email'))} 尚未开通账户或已停用，请联系管理员 (no enabled local account)")
             st.button("退出单点登录", on_click=st.logout)
         else:
             st.session_state["user"] = user
