@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from jiebang.errors import JiebangError
+from jiebang.errors import JiebangError, known_errors, one_line
 from jiebang.run_report import failed_sources
 from jiebang.settings import Settings
 
@@ -44,14 +44,15 @@ def _settings(config: Path | None) -> Settings:
 
 
 def _one_line_errors(command):
-    """Known errors become one actionable line and exit code 1; unknown ones propagate."""
+    """Known errors (the libraries' JiebangError, and what `known_errors` maps: a file the system
+    refused) become one actionable line and exit code 1; unknown ones propagate."""
 
     @wraps(command)
     def wrapper(*args, **kwargs):
         try:
-            return command(*args, **kwargs)
+            return known_errors(command, *args, **kwargs)
         except JiebangError as exc:
-            console.print(f"[bold red]错误[/] {exc}")
+            console.print(f"[bold red]错误[/] {one_line(str(exc))}")
             raise typer.Exit(1) from None
 
     return wrapper
