@@ -325,6 +325,7 @@ def eval_command(
 
     from jiebang import evaluate
     from jiebang.evaluate import COLUMNS, EvalSet, run_eval, standard_sets
+    from jiebang.files import write_output
 
     one_set = (supply, challenges, qrels)
     if any(p is not None for p in (*one_set, judgments)):
@@ -361,7 +362,7 @@ def eval_command(
         )
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(report.as_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        write_output(json_out, json.dumps(report.as_json(), ensure_ascii=False, indent=1) + "\n")
         console.print(f"已写入 {json_out}")
 
 
@@ -399,12 +400,13 @@ def labels(
 
     Example: jiebang labels --out var/broker_qrels.tsv
     """
+    from jiebang.files import write_output
     from jiebang.pipeline import open_warehouse
     from warehouse.queries import labelled_pairs
 
     settings = _settings(config)
     rows = labelled_pairs(open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds))
-    out.write_text("".join(f"{r['challenge_id']}\t{r['listing_id']}\t{r['grade']}\n" for r in rows), encoding="utf-8")
+    write_output(out, "".join(f"{r['challenge_id']}\t{r['listing_id']}\t{r['grade']}\n" for r in rows))
     console.print(f"{len(rows)} 条标注已写入 {out}")
 
 

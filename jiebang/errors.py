@@ -85,12 +85,18 @@ class WarehouseUnavailable(JiebangError):
     permission). The message keeps the system's own reason, e.g. "No space left on device"."""
 
 
+class InvalidValue(JiebangError):
+    """A command's option is outside what makes sense (--top 0)."""
+
+
 class FileAccessError(JiebangError):
     """A file named on the command line could not be read or written (missing, a directory, no
     permission, disk full)."""
 
 
-MESSAGE_CHARS = 1000  # an error line longer than this is cut (a huge value quoted in it), yet every problem of a long list fits
+MESSAGE_CHARS = (
+    1000  # an error line longer than this is cut (a huge value quoted in it), yet every problem of a long list fits
+)
 EXCERPT_CHARS = 500  # what is kept of a huge value (quarantine payloads, values quoted in messages)
 
 
@@ -107,7 +113,7 @@ def one_line(text: str, limit: int = MESSAGE_CHARS) -> str:
     """A message as one bounded line: line breaks folded, a huge quoted value cut.
 
     >>> one_line("a\\n  b " + "x" * 400, 10)
-    'a b xxxxxx…(406 chars)'
+    'a b xxxxxx…(404 chars)'
     """
     return excerpt(" ".join(str(text).split()), limit)
 
@@ -125,14 +131,16 @@ _OS_ERROR_HINTS = {
 }
 
 
-def os_error_message(exc: OSError) -> str:
-    """One line for a failed file operation: which file, the system's reason verbatim (so "No
-    space left on device" is what the user reads) and what to do.
+def os_error_message(exc: OSError, path: object = None) -> str:
+    """One line for a failed file operation: which file (`path` when the error does not say: a
+    write refused at close names none), the system's reason verbatim (so "No space left on
+    device" is what the user reads) and what to do.
 
     >>> os_error_message(FileNotFoundError(errno.ENOENT, "No such file or directory", "x.tsv"))
     'x.tsv: No such file or directory; 文件或目录不存在，请检查路径 (no such file)'
     """
-    where = f"{exc.filename}: " if exc.filename is not None else ""
+    name = exc.filename if exc.filename is not None else path
+    where = f"{name}: " if name is not None else ""
     reason = exc.strerror or str(exc) or type(exc).__name__
     hint = _OS_ERROR_HINTS.get(exc.errno) if exc.errno is not None else None
     return one_line(f"{where}{reason}" + (f"; {hint}" if hint else ""))

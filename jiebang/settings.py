@@ -6,6 +6,7 @@ library code never reads the environment itself.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -166,6 +167,15 @@ def _positive_int(raw: object) -> int:
 _positive_int.__name__ = "whole number of at least 1"
 
 
+def _non_negative_float(raw: object) -> float:
+    if isinstance(raw, bool) or not math.isfinite(value := float(raw)) or value < 0:  # type: ignore[arg-type]
+        raise ValueError(raw)
+    return value
+
+
+_non_negative_float.__name__ = "number of at least 0"
+
+
 def _optional_str(raw: object) -> str | None:
     return str(raw) if raw not in (None, "") else None
 
@@ -178,15 +188,15 @@ _SCALAR_FIELDS: dict[str, Callable[[Any], Any]] = {
     "replay_port": int,
     "ui_host": str,
     "ui_port": int,
-    "match_top_k": int,
-    "lock_timeout_seconds": float,
-    "crawl_delay_seconds": float,
+    "match_top_k": _positive_int,
+    "lock_timeout_seconds": _non_negative_float,
+    "crawl_delay_seconds": _non_negative_float,
     "crawl_concurrency": int,
     "crawl_retries": int,
     "refetch_after_days": int,
     "crawl_timeout_seconds": float,
-    "crawl_backoff_seconds": float,
-    "block_backoff_seconds": float,
+    "crawl_backoff_seconds": _non_negative_float,
+    "block_backoff_seconds": _non_negative_float,
     "user_agent": str,
     "schedule_cron": str,
     "schedule_timezone": str,

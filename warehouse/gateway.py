@@ -31,7 +31,9 @@ def _is_lock_error(exc: Exception) -> bool:
 
 # The system's reasons for a refused write, as DuckDB quotes them in its messages.
 _DISK_REASONS = tuple(os.strerror(code) for code in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EIO))
-_CHECK_PATH = "请检查 JIEBANG_WAREHOUSE_PATH；文件损坏时请从备份恢复 (check the path; restore a corrupt file from a backup)"
+_CHECK_PATH = (
+    "请检查 JIEBANG_WAREHOUSE_PATH；文件损坏时请从备份恢复 (check the path; restore a corrupt file from a backup)"
+)
 _ROLLED_BACK = "本次写入已回滚，腾出空间或修正权限后重试 (rolled back; free space or fix permissions, then retry)"
 
 
