@@ -58,16 +58,21 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
     try:
         with path.open("rb") as stream:
             for number, raw in enumerate(iter(partial(stream.readline, limit + 1), b""), start=1):
+                too_long = InvalidFile(
+                    f"{path}:{number}: 行过长 (line over {MAX_RECORD_CHARS:,} characters: not a record)"
+                )
+                if len(raw) > limit:  # before decoding: the cut may fall inside a character
+                    raise too_long
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError:
                     raise InvalidFile(
                         f"{path}:{number}: 不是 UTF-8 文本 (not UTF-8 text; a GBK or binary file? save it as UTF-8)"
                     ) from None
-                if len(raw) > limit or len(text) > MAX_RECORD_CHARS:
-                    raise InvalidFile(
-                        f"{path}:{number}: 行过长 (line over {MAX_RECORD_CHARS:,} characters: not a record)"
-                    )
+                if len(text) > MAX_RECORD_CHARS:
+                    raise too_long
+                if number == 1:
+                    text = text.removeprefix("\ufeff")  # a BOM, as Windows editors write UTF-8
                 yield number, text.rstrip("\r\n")
     except OSError as exc:
         raise InvalidFile(os_error_message(exc)) from None
