@@ -14,7 +14,7 @@ from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
 
 from crawlers.pipelines import CleanTextPipeline, PublicationNumberPipeline
-from jiebang.errors import JiebangError
+from jiebang.errors import JiebangError, excerpt
 
 # Spiders that do not declare `detail_callback` / `looks_like_detail` themselves: their detail
 # callback, and text that only their detail pages contain.
@@ -45,7 +45,15 @@ def parse_saved(
     parser = getattr(spider, name, None)
     if not callable(parser):
         raise CannotParse(f"spider {spider_name} has no callback {name!r} (回调不存在); leave it out to choose by page")
-    return [described(result) for result in parser(response) or () if isinstance(result, (dict, Request))]
+    try:
+        return [described(result) for result in parser(response) or () if isinstance(result, (dict, Request))]
+    except Exception as exc:
+        # Whatever the parser trips on (cut-off JSON, a list where an object was expected, a
+        # missing key), it means one thing here: this page is not one the callback can read.
+        raise CannotParse(
+            f"{path}: {spider_name}.{name} 无法解析此页面 (cannot parse the page: "
+            f"{type(exc).__name__}: {excerpt(str(exc), 200)})"
+        ) from exc
 
 
 def spider_class(name: str) -> type[scrapy.Spider]:

@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from jiebang.errors import excerpt
+
 LIMITS = {"title": 300, "abstract": 20_000, "claims": 100_000, "description": 20_000}
+# One definition of an absurd value, for every path in (crawl, import, the firm's form):
+BUDGET_MAX_WAN = 100_000.0  # 10 亿元: a 榜额 above this is a typo (元 typed as 万元)
+DEADLINES = (date(2000, 1, 1), date(2100, 12, 31))  # a deadline outside is a typo or a placeholder
+# A record (a JSON line, a CSV row) longer than this is no listing or need (the longest real one
+# in ../shared is 32,000 characters; every text limit above together is 150,000): readers refuse it.
+MAX_RECORD_CHARS = 1_000_000
 _LISTING_KINDS = ("patent", "achievement")
 
 
@@ -52,7 +60,24 @@ def _date(item: dict[str, Any], key: str) -> date | None:
     try:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
-        raise InvalidItem(key, f"{value!r} is not a date (YYYY-MM-DD)") from None
+        raise InvalidItem(key, f"{excerpt(repr(value), 40)} is not a date (YYYY-MM-DD)") from None
+
+
+def _deadline(item: dict[str, Any], key: str) -> date | None:
+    value = _date(item, key)
+    low, high = DEADLINES
+    if value is not None and not low <= value <= high:
+        raise InvalidItem(key, f"{value.isoformat()} is not between {low.year} and {high.year} (日期不合理)")
+    return value
+
+
+def _budget(item: dict[str, Any], key: str) -> float | None:
+    value = _number(item, key)
+    if value is not None and value > BUDGET_MAX_WAN:
+        raise InvalidItem(
+            key, f"{value:,.0f} 万元 is above {BUDGET_MAX_WAN:,.0f} 万元 (榜额超出上限: 元 written as 万元?)"
+        )
+    return value
 
 
 def _number(item: dict[str, Any], key: str) -> float | None:
@@ -64,7 +89,7 @@ def _number(item: dict[str, Any], key: str) -> float | None:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise InvalidItem(key, f"{value!r} is not a number") from None
+        raise InvalidItem(key, f"{excerpt(repr(value), 40)} is not a number") from None
     if not math.isfinite(number):
         raise InvalidItem(key, f"{value!r} is not a finite number")
     if number < 0:
@@ -85,7 +110,7 @@ def validate_listing(item: dict[str, Any]) -> dict[str, Any]:
         field = "publication_number" if item.get("kind") == "patent" else "url"
         raise InvalidItem(field, "no stable id could be derived (无法确定编号)")
     if item.get("kind") not in _LISTING_KINDS:
-        raise InvalidItem("kind", f"{item.get('kind')!r} is not one of {', '.join(_LISTING_KINDS)}")
+        raise InvalidItem("kind", f"{excerpt(repr(item.get('kind')), 40)} is not one of {', '.join(_LISTING_KINDS)}")
     return {
         "listing_id": item["listing_id"],
         "kind": item["kind"],
@@ -120,8 +145,8 @@ def validate_challenge(item: dict[str, Any]) -> dict[str, Any]:
         "title": _required_text(item, "title"),
         "description": _required_text(item, "description", min_len=10),
         "field": _optional_text(item, "field"),
-        "budget_wan": _number(item, "budget_wan"),
-        "deadline": _date(item, "deadline"),
+        "budget_wan": _budget(item, "budget_wan"),
+        "deadline": _deadline(item, "deadline"),
         "issuer": _optional_text(item, "issuer"),
         "region": _optional_text(item, "region"),
         "cooperation": _optional_text(item, "cooperation"),
@@ -136,8 +161,11 @@ VALIDATORS = {"listing": validate_listing, "challenge": validate_challenge}
 def validate_item(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """(record_type, clean record); raises InvalidItem naming the field and the reason."""
     if item.get("parse_error"):  # an imported row or document that could not be read at all
-        raise InvalidItem("raw", str(item["parse_error"]))
+        raise InvalidItem("raw", excerpt(str(item["parse_error"])))
+    for key, value in item.items():
+        if any("\x00" in v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)):
+            raise InvalidItem(key, "contains a NUL byte (含有空字符 \\x00: a binary or corrupt field)")
     record_type = item.get("record_type")
     if record_type not in VALIDATORS:
-        raise InvalidItem("record_type", f"{record_type!r} is neither listing nor challenge")
+        raise InvalidItem("record_type", f"{excerpt(repr(record_type), 40)} is neither listing nor challenge")
     return record_type, VALIDATORS[record_type](item)

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from jiebang.errors import JiebangError
+from jiebang.errors import JiebangError, known_errors, one_line
 from jiebang.run_report import failed_sources
 from jiebang.settings import Settings
 
@@ -47,15 +47,16 @@ def _settings(config: Path | None) -> Settings:
 
 
 def _one_line_errors(command):
-    """Known errors become one actionable line and exit code 1; unknown ones propagate."""
+    """Known errors (the libraries' JiebangError, and what `known_errors` maps: a file the system
+    refused) become one actionable line and exit code 1; unknown ones propagate."""
 
     @wraps(command)
     def wrapper(*args, **kwargs):
         try:
-            return command(*args, **kwargs)
+            return known_errors(command, *args, **kwargs)
         except JiebangError as exc:
             # The message may quote outside text (a CSV header, a page, a path): never read it as markup.
-            console.print(f"[bold red]错误[/] {escape(str(exc))}")
+            console.print(f"[bold red]错误[/] {escape(one_line(str(exc)))}")
             raise typer.Exit(1) from None
 
     return wrapper
@@ -359,6 +360,7 @@ def eval_command(
 
     from jiebang import evaluate
     from jiebang.evaluate import COLUMNS, EvalSet, run_eval, standard_sets
+    from jiebang.files import write_output
 
     one_set = (supply, challenges, qrels)
     if any(p is not None for p in (*one_set, judgments)):
@@ -395,7 +397,7 @@ def eval_command(
         )
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(report.as_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        write_output(json_out, json.dumps(report.as_json(), ensure_ascii=False, indent=1) + "\n")
         console.print(f"已写入 {json_out}", markup=False)
 
 
@@ -433,12 +435,13 @@ def labels(
 
     Example: jiebang labels --out var/broker_qrels.tsv
     """
+    from jiebang.files import write_output
     from jiebang.pipeline import open_warehouse
     from warehouse.queries import labelled_pairs
 
     settings = _settings(config)
     rows = labelled_pairs(open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds))
-    out.write_text("".join(f"{r['challenge_id']}\t{r['listing_id']}\t{r['grade']}\n" for r in rows), encoding="utf-8")
+    write_output(out, "".join(f"{r['challenge_id']}\t{r['listing_id']}\t{r['grade']}\n" for r in rows))
     console.print(f"{len(rows)} 条标注已写入 {out}", markup=False)
 
 

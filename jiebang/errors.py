@@ -1,5 +1,13 @@
 """Small named exceptions, turned into one actionable line at the CLI / flow / UI boundary."""
 
+from __future__ import annotations
+
+import errno
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
 
 class JiebangError(Exception):
     """Base class: the message says what went wrong and what to do about it."""
@@ -69,3 +77,80 @@ class RefreshRunning(JiebangError):
 
 class UnknownChallenge(JiebangError):
     """No challenge has the given id (an on-demand match asked for one that does not exist)."""
+
+
+class WarehouseUnavailable(JiebangError):
+    """The warehouse file cannot be opened or written: not a DuckDB file (corrupt, empty, a
+    directory), a path that cannot be created, or a write the system refused (disk full, no
+    permission). The message keeps the system's own reason, e.g. "No space left on device"."""
+
+
+class InvalidValue(JiebangError):
+    """A command's option is outside what makes sense (--top 0)."""
+
+
+class FileAccessError(JiebangError):
+    """A file named on the command line could not be read or written (missing, a directory, no
+    permission, disk full)."""
+
+
+MESSAGE_CHARS = (
+    1000  # an error line longer than this is cut (a huge value quoted in it), yet every problem of a long list fits
+)
+EXCERPT_CHARS = 500  # what is kept of a huge value (quarantine payloads, values quoted in messages)
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The text, or its first `limit` characters and how long it was.
+
+    >>> excerpt("钛" * 10, 3)
+    '钛钛钛…(10 chars)'
+    """
+    return text if len(text) <= limit else f"{text[:limit]}…({len(text)} chars)"
+
+
+def one_line(text: str, limit: int = MESSAGE_CHARS) -> str:
+    """A message as one bounded line: line breaks folded, a huge quoted value cut.
+
+    >>> one_line("a\\n  b " + "x" * 400, 10)
+    'a b xxxxxx…(404 chars)'
+    """
+    return excerpt(" ".join(str(text).split()), limit)
+
+
+# What to do about the usual reasons a file operation fails, by errno.
+_OS_ERROR_HINTS = {
+    errno.ENOSPC: "磁盘已满，请腾出空间后重试 (disk full)",
+    errno.EDQUOT: "磁盘配额已满，请腾出空间后重试 (quota exceeded)",
+    errno.EACCES: "没有权限，请检查文件和目录权限 (permission denied)",
+    errno.EPERM: "没有权限，请检查文件和目录权限 (not permitted)",
+    errno.EROFS: "文件系统只读，请换一个可写的位置 (read-only file system)",
+    errno.ENOENT: "文件或目录不存在，请检查路径 (no such file)",
+    errno.EISDIR: "这是一个目录，请给出文件 (a directory, not a file)",
+    errno.ENOTDIR: "路径中有一段不是目录，请检查路径 (a path component is a file)",
+}
+
+
+def os_error_message(exc: OSError, path: object = None) -> str:
+    """One line for a failed file operation: which file (`path` when the error does not say: a
+    write refused at close names none), the system's reason verbatim (so "No space left on
+    device" is what the user reads) and what to do.
+
+    >>> os_error_message(FileNotFoundError(errno.ENOENT, "No such file or directory", "x.tsv"))
+    'x.tsv: No such file or directory; 文件或目录不存在，请检查路径 (no such file)'
+    """
+    name = exc.filename if exc.filename is not None else path
+    where = f"{name}: " if name is not None else ""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    hint = _OS_ERROR_HINTS.get(exc.errno) if exc.errno is not None else None
+    return one_line(f"{where}{reason}" + (f"; {hint}" if hint else ""))
+
+
+def known_errors(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call, with the failures no library names turned into JiebangError: a file operation the
+    system refused (OSError: disk full, a directory, no permission) becomes FileAccessError with
+    its one-line message. The one place, besides the libraries' own errors, that the CLI maps."""
+    try:
+        return call(*args, **kwargs)
+    except OSError as exc:
+        raise FileAccessError(os_error_message(exc)) from exc

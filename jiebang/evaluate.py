@@ -15,8 +15,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from jiebang.errors import JiebangError
-from jiebang.files import read_challenges, read_judgments, read_qrels, read_supply
+from jiebang.errors import InvalidValue, JiebangError
+from jiebang.files import read_challenges, read_judgments, read_qrels, read_supply, write_output
 from matching.baselines import Ranked, bigram_bm25, word_bm25
 from matching.engine import Challenge, Listing, Match, build_index, match_challenges
 from matching.evaluation import Scores, evaluate, flag_counts, score_auc, unjudged_at
@@ -40,6 +40,8 @@ def _no_result(challenge: Challenge) -> dict:
 
 def match_file(supply: Path, challenges_path: Path, top_k: int, out: Path, today: date | None = None) -> int:
     """Match every challenge in the file against the supply file; write one JSON line per result."""
+    if top_k < 1:
+        raise InvalidValue(f"--top {top_k}: 每个需求至少要 1 条结果 (results per challenge must be at least 1)")
     listings, challenges = read_supply(supply), read_challenges(challenges_path)
     matches = match_challenges(build_index(listings), challenges, top_k=top_k, today=today)
     by_challenge: dict[str, list[Match]] = {}
@@ -50,7 +52,7 @@ def match_file(supply: Path, challenges_path: Path, top_k: int, out: Path, today
         found = by_challenge.get(challenge.challenge_id)
         records = [m.as_record() for m in found] if found else [_no_result(challenge)]
         lines += [json.dumps(r, ensure_ascii=False) for r in records]
-    Path(out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_output(out, "\n".join(lines) + "\n")
     return len(lines)
 
 

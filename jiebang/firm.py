@@ -22,6 +22,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from crawlers.validation import BUDGET_MAX_WAN  # the same cap as a crawled or imported 榜额
 from jiebang.accounts import User, require_role
 from jiebang.errors import AccessDenied, JiebangError
 from matching.text import normalise
@@ -54,7 +55,6 @@ TITLE_CHARS = (5, 60)
 DESCRIPTION_CHARS = (30, 5000)
 TARGETS_MAX_CHARS = 1000
 REGION_MAX_CHARS = 50
-BUDGET_MAX_WAN = 100_000.0  # 10 亿元: above this the number is a typo (元 typed as 万元)
 DEADLINE_MAX_YEARS = 5
 DUPLICATE_THRESHOLD = 85.0  # rapidfuzz ratio (0–100) of the normalised title + description
 NOT_FOUND = "未找到该需求，或您无权查看 (no such challenge for your firm)"
@@ -165,9 +165,11 @@ def validate_challenge(form: Mapping[str, Any], *, today: date) -> dict[str, Any
     jiebang.firm.InvalidChallenge: 需求填写有误：标题：至少 5 个字（现在 1 个）；...
     """
     problems: dict[str, str] = {}
-    for key in form:
+    for key, value in form.items():
         if key not in FIELD_LABELS:
             problems[key] = "不是可填写的字段"
+        elif isinstance(value, str) and "\x00" in value:  # refused as a crawled or imported one is
+            problems[key] = "含有空字符 (NUL)，请重新输入"
     title, description = _text(form.get("title")), _text(form.get("description"))
     targets, region = _text(form.get("targets")), _text(form.get("region"))
     if problem := _length_problem(title, *TITLE_CHARS):

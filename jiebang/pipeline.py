@@ -10,7 +10,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 from crawlers.importers import FORMATS, load_file
 from crawlers.loading import LoadReport, load_feed
 from crawlers.runner import CrawlOutput, crawl_source
-from jiebang.errors import ImportRefused, UnknownChallenge, UnknownFormat
+from jiebang.errors import ImportRefused, UnknownChallenge, UnknownFormat, WarehouseUnavailable
 from jiebang.settings import ImportSettings, Settings, SourceSettings
 from matching.engine import (
     Challenge,
@@ -230,7 +230,9 @@ def import_file(
     try:
         report = load_file(warehouse, format, path, source=source, mapping=mapping, kind=kind, run_id=run_id)
     except Exception as exc:
-        store.finish_run(warehouse, run_id, {"file": str(path)}, error=str(exc)[:2000])
+        # A full disk refuses this write too: the load's own error is the one to report.
+        with suppress(WarehouseUnavailable):
+            store.finish_run(warehouse, run_id, {"file": str(path)}, error=str(exc)[:2000])
         raise
     store.finish_run(warehouse, run_id, {"file": str(path), **report.as_dict()})
     return run_id, report

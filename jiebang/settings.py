@@ -6,6 +6,7 @@ library code never reads the environment itself.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -178,6 +179,15 @@ def _share(raw: object) -> float:
 _share.__name__ = "share between 0 and 1 (e.g. 0.5)"
 
 
+def _non_negative_float(raw: object) -> float:
+    if isinstance(raw, bool) or not math.isfinite(value := float(raw)) or value < 0:  # type: ignore[arg-type]
+        raise ValueError(raw)
+    return value
+
+
+_non_negative_float.__name__ = "number of at least 0"
+
+
 def _optional_str(raw: object) -> str | None:
     return str(raw) if raw not in (None, "") else None
 
@@ -190,16 +200,16 @@ _SCALAR_FIELDS: dict[str, Callable[[Any], Any]] = {
     "replay_port": int,
     "ui_host": str,
     "ui_port": int,
-    "match_top_k": int,
-    "lock_timeout_seconds": float,
-    "crawl_delay_seconds": float,
+    "match_top_k": _positive_int,
+    "lock_timeout_seconds": _non_negative_float,
+    "crawl_delay_seconds": _non_negative_float,
     "crawl_concurrency": int,
     "crawl_retries": int,
     "refetch_after_days": int,
     "min_seen_share": _share,
     "crawl_timeout_seconds": float,
-    "crawl_backoff_seconds": float,
-    "block_backoff_seconds": float,
+    "crawl_backoff_seconds": _non_negative_float,
+    "block_backoff_seconds": _non_negative_float,
     "user_agent": str,
     "schedule_cron": str,
     "schedule_timezone": str,

@@ -129,6 +129,15 @@ def test_patent_with_datetime_publication_date_keeps_the_day():
         ("challenge without title", challenge(title=None), "title", "missing or empty"),
         ("challenge with bad deadline", challenge(deadline="2027/06/31"), "deadline", "is not a date"),
         ("negative budget", challenge(budget_wan=-1), "budget_wan", "is negative"),
+        # absurd values: the firm form's cap and sane years hold for crawled and imported items too
+        ("榜额 above the form's cap", challenge(budget_wan=100_001), "budget_wan", "is above 100,000 万元"),
+        ("榜额 in 元 read as 万元", challenge(budget_wan="5000000"), "budget_wan", "5,000,000 万元 is above"),
+        ("deadline before 2000", challenge(deadline="1999-12-31"), "deadline", "not between 2000 and 2100"),
+        ("deadline after 2100", challenge(deadline="2101-01-01"), "deadline", "not between 2000 and 2100"),
+        ("NUL byte in a title", listing(title="储氢\x00合金"), "title", "NUL byte"),
+        ("NUL byte in a list", listing(applicants=["浙江大学", "x\x00"]), "applicants", "NUL byte"),
+        ("NUL byte in a description", challenge(issuer="嘉善\x00"), "issuer", "NUL byte"),
+        ("a huge bad date is quoted short", listing(published_on="9" * 100_000), "published_on", "is not a date"),
         ("challenge without id", challenge(challenge_id=None), "url", "no stable id"),
         (
             "unknown record_type",
@@ -145,6 +154,7 @@ def test_invalid_item_names_field_and_reason(description, item, field, reason):
     assert caught.value.field == field, description
     assert reason in caught.value.reason, description
     assert str(caught.value).startswith(f"{field}: "), description
+    assert len(caught.value.reason) < 200, description  # a huge value is quoted as an excerpt
 
 
 @pytest.mark.unit

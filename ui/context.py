@@ -7,11 +7,12 @@ import re
 from datetime import date
 from urllib.parse import quote
 
+import duckdb
 import streamlit as st
 
 from jiebang import accounts
 from jiebang.accounts import User
-from jiebang.errors import JiebangError
+from jiebang.errors import JiebangError, WarehouseLocked, WarehouseUnavailable
 from jiebang.pipeline import open_warehouse
 from jiebang.settings import Settings
 from warehouse.gateway import Warehouse
@@ -28,9 +29,27 @@ def settings() -> Settings:
     return st.session_state["settings"]
 
 
+class PageWarehouse(Warehouse):
+    """The warehouse as a page uses it: when the file cannot be opened (another process held it
+    past the lock timeout, or it is unusable) the page shows the one-line reason and stops
+    there, whichever query of the page it was, instead of Streamlit's exception box."""
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        try:
+            return super()._connect()
+        except (WarehouseLocked, WarehouseUnavailable) as exc:
+            show_error(exc)
+            st.stop()
+
+
 def warehouse() -> Warehouse:
     s = settings()
-    return _migrated_warehouse(s.warehouse_path, s.lock_timeout_seconds)
+    try:
+        _migrated_warehouse(s.warehouse_path, s.lock_timeout_seconds)
+    except (WarehouseLocked, WarehouseUnavailable) as exc:
+        show_error(exc)
+        st.stop()
+    return PageWarehouse(s.warehouse_path, s.lock_timeout_seconds)
 
 
 @st.cache_resource(show_spinner=False)

@@ -8,6 +8,8 @@ it. A lock held by another process is retried with backoff up to a bound, then r
 
 from __future__ import annotations
 
+import errno
+import os
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -17,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from jiebang.errors import WarehouseLocked
+from jiebang.errors import WarehouseLocked, WarehouseUnavailable
 
 Row = dict[str, Any]
 
@@ -25,6 +27,25 @@ Row = dict[str, Any]
 def _is_lock_error(exc: Exception) -> bool:
     text = str(exc).lower()
     return "lock" in text and ("conflicting" in text or "could not set" in text)
+
+
+# The system's reasons for a refused write, as DuckDB quotes them in its messages.
+_DISK_REASONS = tuple(os.strerror(code) for code in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EIO))
+_CHECK_PATH = (
+    "请检查 JIEBANG_WAREHOUSE_PATH；文件损坏时请从备份恢复 (check the path; restore a corrupt file from a backup)"
+)
+_ROLLED_BACK = "本次写入已回滚，腾出空间或修正权限后重试 (rolled back; free space or fix permissions, then retry)"
+
+
+def _is_disk_error(exc: Exception) -> bool:
+    """A write the file system refused (disk full, read-only, …), not a wrong statement."""
+    return isinstance(exc, duckdb.IOException) or any(reason in str(exc) for reason in _DISK_REASONS)
+
+
+def _duckdb_reason(exc: Exception) -> str:
+    """DuckDB's message without its class prefix ("IO Error: …"), on one line."""
+    text = " ".join(str(exc).split())
+    return text.split(": ", 1)[1] if text.startswith(("IO Error: ", "TransactionContext Error: ")) else text
 
 
 class Warehouse:
@@ -40,7 +61,10 @@ class Warehouse:
         self.lock_timeout_seconds = lock_timeout_seconds
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._unavailable(f"{exc.strerror or exc}", _CHECK_PATH) from exc
         deadline = time.monotonic() + self.lock_timeout_seconds
         delay = 0.02
         while True:
@@ -49,7 +73,7 @@ class Warehouse:
                 return con
             except duckdb.IOException as exc:
                 if not _is_lock_error(exc):
-                    raise
+                    raise self._unavailable(_duckdb_reason(exc), _CHECK_PATH) from exc
                 if time.monotonic() >= deadline:
                     raise WarehouseLocked(
                         f"数据仓库 {self.path} 被其他进程占用超过 {self.lock_timeout_seconds:.0f} 秒"
@@ -67,11 +91,19 @@ class Warehouse:
             con.begin()
             yield con
             con.commit()
-        except BaseException:
-            con.rollback()
+        except BaseException as exc:
+            try:
+                con.rollback()
+            except duckdb.Error:
+                pass  # a failed commit has already ended the transaction; the first error is the cause
+            if isinstance(exc, duckdb.Error) and _is_disk_error(exc):
+                raise self._unavailable(_duckdb_reason(exc), _ROLLED_BACK) from exc
             raise
         finally:
             con.close()
+
+    def _unavailable(self, reason: str, what_to_do: str) -> WarehouseUnavailable:
+        return WarehouseUnavailable(f"数据仓库 {self.path} 无法使用 (warehouse unusable): {reason}；{what_to_do}")
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
         """Run one parameterized read and return rows as dicts."""

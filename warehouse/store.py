@@ -16,6 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from jiebang.errors import excerpt
 from warehouse.gateway import Warehouse, fetch_rows
 
 LISTING_COLUMNS = (
@@ -163,19 +164,36 @@ def upsert_challenges(warehouse: Warehouse, records: Iterable[Mapping[str, Any]]
     return _upsert(warehouse, "challenges", "challenge_id", CHALLENGE_COLUMNS, records)
 
 
+QUARANTINE_LIST_ITEMS = 100  # what is kept of a huge list in a quarantined payload
+
+
+def bounded(value: Any) -> Any:
+    """A quarantined value cut to what a person can read: each text to its first
+    EXCERPT_CHARS characters and its length, each list to its first QUARANTINE_LIST_ITEMS."""
+    if isinstance(value, str):
+        return excerpt(value)
+    if isinstance(value, Mapping):
+        return {excerpt(str(k), 100): bounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        kept = [bounded(v) for v in value[:QUARANTINE_LIST_ITEMS]]
+        return kept + ([f"…({len(value)} items)"] if len(value) > QUARANTINE_LIST_ITEMS else [])
+    return value
+
+
 def quarantine(warehouse: Warehouse, run_id: str | None, rejects: Sequence[Mapping[str, Any]]) -> int:
     """Keep rejected records with the reason; nothing is dropped silently.
 
-    Each reject has source, url, record_id, field, reason and payload (the raw item)."""
+    Each reject has source, url, record_id, field, reason and payload (the raw item). A huge
+    field (a 50 MB line) is kept as an excerpt with its length: enough to see what it was."""
     rows = [
         [
             run_id,
-            r["source"],
-            r.get("url"),
-            r.get("record_id"),
-            r["field"],
-            r["reason"],
-            json.dumps(r["payload"], ensure_ascii=False, default=str),
+            excerpt(str(r["source"]), 200),
+            bounded(r.get("url")),
+            bounded(r.get("record_id")),
+            excerpt(str(r["field"]), 200),
+            excerpt(str(r["reason"])),
+            json.dumps(bounded(r["payload"]), ensure_ascii=False, default=str),
             now_utc(),
         ]
         for r in rejects

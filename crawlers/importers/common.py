@@ -14,12 +14,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from crawlers.validation import MAX_RECORD_CHARS
 from jiebang.errors import ImportRefused
 
 # Chinese exports from Excel or WPS are often GBK; GB18030 is its superset, so it reads both.
 ENCODINGS = ("utf-8-sig", "gb18030")
 _CHUNK = 1 << 20
-_FIELD_LIMIT = 1 << 26  # full claims run past the csv module's default 128 KB per field
 
 
 def detect_encoding(path: Path) -> str:
@@ -60,8 +60,15 @@ class Row:
 def csv_lines(stream: TextIO) -> Iterator[list[str] | csv.Error]:
     """Rows of a CSV or TSV text (the delimiter is read off the first line); blank lines are
     not rows. A row the csv module cannot parse comes out as the csv.Error, in its place."""
-    csv.field_size_limit(max(csv.field_size_limit(), _FIELD_LIMIT))
-    first = stream.readline()
+    # A field past the record cap makes its row a csv.Error (quarantined), instead of a cell of
+    # many megabytes; full claims (past the module's default 128 KB) still fit.
+    csv.field_size_limit(MAX_RECORD_CHARS)
+    first = stream.readline(MAX_RECORD_CHARS + 1)
+    if len(first) > MAX_RECORD_CHARS:  # read no further: a one-line 50 MB file is no table
+        name = Path(getattr(stream, "name", "the file")).name
+        raise ImportRefused(
+            f"{name}: 第 1 行超过 {MAX_RECORD_CHARS:,} 个字符，不是表头 (first line too long for a header)"
+        )
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
     reader = csv.reader(_chain_line(first, stream), delimiter=delimiter)
     while True:

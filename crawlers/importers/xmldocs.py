@@ -11,8 +11,12 @@ import html.entities
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from jiebang.errors import ImportRefused
 
 _DECLARATION = re.compile(rb"^\s*<\?xml\s")
 _DOCTYPE = re.compile(rb"^\s*<!DOCTYPE\s")
@@ -39,11 +43,22 @@ def split_documents(lines: Iterable[bytes]) -> Iterator[bytes]:
         yield b"".join(document)
 
 
+@contextmanager
+def refused_if_corrupt(path: Path) -> Iterator[None]:
+    """A damaged zip (bad CRC, truncated) refuses the whole file with one line. It shows only
+    while reading (a member's CRC is checked at its end), but still before the loader writes
+    anything: the loader reads the file through once for duplicates first."""
+    try:
+        yield
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise ImportRefused(f"{path.name}: 压缩包已损坏，请重新下载 (corrupt zip: {exc})") from None
+
+
 def documents_in(path: Path) -> Iterator[tuple[str, bytes]]:
     """(file name, document) for every document in an XML file or in the .xml members of a zip
     (bulk downloads come zipped: one big file for USPTO, one file per patent for CNIPA)."""
     if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
+        with refused_if_corrupt(path), zipfile.ZipFile(path) as archive:
             for member in sorted(n for n in archive.namelist() if n.lower().endswith(".xml")):
                 with archive.open(member) as lines:
                     for document in split_documents(lines):
@@ -57,7 +72,7 @@ def documents_in(path: Path) -> Iterator[tuple[str, bytes]]:
 def first_bytes(path: Path, size: int = 512) -> bytes:
     """The start of the file, or of its first .xml member when zipped (to tell formats apart)."""
     if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
+        with refused_if_corrupt(path), zipfile.ZipFile(path) as archive:
             members = sorted(n for n in archive.namelist() if n.lower().endswith(".xml"))
             return archive.open(members[0]).read(size) if members else b""
     with path.open("rb") as stream:
