@@ -19,6 +19,7 @@ from jiebang.accounts import User
 from jiebang.settings import Settings
 from tests.conftest import ROOT
 from ui import context
+from ui.context import plain
 
 pytestmark = pytest.mark.integration
 
@@ -123,7 +124,8 @@ def test_a_page_opening_the_warehouse_first_while_it_is_held_shows_the_message(w
 
 
 def _locked_message(path: Path) -> str:
-    return (
+    """As a page shows it: escaped for Markdown (ui.context.show_error), so a path renders as typed."""
+    return plain(
         f"数据仓库 {path} 被其他进程占用超过 0 秒 (warehouse locked by another process; wait for the running flow"
         " to finish, or raise JIEBANG_LOCK_TIMEOUT_SECONDS)"
     )

@@ -69,7 +69,7 @@ def current_user() -> User | None:
         live = accounts.live_user(warehouse(), user)
     except accounts.SessionEnded as exc:
         del st.session_state["user"]
-        st.warning(f"您已退出登录：{exc}")
+        st.warning(f"您已退出登录：{plain(exc)}")
         return None
     st.session_state["user"] = live
     return live
