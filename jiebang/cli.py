@@ -462,6 +462,22 @@ def train_industry(
         console.print(json.dumps(industry.cross_validate(records), ensure_ascii=False, indent=1), markup=False)
 
 
+@app.command()
+@_one_line_errors
+def reindex(config: ConfigOption = None) -> None:
+    """Rebuild the matching index from the warehouse's active listings (the nightly run rebuilds
+    a corrupt index itself; run this when it says it could not, after fixing the cause).
+
+    Example: jiebang reindex
+    """
+    from jiebang.pipeline import open_warehouse, rebuild_index
+
+    settings = _settings(config)
+    warehouse = open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
+    index = rebuild_index(warehouse, settings.index_dir, segment_size=settings.index_segment_size)
+    console.print(f"匹配索引已重建 (index rebuilt): {len(index)} 条成果 → {settings.index_dir}", markup=False)
+
+
 @user_app.command("add")
 @_one_line_errors
 def user_add(

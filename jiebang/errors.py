@@ -69,3 +69,9 @@ class RefreshRunning(JiebangError):
 
 class UnknownChallenge(JiebangError):
     """No challenge has the given id (an on-demand match asked for one that does not exist)."""
+
+
+class IndexUnusable(JiebangError):
+    """The on-disk matching index is corrupt or disagrees with the warehouse and was not (or
+    could not be) rebuilt; nothing was matched with it, so no stored match was replaced. The
+    message says what is wrong and what to run."""
