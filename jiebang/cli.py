@@ -60,7 +60,10 @@ def _one_line_errors(command):
 def _run_refresh() -> dict:
     from flows.nightly import nightly_refresh  # Prefect loads only when a flow runs
 
-    return nightly_refresh(config_file=os.environ.get("JIEBANG_CONFIG"))
+    result = nightly_refresh(config_file=os.environ.get("JIEBANG_CONFIG"))
+    if result.get("error"):  # matching could not run (no verified index): the run failed, nothing replaced
+        raise JiebangError(f"运行 {result['run_id']} 失败 (run failed): {result['error']}")
+    return result
 
 
 def _start_ui(settings: Settings) -> subprocess.Popen:

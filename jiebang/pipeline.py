@@ -206,10 +206,11 @@ def _rebuilt(warehouse: Warehouse, index_dir: Path, segment_size: int, problem: 
         remove(index_dir)
         index = _refresh_index(warehouse, index_dir, segment_size)
     except (IndexCorrupt, OSError) as exc:
+        reason = _one_line(exc)
+        why = "" if reason == problem else f" (why rebuilt: {problem})"
         raise IndexUnusable(
-            f"匹配索引无法重建 (matching index could not be rebuilt): {_one_line(exc)}"
-            f" (why rebuilt: {problem}); 排除原因后运行 jiebang reindex (fix the cause, e.g. the index_dir"
-            " setting, then run jiebang reindex)"
+            f"匹配索引无法重建 (matching index could not be rebuilt): {reason}{why};"
+            " 排除原因后运行 jiebang reindex (fix the cause, e.g. the index_dir setting, then run jiebang reindex)"
         ) from exc
     if (still := _disagreement(warehouse, index)) is not None:
         raise IndexUnusable(f"重建的匹配索引仍与仓库不符 (rebuilt index disagrees): {still}; 运行 jiebang reindex")

@@ -42,9 +42,7 @@ def _nightly_matching(wh: Warehouse, index_dir: Path, run_id: str) -> dict:
 def _stored(wh: Warehouse) -> list[tuple]:
     return [
         tuple(r.values())
-        for r in wh.query(
-            "SELECT challenge_id, listing_id, rank, round(score, 4) AS score FROM matches ORDER BY ALL"
-        )
+        for r in wh.query("SELECT challenge_id, listing_id, rank, round(score, 4) AS score FROM matches ORDER BY ALL")
     ]
 
 
@@ -283,7 +281,8 @@ def test_jiebang_refresh_with_an_index_path_that_is_a_file_fails_in_one_line(pre
     )
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     [line] = done.stdout.strip().splitlines()
-    assert line.startswith("错误 匹配索引无法重建") and "jiebang reindex" in line
+    assert line.startswith("错误 运行 ") and "失败 (run failed): IndexUnusable: 匹配索引无法重建" in line
+    assert "is a file, not an index folder" in line and "jiebang reindex" in line
     assert "Traceback" not in done.stdout + done.stderr
     run = queries.latest_run(Warehouse(settings.warehouse_path))
     assert run["status"] == "failed" and "IndexUnusable" in run["error"]
