@@ -20,7 +20,7 @@ from prefect.futures import PrefectFuture
 from crawlers.runner import CrawlOutput
 from flows.runners import task_runner_for
 from jiebang import digest, pipeline, run_report, sharding
-from jiebang.errors import JiebangError
+from jiebang.errors import IndexUnusable, JiebangError
 from jiebang.run_lock import refresh_lock
 from jiebang.settings import ImportSettings, Settings, SourceSettings
 from matching.engine import Challenge, Match, Query
@@ -45,10 +45,15 @@ def import_file(settings: Settings, spec: ImportSettings, run_id: str) -> dict:
 
 
 @task
-def prepare_matching(settings: Settings, today: date) -> sharding.PreparedMatch:
-    return sharding.prepare_sharded_match(
-        _warehouse(settings), settings.index_dir, today=today, segment_size=settings.index_segment_size
-    )
+def prepare_matching(settings: Settings, today: date) -> sharding.PreparedMatch | str:
+    """The verified (or rebuilt) index's figures, or, when the index can be neither, the one line
+    saying so: a value, not an exception, so the run fails in its record without a traceback."""
+    try:
+        return sharding.prepare_sharded_match(
+            _warehouse(settings), settings.index_dir, today=today, segment_size=settings.index_segment_size
+        )
+    except IndexUnusable as exc:
+        return f"IndexUnusable: {exc}"
 
 
 @task(task_run_name="match-batch")
@@ -137,10 +142,12 @@ def nightly_refresh(config_file: str | None = None, today: date | None = None) -
             raise
         status = run_report.run_status(stats)
         failed = run_report.failed_sources(stats)
-        error = ("; ".join(f"{name}: {message}" for name, message in failed.items()))[:2000] or None
+        errors = [f"{name}: {message}" for name, message in failed.items()]
+        errors += [stats["error"]] if stats.get("error") else []  # matching could not run
+        error = "; ".join(errors)[:2000] or None
         store.finish_run(warehouse, run_id, stats, error=error, status=status)
     publish_report(run_id, status, stats)
-    get_run_logger().info("run %s %s: %s", run_id, status, stats["matching"])
+    get_run_logger().info("run %s %s: %s", run_id, status, stats.get("matching", stats.get("error")))
     return {"run_id": run_id, "status": status, **stats}
 
 
@@ -171,6 +178,11 @@ def refresh_steps(config_file: str | None, run_id: str, today: date) -> dict:
             imports[spec.name] = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
             logger.warning("import of %s failed: %s", spec.path, exc)
     prepared = prepare_matching(settings, today)
+    if isinstance(prepared, str):  # no verified index: nothing is matched, no stored match replaced
+        logger.error("matching did not run: %s", prepared)
+        return {"sources": sources, "imports": imports, "error": prepared}
+    if prepared.index_rebuilt:
+        logger.warning("matching index rebuilt: %s", prepared.index_rebuilt)
     batches = sharding.challenge_batches(prepared.challenges, settings.match_batch_size)
     partitions = sharding.listing_partitions(prepared.segments, settings.match_partitions)
     matches = _match_sharded(settings, prepared, batches, partitions, today)

@@ -66,7 +66,10 @@ def _run_refresh() -> dict:
     from flows.nightly import nightly_refresh  # Prefect loads only when a flow runs
 
     with _prefect_api():
-        return nightly_refresh(config_file=os.environ.get("JIEBANG_CONFIG"))
+        result = nightly_refresh(config_file=os.environ.get("JIEBANG_CONFIG"))
+    if result.get("error"):  # matching could not run (no verified index): the run failed, nothing replaced
+        raise JiebangError(f"运行 {result['run_id']} 失败 (run failed): {result['error']}")
+    return result
 
 
 @contextmanager
@@ -498,6 +501,22 @@ def train_industry(
     console.print(f"{len(model['rows'])} 个特征词, {model['trained_on']['records']} 条成果 → {out}", markup=False)
     if cv:
         console.print(json.dumps(industry.cross_validate(records), ensure_ascii=False, indent=1), markup=False)
+
+
+@app.command()
+@_one_line_errors
+def reindex(config: ConfigOption = None) -> None:
+    """Rebuild the matching index from the warehouse's active listings (the nightly run rebuilds
+    a corrupt index itself; run this when it says it could not, after fixing the cause).
+
+    Example: jiebang reindex
+    """
+    from jiebang.pipeline import open_warehouse, rebuild_index
+
+    settings = _settings(config)
+    warehouse = open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
+    index = rebuild_index(warehouse, settings.index_dir, segment_size=settings.index_segment_size)
+    console.print(f"匹配索引已重建 (index rebuilt): {len(index)} 条成果 → {settings.index_dir}", markup=False)
 
 
 @user_app.command("add")

@@ -94,6 +94,12 @@ class FileAccessError(JiebangError):
     permission, disk full)."""
 
 
+class IndexUnusable(JiebangError):
+    """The on-disk matching index is corrupt or disagrees with the warehouse and was not (or
+    could not be) rebuilt; nothing was matched with it, so no stored match was replaced. The
+    message says what is wrong and what to run."""
+
+
 MESSAGE_CHARS = (
     1000  # an error line longer than this is cut (a huge value quoted in it), yet every problem of a long list fits
 )

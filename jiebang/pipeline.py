@@ -18,7 +18,7 @@ from typing import Any
 from crawlers.importers import FORMATS, load_file
 from crawlers.loading import LoadReport, load_feed
 from crawlers.runner import CrawlOutput, crawl_source
-from jiebang.errors import ImportRefused, UnknownChallenge, UnknownFormat, WarehouseUnavailable
+from jiebang.errors import ImportRefused, IndexUnusable, UnknownChallenge, UnknownFormat, WarehouseUnavailable
 from jiebang.settings import ImportSettings, Settings, SourceSettings
 from matching.engine import (
     Challenge,
@@ -28,7 +28,7 @@ from matching.engine import (
     build_index,
     match_challenges,
 )
-from matching.index import IndexFormatChanged
+from matching.index import IndexCorrupt, remove_index
 from warehouse import challenge_store, queries, store
 from warehouse.gateway import Warehouse
 from warehouse.migrations import migrate
@@ -159,7 +159,9 @@ def match_one_challenge(
     still matches only published challenges.
 
     Returns {"challenge_id", "listings", "matches", "no_good_match", "run_id"}; UnknownChallenge
-    when there is no such challenge."""
+    when there is no such challenge. With `index_dir`, an index that is corrupt or disagrees with
+    the warehouse is not rebuilt here (minutes, on a page) but refused: IndexUnusable, nothing
+    stored; the nightly run rebuilds it."""
     record = challenge_store.any_challenge(warehouse, challenge_id)
     if record is None:
         raise UnknownChallenge(
@@ -169,7 +171,7 @@ def match_one_challenge(
     index = (
         build_index(Listing.from_record(r) for r in queries.listings_for_matching(warehouse))
         if index_dir is None
-        else refresh_index(warehouse, index_dir)
+        else refresh_index(warehouse, index_dir, rebuild=False)
     )
     exclude = {pair for pair in queries.rejected_pairs(warehouse) if pair[0] == challenge_id}
     matches = match_challenges(index, [Challenge.from_record(record)], top_k=top_k, exclude=exclude, today=today)
@@ -198,22 +200,105 @@ def _index_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def refresh_index(warehouse: Warehouse, index_dir: Path, *, segment_size: int = 100_000) -> ListingIndex:
+def refresh_index(
+    warehouse: Warehouse, index_dir: Path, *, segment_size: int = 100_000, rebuild: bool = True
+) -> ListingIndex:
     """The on-disk index brought up to date: only listings changed since the last refresh are
     segmented and added (in segments of at most `segment_size`); inactive ones are masked. The
-    first call builds it."""
+    first call builds it. An index that is corrupt or disagrees with the warehouse is rebuilt,
+    or with `rebuild=False` refused (see `checked_index`)."""
+    return checked_index(warehouse, index_dir, segment_size=segment_size, rebuild=rebuild)[0]
+
+
+def checked_index(
+    warehouse: Warehouse, index_dir: Path, *, segment_size: int = 100_000, rebuild: bool = True
+) -> tuple[ListingIndex, str | None]:
+    """The refreshed index, verified against the warehouse before anything is matched with it,
+    and why it had to be rebuilt (None when it did not).
+
+    Verified means: every file the manifest implies reads whole and consistent, it holds as many
+    live listings as the warehouse has active ones, and its watermark is no later than the
+    warehouse's newest change. Matching an unverified index could replace every stored proposal
+    with nothing (zeroed masks match 0 listings), so otherwise it is rebuilt from the warehouse
+    under the index lock, or, when `rebuild` is false or the rebuild fails too, IndexUnusable."""
     index_dir = Path(index_dir)
     with _index_lock(index_dir):
-        return _refresh_index(warehouse, index_dir, segment_size)
+        try:
+            index = _refresh_index(warehouse, index_dir, segment_size)
+            problem = _disagreement(warehouse, index)
+        except (IndexCorrupt, OSError) as exc:
+            problem = _one_line(exc)
+        if problem is None:
+            return index, None
+        if not rebuild:
+            raise IndexUnusable(
+                f"匹配索引不可用，本次未匹配 (matching index unusable, nothing matched): {problem};"
+                " 下次夜间运行会重建它，或现在运行 jiebang reindex"
+            )
+        return _rebuilt(warehouse, index_dir, segment_size, problem, remove_index), problem
 
 
 def rebuild_index(warehouse: Warehouse, index_dir: Path, *, segment_size: int = 100_000) -> ListingIndex:
-    """The index built again from scratch (after a matching upgrade). Removed and rebuilt under
-    the same lock as a refresh, so a refresh running meanwhile never sees half a folder."""
+    """The index built again from scratch (after a matching upgrade, or `jiebang reindex`).
+    Removed and rebuilt under the same lock as a refresh, so a refresh running meanwhile never
+    sees half a folder. IndexUnusable (one line) when it cannot be rebuilt."""
     index_dir = Path(index_dir)
     with _index_lock(index_dir):
-        shutil.rmtree(index_dir, ignore_errors=True)
-        return _refresh_index(warehouse, index_dir, segment_size)
+        return _rebuilt(warehouse, index_dir, segment_size, "asked to rebuild", _remove_folder)
+
+
+def _remove_folder(index_dir: Path) -> None:
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexCorrupt(f"{index_dir} is a file, not an index folder")
+    shutil.rmtree(index_dir, ignore_errors=True)
+
+
+def _rebuilt(warehouse: Warehouse, index_dir: Path, segment_size: int, problem: str, remove) -> ListingIndex:
+    """Remove the index (with `remove`), build it again and verify it; the caller holds the lock."""
+    try:
+        remove(index_dir)
+        index = _refresh_index(warehouse, index_dir, segment_size)
+    except (IndexCorrupt, OSError) as exc:
+        reason = _one_line(exc)
+        why = "" if reason == problem else f" (why rebuilt: {problem})"
+        raise IndexUnusable(
+            f"匹配索引无法重建 (matching index could not be rebuilt): {reason}{why};"
+            " 排除原因后运行 jiebang reindex (fix the cause, e.g. the index_dir setting, then run jiebang reindex)"
+        ) from exc
+    if (still := _disagreement(warehouse, index)) is not None:
+        raise IndexUnusable(f"重建的匹配索引仍与仓库不符 (rebuilt index disagrees): {still}; 运行 jiebang reindex")
+    return index
+
+
+def _disagreement(warehouse: Warehouse, index: ListingIndex) -> str | None:
+    """How the index disagrees with the warehouse, or None."""
+    figures = queries.index_figures(warehouse)
+    if len(index) != figures["active"]:
+        return f"索引有 {len(index)} 条在用成果，仓库有 {figures['active']} 条 (index live listings ≠ active listings)"
+    if index.watermark is not None:
+        newest = figures["newest_change"]
+        if newest is None or _watermark(index) > newest:
+            return f"索引水位 {index.watermark} 晚于仓库最新变更 {newest} (index watermark in the future)"
+    return None
+
+
+def _watermark(index: ListingIndex) -> datetime | None:
+    """The index's "indexed up to" time, naive UTC like the warehouse's last_changed."""
+    try:
+        mark = datetime.fromisoformat(index.watermark) if index.watermark else None
+    except ValueError as exc:
+        raise IndexCorrupt(f"index watermark {index.watermark!r} is not a time") from exc
+    if mark is not None and mark.tzinfo is not None:
+        raise IndexCorrupt(f"index watermark {index.watermark!r} is not a warehouse time (naive UTC)")
+    return mark
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    else:
+        text = str(exc)
+    return " ".join(text.split())[:500]
 
 
 def import_file(
@@ -321,12 +406,8 @@ def _load_import(warehouse: Warehouse, spec: ImportSettings, path: Path, run_id:
 
 
 def _refresh_index(warehouse: Warehouse, index_dir: Path, segment_size: int) -> ListingIndex:
-    try:
-        index = ListingIndex.load(index_dir) if (index_dir / "manifest.json").exists() else ListingIndex()
-    except IndexFormatChanged:  # written by an older version: rebuild from the warehouse
-        shutil.rmtree(index_dir)
-        index = ListingIndex()
-    after = datetime.fromisoformat(index.watermark) if index.watermark else None
+    index = ListingIndex.open(index_dir)  # IndexCorrupt (or IndexFormatChanged): the caller rebuilds
+    after = _watermark(index)
     changed = queries.listings_for_matching(warehouse, changed_after=after)
     if changed:
         index.add((Listing.from_record(r) for r in changed), segment_size=segment_size)

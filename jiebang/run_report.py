@@ -31,7 +31,14 @@ _SECTIONS = ("sources", "imports")
 
 
 def run_status(stats: Mapping[str, Any]) -> str:
-    """'completed' when every source and import loaded, 'partial' when some failed but others loaded."""
+    """'completed' when every source and import loaded, 'partial' when some failed but others loaded,
+    'failed' when the run's `error` says matching could not run (no verified index).
+
+    >>> run_status({"sources": {}, "error": "IndexUnusable: ..."})
+    'failed'
+    """
+    if stats.get("error"):
+        return "failed"
     return "partial" if failed_sources(stats) else "completed"
 
 
@@ -140,6 +147,8 @@ def report_markdown(run_id: str, status: str, stats: Mapping[str, Any]) -> str:
             f"- 无合适匹配 no good match: {len(weak)}"
             + (f" ({', '.join(map(_cell, weak[:20]))}{' …' if len(weak) > 20 else ''})" if weak else ""),
         ]
+        if matching.get("index_rebuilt"):
+            lines.append(f"- 索引已重建 index rebuilt first: {_cell(matching['index_rebuilt'])}")
         if sharding := stats.get("sharding"):
             lines.append(
                 f"- 分片 sharding: {sharding['batches']} batches × {sharding['partitions']} listing partitions"

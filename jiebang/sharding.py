@@ -25,7 +25,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from jiebang.pipeline import refresh_index, store_matches
+from jiebang.errors import IndexUnusable
+from jiebang.pipeline import checked_index, store_matches
 from matching.engine import (
     Candidate,
     Challenge,
@@ -41,6 +42,7 @@ from matching.engine import (
     rescore,
     retrieve,
 )
+from matching.index import IndexCorrupt
 from warehouse import queries
 from warehouse.gateway import Warehouse
 
@@ -49,21 +51,26 @@ Candidates = list[list[Candidate]]
 
 @dataclass(frozen=True)
 class PreparedMatch:
-    """What the batches need: the challenges, the pairs never to show, the index's size."""
+    """What the batches need: the challenges, the pairs never to show, the index's size (and
+    why it was rebuilt first, if it was)."""
 
     challenges: list[Challenge]
     exclude: frozenset[tuple[str, str]]
     listings: int
     segments: int
+    index_rebuilt: str | None = None
 
 
 def prepare_sharded_match(
     warehouse: Warehouse, index_dir: Path, *, today: date, segment_size: int = 100_000
 ) -> PreparedMatch:
-    """Bring the on-disk index up to date and read the open challenges and rejected pairs."""
-    index = refresh_index(warehouse, index_dir, segment_size=segment_size)
+    """Bring the on-disk index up to date and read the open challenges and rejected pairs. An
+    index that is corrupt or disagrees with the warehouse is rebuilt first; IndexUnusable when
+    that fails, before anything is matched or stored."""
+    index, rebuilt = checked_index(warehouse, index_dir, segment_size=segment_size)
     challenges = [Challenge.from_record(r) for r in queries.open_challenges(warehouse, today)]
-    return PreparedMatch(challenges, frozenset(queries.rejected_pairs(warehouse)), len(index), len(index.segments))
+    exclude = frozenset(queries.rejected_pairs(warehouse))
+    return PreparedMatch(challenges, exclude, len(index), len(index.segments), rebuilt)
 
 
 def challenge_batches(challenges: Sequence[Challenge], size: int) -> list[list[Challenge]]:
@@ -163,14 +170,22 @@ def store_sharded_matches(
     warehouse: Warehouse, run_id: str, prepared: PreparedMatch, matches: Sequence[Match]
 ) -> dict[str, Any]:
     """Store the batches' matches and summarise them like any matching step."""
-    return store_matches(warehouse, run_id, [c.challenge_id for c in prepared.challenges], prepared.listings, matches)
+    stats = store_matches(warehouse, run_id, [c.challenge_id for c in prepared.challenges], prepared.listings, matches)
+    return {**stats, "index_rebuilt": prepared.index_rebuilt} if prepared.index_rebuilt else stats
 
 
 def open_index(index_dir: Path) -> ListingIndex:
     """The saved index, opened once per worker process for as long as it is unchanged: every
-    save replaces the manifest, so its inode and mtime name the version."""
-    manifest = (Path(index_dir) / "manifest.json").stat()
-    return _open_index(str(index_dir), manifest.st_ino, manifest.st_mtime_ns)
+    save replaces the manifest, so its inode and mtime name the version. IndexUnusable when it
+    cannot be read whole (changed since `prepare_sharded_match` verified it)."""
+    try:
+        manifest = (Path(index_dir) / "manifest.json").stat()
+        return _open_index(str(index_dir), manifest.st_ino, manifest.st_mtime_ns)
+    except (IndexCorrupt, OSError) as exc:
+        raise IndexUnusable(
+            f"匹配索引在匹配中途无法读取 (matching index unreadable mid-run): {' '.join(str(exc).split())[:500]};"
+            " 重新运行 jiebang refresh，或运行 jiebang reindex"
+        ) from exc
 
 
 @functools.lru_cache(maxsize=1)

@@ -35,7 +35,13 @@ BIGRAM_BM25 = {"k1": 1.5, "b": 0.75}  # as the bigram baseline: its evidence mus
 FORMAT = 4  # of the files on disk; an index in another format is rebuilt, not read
 
 
-class IndexFormatChanged(Exception):
+class IndexCorrupt(Exception):
+    """The saved index cannot be used as it is on disk (a file missing, unreadable, cut short, of
+    another type or shape than its segment says, or the index path not a folder): rebuild it from
+    the warehouse. The message says which file and what is wrong, on one line."""
+
+
+class IndexFormatChanged(IndexCorrupt):
     """The saved index was written by another version: rebuild it from the warehouse."""
 
 
@@ -254,6 +260,24 @@ class Postings:
         for part in (self.terms, self.matrix["data"], self.matrix["indices"]):
             release_pages(part)
 
+    def problem(self, name: str, n_docs: int, terms_kind: str) -> str | None:
+        """What makes these arrays unusable as one segment's BM25 matrix over `n_docs` listings
+        (None if nothing): checks of types and shapes only, so the large arrays are not read."""
+        data, indices, indptr = self.matrix["data"], self.matrix["indices"], self.matrix["indptr"]
+        if self.terms.ndim != 1 or self.terms.dtype.kind != terms_kind:
+            return f"{name}.terms holds {self.terms.dtype} {self.terms.shape}, not terms of kind {terms_kind!r}"
+        expected = (("data", data, np.float32), ("indices", indices, np.int32), ("indptr", indptr, np.int64))
+        for part, values, dtype in expected:
+            if values.ndim != 1 or values.dtype != dtype:
+                return f"{name}.{part} holds {values.dtype} {values.shape}, not {np.dtype(dtype)}"
+        if len(indptr) != len(self.terms) + 2 or indptr[0] != 0 or np.any(np.diff(indptr) < 0):
+            return f"{name}.indptr does not fit {len(self.terms)} terms"
+        if not indptr[-1] == len(data) == len(indices):
+            return f"{name}.data and .indices hold {len(data)} and {len(indices)} entries, indptr says {indptr[-1]}"
+        if self.matrix["num_docs"] != n_docs:
+            return f"{name} counts {self.matrix['num_docs']} listings, not {n_docs}"
+        return None
+
     def save(self, folder: Path, name: str) -> None:
         np.save(folder / f"{name}.terms.npy", self.terms)
         for part in ("data", "indices", "indptr"):
@@ -409,6 +433,17 @@ class Blobs:
         start, end = self.offsets[i : i + 2].tolist()
         return self.data[start:end]
 
+    def problem(self, name: str, records: int, dtype: type) -> str | None:
+        """What makes these arrays unusable as `records` records of `dtype` (None if nothing)."""
+        data, offsets = self.data, self.offsets
+        if data.ndim != 1 or data.dtype != dtype:
+            return f"{name}.data holds {data.dtype} {data.shape}, not {np.dtype(dtype)}"
+        if offsets.dtype != np.int64 or offsets.shape != (records + 1,):
+            return f"{name}.offsets holds {offsets.dtype} {offsets.shape}, not {records + 1} int64 offsets"
+        if offsets[0] != 0 or offsets[-1] != len(data) or np.any(np.diff(offsets) < 0):
+            return f"{name}.offsets do not fit its {len(data)} data entries"
+        return None
+
     def save(self, folder: Path, name: str) -> None:
         np.save(folder / f"{name}.data.npy", self.data)
         np.save(folder / f"{name}.offsets.npy", self.offsets)
@@ -464,6 +499,22 @@ class Segment:
         """The distinct words of the listing's title, keywords and abstract."""
         return self.words.terms[self.shown.rows(i)].tolist()
 
+    def problem(self) -> str | None:
+        """What makes this loaded segment inconsistent with itself (None if nothing): a file cut
+        short or replaced, arrays of another format, a mask of another length."""
+        n = len(self.ids)
+        if not all(isinstance(i, str) for i in self.ids):
+            return "ids.json is not a list of listing ids"
+        if self.alive.shape != (n,) or self.alive.dtype != np.float32 or np.any((self.alive != 0) & (self.alive != 1)):
+            return f"alive mask holds {self.alive.dtype} {self.alive.shape}, not {n} flags of 0 or 1"
+        return (
+            self.words.problem("words", n, "U")
+            or self.bigrams.problem("bigrams", n, "u")
+            or self.records.problem("records", n, np.uint8)
+            or self.shown.problem("shown", n, np.int32)
+            or (None if self.characters.points.ndim == 1 else "characters.npy is not two rows of counts")
+        )
+
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.words.save(folder, "words")
@@ -476,6 +527,8 @@ class Segment:
     @classmethod
     def load(cls, folder: Path, alive: np.ndarray, mmap: bool = True, backend: str = "numpy") -> Segment:
         ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
+        if not isinstance(ids, list):
+            raise ValueError("ids.json is not a list")
         words, bigrams = (Postings.load(folder, name, len(ids), mmap, backend) for name in ("words", "bigrams"))
         return cls(
             ids,
@@ -581,19 +634,31 @@ class ListingIndex:
         (folder / "manifest.json.partial").replace(manifest_path)
 
     @classmethod
-    def load(cls, folder: Path, mmap: bool = True, backend: str = "numpy") -> ListingIndex:
-        """Load a saved index; backend "numba" retrieves ~5x faster after a one-time JIT compile."""
+    def open(cls, folder: Path, mmap: bool = True, backend: str = "numpy") -> ListingIndex:
+        """The index saved in `folder`, or an empty one where none was saved yet."""
         folder = Path(folder)
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        if manifest.get("format") != FORMAT:
-            raise IndexFormatChanged(
-                f"{folder} holds index format {manifest.get('format')}, this version reads {FORMAT}"
-            )
-        index = cls(watermark=manifest.get("watermark"))
+        _check_folder(folder)
+        return cls.load(folder, mmap, backend) if (folder / "manifest.json").exists() else cls()
+
+    @classmethod
+    def load(cls, folder: Path, mmap: bool = True, backend: str = "numpy") -> ListingIndex:
+        """Load a saved index; backend "numba" retrieves ~5x faster after a one-time JIT compile.
+
+        IndexCorrupt (IndexFormatChanged for another version's index) when any file the manifest
+        implies is missing, unreadable or inconsistent with the others: an index is used whole
+        or not at all, never with a part silently left out."""
+        folder = Path(folder)
+        manifest = _read_manifest(folder)
+        index = cls(watermark=manifest["watermark"])
         for number in range(manifest["segments"]):
             name = f"segment-{number:04d}"
-            alive = np.load(folder / f"{name}.alive.npy")
-            segment = Segment.load(folder / name, alive, mmap, backend)
+            try:
+                alive = np.load(folder / f"{name}.alive.npy")
+                segment = Segment.load(folder / name, alive, mmap, backend)
+            except (OSError, ValueError, EOFError, TypeError) as exc:  # what numpy and json raise for a bad file
+                raise IndexCorrupt(f"{folder / name}: {_reason(exc)}") from exc
+            if (problem := segment.problem()) is not None:
+                raise IndexCorrupt(f"{folder / name}: {problem}")
             index.segments.append(segment)
             for row in np.flatnonzero(alive):
                 index.where[segment.ids[row]] = (number, int(row))
@@ -622,6 +687,50 @@ class ListingIndex:
             tuple(fields["keywords"].split()),
             **facts,
         )
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception as one short line (OSError's strerror and file name, not its repr)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())[:300]
+
+
+def _check_folder(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise IndexCorrupt(f"{folder} is a file, not an index folder")
+
+
+def _read_manifest(folder: Path) -> dict:
+    """The manifest's format, segment count and watermark, checked."""
+    _check_folder(folder)
+    path = folder / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorrupt(f"{path}: {_reason(exc)}") from exc
+    if not isinstance(manifest, dict):
+        raise IndexCorrupt(f"{path}: not a manifest (a JSON object with format, segments, watermark)")
+    if manifest.get("format") != FORMAT:
+        raise IndexFormatChanged(f"{folder} holds index format {manifest.get('format')}, this version reads {FORMAT}")
+    segments, watermark = manifest.get("segments"), manifest.get("watermark")
+    if type(segments) is not int or segments < 0 or not (watermark is None or isinstance(watermark, str)):
+        raise IndexCorrupt(f"{path}: segments {segments!r} or watermark {watermark!r} is not what a manifest holds")
+    return manifest
+
+
+def remove_index(folder: Path) -> None:
+    """Delete a saved index: its manifest, segments and masks (also partial ones), and nothing
+    else, so an index path set to a folder that holds other files never costs them."""
+    folder = Path(folder)
+    _check_folder(folder)
+    for entry in [*folder.glob("manifest.json*"), *folder.glob("segment-*")]:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 _CHUNKS: list[list[Listing]] = []  # set in the parent, inherited by forked builders

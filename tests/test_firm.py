@@ -713,6 +713,28 @@ def test_firm_posts_through_the_form_and_sees_it_matched(loaded_warehouse, tmp_p
     assert "**待审核**" in _rendered(at)
 
 
+@pytest.mark.parametrize("damage", ["garbage_manifest", "zeroed_alive_mask"])
+def test_a_firm_posting_while_the_index_is_corrupt_sees_one_line_and_its_challenge_is_stored(
+    loaded_warehouse, tmp_path, damage
+):
+    from jiebang.pipeline import refresh_index
+    from tests import test_index_faults
+
+    refresh_index(loaded_warehouse, tmp_path / "index")
+    getattr(test_index_faults, damage)(tmp_path / "index")
+    at = _app(loaded_warehouse, FIRM_A, tmp_path)
+    _fill(at, FORM)
+    at.button(key="FormSubmitter:post_challenge-提交审核").click().run()
+    assert not at.exception
+    [row] = loaded_warehouse.query("SELECT * FROM challenges WHERE firm = ?", [FIRM_A.firm])
+    assert (row["title"], row["status"], row["posted_by"]) == (FORM["title"], "待审核", "zhang")
+    assert [s.value for s in at.success] == [f"已提交，匹配中…　需求编号：{plain(row['challenge_id'])}"]
+    [pending] = [i.value for i in at.info]
+    assert pending.startswith("需求已保存。匹配索引正在维护") and "下一次运行" in pending
+    assert str(tmp_path) not in _rendered(at) and "reindex" not in _rendered(at)  # the why is for the operator
+    assert queries.matches_for_challenge(loaded_warehouse, row["challenge_id"], limit=50) == []
+
+
 def test_form_shows_each_problem_by_field(warehouse, tmp_path):
     at = _page("firm_post.py", warehouse, FIRM_A, tmp_path)
     assert not at.exception and at.text_input(key="post_title")

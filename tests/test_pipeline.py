@@ -40,3 +40,17 @@ def test_only_changed_listings_are_indexed_again(warehouse, tmp_path):
     shrunk = refresh_index(warehouse, tmp_path / "index")
     assert "A" not in shrunk.where
     assert "A" not in ListingIndex.load(tmp_path / "index").where
+
+
+def test_a_listing_seen_again_unchanged_after_going_inactive_is_indexed_again_without_a_rebuild(warehouse, tmp_path):
+    from jiebang.pipeline import checked_index
+
+    store.upsert_listings(warehouse, [_listing("A", "双极板涂层"), _listing("B", "拉链头")])
+    refresh_index(warehouse, tmp_path / "index")
+    warehouse.execute("UPDATE listings SET active = false WHERE listing_id = 'A'")  # vanished from a crawl
+    assert "A" not in refresh_index(warehouse, tmp_path / "index").where
+
+    store.upsert_listings(warehouse, [_listing("A", "双极板涂层")])  # back, its content unchanged
+    index, rebuilt = checked_index(warehouse, tmp_path / "index")
+    assert "A" in index.where and len(index) == 2
+    assert rebuilt is None and len(index.segments) == 2  # added incrementally, not a full rebuild

@@ -57,6 +57,14 @@ def seen_since(warehouse: Warehouse, source: str, crawl_started: datetime) -> tu
     return int(row["seen"]), int(row["known"])
 
 
+def index_figures(warehouse: Warehouse) -> Row:
+    """What the matching index must agree with: `active` listings, and `newest_change`, the
+    latest last_changed of any listing (no index watermark can be later)."""
+    return warehouse.query(
+        "SELECT count(*) FILTER (WHERE active) AS active, max(last_changed) AS newest_change FROM listings"
+    )[0]
+
+
 def inactive_listing_ids(warehouse: Warehouse) -> list[str]:
     return [r["listing_id"] for r in warehouse.query("SELECT listing_id FROM listings WHERE NOT active")]
 

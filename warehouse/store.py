@@ -118,6 +118,7 @@ def _upsert(
     records: Iterable[Mapping[str, Any]],
     extra_insert: Mapping[str, str] | None = None,
     extra_updates: str = "",
+    changed_also: str = "",
 ) -> UpsertCounts:
     records = list(records)
     batch = _batch_table(records, columns, key)
@@ -131,7 +132,7 @@ def _upsert(
         f"INSERT INTO {table} ({', '.join([*names, *extra_insert])}, first_seen, last_seen, last_changed)"
         f" SELECT {select}, $now, $now, $now FROM batch b"
         f" ON CONFLICT ({key}) DO UPDATE SET {updates}, last_seen = EXCLUDED.last_seen,"
-        f" last_changed = CASE WHEN {table}.content_hash <> EXCLUDED.content_hash"
+        f" last_changed = CASE WHEN {table}.content_hash <> EXCLUDED.content_hash{changed_also}"
         f"   THEN EXCLUDED.last_changed ELSE {table}.last_changed END{extra_updates}"
     )
     with warehouse.transaction() as con:
@@ -156,6 +157,9 @@ def upsert_listings(warehouse: Warehouse, records: Iterable[Mapping[str, Any]]) 
             ", active = TRUE, sources = CASE WHEN list_contains(listings.sources, EXCLUDED.source)"
             " THEN listings.sources ELSE list_append(listings.sources, EXCLUDED.source) END"
         ),
+        # Back from inactive counts as a change: the matching index masked it, and only adds
+        # listings changed since its watermark.
+        changed_also=" OR NOT listings.active",
     )
 
 

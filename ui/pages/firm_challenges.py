@@ -8,7 +8,7 @@ from datetime import date
 import streamlit as st
 
 from jiebang import firm
-from jiebang.errors import AccessDenied, JiebangError
+from jiebang.errors import AccessDenied, IndexUnusable, JiebangError
 from jiebang.pipeline import match_one_challenge
 from ui.context import ANY_DATE, current_user, or_stop, plain, safe_url, settings, show_error, warehouse
 
@@ -144,6 +144,8 @@ if status in firm.EDITABLE:
             s = settings()
             try:  # the text changed: match again so brokers see fitting candidates
                 match_one_challenge(wh, challenge_id, today=date.today(), top_k=s.match_top_k, index_dir=s.index_dir)
+            except IndexUnusable:  # the why is for the operator, not the firm
+                st.session_state["firm_flash"] = "已保存修改；匹配索引正在维护，重新匹配将在下一次运行重建索引后进行。"
             except JiebangError as exc:
                 st.session_state["firm_flash"] = f"已保存修改；重新匹配暂未完成：{plain(exc)}"
             else:

@@ -6,7 +6,7 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from jiebang import firm
-from jiebang.errors import JiebangError
+from jiebang.errors import IndexUnusable, JiebangError
 from jiebang.pipeline import match_one_challenge
 from ui.context import ANY_DATE, current_user, or_stop, plain, settings, warehouse
 
@@ -21,6 +21,9 @@ EMPTY = {name: None for name in firm.FIELD_LABELS} | {
 }
 PROBLEMS = "post_problems"  # field name → why, from the last refused post
 POSTED = "post_result"  # (PostResult, submitted) of the post the next run reports and matches
+INDEX_PENDING = (  # shown instead of the matches when the index needs the next run's rebuild
+    "需求已保存。匹配索引正在维护，本次暂未匹配；匹配将在下一次运行重建索引后进行，技术经纪人审核时会为这条需求匹配。"
+)
 
 user = current_user()
 wh = warehouse()
@@ -132,6 +135,8 @@ if posted := st.session_state.pop(POSTED, None):
                 outcome = match_one_challenge(
                     wh, result.challenge_id, today=date.today(), top_k=s.match_top_k, index_dir=s.index_dir
                 )
+        except IndexUnusable:  # the why (paths, what to run) is for the operator, not the firm
+            st.info(INDEX_PENDING)
         except JiebangError as exc:
             st.warning(f"需求已保存，但匹配暂未完成：{plain(exc)}。经纪人审核时会重新匹配。")
         else:
