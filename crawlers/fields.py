@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -81,7 +81,7 @@ def ipc_codes(texts: str | Iterable[str | None] | None) -> list[str]:
     return unique(code for text in texts for code in _ipc_matches(text))
 
 
-def _ipc_matches(text: str | None) -> Iterable[str]:
+def _ipc_matches(text: str | None) -> Iterator[str]:
     for m in _IPC.finditer(_text(text or "").upper()):
         yield f"{m[1]}{m[2]}{m[3]}{int(m[4])}/{m[5]}"
 

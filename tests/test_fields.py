@@ -4,6 +4,7 @@ changes nothing (the property the warehouse migration relies on)."""
 
 from __future__ import annotations
 
+import runpy
 from datetime import date, datetime
 from pathlib import Path
 
@@ -189,3 +190,17 @@ def test_the_same_patent_crawled_and_imported_gets_the_same_codes_and_dates(tmp_
             "published_on": "2015-01-06",
         }
     )
+
+
+MIGRATION_0009 = Path(__file__).parents[1] / "warehouse" / "migrations" / "0009_normalised_fields.py"
+migration_rule = runpy.run_path(str(MIGRATION_0009))["canonical_ipc"]
+
+
+@pytest.mark.unit
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_IPC_LIKE, st.text(max_size=30)), max_size=4))
+@example(["G06F 015/00", "见说明书", "G06F15/00"])
+def test_the_warehouse_migration_rewrites_codes_as_the_normaliser_does(texts):
+    """Migration 0009 carries its own copy of the rule (a migration must not change meaning
+    later); today it must give what crawlers.fields gives, or stored and crawled codes differ."""
+    assert migration_rule(texts) == ipc_codes(texts)
