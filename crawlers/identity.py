@@ -17,6 +17,12 @@ _PUBLICATION = re.compile(
 _CHECK_DIGIT = re.compile(r"\.[0-9X]$")  # CN application numbers end in ".7": not part of the number
 
 
+def compact_number(number: str | None) -> str:
+    """'US-2015112182-A1' → 'US2015112182A1': no separators, kind code kept (the form Google
+    Patents writes in its URLs; normalise_publication_number goes on to the id)."""
+    return re.sub(r"[\s,./-]", "", unicodedata.normalize("NFKC", number or "").upper())
+
+
 def normalise_publication_number(raw: str) -> str | None:
     """Country + number without kind code and separators; China is assumed when no country.
 
@@ -27,8 +33,7 @@ def normalise_publication_number(raw: str) -> str | None:
     >>> normalise_publication_number("US-D361061-S"), normalise_publication_number("RE31811")
     ('USD361061', 'USRE31811')
     """
-    text = _CHECK_DIGIT.sub("", unicodedata.normalize("NFKC", raw or "").strip().upper())
-    compact = re.sub(r"[\s,./-]", "", text)
+    compact = compact_number(_CHECK_DIGIT.sub("", unicodedata.normalize("NFKC", raw or "").strip().upper()))
     m = _PUBLICATION.match(compact)
     if not m:
         return None

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from crawlers.fields import ipc_code, iso_date, split_names
 from crawlers.importers import FORMATS, load_file, read_items
-from crawlers.importers.common import iso_date, normalise_ipc, split_names, us_publication_number
+from crawlers.importers.common import us_publication_number
 from crawlers.importers.table import amount_in_wan, header_key
 from crawlers.importers.uspto_legacy import patdoc_ipc
 from crawlers.loading import load_items
@@ -822,8 +823,8 @@ def test_iso_date(value, expected):
         ("见说明书", None),
     ],
 )
-def test_normalise_ipc(text, expected):
-    assert normalise_ipc(text) == expected
+def test_ipc_code(text, expected):
+    assert ipc_code(text) == expected
 
 
 @pytest.mark.unit

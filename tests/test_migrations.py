@@ -2,6 +2,9 @@ from pathlib import Path
 
 import pytest
 
+from crawlers.fields import ipc_codes
+from crawlers.validation import validate_listing
+from warehouse import store
 from warehouse.gateway import Warehouse
 from warehouse.migrations import available_migrations, current_version, migrate
 
@@ -34,3 +37,76 @@ def test_rerunning_migrations_is_a_no_op(tmp_path: Path):
 def test_migration_versions_are_unique_and_consecutive():
     versions = [m.version for m in available_migrations()]
     assert versions == list(range(1, len(versions) + 1))
+
+
+# --- 0009: stored IPC codes in the one canonical form ---------------------------------------------
+
+# What the former normalisers stored: a crawl kept the main group's zeros, a spreadsheet import
+# kept text that is no code; the same patent crawled and imported had both forms.
+STORED_BEFORE_0009 = {
+    "CN101000001": ["G06F015/00", "H04L29/06"],
+    "CN101000002": ["G06F15/00"],
+    "CN101000003": ["G06F015/00", "G06F15/00", "见说明书"],
+    "CN101000004": [],
+}
+CANONICAL = {
+    "CN101000001": ["G06F15/00", "H04L29/06"],
+    "CN101000002": ["G06F15/00"],
+    "CN101000003": ["G06F15/00"],
+    "CN101000004": [],
+}
+
+
+def _crawled(listing_id: str, ipc: list[str]) -> dict:
+    """A listing as the loader stores it: a spider's item through validation."""
+    return validate_listing(
+        {
+            "record_type": "listing",
+            "kind": "patent",
+            "listing_id": listing_id,
+            "title": "一种数据处理方法",
+            "abstract": "一种数据处理方法。",
+            "applicants": ["浙江大学"],
+            "keywords": ["数据"],
+            "ipc": ipc,
+            "publication_number": f"{listing_id}A",
+            "price_wan": 5,
+            "published_on": "2015-01-06",
+            "url": f"http://127.0.0.1:8765/cnipr/{listing_id}",
+            "source": "cnipr",
+        }
+    )
+
+
+def _listing_rows(wh: Warehouse) -> dict[str, dict]:
+    rows = wh.query("SELECT listing_id, ipc, content_hash, last_changed FROM listings ORDER BY listing_id")
+    return {r["listing_id"]: r for r in rows}
+
+
+def test_0009_rewrites_stored_ipc_codes_once_and_the_next_crawl_finds_them_unchanged(tmp_path: Path):
+    wh = Warehouse(tmp_path / "v8.duckdb")
+    migrate(wh, up_to=8)
+    store.upsert_listings(wh, [_crawled(i, codes) for i, codes in STORED_BEFORE_0009.items()])
+    before = _listing_rows(wh)
+
+    assert migrate(wh)[0] == 9
+    after = _listing_rows(wh)
+    assert {i: r["ipc"] for i, r in after.items()} == CANONICAL
+    for untouched in ("CN101000002", "CN101000004"):  # already canonical: not even last_changed moves
+        assert after[untouched] == before[untouched]
+    for rewritten in ("CN101000001", "CN101000003"):
+        assert after[rewritten]["last_changed"] > before[rewritten]["last_changed"]
+
+    # Running it again changes nothing: no version left to apply, and the rewrite itself finds
+    # nothing to do on canonical values.
+    assert migrate(wh) == []
+    (rewrite,) = [m for m in available_migrations() if m.version == 9]
+    assert rewrite.apply is not None
+    with wh.transaction() as con:
+        assert rewrite.apply(con) == 0
+    assert _listing_rows(wh) == after
+
+    # The next crawl of the same pages (now normalised by crawlers.fields) changes no listing.
+    counts = store.upsert_listings(wh, [_crawled(i, ipc_codes(codes)) for i, codes in STORED_BEFORE_0009.items()])
+    assert (counts.unchanged, counts.updated, counts.inserted) == (4, 0, 0)
+    assert _listing_rows(wh) == after

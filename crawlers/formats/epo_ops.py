@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from parsel import Selector, SelectorList
 
-from crawlers.fields import ipc_codes, iso_date
+from crawlers.fields import earliest_date, ipc_codes, iso_date
 
 NS = {"ex": "http://www.epo.org/exchange", "ops": "http://ops.epo.org"}
 TITLE_LANGUAGES = ("zh", "en")  # preferred title / abstract languages, in order; else the first given
@@ -114,9 +114,7 @@ def _exchange_record(doc: Selector) -> dict[str, Any]:
             biblio.xpath("ex:classifications-ipcr/ex:classification-ipcr/ex:text/text()").getall()
             or biblio.xpath("ex:classification-ipc/ex:text/text()").getall()
         ),
-        "priority_date": min(
-            filter(None, map(iso_date, biblio.xpath("ex:priority-claims//ex:date/text()").getall())), default=None
-        ),
+        "priority_date": earliest_date(*biblio.xpath("ex:priority-claims//ex:date/text()").getall()),
         "filing_date": iso_date(biblio.xpath("ex:application-reference//ex:date/text()").get()),
         "published_on": iso_date(publication_ref.xpath(".//ex:date/text()").get()),
         "language": abstract_lang or title_lang,
@@ -178,12 +176,12 @@ def _flat_document(doc: dict[str, Any]) -> dict[str, Any]:
         "applicants": doc.get("applicants_original") or doc.get("applicants_epodoc") or [],
         "inventors": doc.get("inventors_original") or doc.get("inventors_epodoc") or [],
         "ipc": ipc_codes(doc.get("intl_class") or []),
-        "priority_date": min((p["date"] for p in doc.get("priority_claims") or [] if p.get("date")), default=None),
-        "filing_date": (
+        "priority_date": earliest_date(*(p.get("date") for p in doc.get("priority_claims") or [])),
+        "filing_date": iso_date(
             (doc.get("application_reference_epodoc") or {}).get("date")
             or (doc.get("application_reference_docdb") or {}).get("date")
         ),
-        "published_on": (doc.get("publication_reference_docdb") or {}).get("date"),
+        "published_on": iso_date((doc.get("publication_reference_docdb") or {}).get("date")),
         "language": lang,
     }
 

@@ -16,13 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from crawlers.fields import earliest_date, ipc_code, iso_date, unique
 from crawlers.importers.common import (
-    earliest_date,
     google_patents_url,
-    iso_date,
-    normalise_ipc,
     patent_item,
-    unique,
     unreadable_item,
 )
 from crawlers.importers.xmldocs import (
@@ -112,7 +109,7 @@ def cn_ipc(biblio: ET.Element) -> list[str]:
     texts = texts_at(biblio, "classifications-ipcr/classification-ipcr/text")
     texts += texts_at(biblio, "classification-ipc/main-classification")
     texts += texts_at(biblio, "classification-ipc/further-classification")
-    return unique(normalise_ipc(t) for t in texts)
+    return unique(ipc_code(t) for t in texts)
 
 
 def _name(party: ET.Element) -> str | None:

@@ -1,19 +1,19 @@
 """What every importer needs: text files in whatever encoding brokers download, CSV rows
 numbered as records, the item a row becomes when it cannot be read, and small normalisers
-(dates, names, IPC codes, publication numbers and their Google Patents URL)."""
+(US publication numbers and their Google Patents URL). The field normalisers (dates, names,
+IPC codes) are crawlers.fields, shared with the spiders."""
 
 from __future__ import annotations
 
 import codecs
 import csv
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from crawlers.identity import compact_number
 from crawlers.validation import MAX_RECORD_CHARS
 from jiebang.errors import ImportRefused
 
@@ -115,92 +115,6 @@ def unreadable_item(base: dict[str, Any], problem: str, raw: Any) -> dict[str, A
 def file_ref(path: Path, number: int) -> str:
     """A stable reference for a record with no public URL: `file:<name>#<record number>`."""
     return f"file:{path.name}#{number}"
-
-
-_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-_WRITTEN_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?$")
-
-
-def iso_date(value: Any) -> str | None:
-    """YYYY-MM-DD from 20150106, 2015/1/6, 2015年1月6日 or a spreadsheet date.
-
-    Anything else is returned as written: validation then quarantines the record naming the
-    field, rather than the importer guessing a date or dropping it.
-
-    >>> iso_date("2015年1月6日"), iso_date("20150106"), iso_date("soon")
-    ('2015-01-06', '2015-01-06', 'soon')
-    """
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    text = unicodedata.normalize("NFKC", str(value)).strip()
-    if not text:
-        return None
-    if m := _COMPACT_DATE.match(text) or _WRITTEN_DATE.match(text):
-        return f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}"
-    return text
-
-
-def earliest_date(*values: str | None) -> str | None:
-    """The earliest of some YYYYMMDD / YYYY-MM-DD dates (a priority date is the earliest claim)."""
-    dates = [d for d in (iso_date(v) for v in values if v) if d and re.match(r"^\d{4}-\d{2}-\d{2}$", d)]
-    return min(dates) if dates else None
-
-
-_LIST_SEPARATORS = re.compile(r"\s*[;；,，、\n]\s*")
-
-
-def split_list(text: str | None) -> list[str]:
-    """'张三;李四；王五' → three names (CNKI and Chinese spreadsheets separate with ; ， 、)."""
-    return [part for part in _LIST_SEPARATORS.split(text or "") if part.strip()]
-
-
-# Pieces of one name that a comma-separated list splits off: "Lynx System Developers, Inc.",
-# "Robert W. Thompson, Jr." (Google Patents exports join several names with ", ").
-_NAME_SUFFIX = re.compile(
-    r"^(inc\.?|incorporated|ltd\.?|limited|l\.?l\.?c\.?|l\.?p\.?|n\.?v\.?|s\.?a\.?|a\.?g\.?|gmbh|co\.?|corp\.?|plc"
-    r"|jr\.?|sr\.?|ii|iii|iv|a limited liability .*)$",
-    re.IGNORECASE,
-)
-
-
-def split_names(text: str | None) -> list[str]:
-    """'Itt Corporation, Digital Equipment, Inc.' → ['Itt Corporation', 'Digital Equipment, Inc.']"""
-    names: list[str] = []
-    for part in (p.strip() for p in (text or "").split(",")):
-        if not part:
-            continue
-        if names and _NAME_SUFFIX.match(part):
-            names[-1] = f"{names[-1]}, {part}"
-        else:
-            names.append(part)
-    return names
-
-
-_IPC = re.compile(r"([A-H])\s*(\d{2})\s*([A-Z])\s*0*(\d{1,4})\s*/\s*(\d{1,6})")
-
-
-def normalise_ipc(text: str | None) -> str | None:
-    """The compact IPC form the crawled listings use: 'G06F 015/00' and 'C10M 169/00(2006.01)I'
-    become 'G06F15/00' and 'C10M169/00' (industry lookup reads prefixes of this form).
-
-    >>> normalise_ipc("C10M 169/00(2006.01)I")
-    'C10M169/00'
-    """
-    m = _IPC.search(unicodedata.normalize("NFKC", text or "").upper())
-    return f"{m[1]}{m[2]}{m[3]}{int(m[4])}/{m[5]}" if m else None
-
-
-def unique(values: Iterable[str | None]) -> list[str]:
-    return list(dict.fromkeys(v for v in values if v))
-
-
-def compact_number(number: str | None) -> str:
-    """'US-2015112182-A1' → 'US2015112182A1': the form Google Patents writes in its URLs."""
-    return re.sub(r"[\s,./-]", "", unicodedata.normalize("NFKC", number or "").upper())
 
 
 def google_patents_url(number: str | None) -> str | None:

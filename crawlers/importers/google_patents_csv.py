@@ -12,15 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from crawlers.fields import iso_date, split_names
 from crawlers.importers.common import (
     Row,
     csv_lines,
     file_ref,
-    iso_date,
     open_text,
     patent_item,
     rows_under_header,
-    split_names,
     unreadable_item,
 )
 from jiebang.errors import ImportRefused

@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from crawlers.fields import iso_date
 from crawlers.importers.common import (
     Row,
     csv_lines,
     file_ref,
     google_patents_url,
-    iso_date,
     open_text,
     patent_item,
     rows_under_header,

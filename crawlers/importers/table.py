@@ -23,17 +23,15 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from crawlers.fields import ipc_codes, iso_date, split_list, split_names
 from crawlers.identity import page_id
 from crawlers.importers.common import (
     csv_lines,
     file_ref,
     google_patents_url,
-    iso_date,
-    normalise_ipc,
     open_text,
     patent_item,
     rows_under_header,
-    split_list,
     unreadable_item,
 )
 from crawlers.spiders.achievements import price_in_wan
@@ -74,6 +72,7 @@ FIELDS = {
     ),
 }
 LIST_FIELDS = frozenset({"applicants", "inventors", "ipc", "keywords"})
+NAME_FIELDS = frozenset({"applicants", "inventors"})  # "Ricoh Company, Ltd." is one name
 DATE_FIELDS = frozenset({"published_on", "deadline", "filing_date", "priority_date"})
 AMOUNT_FIELDS = frozenset({"price_wan", "budget_wan"})
 
@@ -225,9 +224,12 @@ def field_values(cells: list[str], columns: list[Column]) -> dict[str, Any]:
 
 
 def convert(name: str, cell: str, header: str = "") -> Any:
+    if name == "ipc":
+        return ipc_codes(cell)
+    if name in NAME_FIELDS:
+        return split_names(cell)
     if name in LIST_FIELDS:
-        parts = split_list(cell)
-        return [normalise_ipc(p) or p for p in parts] if name == "ipc" else parts
+        return split_list(cell)
     if name in DATE_FIELDS:
         return iso_date(cell)
     if name in AMOUNT_FIELDS:

@@ -8,13 +8,10 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from crawlers.fields import earliest_date, ipc_code, iso_date, unique
 from crawlers.importers.common import (
-    earliest_date,
     google_patents_url,
-    iso_date,
-    normalise_ipc,
     patent_item,
-    unique,
     us_publication_number,
 )
 from crawlers.importers.xmldocs import child_or_empty, paragraphs, text_at, texts_at
@@ -39,7 +36,7 @@ def pap_item(root: ET.Element, source: str) -> dict[str, Any]:
             text_at(a, "organization-name") or _pap_person(a.find("name")) for a in biblio.iterfind("assignee")
         ),
         inventors=unique(_pap_person(i.find("name")) for i in inventors),
-        ipc=unique(normalise_ipc(code) for code in ipc),
+        ipc=unique(ipc_code(code) for code in ipc),
         priority_date=earliest_date(filing, *texts_at(biblio, "foreign-priority-data/filing-date")),
         filing_date=iso_date(filing),
         published_on=iso_date(text_at(publication, "document-date")),
@@ -100,4 +97,4 @@ def patdoc_ipc(code: str) -> str | None:
     m = _PATDOC_IPC.match(code)
     if not m or not m[2].strip():
         return None
-    return normalise_ipc(f"{m[1]}{m[2].strip()}/{m[3]}")
+    return ipc_code(f"{m[1]}{m[2].strip()}/{m[3]}")

@@ -17,14 +17,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from crawlers.fields import earliest_date, ipc_code, iso_date, unique
 from crawlers.importers import uspto_legacy
 from crawlers.importers.common import (
-    earliest_date,
     google_patents_url,
-    iso_date,
-    normalise_ipc,
     patent_item,
-    unique,
     unreadable_item,
     us_publication_number,
 )
@@ -159,12 +156,12 @@ def ice_ipc(biblio: ET.Element) -> list[str]:
     """IPC-R codes (from parts: section, class, subclass, main group, subgroup), else the IPC 7
     main and further classifications of v4.0/v4.1."""
     codes = [
-        normalise_ipc(
+        ipc_code(
             f"{text_at(c, 'section')}{text_at(c, 'class')}{text_at(c, 'subclass')}"
             f"{text_at(c, 'main-group')}/{text_at(c, 'subgroup')}"
         )
         for c in biblio.iterfind("classifications-ipcr/classification-ipcr")
     ]
-    codes += [normalise_ipc(text_of(c)) for c in biblio.iterfind("classification-ipc/main-classification")]
-    codes += [normalise_ipc(text_of(c)) for c in biblio.iterfind("classification-ipc/further-classification")]
+    codes += [ipc_code(text_of(c)) for c in biblio.iterfind("classification-ipc/main-classification")]
+    codes += [ipc_code(text_of(c)) for c in biblio.iterfind("classification-ipc/further-classification")]
     return unique(codes)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
+from crawlers.fields import iso_date, split_list
 from crawlers.identity import page_id
 from crawlers.spiders import SourceSpider
 from matching.text import chinese_number
@@ -53,7 +52,6 @@ class AchievementsSpider(SourceSpider):
 
     def parse_detail(self, response):
         text = lambda key: response.css(self.selector(key)).get()  # noqa: E731
-        keywords = [k.strip() for k in re.split(r"[；;，,、]+", text("keywords") or "")]
         yield {
             "record_type": "listing",
             "kind": "achievement",
@@ -62,13 +60,13 @@ class AchievementsSpider(SourceSpider):
             "applicants": [text("unit")],
             "field": text("field"),
             "abstract": " ".join(response.css(self.selector("summary")).getall()),
-            "keywords": keywords,
+            "keywords": split_list(text("keywords")),
             "maturity": text("maturity"),
             "cooperation": text("cooperation"),
             "price_text": text("price"),
             "price_wan": price_in_wan(text("price")),
             "contact": text("contact"),
-            "published_on": text("published"),
+            "published_on": iso_date(text("published")),
             "url": response.url,
             "source": self.source,
         }

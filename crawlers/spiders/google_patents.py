@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import scrapy
 
+from crawlers.fields import ipc_codes, iso_date
 from crawlers.spiders import SourceSpider
 
 
@@ -43,16 +44,11 @@ class GooglePatentsSpider(SourceSpider):
             "claims": "\n".join(claims),
             "applicants": response.css('dd[itemprop="assigneeOriginal"]::text').getall(),
             "inventors": response.css('dd[itemprop="inventor"]::text').getall(),
-            "ipc": list(
-                dict.fromkeys(
-                    c
-                    for c in response.css('li[itemprop="classifications"] span[itemprop="Code"]::text').getall()
-                    if "/" in c
-                )
-            ),
-            "priority_date": response.css('time[itemprop="priorityDate"]::attr(datetime)').get(),
-            "filing_date": response.css('time[itemprop="filingDate"]::attr(datetime)').get(),
-            "published_on": response.css('time[itemprop="publicationDate"]::attr(datetime)').get(),
+            # The classification tree lists each level (G06F, G06F15/00 …): only groups are codes.
+            "ipc": ipc_codes(response.css('li[itemprop="classifications"] span[itemprop="Code"]::text').getall()),
+            "priority_date": iso_date(response.css('time[itemprop="priorityDate"]::attr(datetime)').get()),
+            "filing_date": iso_date(response.css('time[itemprop="filingDate"]::attr(datetime)').get()),
+            "published_on": iso_date(response.css('time[itemprop="publicationDate"]::attr(datetime)').get()),
             "legal_status": response.css('dd[itemprop="legalStatusIfi"] span[itemprop="status"]::text').get(),
             "language": response.css("abstract::attr(lang)").get("").lower() or None,
             "url": response.url,

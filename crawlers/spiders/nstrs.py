@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import scrapy
 
-from crawlers.fields import query_int, split_names, with_query
+from crawlers.fields import query_int, split_list, split_names, with_query
 from crawlers.identity import page_id
 from crawlers.spiders import SourceSpider
 
@@ -64,7 +64,7 @@ class NstrsSpider(SourceSpider):
             "listing_id": page_id(self.source, url),
             "title": report.get("title"),
             "abstract": report.get("abstractCn") or report.get("abstractEn"),
-            "keywords": split_names(report.get("keywordsCn")),
+            "keywords": split_list(report.get("keywordsCn")),
             "applicants": list(dict.fromkeys(u.strip() for u in units if u and u.strip())),
             "inventors": split_names(report.get("creator")),
             "field": None,  # its `classification` (医药、卫生 …) is not one of the six industries matching compares

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import scrapy
 
-from crawlers.fields import iso_date, query_int, with_query
+from crawlers.fields import ipc_codes, iso_date, query_int, with_query
 from crawlers.spiders import SourceSpider
 
 USPTO_ODP: dict[str, Any] = {
@@ -66,7 +66,7 @@ class UsptoOdpSpider(SourceSpider):
             ],
             # ODP gives CPC only; CPC extends IPC below the main group, and its 2000-series
             # indexing codes have no IPC counterpart.
-            "ipc": [c for c in meta.get("cpcClassificationBag") or [] if not _INDEXING_CODE.match(c)],
+            "ipc": ipc_codes(c for c in meta.get("cpcClassificationBag") or [] if not _INDEXING_CODE.match(c)),
             "priority_date": None,  # in /foreign-priority and /continuity, not in the application data
             "filing_date": iso_date(meta.get("filingDate")),
             "published_on": iso_date(meta.get("grantDate") or meta.get("earliestPublicationDate")),
