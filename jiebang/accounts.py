@@ -22,12 +22,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from jiebang.errors import AccessDenied, JiebangError
+from jiebang.permissions import ACTIONS, role_label
 from warehouse import users
+from warehouse.domain import ADMIN, FIRM, ROLES
 from warehouse.gateway import Row, Warehouse
 from warehouse.store import now_utc
 
-ROLES = ("admin", "broker", "firm")
-ROLE_LABELS = {"admin": "管理员", "broker": "技术经纪人", "firm": "企业用户"}
 _HASHER = PasswordHasher()
 FIRM_ENGLISH_MAX_CHARS = 200
 
@@ -149,7 +149,7 @@ def add_user(
     anonymous challenge hides it like the Chinese name); not given, nothing is stored or changed."""
     if role not in ROLES:
         raise InvalidAccount(f"role: {role!r} is not one of {', '.join(ROLES)}")
-    if role == "firm" and not firm:
+    if role == FIRM and not firm:
         raise InvalidAccount("firm: a firm user needs --firm (the firm it belongs to)")
     name = username.strip()
     if not name:
@@ -157,7 +157,7 @@ def add_user(
     if len(name) > USERNAME_MAX_CHARS:
         raise InvalidAccount(f"username: at most {USERNAME_MAX_CHARS} characters (用户名过长)")
     firm_english = (firm_english or "").strip() or None
-    if firm_english is not None and role != "firm":
+    if firm_english is not None and role != FIRM:
         raise InvalidAccount("firm-en: only a firm user's firm has an English name (企业英文名仅用于企业用户)")
     if firm_english is not None and len(firm_english) > FIRM_ENGLISH_MAX_CHARS:
         raise InvalidAccount(f"firm-en: at most {FIRM_ENGLISH_MAX_CHARS} characters (企业英文名过长)")
@@ -167,11 +167,11 @@ def add_user(
         username=name,
         display_name=display_name or name,
         role=role,
-        firm=firm if role == "firm" else None,
+        firm=firm if role == FIRM else None,
         password_hash=password_hash,
         actor=actor,
     )
-    if firm_english is not None and role == "firm" and firm:
+    if firm_english is not None and role == FIRM and firm:
         users.set_firm_english_name(warehouse, firm=firm, english_name=firm_english)
     return _changed(users.get_user(warehouse, name), name)
 
@@ -292,8 +292,14 @@ def require_role(warehouse: Warehouse, user: User | None, *roles: str) -> User:
     if live is None:
         raise AccessDenied("请先登录 (sign in first)")
     if live.role not in roles:
-        raise AccessDenied(f"{ROLE_LABELS.get(live.role, live.role)}无权执行此操作 (role {live.role} may not do this)")
+        raise AccessDenied(f"{role_label(live.role)}无权执行此操作 (role {live.role} may not do this)")
     return live
+
+
+def ensure_permission(warehouse: Warehouse, user: User | None, action: str) -> User:
+    """The account behind `user` as it is now, if its role may do `action` (permissions.ACTIONS);
+    AccessDenied otherwise. An action the table does not know is a KeyError, never allowed."""
+    return require_role(warehouse, user, *ACTIONS[action])
 
 
 # --- changing accounts: the operator's CLI (actor "cli") and the admin's page ---------------------
@@ -333,12 +339,12 @@ def set_role(
     """Give an account another role (and firm). Its live sessions keep going with the new role."""
     if role not in ROLES:
         raise InvalidAccount(f"role: {role!r} is not one of {', '.join(ROLES)}")
-    if role == "firm" and not (firm or "").strip():
+    if role == FIRM and not (firm or "").strip():
         raise InvalidAccount("firm: a firm user needs --firm (the firm it belongs to)")
     row = users.update_user(
         warehouse,
         username.strip(),
-        {"role": role, "firm": (firm or "").strip() if role == "firm" else None},
+        {"role": role, "firm": (firm or "").strip() if role == FIRM else None},
         action="account_role",
         actor=actor,
         actor_role=actor_role,
@@ -367,34 +373,34 @@ def reset_password(
 def change_password(warehouse: Warehouse, user: User | None, current: str, new: str) -> User:
     """The signed-in user's own new password, after the current one; returns the User for this
     session (the account's other sessions end)."""
-    me = require_role(warehouse, user, *ROLES)
+    me = ensure_permission(warehouse, user, "manage_own_account")
     if not _password_matches(users.get_user(warehouse, me.username), current):
         raise InvalidAccount("当前密码不正确 (the current password is wrong)")
     return reset_password(warehouse, me.username, new, actor=me.username, actor_role=me.role)
 
 
 def accounts_list(warehouse: Warehouse, admin: User | None) -> list[Row]:
-    require_role(warehouse, admin, "admin")
+    ensure_permission(warehouse, admin, "manage_users")
     return users.list_users(warehouse)
 
 
 def admin_set_disabled(warehouse: Warehouse, admin: User | None, username: str, disabled: bool) -> User:
-    me = require_role(warehouse, admin, "admin")
+    me = ensure_permission(warehouse, admin, "manage_users")
     if username == me.username and disabled:
         raise InvalidAccount("不能停用自己的账户 (you cannot disable your own account)")
     return set_disabled(warehouse, username, disabled, actor=me.username, actor_role=me.role)
 
 
 def admin_set_role(warehouse: Warehouse, admin: User | None, username: str, role: str, firm: str | None) -> User:
-    me = require_role(warehouse, admin, "admin")
-    if username == me.username and role != "admin":
+    me = ensure_permission(warehouse, admin, "manage_users")
+    if username == me.username and role != ADMIN:
         raise InvalidAccount("不能取消自己的管理员角色 (you cannot demote yourself)")
     return set_role(warehouse, username, role, firm=firm, actor=me.username, actor_role=me.role)
 
 
 def admin_reset_password(warehouse: Warehouse, admin: User | None, username: str) -> str:
     """A fresh random password for `username` (shown once to the admin); its sessions end."""
-    me = require_role(warehouse, admin, "admin")
+    me = ensure_permission(warehouse, admin, "manage_users")
     password = random_password()
     while password_problem(password, username):  # practically never: 12 random characters
         password = random_password()

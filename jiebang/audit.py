@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from jiebang.accounts import User, require_role
+from jiebang.accounts import User, ensure_permission
 from jiebang.broker import Page
 from warehouse import workspace_queries
 from warehouse.gateway import Warehouse
@@ -43,7 +43,7 @@ def audit_entries(
     page_size: int = AUDIT_PAGE_SIZE,
 ) -> Page:
     """One page of audit lines, newest first, filtered (None: any; `entity` is part of an id)."""
-    require_role(warehouse, user, "admin")
+    ensure_permission(warehouse, user, "view_audit")
     rows, total = workspace_queries.audit_page(
         warehouse,
         actor=actor or None,
@@ -59,5 +59,5 @@ def audit_entries(
 
 
 def audit_filter_options(warehouse: Warehouse, user: User | None) -> dict[str, list[str]]:
-    require_role(warehouse, user, "admin")
+    ensure_permission(warehouse, user, "view_audit")
     return workspace_queries.audit_options(warehouse)

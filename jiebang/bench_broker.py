@@ -201,22 +201,22 @@ def run(
     deep = max(0, (n_challenges // broker.QUEUE_PAGE_SIZE) // 2)
     interactions: list[tuple[str, Callable[[], Any]]] = [
         ("filter options (distinct values)", lambda: broker.filter_options(wh, me)),
-        ("queue page 1, no filter", lambda: broker.challenge_queue(wh, me)),
-        (f"queue page {deep + 1} (deep offset)", lambda: broker.challenge_queue(wh, me, page=deep)),
-        ("queue: industry", lambda: broker.challenge_queue(wh, me, Filters(field=FIELDS[2]))),
-        ("queue: score 60–100", lambda: broker.challenge_queue(wh, me, Filters(min_score=60))),
-        ("queue: listing kind patent", lambda: broker.challenge_queue(wh, me, Filters(kind="patent"))),
-        ("queue: source zju", lambda: broker.challenge_queue(wh, me, Filters(source="zju"))),
+        ("queue page 1, no filter", lambda: broker.review_queue_page(wh, me)),
+        (f"queue page {deep + 1} (deep offset)", lambda: broker.review_queue_page(wh, me, page=deep)),
+        ("queue: industry", lambda: broker.review_queue_page(wh, me, Filters(field=FIELDS[2]))),
+        ("queue: score 60–100", lambda: broker.review_queue_page(wh, me, Filters(min_score=60))),
+        ("queue: listing kind patent", lambda: broker.review_queue_page(wh, me, Filters(kind="patent"))),
+        ("queue: source zju", lambda: broker.review_queue_page(wh, me, Filters(source="zju"))),
         (
             "queue: region + date range",
-            lambda: broker.challenge_queue(
+            lambda: broker.review_queue_page(
                 wh, me, Filters(region="嘉善", posted_from=date(2026, 3, 1), posted_to=date(2026, 6, 30))
             ),
         ),
-        ("queue: decision unreviewed", lambda: broker.challenge_queue(wh, me, Filters(decision="unreviewed"))),
+        ("queue: decision unreviewed", lambda: broker.review_queue_page(wh, me, Filters(decision="unreviewed"))),
         (
             "queue: all filters",
-            lambda: broker.challenge_queue(
+            lambda: broker.review_queue_page(
                 wh,
                 me,
                 Filters(
@@ -267,7 +267,7 @@ def run(
     def page_calls() -> tuple:
         return (
             broker.filter_options(wh, me),
-            broker.challenge_queue(wh, me),
+            broker.review_queue_page(wh, me),
             broker.challenge(wh, me, firm_id),
             broker.applications(wh, me, firm_id),
             broker.match_page(wh, me, firm_id),

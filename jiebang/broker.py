@@ -1,11 +1,12 @@
 """What a broker (技术经纪人) can do, with the role check made here (server side), not in the page.
 
-Every function takes (warehouse, user, …) and refuses (AccessDenied) anyone but a broker or an
-admin. Decisions are validated here and appended to the review log with their audit line; the
-matching step never proposes a rejected pair again, and reviewed pairs survive nightly runs.
+Every function takes (warehouse, user, …) and refuses (AccessDenied) a role the action table
+(jiebang/permissions.py: review_matches, export_pipeline, view_runs) does not allow. Decisions
+are validated here and appended to the review log with their audit line; the matching step never
+proposes a rejected pair again, and reviewed pairs survive nightly runs.
 
->>> page = challenge_queue(wh, me, Filters(field="新能源新材料", decision="unreviewed"))  # doctest: +SKIP
->>> decide(wh, me, page.rows[0]["challenge_id"], "CN101551481", "signed",               # doctest: +SKIP
+>>> page = review_queue_page(wh, me, Filters(field="新能源新材料", decision=UNREVIEWED))  # doctest: +SKIP
+>>> decide(wh, me, page.rows[0]["challenge_id"], "CN101551481", SIGNED,                 # doctest: +SKIP
 ...        deal_amount_wan=120, deal_date=date(2026, 11, 20))
 """
 
@@ -18,25 +19,14 @@ from datetime import date, datetime
 from typing import Any
 
 from jiebang import exports
-from jiebang.accounts import User, require_role
+from jiebang.accounts import User, ensure_permission
 from jiebang.errors import InvalidDecision, NotOnScreen
 from warehouse import queries, store, workspace_queries, workspace_store
+from warehouse.domain import BULK_DECISIONS, DECISION_LABELS, KIND_LABELS, REJECT, SIGNED
 from warehouse.gateway import Row, Warehouse
-from warehouse.workspace_queries import UNREVIEWED, Filters
+from warehouse.workspace_queries import Filters
 
-BROKER_ROLES = ("broker", "admin")
 REJECT_REASONS = ("技术不对口", "成熟度不足", "价格/榜额不匹配", "地域或合作方式不合适", "重复推荐", "其他")
-DECISION_LABELS = {
-    "shortlist": "入围",
-    "reject": "排除",
-    "contacted": "已联系",
-    "intent": "意向",
-    "signed": "签约",
-    "follow_up": "回访",
-}
-STATUS_LABELS = {UNREVIEWED: "待审核", **DECISION_LABELS}
-KIND_LABELS = {"patent": "专利", "achievement": "科技成果"}
-BULK_DECISIONS = ("shortlist", "reject", "contacted", "intent", "follow_up")  # 签约 is one deal at a time
 DEAL_MAX_WAN = 100_000.0  # 10 亿元: above this the amount is a typo (元 typed as 万元)
 DEAL_EARLIEST = date(2000, 1, 1)
 NOTE_MAX_CHARS = 1000
@@ -59,11 +49,11 @@ class Page:
         return max(1, -(-self.total // self.page_size))
 
 
-def _broker(warehouse: Warehouse, user: User | None) -> User:
-    return require_role(warehouse, user, *BROKER_ROLES)
+def _broker(warehouse: Warehouse, user: User | None, action: str = "review_matches") -> User:
+    return ensure_permission(warehouse, user, action)
 
 
-def challenge_queue(
+def review_queue_page(
     warehouse: Warehouse,
     user: User | None,
     filters: Filters | None = None,
@@ -73,7 +63,7 @@ def challenge_queue(
 ) -> Page:
     """One page of challenges with their unreviewed-match counts, most unreviewed first."""
     _broker(warehouse, user)
-    rows, total = workspace_queries.challenge_queue(
+    rows, total = workspace_queries.review_queue_rows(
         warehouse, filters or Filters(), limit=page_size, offset=max(page, 0) * page_size
     )
     return Page(rows, total, page, page_size)
@@ -214,11 +204,11 @@ def _validated(
         "deal_amount_wan": None,
         "deal_date": None,
     }
-    if decision == "reject":
+    if decision == REJECT:
         out["reason"] = _check_reason(reason)
     elif (reason or "").strip():
         raise InvalidDecision("排除原因：只有“排除”需要原因")
-    if decision == "signed":
+    if decision == SIGNED:
         out["deal_amount_wan"], out["deal_date"] = _check_deal(deal_amount_wan, deal_date, today)
     elif deal_amount_wan not in (None, "") or deal_date not in (None, ""):
         raise InvalidDecision("签约金额/日期：只有“签约”需要填写")
@@ -348,7 +338,7 @@ def share_match(
     if not owner.get("firm"):
         raise InvalidDecision("分享：该需求不是企业发布的（来自外部榜单），没有可分享的企业")
     latest = _require_matches(warehouse, challenge_id, [listing_id])[listing_id]
-    if latest["decision"] == "reject":
+    if latest["decision"] == REJECT:
         raise InvalidDecision("分享：已排除的匹配不能分享给企业")
     return workspace_store.share_match(warehouse, challenge_id, listing_id, actor=broker.username, role=broker.role)
 
@@ -417,18 +407,18 @@ def _table(rows: list[Row], headers: dict[str, str]) -> list[list[Any]]:
 
 def export_shortlist(warehouse: Warehouse, user: User | None, challenge_id: str, fmt: str) -> bytes:
     """A challenge's shortlist (入围 and beyond, best first) as "xlsx" or "csv" (UTF-8 with BOM) bytes."""
-    _broker(warehouse, user)
+    _broker(warehouse, user, "export_pipeline")
     rows = workspace_queries.shortlist_rows(warehouse, challenge_id)
     return exports.to_bytes(fmt, "入围清单", list(SHORTLIST_HEADERS.values()), _table(rows, SHORTLIST_HEADERS))
 
 
 def export_pipeline(warehouse: Warehouse, user: User | None, fmt: str) -> bytes:
     """Every decided pair of every challenge with its current state, as "xlsx" or "csv" bytes."""
-    _broker(warehouse, user)
+    _broker(warehouse, user, "export_pipeline")
     rows = workspace_queries.pipeline_rows(warehouse)
     return exports.to_bytes(fmt, "对接进展", list(PIPELINE_HEADERS.values()), _table(rows, PIPELINE_HEADERS))
 
 
 def run_overview(warehouse: Warehouse, user: User | None) -> dict[str, Any]:
-    _broker(warehouse, user)
+    _broker(warehouse, user, "view_runs")
     return {"counts": queries.table_counts(warehouse), "latest_run": queries.latest_run(warehouse)}

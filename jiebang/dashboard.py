@@ -10,19 +10,14 @@ import json
 from datetime import datetime
 from typing import Any
 
-from jiebang.accounts import User, require_role
-from jiebang.broker import BROKER_ROLES
+from jiebang.accounts import User, ensure_permission
 from warehouse import workspace_queries
+from warehouse.domain import DECISION_LABELS, PIPELINE_STAGES
 from warehouse.gateway import Row, Warehouse
 from warehouse.store import now_utc
 
-FUNNEL_STAGES = (
-    ("candidates", "候选"),
-    ("shortlisted", "入围"),
-    ("contacted", "已联系"),
-    ("intent", "意向"),
-    ("signed", "签约"),
-)
+CANDIDATES = "candidates"  # every proposed match: the funnel's top, before any decision
+FUNNEL_STAGES = ((CANDIDATES, "候选"), *((stage, DECISION_LABELS[stage]) for stage in PIPELINE_STAGES))
 NIGHTLY_FLOW = "nightly-refresh"
 
 
@@ -33,10 +28,10 @@ def funnel(warehouse: Warehouse, user: User | None) -> list[Row]:
     >>> [(s["label"], s["pairs"], s["from_previous"]) for s in funnel(wh, me)][:2]  # doctest: +SKIP
     [('候选', 200, None), ('入围', 12, 0.06)]
     """
-    require_role(warehouse, user, *BROKER_ROLES)
+    ensure_permission(warehouse, user, "view_dashboard")
     counts = workspace_queries.funnel_counts(warehouse)
     stages, previous = [], None
-    first = int(counts["candidates"])
+    first = int(counts[CANDIDATES])
     for key, label in FUNNEL_STAGES:
         pairs = int(counts[key])
         stages.append(
@@ -45,7 +40,7 @@ def funnel(warehouse: Warehouse, user: User | None) -> list[Row]:
                 "label": label,
                 "pairs": pairs,
                 "from_previous": None if not previous else round(pairs / previous, 4),
-                "from_candidates": None if not first or key == "candidates" else round(pairs / first, 4),
+                "from_candidates": None if not first or key == CANDIDATES else round(pairs / first, 4),
             }
         )
         previous = pairs
@@ -54,19 +49,19 @@ def funnel(warehouse: Warehouse, user: User | None) -> list[Row]:
 
 def by_industry(warehouse: Warehouse, user: User | None) -> list[Row]:
     """Per challenge industry: matches, shortlisted pairs, deals and deal value (万元)."""
-    require_role(warehouse, user, *BROKER_ROLES)
+    ensure_permission(warehouse, user, "view_dashboard")
     return workspace_queries.by_industry(warehouse)
 
 
 def deals_by_month(warehouse: Warehouse, user: User | None) -> list[Row]:
     """技术交易额 per month (of the deal date): deals and their value in 万元."""
-    require_role(warehouse, user, *BROKER_ROLES)
+    ensure_permission(warehouse, user, "view_dashboard")
     return workspace_queries.deals_by_month(warehouse)
 
 
 def source_freshness(warehouse: Warehouse, user: User | None, now: datetime | None = None) -> list[Row]:
     """Per source: records, active ones, when it last reported one and how many days ago."""
-    require_role(warehouse, user, *BROKER_ROLES)
+    ensure_permission(warehouse, user, "view_dashboard")
     now = now or now_utc()
     rows = workspace_queries.source_freshness(warehouse)
     for row in rows:
@@ -78,7 +73,7 @@ def source_freshness(warehouse: Warehouse, user: User | None, now: datetime | No
 
 def last_nightly_run(warehouse: Warehouse, user: User | None) -> dict[str, Any] | None:
     """The latest nightly refresh: status, times, error, and per-source outcome from its stats."""
-    require_role(warehouse, user, *BROKER_ROLES)
+    ensure_permission(warehouse, user, "view_dashboard")
     run = workspace_queries.last_run(warehouse, NIGHTLY_FLOW)
     if run is None:
         return None

@@ -23,19 +23,22 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from crawlers.validation import BUDGET_MAX_WAN  # the same cap as a crawled or imported 榜额
-from jiebang.accounts import User, require_role
+from jiebang.accounts import User, ensure_permission
 from jiebang.errors import AccessDenied, JiebangError
+from jiebang.permissions import may
 from matching.text import normalise
 from matching.vocabulary import PRIORITY_INDUSTRIES
 from warehouse import challenge_store
+from warehouse.domain import (
+    CHALLENGE_STATUSES,
+    CLOSED,
+    DRAFT,
+    EDITABLE_STATUSES,
+    PENDING,
+    PUBLIC_STATUSES,
+    TRANSITIONS,
+)
 from warehouse.gateway import Row, Warehouse
-
-DRAFT, PENDING, PUBLISHED, SOLVED, CLOSED = "草稿", "待审核", "已发布", "已揭榜", "已关闭"
-STATUSES = (DRAFT, PENDING, PUBLISHED, SOLVED, CLOSED)
-EDITABLE = (DRAFT, PENDING)  # a firm may change its challenge only before it is published
-# What a broker may do from each status; an admin may also close from any status.
-TRANSITIONS = {DRAFT: (PENDING,), PENDING: (PUBLISHED, DRAFT), PUBLISHED: (SOLVED,), SOLVED: (CLOSED,)}
-BROKER_ROLES = ("broker", "admin")
 
 INDUSTRIES = (*PRIORITY_INDUSTRIES, "其他")
 COOPERATION_MODES = ("技术转让", "技术许可", "作价入股", "合作开发", "委托研发", "技术服务", "面议")
@@ -254,7 +257,7 @@ def _near_duplicates(
         row = rows[i]
         if visible_to is None or row["firm"] == visible_to:  # a broker, or the firm's own
             hints.append(DuplicateHint(round(score, 1), row["challenge_id"], row["title"], row["status"]))
-        elif row["status"] in (PUBLISHED, SOLVED) and not (row["anonymous"] and not row["revealed"]):
+        elif row["status"] in PUBLIC_STATUSES and not (row["anonymous"] and not row["revealed"]):
             hints.append(DuplicateHint(round(score, 1), None, row["title"], row["status"]))  # as on the board
         else:  # another firm's unpublished or anonymous challenge: only that there is one
             hints.append(DuplicateHint(round(score, 1)))
@@ -266,7 +269,7 @@ def _near_duplicates(
 
 def require_firm(warehouse: Warehouse, user: User | None) -> User:
     """The user if signed in as a firm user with a firm; AccessDenied otherwise."""
-    firm_user = require_role(warehouse, user, "firm")
+    firm_user = ensure_permission(warehouse, user, "manage_own_challenges")
     if not firm_user.firm:
         raise AccessDenied("该企业账户未关联企业 (firm account without a firm): ask an admin to set --firm")
     return firm_user
@@ -333,7 +336,7 @@ def update_challenge(
     (action "edit", before → after of the changed columns)."""
     firm_user = require_firm(warehouse, user)
     current = my_challenge(warehouse, firm_user, challenge_id)
-    _require_status(EDITABLE, "修改")(current)
+    _require_status(EDITABLE_STATUSES, "修改")(current)
     record = validate_challenge({**as_form(current), **changes}, today=today)
     row = challenge_store.change_challenge(
         warehouse,
@@ -343,7 +346,7 @@ def update_challenge(
         role=firm_user.role,
         action="edit",
         firm=firm_user.firm,
-        check=_require_status(EDITABLE, "修改"),
+        check=_require_status(EDITABLE_STATUSES, "修改"),
     )
     if row is None:
         raise AccessDenied(NOT_FOUND)
@@ -381,10 +384,10 @@ def shared_matches(warehouse: Warehouse, user: User | None, challenge_id: str) -
 
 def allowed_transitions(user: User | None, status: str) -> tuple[str, ...]:
     """The statuses `user` may move a challenge in `status` to (for buttons; set_status checks again)."""
-    if user is None or user.role not in BROKER_ROLES:
+    if not may(user, "curate_challenges"):
         return ()
     targets = TRANSITIONS.get(status, ())
-    if user.role == "admin" and status != CLOSED and CLOSED not in targets:
+    if may(user, "close_any_challenge") and status != CLOSED and CLOSED not in targets:
         targets = (*targets, CLOSED)
     return targets
 
@@ -392,9 +395,9 @@ def allowed_transitions(user: User | None, status: str) -> tuple[str, ...]:
 def set_status(warehouse: Warehouse, user: User | None, challenge_id: str, status: str) -> Row:
     """Move a challenge along 草稿 → 待审核 → 已发布 → 已揭榜 → 已关闭 (or 待审核 → 草稿 to send it
     back; an admin may close from any status). Audited (action "status", before → after)."""
-    curator = require_role(warehouse, user, *BROKER_ROLES)
-    if status not in STATUSES:
-        raise InvalidTransition(f"未知状态「{status}」（可选：{' → '.join(STATUSES)}）")
+    curator = ensure_permission(warehouse, user, "curate_challenges")
+    if status not in CHALLENGE_STATUSES:
+        raise InvalidTransition(f"未知状态「{status}」（可选：{' → '.join(CHALLENGE_STATUSES)}）")
 
     def check(before: Row) -> None:
         if status not in allowed_transitions(curator, before["status"]):
@@ -419,7 +422,7 @@ def set_status(warehouse: Warehouse, user: User | None, challenge_id: str, statu
 
 def reveal_firm(warehouse: Warehouse, user: User | None, challenge_id: str) -> Row:
     """Show an anonymous challenge's firm to solvers (a broker's decision). Audited ("reveal")."""
-    curator = require_role(warehouse, user, *BROKER_ROLES)
+    curator = ensure_permission(warehouse, user, "curate_challenges")
 
     def check(before: Row) -> None:
         if not before["anonymous"]:
@@ -450,18 +453,18 @@ def curation_queue(
     offset: int = 0,
 ) -> list[Row]:
     """Challenges in the given statuses, oldest first (the 待审核 queue by default)."""
-    require_role(warehouse, user, *BROKER_ROLES)
+    ensure_permission(warehouse, user, "curate_challenges")
     return challenge_store.challenges_in_status(warehouse, statuses, limit=limit, offset=offset)
 
 
 def status_counts(warehouse: Warehouse, user: User | None) -> dict[str, int]:
-    require_role(warehouse, user, *BROKER_ROLES)
+    ensure_permission(warehouse, user, "curate_challenges")
     return challenge_store.status_counts(warehouse)
 
 
 def curated_challenge(warehouse: Warehouse, user: User | None, challenge_id: str) -> Row:
     """Any challenge with its owner and lifecycle fields, for a broker or admin."""
-    require_role(warehouse, user, *BROKER_ROLES)
+    ensure_permission(warehouse, user, "curate_challenges")
     row = challenge_store.any_challenge(warehouse, str(challenge_id))
     if row is None:
         raise ChallengeNotFound(f"需求 {challenge_id} 不存在 (no such challenge)")

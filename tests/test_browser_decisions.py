@@ -84,7 +84,7 @@ def _follow_up(page, rank: int, decision: str) -> tuple[str, str]:
 
 def test_decisions_land_on_the_challenge_and_listing_on_screen(loaded_warehouse, app_url):
     add_user(loaded_warehouse, "broker1", "broker-pass-1", "broker", display_name="李经纪")
-    queue = queries.challenge_queue(loaded_warehouse)
+    queue = queries.challenge_match_counts(loaded_warehouse)
     assert len(queue) >= 3
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     clicked: list[tuple[str, str, str]] = []  # (header, card text, decision) as the page showed them
@@ -110,7 +110,7 @@ def test_decisions_land_on_the_challenge_and_listing_on_screen(loaded_warehouse,
         page.screenshot(path=str(SCREENSHOTS / "broker_decisions.png"), full_page=True)
         browser.close()
 
-    titles = {c["title"]: c["challenge_id"] for c in queries.challenge_queue(loaded_warehouse)}
+    titles = {c["title"]: c["challenge_id"] for c in queries.challenge_match_counts(loaded_warehouse)}
     expected = []
     for header, card, decision in clicked:
         challenge_id = titles[header]

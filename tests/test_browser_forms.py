@@ -77,7 +77,7 @@ def test_an_application_is_stored_once_however_often_the_button_is_clicked(loade
         expect(card.get_by_text("必填").first).to_be_visible(timeout=TIMEOUT)
         browser.close()
 
-    [challenge] = [c for c in queries.challenge_queue(loaded_warehouse) if c["title"] == title]
+    [challenge] = [c for c in queries.challenge_match_counts(loaded_warehouse) if c["title"] == title]
     stored = loaded_warehouse.query(
         "SELECT team, contact FROM applications WHERE challenge_id = ?", [challenge["challenge_id"]]
     )

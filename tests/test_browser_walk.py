@@ -85,7 +85,7 @@ def test_firm_posts_broker_curates_and_the_firm_sees_the_shared_match(loaded_war
         card = broker_page.locator(".st-key-match-1")
         expect(card).to_contain_text(first["title"])
         card.get_by_role("button", name="入围").click()
-        expect(card.get_by_text("状态：已入围")).to_be_visible(timeout=30_000)
+        expect(card.get_by_text("状态：入围")).to_be_visible(timeout=30_000)
         card.get_by_role("button", name="分享给企业").click()
         expect(card.get_by_text("已分享给企业").first).to_be_visible(timeout=30_000)
 

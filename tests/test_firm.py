@@ -443,7 +443,7 @@ def test_posting_is_matched_at_once_and_kept_by_the_nightly_run(loaded_warehouse
 
 
 def test_matching_one_challenge_leaves_other_challenges_alone(loaded_warehouse):
-    other = queries.challenge_queue(loaded_warehouse)[0]["challenge_id"]
+    other = queries.challenge_match_counts(loaded_warehouse)[0]["challenge_id"]
     before = loaded_warehouse.query("SELECT * FROM matches WHERE challenge_id = ? ORDER BY listing_id", [other])
     match_one_challenge(loaded_warehouse, _post(loaded_warehouse), today=TODAY, top_k=5)
     assert loaded_warehouse.query("SELECT * FROM matches WHERE challenge_id = ? ORDER BY listing_id", [other]) == before
@@ -548,7 +548,7 @@ def test_firm_a_cannot_reach_firm_bs_challenge_through_any_service(two_firms):
         assert str(other_firms.value) == str(unknown.value) == firm.NOT_FOUND, name  # ids cannot be probed
     services = _broker_services()
     assert {f.__name__ for f in services} >= {
-        "challenge_queue",
+        "review_queue_page",
         "challenge",
         "ranked_matches",
         "decide",

@@ -235,7 +235,7 @@ def test_reviews_are_an_append_only_log(matched):
 
     shown = {r["listing_id"]: r["decision"] for r in queries.matches_for_challenge(matched, CID)}
     assert shown == {"L1": "contacted", "L2": None, "L3": None}  # the latest decision per pair
-    (queued,) = queries.challenge_queue(matched)
+    (queued,) = queries.challenge_match_counts(matched)
     assert (queued["n_matches"], queued["n_unreviewed"], queued["best_score"]) == (3, 2, 90.0)
 
 

@@ -36,13 +36,13 @@ def _page(name: str, warehouse, user: User | None) -> AppTest:
 
 
 def _first_challenge(warehouse) -> dict:
-    return queries.challenge_queue(warehouse)[0]
+    return queries.challenge_match_counts(warehouse)[0]
 
 
 def test_broker_page_lists_challenges_and_ranked_matches(loaded_warehouse):
     at = _page("broker.py", loaded_warehouse, BROKER)
     assert not at.exception
-    queue = broker.challenge_queue(loaded_warehouse, BROKER)  # the first page of the queue
+    queue = broker.review_queue_page(loaded_warehouse, BROKER)  # the first page of the queue
     assert queue.total == queries.table_counts(loaded_warehouse)["challenges"] > len(queue.rows)
     assert at.selectbox(key="broker_challenge_pick").options == [
         f"{row['title']}  ·  待审 {row['n_unreviewed']}  ·  最高分 {row['best_score'] or 0:.0f}" for row in queue.rows
@@ -327,7 +327,7 @@ def test_a_deal_through_the_follow_up_form_is_validated_and_stored(tmp_path):
     assert [
         (r["decision"], r["deal_amount_wan"], r["deal_date"], r["note"]) for r in queries.reviews_for(wh, "mkt:/1")
     ] == [("signed", 120.0, date(2026, 11, 20), "合同已登记")]
-    assert any("已签约 120 万元" in c.value for c in at.caption)
+    assert any("签约 120 万元" in c.value for c in at.caption)
 
 
 def test_bulk_reject_and_share_through_the_page(tmp_path):

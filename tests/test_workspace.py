@@ -180,7 +180,7 @@ def test_a_decision_from_a_card_of_another_challenge_than_the_one_on_screen_is_r
 @pytest.mark.parametrize(
     "call",
     [
-        lambda wh, u: broker.challenge_queue(wh, u),
+        lambda wh, u: broker.review_queue_page(wh, u),
         lambda wh, u: broker.match_page(wh, u, "firm:anon"),
         lambda wh, u: broker.decide(wh, u, "firm:anon", "CN2", "shortlist"),
         lambda wh, u: broker.decide_many(wh, u, "firm:anon", ["CN2"], "shortlist"),
@@ -296,7 +296,7 @@ def test_a_note_keeps_the_decision_and_is_shown_on_the_card(wh):
 def test_queue_filters_return_the_right_challenges_and_counts(wh, filters, expected):
     broker.decide(wh, BROKER, "mkt:/1", "CN1", "shortlist")
     broker.decide(wh, BROKER, "mkt:/1", "zju:/a1", "reject", reason="成熟度不足")
-    page = broker.challenge_queue(wh, BROKER, filters)
+    page = broker.review_queue_page(wh, BROKER, filters)
     assert [(r["challenge_id"], r["n_matches"], r["n_unreviewed"]) for r in page.rows] == expected
     assert page.total == len(expected)
     assert "firm:draft" not in {r["challenge_id"] for r in page.rows}  # a firm's draft is never in the queue
@@ -323,14 +323,14 @@ def test_match_page_filters(wh, filters, include_rejected, expected):
 
 
 def test_queue_and_matches_paginate(wh):
-    pages = [broker.challenge_queue(wh, BROKER, page=n, page_size=2) for n in range(3)]
+    pages = [broker.review_queue_page(wh, BROKER, page=n, page_size=2) for n in range(3)]
     assert [[r["challenge_id"] for r in p.rows] for p in pages] == [
         ["mkt:/1", "firm:anon"],
         ["mkt:/2", "mkt:/3"],
         ["mkt:/old"],
     ]
     assert {p.total for p in pages} == {5} and pages[0].pages == 3
-    assert broker.challenge_queue(wh, BROKER, page=9, page_size=2).total == 5  # past the end: still counted
+    assert broker.review_queue_page(wh, BROKER, page=9, page_size=2).total == 5  # past the end: still counted
     second = broker.match_page(wh, BROKER, "mkt:/1", page=1, page_size=2)
     assert ([m["listing_id"] for m in second.rows], second.total) == (["CN2"], 3)
 
@@ -351,7 +351,7 @@ def test_rejected_listings_never_return_and_shortlists_survive_a_matching_run(lo
     from tests.conftest import TODAY as FIXTURE_TODAY
     from warehouse import store
 
-    challenge_id = broker.challenge_queue(loaded_warehouse, BROKER).rows[0]["challenge_id"]
+    challenge_id = broker.review_queue_page(loaded_warehouse, BROKER).rows[0]["challenge_id"]
     top, second, third = broker.match_page(loaded_warehouse, BROKER, challenge_id, page_size=3).rows
     broker.decide(loaded_warehouse, BROKER, challenge_id, top["listing_id"], "shortlist")
     broker.decide_many(loaded_warehouse, BROKER, challenge_id, [second["listing_id"]], "reject", reason="重复推荐")
@@ -632,7 +632,7 @@ def test_applications_are_stored_audited_rate_limited_and_shown_to_the_broker(wh
     lines = _audit(wh, "apply")
     assert len(lines) == 5 and lines[0]["actor"] == "solver:session-a" and lines[0]["role"] == "solver"
     assert json.loads(lines[0]["after"]) == {"challenge_id": "firm:anon", "team": GOOD["team"]}
-    queue = {r["challenge_id"]: r["n_applications"] for r in broker.challenge_queue(wh, BROKER).rows}
+    queue = {r["challenge_id"]: r["n_applications"] for r in broker.review_queue_page(wh, BROKER).rows}
     assert queue["firm:anon"] == 5
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
+from warehouse.domain import OPEN_STATUSES
 from warehouse.gateway import Row, Warehouse, fetch_rows
 from warehouse.store import append_audit
 
@@ -32,7 +33,8 @@ _PUBLIC_COLUMNS = f"""
 # For `redact` only: popped from every row before it is returned.
 _NAME_COLUMNS = f"{_HIDDEN} AS _hidden, c.firm AS _firm, c.issuer AS _issuer, p.english_name AS _english_name"
 _TEXTS = ("title", "description", "targets", "cooperation")
-_OPEN = "c.status = '已发布' AND (c.deadline IS NULL OR c.deadline >= $today)"
+_OPEN = "list_contains($open, c.status) AND (c.deadline IS NULL OR c.deadline >= $today)"
+_OPEN_STATUSES = list(OPEN_STATUSES)
 
 Redactor = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 
@@ -45,7 +47,7 @@ def hidden_open(warehouse: Warehouse, *, today: date, field: str | None = None) 
         " coalesce(c.cooperation, '') AS cooperation, c.firm, c.issuer, p.english_name"
         " FROM challenges c LEFT JOIN firm_profiles p ON p.firm = c.firm"
         f" WHERE {_OPEN} AND {_HIDDEN} AND ($field IS NULL OR c.field = $field)",
-        {"today": today, "field": field},
+        {"open": _OPEN_STATUSES, "today": today, "field": field},
     )
 
 
@@ -74,6 +76,7 @@ def published(
         " ELSE ($search IS NULL OR contains(c.title, $search) OR contains(c.description, $search)) END"
         " ORDER BY c.first_seen DESC, c.challenge_id LIMIT $limit OFFSET $offset",
         {
+            "open": _OPEN_STATUSES,
             "today": today,
             "field": field,
             "search": search,
@@ -94,7 +97,8 @@ def published(
 
 def board_fields(warehouse: Warehouse, *, today: date) -> list[str]:
     rows = warehouse.query(
-        f"SELECT DISTINCT c.field FROM challenges c WHERE {_OPEN} AND c.field IS NOT NULL ORDER BY 1", {"today": today}
+        f"SELECT DISTINCT c.field FROM challenges c WHERE {_OPEN} AND c.field IS NOT NULL ORDER BY 1",
+        {"open": _OPEN_STATUSES, "today": today},
     )
     return [r["field"] for r in rows]
 
@@ -121,7 +125,7 @@ def insert_application(
         found = fetch_rows(
             con,
             f"SELECT c.challenge_id FROM challenges c WHERE {_OPEN} AND substr(sha256(c.challenge_id), 1, 16) = $ref",
-            {"today": today, "ref": ref},
+            {"open": _OPEN_STATUSES, "today": today, "ref": ref},
         )
         recent = (
             fetch_rows(

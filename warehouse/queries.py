@@ -6,6 +6,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
+from warehouse.domain import BROKER, DECISION_GRADES, OPEN_STATUSES, REJECT
 from warehouse.gateway import Row, Warehouse
 
 # The latest decision per (challenge, listing): reviews are an append-only log.
@@ -73,19 +74,15 @@ def open_challenges(warehouse: Warehouse, today: date) -> list[Row]:
     """Published challenges whose deadline has not passed."""
     return warehouse.query(
         "SELECT challenge_id, title, description, field, budget_wan, deadline, region, cooperation FROM challenges"
-        " WHERE status = '已发布' AND (deadline IS NULL OR deadline >= ?) ORDER BY challenge_id",
-        [today],
+        " WHERE list_contains(?, status) AND (deadline IS NULL OR deadline >= ?) ORDER BY challenge_id",
+        [list(OPEN_STATUSES), today],
     )
 
 
 def rejected_pairs(warehouse: Warehouse) -> set[tuple[str, str]]:
     """Pairs whose latest decision is reject: never proposed again."""
-    rows = warehouse.query(f"SELECT challenge_id, listing_id FROM ({_LATEST_REVIEW}) WHERE decision = 'reject'")
+    rows = warehouse.query(f"SELECT challenge_id, listing_id FROM ({_LATEST_REVIEW}) WHERE decision = ?", [REJECT])
     return {(r["challenge_id"], r["listing_id"]) for r in rows}
-
-
-# A broker's latest decision as a relevance grade: rejected 0, shortlisted 1, taken further 2.
-DECISION_GRADES = {"reject": 0, "shortlist": 1, "contacted": 2, "intent": 2, "signed": 2, "follow_up": 2}
 
 
 def labelled_pairs(warehouse: Warehouse) -> list[Row]:
@@ -97,8 +94,10 @@ def labelled_pairs(warehouse: Warehouse) -> list[Row]:
     ]
 
 
-def challenge_queue(warehouse: Warehouse) -> list[Row]:
-    """Challenges with their number of proposals, unreviewed proposals and best score."""
+def challenge_match_counts(warehouse: Warehouse) -> list[Row]:
+    """Every challenge (any status, unfiltered, unpaged) with its number of proposals, unreviewed
+    proposals and best score, most unreviewed first. The broker's filtered, paged queue is
+    workspace_queries.review_queue_rows."""
     return warehouse.query(
         f"""
         SELECT c.challenge_id, c.title, c.field, c.budget_wan, c.deadline, c.issuer, c.region, c.status,
@@ -131,11 +130,11 @@ def matches_for_challenge(
         FROM matches m
         JOIN listings l USING (listing_id)
         LEFT JOIN ({_LATEST_REVIEW}) r ON r.challenge_id = m.challenge_id AND r.listing_id = m.listing_id
-        WHERE m.challenge_id = $cid AND ($all OR r.decision IS DISTINCT FROM 'reject')
+        WHERE m.challenge_id = $cid AND ($all OR r.decision IS DISTINCT FROM $rejected)
         ORDER BY m.score DESC, m.rank, m.listing_id
         LIMIT $limit OFFSET $offset
         """,
-        {"cid": challenge_id, "all": include_rejected, "limit": limit, "offset": offset},
+        {"cid": challenge_id, "all": include_rejected, "rejected": REJECT, "limit": limit, "offset": offset},
     )
     for row in rows:
         row["parts"] = json.loads(row["parts"])
@@ -178,14 +177,15 @@ def new_matches_above(warehouse: Warehouse, run_id: str, min_score: float) -> li
     return warehouse.query(
         "SELECT m.challenge_id, c.title AS challenge_title, m.listing_id, l.title AS listing_title,"
         " m.score, m.rank, coalesce((SELECT list(DISTINCT r.reviewer ORDER BY r.reviewer) FROM reviews r"
-        "   JOIN users u ON u.username = r.reviewer AND u.role = 'broker'"
+        "   JOIN users u ON u.username = r.reviewer AND u.role = $broker"
         "   WHERE r.challenge_id = m.challenge_id), []) AS brokers"
         " FROM new_matches n JOIN matches m USING (challenge_id, listing_id)"
         " JOIN challenges c USING (challenge_id) JOIN listings l USING (listing_id)"
         " WHERE n.run_id = $run AND m.score >= $min ORDER BY m.challenge_id, m.rank",
-        {"run": run_id, "min": float(min_score)},
+        {"run": run_id, "min": float(min_score), "broker": BROKER},
     )
 
 
 def broker_usernames(warehouse: Warehouse) -> list[str]:
-    return [r["username"] for r in warehouse.query("SELECT username FROM users WHERE role = 'broker' ORDER BY 1")]
+    rows = warehouse.query("SELECT username FROM users WHERE role = ? ORDER BY 1", [BROKER])
+    return [r["username"] for r in rows]

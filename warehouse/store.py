@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from jiebang.errors import excerpt
+from warehouse.domain import BROKER, DECISIONS, REJECT
 from warehouse.gateway import Warehouse, fetch_rows
 
 LISTING_COLUMNS = (
@@ -58,7 +59,6 @@ CHALLENGE_COLUMNS = (
 # Fields that say where a record was seen, not what it says: excluded from the content hash.
 _PROVENANCE = {"url", "source"}
 _LIST_COLUMNS = {"keywords", "applicants", "inventors", "ipc"}
-DECISIONS = ("shortlist", "reject", "contacted", "intent", "signed", "follow_up")
 
 
 @dataclass(frozen=True)
@@ -339,7 +339,7 @@ def record_review(
     reviewer: str,
     reason: str | None = None,
     note: str | None = None,
-    role: str = "broker",
+    role: str = BROKER,
     deal_amount_wan: float | None = None,
     deal_date: Any = None,
 ) -> int:
@@ -369,7 +369,7 @@ def append_review(
     reviewer: str,
     reason: str | None = None,
     note: str | None = None,
-    role: str = "broker",
+    role: str = BROKER,
     deal_amount_wan: float | None = None,
     deal_date: Any = None,
 ) -> int:
@@ -377,7 +377,7 @@ def append_review(
     that several decisions, e.g. a bulk action, commit or fail together); returns its review_id."""
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}; expected one of {', '.join(DECISIONS)}")
-    if decision == "reject" and not (reason or "").strip():
+    if decision == REJECT and not (reason or "").strip():
         raise ValueError("排除 (reject) needs a reason")
     previous = fetch_rows(
         con,

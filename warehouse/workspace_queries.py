@@ -15,15 +15,20 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
+from warehouse.domain import PIPELINE_STAGES, PRIVATE_STATUSES, REJECT, SIGNED, UNREVIEWED
 from warehouse.gateway import Row, Warehouse
 
-UNREVIEWED = "unreviewed"  # the decision-status filter for pairs nobody has decided on yet
-DECISION_ORDER = ("shortlist", "reject", "contacted", "intent", "signed", "follow_up")
 # How far a pair got along the pipeline (the furthest decision it ever had; reject and 回访 do
-# not move it): 候选 0 → 入围 1 → 已联系 2 → 意向 3 → 签约 4.
-_STAGE = (
-    "CASE decision WHEN 'shortlist' THEN 1 WHEN 'contacted' THEN 2 WHEN 'intent' THEN 3 WHEN 'signed' THEN 4 ELSE 0 END"
-)
+# not move it): 候选 0 → 入围 1 → 已联系 2 → 意向 3 → 签约 4 (domain.PIPELINE_STAGES, bound as $stages).
+_STAGE = "coalesce(list_position($stages, decision), 0)"
+# The words the SQL of this module compares with, bound as parameters (`_query` passes only those used).
+_WORDS: dict[str, Any] = {
+    "private": list(PRIVATE_STATUSES),
+    "undecided": UNREVIEWED,
+    "rejected": REJECT,
+    "deal": SIGNED,
+    "stages": list(PIPELINE_STAGES),
+}
 _LATEST = """
     SELECT challenge_id, listing_id, decision, reason, note, reviewer, decided_at, deal_amount_wan, deal_date
     FROM reviews {where}
@@ -31,15 +36,16 @@ _LATEST = """
 """
 # The latest 签约 per pair: a deal signed again (corrected) counts once, with its latest amount.
 _DEALS = """
-    SELECT challenge_id, listing_id, deal_amount_wan, deal_date FROM reviews WHERE decision = 'signed'
+    SELECT challenge_id, listing_id, deal_amount_wan, deal_date FROM reviews WHERE decision = $deal
     QUALIFY row_number() OVER (PARTITION BY challenge_id, listing_id ORDER BY review_id DESC) = 1
 """
 
 
-def _query(warehouse: Warehouse, sql: str, params: dict[str, Any]) -> list[Row]:
-    """Run `sql` with the named parameters it uses (DuckDB refuses unused ones)."""
+def _query(warehouse: Warehouse, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
+    """Run `sql` with the named parameters it uses (DuckDB refuses unused ones), the domain's
+    words (`_WORDS`) among them."""
     used = set(re.findall(r"\$(\w+)", sql))
-    return warehouse.query(sql, {k: v for k, v in params.items() if k in used})
+    return warehouse.query(sql, {k: v for k, v in {**_WORDS, **(params or {})}.items() if k in used})
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,7 @@ class Filters:
 
 
 _CHALLENGE_WHERE = (
-    "c.status <> '草稿' AND ($field IS NULL OR c.field = $field)"
+    "NOT list_contains($private, c.status) AND ($field IS NULL OR c.field = $field)"
     " AND ($region IS NULL OR contains(c.region, $region))"
     " AND ($posted_from IS NULL OR c.first_seen >= $posted_from::DATE)"
     " AND ($posted_to IS NULL OR c.first_seen < $posted_to::DATE + INTERVAL 1 DAY)"
@@ -84,12 +90,12 @@ _CHALLENGE_WHERE = (
 )
 _MATCH_WHERE = (
     "($min_score IS NULL OR m.score >= $min_score::DOUBLE) AND ($max_score IS NULL OR m.score <= $max_score::DOUBLE)"
-    " AND ($decision IS NULL OR r.decision = $decision OR ($decision = 'unreviewed' AND r.decision IS NULL))"
+    " AND ($decision IS NULL OR r.decision = $decision OR ($decision = $undecided AND r.decision IS NULL))"
 )
 _LISTING_WHERE = " AND ($kind IS NULL OR l.kind = $kind) AND ($source IS NULL OR list_contains(l.sources, $source))"
 
 
-def challenge_queue(
+def review_queue_rows(
     warehouse: Warehouse, filters: Filters, *, limit: int = 20, offset: int = 0
 ) -> tuple[list[Row], int]:
     """One page of challenges (drafts are the firm's own and never listed), most unreviewed
@@ -111,7 +117,7 @@ def challenge_queue(
               WHERE m.challenge_id IN (SELECT challenge_id FROM c) AND {_MATCH_WHERE}{listing_where}),
         agg AS (SELECT challenge_id, count(*) AS n_matches,
                        count(*) FILTER (WHERE decision IS NULL) AS n_unreviewed,
-                       count(*) FILTER (WHERE decision IS NOT NULL AND decision <> 'reject') AS n_kept,
+                       count(*) FILTER (WHERE decision IS NOT NULL AND decision <> $rejected) AS n_kept,
                        max(score) AS best_score
                 FROM m GROUP BY challenge_id)
         SELECT c.*, coalesce(agg.n_matches, 0) AS n_matches, coalesce(agg.n_unreviewed, 0) AS n_unreviewed,
@@ -135,7 +141,7 @@ def _count_queue(warehouse: Warehouse, filters: Filters, offset: int) -> int:
     """The total when the page asked for is past the end (rare: a filter shrank the queue)."""
     if offset == 0:
         return 0
-    return challenge_queue(warehouse, filters, limit=1, offset=0)[1]
+    return review_queue_rows(warehouse, filters, limit=1, offset=0)[1]
 
 
 def match_page(
@@ -150,7 +156,7 @@ def match_page(
     """One page of a challenge's ranked matches with the listing, the latest decision, whether
     it is shared with the firm, and how many matches pass the filters. Rejected matches are left
     out unless asked for (or filtered on)."""
-    show_rejected = include_rejected or filters.decision == "reject"
+    show_rejected = include_rejected or filters.decision == REJECT
     rows = _query(
         warehouse,
         f"""
@@ -164,7 +170,7 @@ def match_page(
         JOIN listings l ON l.listing_id = m.listing_id
         LEFT JOIN r ON r.listing_id = m.listing_id
         LEFT JOIN match_shares s ON s.challenge_id = m.challenge_id AND s.listing_id = m.listing_id
-        WHERE m.challenge_id = $cid AND ($all OR r.decision IS DISTINCT FROM 'reject')
+        WHERE m.challenge_id = $cid AND ($all OR r.decision IS DISTINCT FROM $rejected)
           AND {_MATCH_WHERE}{_LISTING_WHERE}
         ORDER BY m.score DESC, m.rank, m.listing_id
         LIMIT $limit OFFSET $offset
@@ -209,12 +215,14 @@ def latest_decisions(warehouse: Warehouse, challenge_id: str, listing_ids: Seque
 
 def filter_options(warehouse: Warehouse) -> dict[str, list[str]]:
     """The values the filter boxes offer: industries, regions, statuses, listing sources."""
-    rows = warehouse.query(
+    rows = _query(
+        warehouse,
         "SELECT 'field' AS name, field AS value FROM challenges WHERE field IS NOT NULL GROUP BY field"
         " UNION ALL SELECT 'region', region FROM challenges WHERE region IS NOT NULL GROUP BY region"
-        " UNION ALL SELECT 'status', status FROM challenges WHERE status <> '草稿' GROUP BY status"
+        " UNION ALL SELECT 'status', status FROM challenges WHERE NOT list_contains($private, status)"
+        " GROUP BY status"
         " UNION ALL SELECT 'source', source FROM listings GROUP BY source"
-        " ORDER BY name, value"
+        " ORDER BY name, value",
     )
     options: dict[str, list[str]] = {"field": [], "region": [], "status": [], "source": []}
     for row in rows:
@@ -241,7 +249,8 @@ _EXPORT_COLUMNS = """
 
 def shortlist_rows(warehouse: Warehouse, challenge_id: str) -> list[Row]:
     """A challenge's shortlist: matches whose latest decision keeps them (入围 and beyond)."""
-    return warehouse.query(
+    return _query(
+        warehouse,
         f"""
         WITH r AS ({_LATEST.format(where="WHERE challenge_id = $cid")}),
         d AS (SELECT * FROM ({_DEALS}) WHERE challenge_id = $cid)
@@ -251,7 +260,7 @@ def shortlist_rows(warehouse: Warehouse, challenge_id: str) -> list[Row]:
         JOIN listings l ON l.listing_id = r.listing_id
         LEFT JOIN d ON d.listing_id = r.listing_id
         LEFT JOIN match_shares s ON s.challenge_id = r.challenge_id AND s.listing_id = r.listing_id
-        WHERE r.decision <> 'reject'
+        WHERE r.decision <> $rejected
         ORDER BY m.score DESC, m.rank, l.listing_id
         """,
         {"cid": challenge_id},
@@ -260,7 +269,8 @@ def shortlist_rows(warehouse: Warehouse, challenge_id: str) -> list[Row]:
 
 def pipeline_rows(warehouse: Warehouse) -> list[Row]:
     """Every pair a broker has decided on (rejected ones with their reason), by challenge."""
-    return warehouse.query(
+    return _query(
+        warehouse,
         f"""
         WITH r AS ({_LATEST.format(where="")}), d AS ({_DEALS})
         SELECT {_EXPORT_COLUMNS}
@@ -270,7 +280,7 @@ def pipeline_rows(warehouse: Warehouse) -> list[Row]:
         LEFT JOIN d ON d.challenge_id = r.challenge_id AND d.listing_id = r.listing_id
         LEFT JOIN match_shares s ON s.challenge_id = r.challenge_id AND s.listing_id = r.listing_id
         ORDER BY c.challenge_id, m.score DESC NULLS LAST, m.rank, l.listing_id
-        """
+        """,
     )
 
 
@@ -280,22 +290,19 @@ _REACHED = f"SELECT challenge_id, listing_id, max({_STAGE}) AS stage FROM review
 
 
 def funnel_counts(warehouse: Warehouse) -> Row:
-    """Pairs at each stage reached: candidates (every proposed match), then 入围 … 签约."""
-    return warehouse.query(
-        f"""
-        SELECT (SELECT count(*) FROM matches) AS candidates,
-               count(*) FILTER (WHERE stage >= 1) AS shortlisted,
-               count(*) FILTER (WHERE stage >= 2) AS contacted,
-               count(*) FILTER (WHERE stage >= 3) AS intent,
-               count(*) FILTER (WHERE stage >= 4) AS signed
-        FROM ({_REACHED})
-        """
-    )[0]
+    """Pairs at each stage reached: `candidates` (every proposed match), then each of
+    domain.PIPELINE_STAGES (入围 … 签约) by its decision code."""
+    reached = ", ".join(
+        f"count(*) FILTER (WHERE stage >= {n}) AS stage_{n}" for n in range(1, len(PIPELINE_STAGES) + 1)
+    )
+    row = _query(warehouse, f"SELECT (SELECT count(*) FROM matches) AS candidates, {reached} FROM ({_REACHED})")[0]
+    return {"candidates": row["candidates"], **{code: row[f"stage_{n}"] for n, code in enumerate(PIPELINE_STAGES, 1)}}
 
 
 def by_industry(warehouse: Warehouse) -> list[Row]:
     """Per challenge industry: matches, pairs shortlisted, deals signed and their value (万元)."""
-    return warehouse.query(
+    return _query(
+        warehouse,
         f"""
         SELECT coalesce(c.field, '未分类') AS industry, count(*) AS matches,
                count(*) FILTER (WHERE r.stage >= 1) AS shortlisted,
@@ -304,16 +311,17 @@ def by_industry(warehouse: Warehouse) -> list[Row]:
         LEFT JOIN ({_REACHED}) r ON r.challenge_id = m.challenge_id AND r.listing_id = m.listing_id
         LEFT JOIN ({_DEALS}) d ON d.challenge_id = m.challenge_id AND d.listing_id = m.listing_id
         GROUP BY 1 ORDER BY matches DESC, industry
-        """
+        """,
     )
 
 
 def deals_by_month(warehouse: Warehouse) -> list[Row]:
     """技术交易额: the value (万元) and number of deals signed per month (of the deal date)."""
-    return warehouse.query(
+    return _query(
+        warehouse,
         f"SELECT strftime(date_trunc('month', deal_date), '%Y-%m') AS month, count(*) AS deals,"
         f" sum(deal_amount_wan) AS deal_wan FROM ({_DEALS}) WHERE deal_date IS NOT NULL"
-        f" GROUP BY 1 ORDER BY 1"
+        f" GROUP BY 1 ORDER BY 1",
     )
 
 

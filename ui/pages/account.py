@@ -3,9 +3,10 @@ account's other sessions end), and sign out."""
 
 import streamlit as st
 
-from jiebang.accounts import ROLE_LABELS, change_password
+from jiebang.accounts import change_password
 from jiebang.errors import JiebangError
 from ui.context import current_user, plain, warehouse
+from warehouse.domain import ROLE_LABELS
 
 user = current_user()
 st.title("账户")

@@ -17,6 +17,16 @@ from jiebang.exports import MIME_TYPES
 from jiebang.highlight import split_highlight, to_html
 from matching.ranker import score_band
 from ui.context import ANY_DATE, current_user, or_stop, plain, safe_url, warehouse
+from warehouse.domain import (
+    BULK_DECISIONS,
+    DECISION_LABELS,
+    FOLLOW_UPS,
+    KIND_LABELS,
+    REJECT,
+    REVIEW_STATUS_LABELS,
+    SHORTLIST,
+    SIGNED,
+)
 
 PART_LABELS = {
     "coverage": "需求覆盖",
@@ -28,15 +38,6 @@ PART_LABELS = {
     "status": "法律状态",
     "cooperation": "合作方式",
 }
-STATE_LABELS = {
-    "shortlist": "已入围",
-    "reject": "已排除",
-    "contacted": "已联系",
-    "intent": "有意向",
-    "signed": "已签约",
-    "follow_up": "回访",
-}
-FOLLOW_UPS = ("contacted", "intent", "signed", "follow_up")
 ANY = "全部"
 LISTING_CHARS = 400
 SCORE_HELP = (
@@ -89,12 +90,13 @@ with st.expander("筛选", expanded=False), st.form("filters", border=False):
     row1[3].date_input("收录日期（起止）", value=(), key="f_dates")
     row2 = st.columns(4)
     row2[0].slider("匹配分", 0, 100, (0, 100), key="f_score")
-    row2[1].selectbox(
-        "供给类型", [ANY, *broker.KIND_LABELS], key="f_kind", format_func=lambda k: broker.KIND_LABELS.get(k, k)
-    )
+    row2[1].selectbox("供给类型", [ANY, *KIND_LABELS], key="f_kind", format_func=lambda k: KIND_LABELS.get(k, k))
     row2[2].selectbox("来源", [ANY, *options["source"]], key="f_source")
     row2[3].selectbox(
-        "审核状态", [ANY, *broker.STATUS_LABELS], key="f_decision", format_func=lambda k: broker.STATUS_LABELS.get(k, k)
+        "审核状态",
+        [ANY, *REVIEW_STATUS_LABELS],
+        key="f_decision",
+        format_func=lambda k: REVIEW_STATUS_LABELS.get(k, k),
     )
     st.form_submit_button("应用筛选", type="primary")
 
@@ -125,7 +127,7 @@ if st.session_state.get("broker_filters", filters) != filters:  # new filters: s
     st.session_state.pop(ON_SCREEN, None)
 st.session_state["broker_filters"] = filters
 queue_page = int(st.session_state.get("queue_page", 1)) - 1
-queue = broker.challenge_queue(wh, user, filters, page=queue_page)
+queue = broker.review_queue_page(wh, user, filters, page=queue_page)
 if not queue.total:
     st.info("没有符合条件的需求。请调整筛选，或先运行 `jiebang refresh` 爬取并匹配。")
     st.stop()
@@ -223,12 +225,12 @@ with main:
         reason = broker.reject_reason(st.session_state.get("bulk_reason"), st.session_state.get("bulk_detail"))
         _act(
             "page",
-            f"已对 {len(chosen_ids)} 条匹配执行：{broker.DECISION_LABELS[decision]}",
+            f"已对 {len(chosen_ids)} 条匹配执行：{DECISION_LABELS[decision]}",
             broker.decide_many,
             challenge_id,
             chosen_ids,
             decision,
-            reason=reason if decision == "reject" else None,
+            reason=reason if decision == REJECT else None,
             note=st.session_state.get("bulk_note"),
         )
         if st.session_state.get("broker_flash", {}).get("kind") == "success":
@@ -242,9 +244,7 @@ with main:
     if page.rows:
         with st.expander("批量操作（先勾选匹配）"), st.form("bulk", border=False):
             cols = st.columns([1, 1, 2, 2])
-            cols[0].selectbox(
-                "决定", broker.BULK_DECISIONS, key="bulk_decision", format_func=broker.DECISION_LABELS.get
-            )
+            cols[0].selectbox("决定", BULK_DECISIONS, key="bulk_decision", format_func=DECISION_LABELS.get)
             cols[1].selectbox(
                 "排除原因", broker.REJECT_REASONS, index=None, placeholder="仅排除时必选", key="bulk_reason"
             )
@@ -261,14 +261,14 @@ with main:
 
     def _follow_up(challenge_id: str, lid: str, key: str, note_only: bool = False) -> None:
         decision = st.session_state[f"decision|{key}"]
-        signed = decision == "signed"
+        signed = decision == SIGNED
         note = st.session_state.get(f"note|{key}")
         if note_only:
             _act(key, "备注已保存", broker.add_note, challenge_id, lid, note)
         else:
             _act(
                 key,
-                f"已记录：{broker.DECISION_LABELS[decision]}",
+                f"已记录：{DECISION_LABELS[decision]}",
                 broker.decide,
                 challenge_id,
                 lid,
@@ -296,7 +296,7 @@ with main:
                 st.markdown(to_html(title_html, prefix=f"{m['rank']}. ", bold=True), unsafe_allow_html=True)
                 who = "、".join(m["applicants"] or []) or "—"
                 details = [
-                    broker.KIND_LABELS.get(m["kind"], m["kind"]),
+                    KIND_LABELS.get(m["kind"], m["kind"]),
                     m["publication_number"] or lid,
                     who,
                     m["field"] or "未分类",
@@ -328,10 +328,10 @@ with main:
                 st.caption(f"把握：{score_band(m['score'])}")
                 st.caption(" + ".join(f"{PART_LABELS.get(k, k)} {v:.0f}" for k, v in m["parts"].items() if v))
                 if m["decision"]:
-                    state = STATE_LABELS.get(m["decision"], m["decision"])
-                    if m["decision"] == "signed" and m["deal_amount_wan"] is not None:
+                    state = DECISION_LABELS.get(m["decision"], m["decision"])
+                    if m["decision"] == SIGNED and m["deal_amount_wan"] is not None:
                         state += f" {m['deal_amount_wan']:g} 万元（{m['deal_date']}）"
-                    elif m["decision"] == "reject" and m["reason"]:
+                    elif m["decision"] == REJECT and m["reason"]:
                         state += f"：{m['reason']}"
                     st.caption("状态：" + plain(state))
                 if m["shared_at"]:
@@ -339,11 +339,11 @@ with main:
             _show_flash(key)
             act = st.columns([1, 2, 2, 1, 1.2])
             act[0].button(
-                "入围",
+                DECISION_LABELS[SHORTLIST],
                 key=f"shortlist|{key}",
                 type="primary",
                 on_click=_act,
-                args=(key, "已入围", broker.decide, challenge_id, lid, "shortlist"),
+                args=(key, f"已记录：{DECISION_LABELS[SHORTLIST]}", broker.decide, challenge_id, lid, SHORTLIST),
             )
             act[1].selectbox(
                 "排除原因",
@@ -363,11 +363,11 @@ with main:
                 st.session_state.get(f"reason|{key}"), st.session_state.get(f"reason_detail|{key}")
             )
             act[3].button(
-                "排除",
+                DECISION_LABELS[REJECT],
                 key=f"reject|{key}",
                 disabled=reason is None,
                 on_click=_act,
-                args=(key, "已排除", broker.decide, challenge_id, lid, "reject"),
+                args=(key, f"已记录：{DECISION_LABELS[REJECT]}", broker.decide, challenge_id, lid, REJECT),
                 kwargs={"reason": reason},
             )
             if shareable:
@@ -379,10 +379,11 @@ with main:
                     args=(key, "已分享给企业", broker.share_match, challenge_id, lid),
                 )
 
-            with st.expander("跟进与备注（已联系 / 意向 / 签约 / 回访）"), st.form(f"decide|{key}", border=False):
+            follow_ups = " / ".join(DECISION_LABELS[d] for d in FOLLOW_UPS)
+            with st.expander(f"跟进与备注（{follow_ups}）"), st.form(f"decide|{key}", border=False):
                 cols = st.columns([2, 1, 1])
                 cols[0].radio(
-                    "进展", FOLLOW_UPS, key=f"decision|{key}", horizontal=True, format_func=broker.DECISION_LABELS.get
+                    "进展", FOLLOW_UPS, key=f"decision|{key}", horizontal=True, format_func=DECISION_LABELS.get
                 )
                 cols[1].number_input("签约金额（万元）", min_value=0.0, value=None, step=1.0, key=f"amount|{key}")
                 cols[2].date_input("签约日期", value=None, key=f"deal_date|{key}", format="YYYY/MM/DD", **ANY_DATE)

@@ -9,14 +9,15 @@ from jiebang import firm
 from jiebang.errors import JiebangError
 from jiebang.pipeline import match_one_challenge
 from ui.context import current_user, or_stop, plain, settings, show_error, warehouse
+from warehouse import domain
 
 PAGE_SIZE = 200
 ACTION_LABELS = {
-    firm.PUBLISHED: "发布",
-    firm.DRAFT: "退回修改",
-    firm.PENDING: "转入待审核",
-    firm.SOLVED: "标记已揭榜",
-    firm.CLOSED: "关闭",
+    domain.PUBLISHED: "发布",
+    domain.DRAFT: "退回修改",
+    domain.PENDING: "转入待审核",
+    domain.SOLVED: "标记已揭榜",
+    domain.CLOSED: "关闭",
 }
 
 user = current_user()
@@ -28,8 +29,8 @@ if flash := st.session_state.pop("curation_flash", None):
     st.success(flash)
 status = st.radio(
     "状态",
-    firm.STATUSES,
-    index=firm.STATUSES.index(firm.PENDING),
+    domain.CHALLENGE_STATUSES,
+    index=domain.CHALLENGE_STATUSES.index(domain.PENDING),
     horizontal=True,
     key="curation_status",
     format_func=lambda s: f"{s}（{counts.get(s, 0)}）",
@@ -86,7 +87,7 @@ for column, target in zip(columns, actions, strict=False):  # the last two colum
     if column.button(
         ACTION_LABELS.get(target, target),
         key=f"to|{target}|{challenge_id}",
-        type="primary" if target == firm.PUBLISHED else "secondary",
+        type="primary" if target == domain.PUBLISHED else "secondary",
     ):
         try:
             firm.set_status(wh, user, challenge_id, target)

@@ -7,6 +7,9 @@ import streamlit as st
 
 from jiebang import dashboard
 from ui.context import current_user, or_stop, plain, warehouse
+from warehouse.domain import DECISION_LABELS, SHORTLIST, SIGNED
+
+SHORTLISTED, DEALS = DECISION_LABELS[SHORTLIST], DECISION_LABELS[SIGNED]  # 入围, 签约
 
 user = current_user()
 wh = warehouse()
@@ -58,7 +61,7 @@ with left:
     long = [
         {"industry": r["industry"], "measure": label, "count": r[key]}
         for r in industries
-        for key, label in (("matches", "匹配"), ("shortlisted", "入围"), ("deals", "签约"))
+        for key, label in (("matches", "匹配"), ("shortlisted", SHORTLISTED), ("deals", DEALS))
     ]
     if long:
         st.altair_chart(
@@ -67,8 +70,8 @@ with left:
             .encode(
                 x=alt.X("count:Q", title="数量"),
                 y=alt.Y("industry:N", title=None),
-                color=alt.Color("measure:N", title=None, sort=["匹配", "入围", "签约"]),
-                yOffset=alt.YOffset("measure:N", sort=["匹配", "入围", "签约"]),
+                color=alt.Color("measure:N", title=None, sort=["匹配", SHORTLISTED, DEALS]),
+                yOffset=alt.YOffset("measure:N", sort=["匹配", SHORTLISTED, DEALS]),
                 tooltip=["industry:N", "measure:N", "count:Q"],
             ),
             key="chart_industry",
@@ -78,8 +81,8 @@ with left:
             {
                 "所属行业": r["industry"],
                 "匹配": r["matches"],
-                "入围": r["shortlisted"],
-                "签约": r["deals"],
+                SHORTLISTED: r["shortlisted"],
+                DEALS: r["deals"],
                 "交易额（万元）": r["deal_wan"],
             }
             for r in industries

@@ -11,14 +11,15 @@ from jiebang import firm
 from jiebang.errors import AccessDenied, IndexUnusable, JiebangError
 from jiebang.pipeline import match_one_challenge
 from ui.context import ANY_DATE, current_user, or_stop, plain, safe_url, settings, show_error, warehouse
+from warehouse import domain
+from warehouse.domain import KIND_LABELS
 
-KIND_LABELS = {"patent": "专利", "achievement": "科技成果"}
 STATUS_HELP = {
-    firm.DRAFT: "草稿：只有贵企业看得到。完善后请提交审核。",
-    firm.PENDING: "待审核：技术经纪人正在审核，审核通过后发布到榜单。",
-    firm.PUBLISHED: "已发布：已在榜单上公开征集解决方案。",
-    firm.SOLVED: "已揭榜：已有揭榜方，经纪人正在对接。",
-    firm.CLOSED: "已关闭。",
+    domain.DRAFT: "草稿：只有贵企业看得到。完善后请提交审核。",
+    domain.PENDING: "待审核：技术经纪人正在审核，审核通过后发布到榜单。",
+    domain.PUBLISHED: "已发布：已在榜单上公开征集解决方案。",
+    domain.SOLVED: "已揭榜：已有揭榜方，经纪人正在对接。",
+    domain.CLOSED: "已关闭。",
 }
 SELECTED = "firm_challenge"  # session key of the selected challenge (the selectbox)
 FOLLOWED = "firm_challenge_param"  # the query parameter value already followed
@@ -59,7 +60,7 @@ except AccessDenied as exc:
 status = challenge["status"]
 with st.container(border=True):
     st.subheader(plain(challenge["title"]))
-    st.markdown(" → ".join(f"**{s}**" if s == status else s for s in firm.STATUSES))
+    st.markdown(" → ".join(f"**{s}**" if s == status else s for s in domain.CHALLENGE_STATUSES))
     st.caption(STATUS_HELP.get(status, ""))
     budget = "面议" if challenge["budget_wan"] is None else f"{challenge['budget_wan']:g} 万元"
     secrecy = "匿名" + ("（经纪人已揭示企业）" if challenge["revealed"] else "") if challenge["anonymous"] else "公开"
@@ -73,7 +74,7 @@ with st.container(border=True):
     if challenge["targets"]:
         st.markdown("**期望指标**：" + plain(challenge["targets"]))
 
-if status == firm.DRAFT and st.button("提交审核", key=f"submit|{challenge_id}", type="primary"):
+if status == domain.DRAFT and st.button("提交审核", key=f"submit|{challenge_id}", type="primary"):
     try:
         firm.submit_for_review(wh, user, challenge_id)
     except JiebangError as exc:
@@ -82,7 +83,7 @@ if status == firm.DRAFT and st.button("提交审核", key=f"submit|{challenge_id
         st.session_state["firm_flash"] = "已提交审核。"
         st.rerun()
 
-if status in firm.EDITABLE:
+if status in domain.EDITABLE_STATUSES:
     with st.expander("修改需求"), st.form(f"edit|{challenge_id}"):
         current = firm.as_form(challenge)
         key = f"|{challenge_id}"

@@ -7,6 +7,7 @@ import streamlit as st
 from jiebang import accounts
 from jiebang.errors import JiebangError
 from ui.context import current_user, or_stop, plain, warehouse
+from warehouse.domain import ROLE_LABELS, ROLES
 
 user = current_user()
 wh = warehouse()
@@ -17,7 +18,7 @@ st.dataframe(
         {
             "用户名": r["username"],
             "显示名": r["display_name"],
-            "角色": accounts.ROLE_LABELS.get(r["role"], r["role"]),
+            "角色": ROLE_LABELS.get(r["role"], r["role"]),
             "企业": r["firm"] or "",
             "状态": "已停用" if r["disabled"] else "正常",
             "创建时间": r["created_at"],
@@ -70,10 +71,10 @@ if names:
     with st.form("users_role_form", border=False):
         role = st.selectbox(
             "角色",
-            accounts.ROLES,
-            index=accounts.ROLES.index(account["role"]),
+            ROLES,
+            index=ROLES.index(account["role"]),
             key=f"users_role|{picked}",
-            format_func=lambda r: accounts.ROLE_LABELS[r],
+            format_func=lambda r: ROLE_LABELS[r],
         )
         firm_name = st.text_input("企业（企业用户必填）", value=account["firm"] or "", key=f"users_firm|{picked}")
         saved = st.form_submit_button("保存角色", key="users_save_role")
