@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from jiebang.errors import excerpt
+from warehouse.errors import excerpt
 from warehouse.gateway import Warehouse, fetch_rows
 
 LISTING_COLUMNS = (

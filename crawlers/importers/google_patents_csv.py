@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from crawlers.errors import ImportRefused
 from crawlers.importers.common import (
     Row,
     csv_lines,
@@ -23,7 +24,6 @@ from crawlers.importers.common import (
     split_names,
     unreadable_item,
 )
-from jiebang.errors import ImportRefused
 
 REQUIRED = ("id", "title")
 _PATENT_LINK = re.compile(r"/patent/([^/?#]+)(?:/([a-z]{2}))?")
