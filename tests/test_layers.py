@@ -6,9 +6,13 @@ import is still a dependency: it only moves the moment it fails)."""
 from __future__ import annotations
 
 import ast
+import builtins
+import importlib
 from pathlib import Path
 
 import pytest
+
+from jiebang.errors import KNOWN_ERRORS, JiebangError
 
 pytestmark = pytest.mark.unit
 
@@ -65,3 +69,28 @@ def test_the_check_sees_imports_inside_functions_and_allows_only_the_cli(tmp_pat
         "warehouse/store.py:2 imports crawlers (level 1 ≥ warehouse's 1)",
         "jiebang/digest.py:1 imports ui (level 3 ≥ jiebang's 2)",
     ]
+
+
+LIBRARY_BASES = {"matching": "MatchingError", "crawlers": "CrawlerError", "warehouse": "WarehouseError"}
+BUILTIN_EXCEPTIONS = {
+    name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
+}
+
+
+def test_a_library_error_derives_from_its_library_base_which_the_boundary_catches():
+    """Only `<library>/errors.py` defines the base on a builtin exception; every other error of
+    the library derives from a library class, so `except KNOWN_ERRORS` at the CLI, flow and page
+    boundary turns it into one line."""
+    stray = []
+    for package, base in LIBRARY_BASES.items():
+        for path in sorted((ROOT / package).rglob("*.py")):
+            module = path.relative_to(ROOT).as_posix()
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ClassDef) and {ast.unparse(b) for b in node.bases} & BUILTIN_EXCEPTIONS:
+                    if (module, node.name) != (f"{package}/errors.py", base):
+                        stray.append(f"{module}:{node.lineno} {node.name}")
+    assert stray == []
+    bases = {
+        name: getattr(importlib.import_module(f"{package}.errors"), name) for package, name in LIBRARY_BASES.items()
+    }
+    assert set(KNOWN_ERRORS) == {JiebangError, *bases.values()}
