@@ -183,7 +183,8 @@ def test_the_secret_comes_only_from_the_environment(tmp_path):
 
 
 def test_the_crawler_gets_its_own_config_from_the_settings():
-    settings = Settings.load({"JIEBANG_CRAWL_DELAY_SECONDS": "2", "JIEBANG_USER_AGENT": "Bot/2", "JIEBANG_UI_PORT": "1"})
+    env = {"JIEBANG_CRAWL_DELAY_SECONDS": "2", "JIEBANG_USER_AGENT": "Bot/2", "JIEBANG_UI_PORT": "1"}
+    settings = Settings.load(env)
     assert settings.crawl_config() == CrawlConfig(user_agent="Bot/2", crawl_delay_seconds=2.0)
     # the crawler's defaults are the settings' defaults: one declaration
     assert Settings().crawl_config() == CrawlConfig()
