@@ -13,8 +13,8 @@ from scrapy.http import HtmlResponse, JsonResponse, Request, Response, XmlRespon
 from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
 
+from crawlers.errors import CannotParse, excerpt
 from crawlers.pipelines import CleanTextPipeline, PublicationNumberPipeline
-from jiebang.errors import JiebangError, excerpt
 
 # Spiders that do not declare `detail_callback` / `looks_like_detail` themselves: their detail
 # callback, and text that only their detail pages contain.
@@ -23,10 +23,6 @@ DETAIL_PAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "achievements": ("parse_detail", ('class="cg-title"',)),
     "tech_market_needs": ("parse_detail", ('class="xq-info"',)),
 }
-
-
-class CannotParse(JiebangError):
-    """The spider or callback named does not exist, or the file cannot be read."""
 
 
 def parse_saved(

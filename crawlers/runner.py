@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crawlers.config import CrawlConfig, SourceSettings
+from crawlers.errors import CrawlFailed
 from crawlers.skip_unchanged import write_known_pages
-from jiebang.errors import CrawlFailed
-from jiebang.settings import Settings, SourceSettings
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class CrawlOutput:
 
 
 def crawl_source(
-    source: SourceSettings, settings: Settings, out_dir: Path, known_pages: dict[str, dict[str, Any]] | None = None
+    source: SourceSettings, config: CrawlConfig, out_dir: Path, known_pages: dict[str, dict[str, Any]] | None = None
 ) -> CrawlOutput:
     """Crawl one source into `out_dir/<source>.jsonl`; raise CrawlFailed with the log tail.
 
@@ -97,17 +97,17 @@ def crawl_source(
         "-s",
         f"JIEBANG_STATS_FILE={stats}",
         "-s",
-        f"USER_AGENT={settings.user_agent}",
+        f"USER_AGENT={config.user_agent}",
         "-s",
-        f"DOWNLOAD_DELAY={settings.crawl_delay_seconds}",
+        f"DOWNLOAD_DELAY={config.crawl_delay_seconds}",
         "-s",
-        f"CONCURRENT_REQUESTS_PER_DOMAIN={settings.crawl_concurrency}",
+        f"CONCURRENT_REQUESTS_PER_DOMAIN={config.crawl_concurrency}",
         "-s",
-        f"DOWNLOAD_TIMEOUT={settings.crawl_timeout_seconds}",
+        f"DOWNLOAD_TIMEOUT={config.crawl_timeout_seconds}",
         "-s",
-        f"JIEBANG_BACKOFF_SECONDS={settings.crawl_backoff_seconds}",
+        f"JIEBANG_BACKOFF_SECONDS={config.crawl_backoff_seconds}",
         "-s",
-        f"JIEBANG_BLOCK_BACKOFF_SECONDS={settings.block_backoff_seconds}",
+        f"JIEBANG_BLOCK_BACKOFF_SECONDS={config.block_backoff_seconds}",
         "-s",
         f"LOG_FILE={log}",
     ]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from jiebang.errors import excerpt
+from crawlers.errors import CrawlerError, excerpt
 
 LIMITS = {"title": 300, "abstract": 20_000, "claims": 100_000, "description": 20_000}
 # One definition of an absurd value, for every path in (crawl, import, the firm's form):
@@ -23,7 +23,7 @@ _LISTING_KINDS = ("patent", "achievement")
 
 
 @dataclass(frozen=True)
-class InvalidItem(Exception):
+class InvalidItem(CrawlerError):
     """Which field of which record is wrong, and why."""
 
     field: str
@@ -161,7 +161,7 @@ VALIDATORS = {"listing": validate_listing, "challenge": validate_challenge}
 def validate_item(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """(record_type, clean record); raises InvalidItem naming the field and the reason."""
     if item.get("parse_error"):  # an imported row or document that could not be read at all
-        raise InvalidItem("raw", excerpt(str(item["parse_error"])))
+        raise InvalidItem("raw", excerpt(str(item["parse_error"]), 500))
     for key, value in item.items():
         if any("\x00" in v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)):
             raise InvalidItem(key, "contains a NUL byte (含有空字符 \\x00: a binary or corrupt field)")

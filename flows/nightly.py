@@ -20,7 +20,7 @@ from prefect.futures import PrefectFuture
 from crawlers.runner import CrawlOutput
 from flows.runners import task_runner_for
 from jiebang import digest, pipeline, run_report, sharding
-from jiebang.errors import IndexUnusable, JiebangError
+from jiebang.errors import KNOWN_ERRORS, IndexUnusable
 from jiebang.run_lock import refresh_lock
 from jiebang.settings import ImportSettings, Settings, SourceSettings
 from matching.engine import Challenge, Match, Query
@@ -165,7 +165,7 @@ def refresh_steps(config_file: str | None, run_id: str, today: date) -> dict:
     for source, future in zip(settings.sources, crawls, strict=True):
         try:
             output = future.result()
-        except JiebangError as exc:  # this source only; the next run tries it again
+        except KNOWN_ERRORS as exc:  # this source only; the next run tries it again
             sources[source.name] = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
             logger.warning("source %s failed: %s", source.name, exc)
             continue
@@ -174,7 +174,7 @@ def refresh_steps(config_file: str | None, run_id: str, today: date) -> dict:
     for spec in settings.imports:
         try:
             imports[spec.name] = import_file(settings, spec, run_id)
-        except JiebangError as exc:  # this file only, like a source
+        except KNOWN_ERRORS as exc:  # this file only, like a source
             imports[spec.name] = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
             logger.warning("import of %s failed: %s", spec.path, exc)
     prepared = prepare_matching(settings, today)

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from jiebang.errors import JiebangError, known_errors, one_line
+from jiebang.errors import KNOWN_ERRORS, JiebangError, known_errors, one_line
 from jiebang.run_report import failed_sources
 from jiebang.settings import Settings
 
@@ -47,14 +47,15 @@ def _settings(config: Path | None) -> Settings:
 
 
 def _one_line_errors(command):
-    """Known errors (the libraries' JiebangError, and what `known_errors` maps: a file the system
-    refused) become one actionable line and exit code 1; unknown ones propagate."""
+    """Known errors (the application's and the libraries' own, KNOWN_ERRORS, and what
+    `known_errors` maps: a file the system refused) become one actionable line and exit code 1;
+    unknown ones propagate."""
 
     @wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return known_errors(command, *args, **kwargs)
-        except JiebangError as exc:
+        except KNOWN_ERRORS as exc:
             # The message may quote outside text (a CSV header, a page, a path): never read it as markup.
             console.print(f"[bold red]错误[/] {escape(one_line(str(exc)))}")
             raise typer.Exit(1) from None

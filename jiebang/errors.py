@@ -1,10 +1,19 @@
-"""Small named exceptions, turned into one actionable line at the CLI / flow / UI boundary."""
+"""Small named exceptions, turned into one actionable line at the CLI / flow / UI boundary.
+
+The application's errors derive from JiebangError; each library has its own base at its bottom
+(crawlers.errors.CrawlerError, warehouse.errors.WarehouseError, matching.errors.MatchingError),
+since a library imports nothing from the application. The boundary catches `KNOWN_ERRORS`:
+all four."""
 
 from __future__ import annotations
 
 import errno
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+from crawlers.errors import CrawlerError
+from matching.errors import MatchingError
+from warehouse.errors import WarehouseError, excerpt
 
 T = TypeVar("T")
 
@@ -13,34 +22,18 @@ class JiebangError(Exception):
     """Base class: the message says what went wrong and what to do about it."""
 
 
+# What the CLI, the flows and the pages turn into one line (an `except KNOWN_ERRORS` clause); a
+# `KnownError` is any of them, for annotations.
+KNOWN_ERRORS = (JiebangError, CrawlerError, WarehouseError, MatchingError)
+KnownError = JiebangError | CrawlerError | WarehouseError | MatchingError
+
+
 class ConfigError(JiebangError):
     """The settings (environment or TOML file) are invalid; lists every problem at once."""
 
 
-class WarehouseLocked(JiebangError):
-    """Another process held the DuckDB file for longer than the retry bound."""
-
-
-class CrawlFailed(JiebangError):
-    """A Scrapy crawl exited with an error."""
-
-
 class AccessDenied(JiebangError):
     """The signed-in user's role does not allow this operation."""
-
-
-class ImportRefused(JiebangError):
-    """A data file cannot be imported as asked (wrong option, missing column, unreadable file).
-
-    Raised before the file's first record is yielded, so nothing has been loaded."""
-
-
-class UnknownFormat(ImportRefused):
-    """The import format name is not one of crawlers.importers.FORMATS."""
-
-
-class UnsupportedFormatVersion(ImportRefused):
-    """The file is a known family (e.g. USPTO full text) in a version the importer does not read."""
 
 
 class InvalidDecision(JiebangError):
@@ -79,12 +72,6 @@ class UnknownChallenge(JiebangError):
     """No challenge has the given id (an on-demand match asked for one that does not exist)."""
 
 
-class WarehouseUnavailable(JiebangError):
-    """The warehouse file cannot be opened or written: not a DuckDB file (corrupt, empty, a
-    directory), a path that cannot be created, or a write the system refused (disk full, no
-    permission). The message keeps the system's own reason, e.g. "No space left on device"."""
-
-
 class InvalidValue(JiebangError):
     """A command's option is outside what makes sense (--top 0)."""
 
@@ -103,16 +90,6 @@ class IndexUnusable(JiebangError):
 MESSAGE_CHARS = (
     1000  # an error line longer than this is cut (a huge value quoted in it), yet every problem of a long list fits
 )
-EXCERPT_CHARS = 500  # what is kept of a huge value (quarantine payloads, values quoted in messages)
-
-
-def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """The text, or its first `limit` characters and how long it was.
-
-    >>> excerpt("钛" * 10, 3)
-    '钛钛钛…(10 chars)'
-    """
-    return text if len(text) <= limit else f"{text[:limit]}…({len(text)} chars)"
 
 
 def one_line(text: str, limit: int = MESSAGE_CHARS) -> str:
@@ -153,7 +130,7 @@ def os_error_message(exc: OSError, path: object = None) -> str:
 
 
 def known_errors(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Call, with the failures no library names turned into JiebangError: a file operation the
+    """Call, with the failures no library names turned into a known error: a file operation the
     system refused (OSError: disk full, a directory, no permission) becomes FileAccessError with
     its one-line message. The one place, besides the libraries' own errors, that the CLI maps."""
     try:

@@ -15,10 +15,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from crawlers.importers import FORMATS, load_file
-from crawlers.loading import LoadReport, load_feed
+from crawlers.errors import ImportRefused, UnknownFormat
+from crawlers.importers import FORMATS
 from crawlers.runner import CrawlOutput, crawl_source
-from jiebang.errors import ImportRefused, IndexUnusable, UnknownChallenge, UnknownFormat, WarehouseUnavailable
+from jiebang.errors import IndexUnusable, UnknownChallenge
+from jiebang.loading import LoadReport, load_feed, load_file
 from jiebang.settings import ImportSettings, Settings, SourceSettings
 from matching.engine import (
     Challenge,
@@ -28,8 +29,10 @@ from matching.engine import (
     build_index,
     match_challenges,
 )
-from matching.index import IndexCorrupt, remove_index
+from matching.errors import IndexCorrupt
+from matching.index import remove_index
 from warehouse import challenge_store, queries, store
+from warehouse.errors import WarehouseUnavailable
 from warehouse.gateway import Warehouse
 from warehouse.migrations import migrate
 
@@ -79,7 +82,9 @@ def crawl(settings: Settings, source: SourceSettings, out_dir: Path) -> CrawlOut
     """Crawl one source, skipping the detail pages the warehouse already has unchanged."""
     warehouse = open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
     refetch_before = store.now_utc() - timedelta(days=settings.refetch_after_days)
-    return crawl_source(source, settings, out_dir, queries.known_pages(warehouse, source.name, refetch_before))
+    return crawl_source(
+        source, settings.crawl_config(), out_dir, queries.known_pages(warehouse, source.name, refetch_before)
+    )
 
 
 def load_crawl(warehouse: Warehouse, output: CrawlOutput, run_id: str, *, min_seen_share: float) -> dict[str, Any]:

@@ -9,28 +9,15 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
+from crawlers.config import CrawlConfig, SourceSettings
 from jiebang.errors import ConfigError
 
 ENV_PREFIX = "JIEBANG_"
 DEFAULT_REPLAY_PORT = 8765
-
-
-@dataclass(frozen=True)
-class SourceSettings:
-    """One crawled source: which spider reads it and where it lives."""
-
-    name: str  # stable; part of every listing id from this source
-    spider: str  # Scrapy spider name (= module name in crawlers/spiders)
-    base_url: str
-    start_path: str  # first page, relative to base_url
-
-    @property
-    def start_url(self) -> str:
-        return self.base_url.rstrip("/") + "/" + self.start_path.lstrip("/")
 
 
 @dataclass(frozen=True)
@@ -67,100 +54,6 @@ def default_sources(base_url: str) -> tuple[SourceSettings, ...]:
     return (patents, *universities, market)
 
 
-@dataclass(frozen=True)
-class Settings:
-    warehouse_path: Path = Path("var/jiebang.duckdb")
-    data_dir: Path = Path("var/runs")  # crawl outputs (JSON lines) per run
-    index_dir: Path = Path("var/index")  # the matching index (segments, memory-mapped)
-    sources: tuple[SourceSettings, ...] = field(
-        default_factory=lambda: default_sources(f"http://127.0.0.1:{DEFAULT_REPLAY_PORT}")
-    )
-    replay_host: str = "127.0.0.1"
-    replay_port: int = DEFAULT_REPLAY_PORT
-    ui_host: str = "127.0.0.1"
-    ui_port: int = 8501
-    match_top_k: int = 20
-    lock_timeout_seconds: float = 60.0  # how long to retry a locked warehouse before giving up
-    crawl_delay_seconds: float = 0.0  # politeness per source; production sets ≥ 1
-    crawl_concurrency: int = 4
-    crawl_retries: int = 2  # whole-crawl retries of a source that could not be reached
-    refetch_after_days: int = 7  # an unchanged-looking page is still fetched (conditionally) this often
-    # A crawl that sees less than this share of a source's active listings cannot say which vanished
-    # (a broken list page, a changed site): it marks none inactive and the source fails.
-    min_seen_share: float = 0.5
-    crawl_timeout_seconds: float = 30.0
-    crawl_backoff_seconds: float = 1.0  # first wait before retrying a 429/5xx without Retry-After; doubles
-    block_backoff_seconds: float = 30.0  # first wait after a captcha/anti-bot page; doubles
-    user_agent: str = "JiebangBot/0.1 (+https://github.com/jiebang/jiebang; tech-market matchmaking)"
-    schedule_cron: str = "0 2 * * *"
-    schedule_timezone: str = "Asia/Shanghai"
-    digest_min_score: float = 60.0  # new matches at least this good go into the brokers' digest
-    digest_webhook_url: str = ""  # e.g. a WeCom robot URL; empty: not sent
-    digest_smtp_host: str = ""  # empty: no e-mail
-    digest_smtp_port: int = 25
-    digest_smtp_from: str = "jiebang@localhost"
-    digest_smtp_to: str = ""  # comma-separated addresses
-    digest_smtp_user: str = ""  # when set, log in (STARTTLS first if the server offers it)
-    digest_smtp_password: str = field(default="", repr=False)  # secret: only from JIEBANG_DIGEST_SMTP_PASSWORD
-    prefect_host: str = "127.0.0.1"  # `jiebang serve` starts its Prefect server (API + UI) here
-    prefect_port: int = 4200  # 0: any free port
-    task_runner: str = "threads"  # threads | processes | dask: where a flow's mapped tasks run
-    dask_address: str | None = None  # a running Dask scheduler (tcp://host:8786); None: a LocalCluster
-    dask_workers: int = 2  # LocalCluster workers (and process-pool size for "processes")
-    match_batch_size: int = 50  # challenges per sharded matching task
-    match_partitions: int = 1  # listing partitions (ranges of index segments) each batch is split over
-    index_segment_size: int = 100_000  # listings per index segment (the unit of a listing partition)
-    imports: tuple[ImportSettings, ...] = ()  # data files loaded each night; only from the TOML file
-
-    @classmethod
-    def load(cls, env: Mapping[str, str], config_file: Path | None = None) -> Settings:
-        """Resolve settings: `JIEBANG_*` environment variables override the TOML file,
-        which overrides the defaults. All problems are reported together.
-
-        >>> Settings.load({"JIEBANG_UI_PORT": "8600"}).ui_port
-        8600
-        """
-        config_file = config_file or _path_or_none(env.get(ENV_PREFIX + "CONFIG"))
-        values: dict[str, object] = {}
-        errors: list[str] = []
-        if config_file is not None:
-            values.update(_read_toml(config_file, errors))
-        for key in (*_SCALAR_FIELDS, _SOURCE_BASE_KEY):
-            if (raw := env.get(ENV_PREFIX + key.upper())) is not None:
-                values[key] = raw
-        for secret in _SECRET_FIELDS:
-            if secret in values:
-                errors.append(f"{secret} is a secret: set it only in the environment ({ENV_PREFIX}{secret.upper()})")
-                values.pop(secret)
-        # Relative import paths mean "beside the config file", whatever the worker's directory.
-        config_dir = config_file.absolute().parent if config_file is not None else Path()
-        settings = _build(values, errors, config_dir)
-        # str values for str fields; typed Any because replace() checks ** against every field
-        secrets: dict[str, Any] = {
-            k: env[ENV_PREFIX + k.upper()] for k in _SECRET_FIELDS if env.get(ENV_PREFIX + k.upper())
-        }
-        if errors:
-            raise ConfigError("配置有误 (invalid settings): " + "; ".join(errors))
-        return replace(settings, **secrets)
-
-    def with_replay_base(self, base_url: str) -> Settings:
-        """The same settings with every source pointed at another replay site (tests use port 0)."""
-        return replace(self, sources=default_sources(base_url))
-
-
-class _Choice:
-    """A setting that must be one of a few words (named in the error message)."""
-
-    def __init__(self, *options: str) -> None:
-        self.options = options
-        self.__name__ = "choice (" + " | ".join(options) + ")"
-
-    def __call__(self, raw: object) -> str:
-        if str(raw) not in self.options:
-            raise ValueError(raw)
-        return str(raw)
-
-
 def _positive_int(raw: object) -> int:
     if isinstance(raw, bool) or (value := int(raw)) < 1:  # type: ignore[call-overload]
         raise ValueError(raw)
@@ -192,44 +85,156 @@ def _optional_str(raw: object) -> str | None:
     return str(raw) if raw not in (None, "") else None
 
 
-_SCALAR_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "warehouse_path": Path,
-    "data_dir": Path,
-    "index_dir": Path,
-    "replay_host": str,
-    "replay_port": int,
-    "ui_host": str,
-    "ui_port": int,
-    "match_top_k": _positive_int,
-    "lock_timeout_seconds": _non_negative_float,
-    "crawl_delay_seconds": _non_negative_float,
-    "crawl_concurrency": int,
-    "crawl_retries": int,
-    "refetch_after_days": int,
-    "min_seen_share": _share,
-    "crawl_timeout_seconds": float,
-    "crawl_backoff_seconds": _non_negative_float,
-    "block_backoff_seconds": _non_negative_float,
-    "user_agent": str,
-    "schedule_cron": str,
-    "schedule_timezone": str,
-    "digest_min_score": float,
-    "digest_webhook_url": str,
-    "digest_smtp_host": str,
-    "digest_smtp_port": int,
-    "digest_smtp_from": str,
-    "digest_smtp_to": str,
-    "digest_smtp_user": str,
-    "prefect_host": str,
-    "prefect_port": int,
-    "task_runner": _Choice("threads", "processes", "dask"),
-    "dask_address": _optional_str,
-    "dask_workers": _positive_int,
-    "match_batch_size": _positive_int,
-    "match_partitions": _positive_int,
-    "index_segment_size": _positive_int,
-}
-_SECRET_FIELDS = ("digest_smtp_password",)  # read from the environment only, never from a file
+class _Choice:
+    """A setting that must be one of a few words (named in the error message)."""
+
+    def __init__(self, *options: str) -> None:
+        self.options = options
+        self.__name__ = "choice (" + " | ".join(options) + ")"
+
+    def __call__(self, raw: object) -> str:
+        if str(raw) not in self.options:
+            raise ValueError(raw)
+        return str(raw)
+
+
+# Field metadata, the only place besides a field's type that says how it is read:
+#   parse   a validator for a value that must be more than its type says (its __name__ is
+#           the "is not a valid …" of the error message); without it, the type parses
+#   secret  read from the environment only, never from a file
+#   table   not a scalar: TOML tables read by their own parser below (`[[sources]]`, `[[imports]]`)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, once: its TOML key is the field name, its environment variable
+    `JIEBANG_<NAME>`, and its type (or `parse` metadata) how a raw value is read. Flat, so the
+    keys and variables stay what they were; grouped here by the component that reads them, and
+    each library's part handed down as that library's own config type (`crawl_config()`)."""
+
+    # -- warehouse (warehouse.gateway.Warehouse takes these) and where a run's files go
+    warehouse_path: Path = Path("var/jiebang.duckdb")
+    lock_timeout_seconds: float = field(default=60.0, metadata={"parse": _non_negative_float})  # retry a locked file
+    data_dir: Path = Path("var/runs")  # crawl outputs (JSON lines) per run
+
+    # -- crawl: what to crawl, crawlers.config.CrawlConfig (the crawler's own defaults), and the
+    #    application's rules around a crawl
+    sources: tuple[SourceSettings, ...] = field(
+        default_factory=lambda: default_sources(f"http://127.0.0.1:{DEFAULT_REPLAY_PORT}"), metadata={"table": True}
+    )
+    user_agent: str = CrawlConfig.user_agent
+    crawl_delay_seconds: float = field(default=CrawlConfig.crawl_delay_seconds, metadata={"parse": _non_negative_float})
+    crawl_concurrency: int = CrawlConfig.crawl_concurrency
+    crawl_timeout_seconds: float = CrawlConfig.crawl_timeout_seconds
+    crawl_backoff_seconds: float = field(
+        default=CrawlConfig.crawl_backoff_seconds, metadata={"parse": _non_negative_float}
+    )
+    block_backoff_seconds: float = field(
+        default=CrawlConfig.block_backoff_seconds, metadata={"parse": _non_negative_float}
+    )
+    crawl_retries: int = 2  # whole-crawl retries of a source that could not be reached
+    refetch_after_days: int = 7  # an unchanged-looking page is still fetched (conditionally) this often
+    # A crawl that sees less than this share of a source's active listings cannot say which vanished
+    # (a broken list page, a changed site): it marks none inactive and the source fails.
+    min_seen_share: float = field(default=0.5, metadata={"parse": _share})
+
+    # -- imports: data files loaded each night; only from the TOML file
+    imports: tuple[ImportSettings, ...] = field(default=(), metadata={"table": True})
+
+    # -- matching and its index
+    index_dir: Path = Path("var/index")  # the matching index (segments, memory-mapped)
+    match_top_k: int = field(default=20, metadata={"parse": _positive_int})
+    match_batch_size: int = field(default=50, metadata={"parse": _positive_int})  # challenges per sharded task
+    # listing partitions (ranges of index segments) each batch is split over
+    match_partitions: int = field(default=1, metadata={"parse": _positive_int})
+    # listings per index segment (the unit of a listing partition)
+    index_segment_size: int = field(default=100_000, metadata={"parse": _positive_int})
+
+    # -- flows: when the nightly runs, where its mapped tasks run, the Prefect server
+    schedule_cron: str = "0 2 * * *"
+    schedule_timezone: str = "Asia/Shanghai"
+    task_runner: str = field(default="threads", metadata={"parse": _Choice("threads", "processes", "dask")})
+    dask_address: str | None = None  # a running Dask scheduler (tcp://host:8786); None: a LocalCluster
+    # LocalCluster workers (and process-pool size for "processes")
+    dask_workers: int = field(default=2, metadata={"parse": _positive_int})
+    prefect_host: str = "127.0.0.1"  # `jiebang serve` starts its Prefect server (API + UI) here
+    prefect_port: int = 4200  # 0: any free port
+
+    # -- digest: the brokers' notice of new good matches
+    digest_min_score: float = 60.0  # new matches at least this good go into the brokers' digest
+    digest_webhook_url: str = ""  # e.g. a WeCom robot URL; empty: not sent
+    digest_smtp_host: str = ""  # empty: no e-mail
+    digest_smtp_port: int = 25
+    digest_smtp_from: str = "jiebang@localhost"
+    digest_smtp_to: str = ""  # comma-separated addresses
+    digest_smtp_user: str = ""  # when set, log in (STARTTLS first if the server offers it)
+    digest_smtp_password: str = field(default="", repr=False, metadata={"secret": True})
+
+    # -- the UI, and the local replay site the default sources point at
+    ui_host: str = "127.0.0.1"
+    ui_port: int = 8501
+    replay_host: str = "127.0.0.1"
+    replay_port: int = DEFAULT_REPLAY_PORT
+
+    @classmethod
+    def load(cls, env: Mapping[str, str], config_file: Path | None = None) -> Settings:
+        """Resolve settings: `JIEBANG_*` environment variables override the TOML file,
+        which overrides the defaults. All problems are reported together.
+
+        >>> Settings.load({"JIEBANG_UI_PORT": "8600"}).ui_port
+        8600
+        """
+        scalars, secret_keys = _scalar_parsers(cls), _secrets(cls)
+        config_file = config_file or _path_or_none(env.get(ENV_PREFIX + "CONFIG"))
+        values: dict[str, object] = {}
+        errors: list[str] = []
+        if config_file is not None:
+            values.update(_read_toml(config_file, errors))
+        for key in (*scalars, _SOURCE_BASE_KEY):
+            if (raw := env.get(ENV_PREFIX + key.upper())) is not None:
+                values[key] = raw
+        for secret in secret_keys:
+            if secret in values:
+                errors.append(f"{secret} is a secret: set it only in the environment ({ENV_PREFIX}{secret.upper()})")
+                values.pop(secret)
+        # Relative import paths mean "beside the config file", whatever the worker's directory.
+        config_dir = config_file.absolute().parent if config_file is not None else Path()
+        kwargs = _build(values, errors, config_dir, scalars)
+        kwargs.update({k: env[ENV_PREFIX + k.upper()] for k in secret_keys if env.get(ENV_PREFIX + k.upper())})
+        if errors:
+            raise ConfigError("配置有误 (invalid settings): " + "; ".join(errors))
+        return cls(**kwargs)
+
+    def with_replay_base(self, base_url: str) -> Settings:
+        """The same settings with every source pointed at another replay site (tests use port 0)."""
+        return replace(self, sources=default_sources(base_url))
+
+    def crawl_config(self) -> CrawlConfig:
+        """The crawler's part of the settings, as the crawler's own config (same names)."""
+        return CrawlConfig(**{f.name: getattr(self, f.name) for f in fields(CrawlConfig)})
+
+
+def _scalar_parsers(cls: type[Settings]) -> dict[str, Callable[[Any], Any]]:
+    """Setting name → how its raw value (a TOML value or an environment string) is read: the
+    field's `parse` metadata, else its type. Derived from the fields, so a new field is a new
+    setting with no other edit."""
+    hints = get_type_hints(cls)
+    parsers: dict[str, Callable[[Any], Any]] = {}
+    for f in fields(cls):
+        if f.metadata.get("table") or f.metadata.get("secret"):
+            continue
+        parse = f.metadata.get("parse") or _BY_TYPE.get(hints[f.name])
+        if parse is None:  # caught by the unit tests, before any deployment reads a setting
+            raise TypeError(f"setting {f.name}: no parser for {hints[f.name]}; add metadata parse=…")
+        parsers[f.name] = parse
+    return parsers
+
+
+def _secrets(cls: type[Settings]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.metadata.get("secret"))
+
+
+_BY_TYPE: dict[object, Callable[[Any], Any]] = {str: str, int: int, float: float, Path: Path, str | None: _optional_str}
 _SOURCE_BASE_KEY = "source_base_url"  # one base URL for every default source
 
 
@@ -252,13 +257,16 @@ def _read_toml(path: Path, errors: list[str]) -> dict[str, object]:
     return values
 
 
-def _build(values: dict[str, object], errors: list[str], config_dir: Path) -> Settings:
-    kwargs: dict[str, object] = {}
+def _build(
+    values: dict[str, object], errors: list[str], config_dir: Path, scalars: Mapping[str, Callable[[Any], Any]]
+) -> dict[str, Any]:
+    """The keyword arguments of the settings, from the raw values; problems go to `errors`."""
+    kwargs: dict[str, Any] = {}
     base_url = values.pop(_SOURCE_BASE_KEY, None)
     raw_sources = values.pop("sources", None)
     raw_imports = values.pop("imports", None)
     for key, raw in values.items():
-        kind = _SCALAR_FIELDS.get(key)
+        kind = scalars.get(key)
         if kind is None:
             errors.append(f"unknown setting {key!r}")
             continue
@@ -277,7 +285,7 @@ def _build(values: dict[str, object], errors: list[str], config_dir: Path) -> Se
         kwargs["sources"] = default_sources(f"http://127.0.0.1:{kwargs['replay_port']}")
     if raw_imports is not None:
         kwargs["imports"] = _parse_imports(raw_imports, errors, config_dir)
-    return Settings(**kwargs)  # type: ignore[arg-type]
+    return kwargs
 
 
 def _parse_sources(raw: object, errors: list[str]) -> tuple[SourceSettings, ...]:

@@ -42,7 +42,7 @@ from matching.engine import (
     rescore,
     retrieve,
 )
-from matching.index import IndexCorrupt
+from matching.errors import IndexCorrupt
 from warehouse import queries
 from warehouse.gateway import Warehouse
 

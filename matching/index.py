@@ -22,6 +22,7 @@ import bm25s
 import numpy as np
 import orjson
 
+from matching.errors import IndexCorrupt, IndexFormatChanged
 from matching.text import is_content_token, normalise, raw_tokens, tokenize_normalised
 
 COMMON_FLOOR = 1_000  # a term in fewer documents is never "common", however small the segment
@@ -33,16 +34,6 @@ BIGRAM_CHARS = 400  # the bigram recall net covers the title and the start of th
 WORD_BM25 = {"k1": 1.2, "b": 0.5}
 BIGRAM_BM25 = {"k1": 1.5, "b": 0.75}  # as the bigram baseline: its evidence must not be weaker
 FORMAT = 4  # of the files on disk; an index in another format is rebuilt, not read
-
-
-class IndexCorrupt(Exception):
-    """The saved index cannot be used as it is on disk (a file missing, unreadable, cut short, of
-    another type or shape than its segment says, or the index path not a folder): rebuild it from
-    the warehouse. The message says which file and what is wrong, on one line."""
-
-
-class IndexFormatChanged(IndexCorrupt):
-    """The saved index was written by another version: rebuild it from the warehouse."""
 
 
 @dataclass(frozen=True)

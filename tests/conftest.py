@@ -101,8 +101,8 @@ def loaded_warehouse_file(tmp_path_factory, replay_site) -> Path:
 
 
 def _build_loaded_warehouse(folder: Path, replay_base_url: str) -> Path:
-    from crawlers.loading import load_feed
     from crawlers.runner import crawl_source
+    from jiebang.loading import load_feed
     from jiebang.pipeline import match_open_challenges, open_warehouse
     from warehouse import store
 
@@ -111,7 +111,9 @@ def _build_loaded_warehouse(folder: Path, replay_base_url: str) -> Path:
     run_id = store.start_run(wh, "fixture")
     # The crawls run side by side, as the nightly flow's crawl tasks do; loading stays in order.
     with ThreadPoolExecutor(max_workers=len(settings.sources)) as pool:
-        outputs = list(pool.map(lambda source: crawl_source(source, settings, folder / "runs"), settings.sources))
+        outputs = list(
+            pool.map(lambda source: crawl_source(source, settings.crawl_config(), folder / "runs"), settings.sources)
+        )
     for source, output in zip(settings.sources, outputs, strict=True):
         load_feed(wh, output.items_path, source=source.name, run_id=run_id)
     match_open_challenges(wh, run_id, today=TODAY, top_k=10)

@@ -9,12 +9,11 @@ from datetime import date
 
 import pytest
 
-from crawlers.importers import load_file
-from crawlers.loading import load_items
 from jiebang import firm
 from jiebang.errors import ConfigError
 from jiebang.evaluate import match_file
 from jiebang.files import InvalidFile, read_judgments, read_qrels
+from jiebang.loading import load_file, load_items
 from jiebang.settings import Settings
 from tests.test_validation import challenge, listing
 

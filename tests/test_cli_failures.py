@@ -223,8 +223,8 @@ def test_a_full_disk_is_named_by_the_systems_own_words():
 
 @pytest.mark.integration
 def test_the_real_cause_of_a_failed_write_survives_the_rollback(tmp_path):
-    from jiebang.errors import WarehouseUnavailable
     from jiebang.pipeline import open_warehouse
+    from warehouse.errors import WarehouseUnavailable
 
     wh = open_warehouse(tmp_path / "w.duckdb", 1)
     with pytest.raises(WarehouseUnavailable) as full, wh.transaction() as con:

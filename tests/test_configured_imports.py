@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from crawlers.errors import ImportRefused
 from jiebang import pipeline, run_report
-from jiebang.errors import ConfigError, ImportRefused
+from jiebang.errors import ConfigError
 from jiebang.settings import ImportSettings, Settings
 from warehouse import queries
 

@@ -22,7 +22,8 @@ from typer.testing import CliRunner
 from jiebang import sharding
 from jiebang.cli import app
 from jiebang.errors import IndexUnusable
-from matching.index import IndexCorrupt, ListingIndex
+from matching.errors import IndexCorrupt
+from matching.index import ListingIndex
 from tests.conftest import ROOT, TODAY
 from warehouse.gateway import Warehouse
 

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matching.engine import Listing
+from matching.errors import IndexFormatChanged
 from matching.index import (
     FORMAT,
-    IndexFormatChanged,
     ListingIndex,
     Postings,
     bigram_key,

@@ -37,7 +37,7 @@ def _wait_for(condition, what: str, timeout: float = 180.0, process: subprocess.
 
 def _query_or_none(path: Path, sql: str):
     """A read that gives way to the process holding the file (None: try again)."""
-    from jiebang.errors import WarehouseLocked
+    from warehouse.errors import WarehouseLocked
 
     if not path.exists():
         return None

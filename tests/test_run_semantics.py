@@ -193,7 +193,7 @@ def _wait_for(condition, what: str, process: subprocess.Popen, timeout: float = 
 
 def _query_or_none(path: Path, sql: str):
     """A read that gives way to the refresh holding the file (None: try again)."""
-    from jiebang.errors import WarehouseLocked
+    from warehouse.errors import WarehouseLocked
 
     if not path.exists():
         return None

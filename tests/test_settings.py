@@ -1,7 +1,11 @@
+import json
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import pytest
 
+from crawlers.config import CrawlConfig
+from jiebang import settings as settings_module
 from jiebang.errors import ConfigError
 from jiebang.settings import DEFAULT_REPLAY_PORT, Settings
 
@@ -131,3 +135,56 @@ def test_min_seen_share_is_a_share(raw, expected):
             Settings.load({"JIEBANG_MIN_SEEN_SHARE": raw})
     else:
         assert Settings.load({"JIEBANG_MIN_SEEN_SHARE": raw}).min_seen_share == expected
+
+
+def test_a_new_field_is_a_setting_with_no_other_edit():
+    """The parser is derived from the fields (type, or `parse` metadata): nothing to keep in sync."""
+
+    @dataclass(frozen=True)
+    class WithMore(Settings):
+        extra_port: int = 1
+        extra_share: float = field(default=0.5, metadata={"parse": settings_module._share})
+
+    loaded = WithMore.load({"JIEBANG_EXTRA_PORT": "5", "JIEBANG_UI_PORT": "9000"})
+    assert (type(loaded), loaded.extra_port, loaded.ui_port) == (WithMore, 5, 9000)
+    with pytest.raises(ConfigError, match=r"extra_share='2' is not a valid share between 0 and 1"):
+        WithMore.load({"JIEBANG_EXTRA_SHARE": "2"})
+
+
+def _another_value(name: str, default: object) -> object:
+    """A value of the setting's kind other than its default."""
+    if name == "task_runner":
+        return "dask"
+    if default is None:
+        return "tcp://127.0.0.1:1"
+    for kind, value in ((Path, Path("/x/y")), (str, "something"), (int, 7), (float, 0.25)):
+        if isinstance(default, kind):
+            return value
+    raise AssertionError(f"{name}: no sample for {default!r}")
+
+
+@pytest.mark.parametrize(
+    "name", [f.name for f in fields(Settings) if not f.metadata.get("table") and not f.metadata.get("secret")]
+)
+def test_every_setting_reads_from_its_toml_key_and_environment_variable(tmp_path, name):
+    value = _another_value(name, getattr(Settings(), name))
+    config = tmp_path / "s.toml"
+    config.write_text(f"{name} = {json.dumps(str(value) if isinstance(value, Path) else value)}\n", encoding="utf-8")
+    assert getattr(Settings.load({}, config), name) == value
+    assert getattr(Settings.load({f"JIEBANG_{name.upper()}": str(value)}), name) == value
+
+
+def test_the_secret_comes_only_from_the_environment(tmp_path):
+    config = tmp_path / "s.toml"
+    config.write_text('digest_smtp_password = "hunter2"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"digest_smtp_password is a secret: set it only in the environment"):
+        Settings.load({}, config)
+    assert Settings.load({"JIEBANG_DIGEST_SMTP_PASSWORD": "hunter2"}).digest_smtp_password == "hunter2"
+
+
+def test_the_crawler_gets_its_own_config_from_the_settings():
+    env = {"JIEBANG_CRAWL_DELAY_SECONDS": "2", "JIEBANG_USER_AGENT": "Bot/2", "JIEBANG_UI_PORT": "1"}
+    settings = Settings.load(env)
+    assert settings.crawl_config() == CrawlConfig(user_agent="Bot/2", crawl_delay_seconds=2.0)
+    # the crawler's defaults are the settings' defaults: one declaration
+    assert Settings().crawl_config() == CrawlConfig()

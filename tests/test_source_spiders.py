@@ -21,12 +21,13 @@ from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.test import get_crawler
 
+from crawlers.errors import CannotParse
 from crawlers.middlewares import (
     BlockedPageMiddleware,
     PageAccountingMiddleware,
     is_block_page,
 )
-from crawlers.parse import CannotParse, parse_saved, saved_response
+from crawlers.parse import parse_saved, saved_response
 from crawlers.pipelines import CleanTextPipeline, PublicationNumberPipeline
 from crawlers.skip_unchanged import BLOCKED_META
 from crawlers.spiders.cnipr import CniprSpider

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from crawlers.loading import load_items, read_feed
 from crawlers.validation import InvalidItem, validate_challenge, validate_item, validate_listing
+from jiebang.loading import load_items, read_feed
 from warehouse import queries
 
 _DROP = object()  # marks a key to remove from the item
@@ -290,9 +290,9 @@ def test_accounting_holds_when_a_feed_repeats_an_id(warehouse):
 
 @pytest.mark.integration
 def test_a_record_repeated_in_a_later_batch_is_written_once_and_a_reload_is_unchanged(warehouse, tmp_path, monkeypatch):
-    from crawlers.loading import load_feed
+    from jiebang.loading import load_feed
 
-    monkeypatch.setattr("crawlers.loading.BATCH_SIZE", 2)
+    monkeypatch.setattr("jiebang.loading.BATCH_SIZE", 2)
     first, other, again = (
         listing(listing_id=i, title=t)
         for i, t in (("CN1", "旧标题的专利"), ("CN2", "另一件专利"), ("CN1", "新标题的专利"))

@@ -12,9 +12,10 @@ import streamlit as st
 
 from jiebang import accounts
 from jiebang.accounts import User
-from jiebang.errors import JiebangError, WarehouseLocked, WarehouseUnavailable
+from jiebang.errors import KNOWN_ERRORS, KnownError
 from jiebang.pipeline import open_warehouse
 from jiebang.settings import Settings
+from warehouse.errors import WarehouseLocked, WarehouseUnavailable
 from warehouse.gateway import Warehouse
 
 # Date widgets take any date a user types: a date outside a widget's bounds is dropped in the
@@ -99,7 +100,7 @@ def safe_url(url: str | None) -> str | None:
     return quote(url, safe=":/?#[]@!$&*+,;=%~")
 
 
-def show_error(exc: JiebangError) -> None:
+def show_error(exc: KnownError) -> None:
     st.error(plain(exc))  # a message may quote what a user typed or a page said
 
 
@@ -108,6 +109,6 @@ def or_stop(call, *args, **kwargs):
     the page stops there (the role check itself is in the service, not here)."""
     try:
         return call(*args, **kwargs)
-    except JiebangError as exc:
+    except KNOWN_ERRORS as exc:
         show_error(exc)
         st.stop()

@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from jiebang.errors import WarehouseLocked, WarehouseUnavailable
+from warehouse.errors import WarehouseLocked, WarehouseUnavailable
 
 Row = dict[str, Any]
 

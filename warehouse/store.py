@@ -16,8 +16,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from jiebang.errors import excerpt
 from warehouse.domain import BROKER, DECISIONS, REJECT
+from warehouse.errors import excerpt
 from warehouse.gateway import Warehouse, fetch_rows
 
 LISTING_COLUMNS = (

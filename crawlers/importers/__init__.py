@@ -1,5 +1,5 @@
 """Bulk importers: public data dumps a broker downloads, read into the same items the spiders
-yield, so they pass the same cleaning, validation and loader (crawlers.loading).
+yield, so they pass the same cleaning, validation and loader (jiebang.loading).
 
 One module per format; each reader yields (record number, raw item) and keeps every record:
 a row or document it cannot read becomes an item with the reason and the raw text, which
@@ -7,7 +7,6 @@ validation quarantines, so `loaded + quarantined == records in the file`.
 
     for number, item in read_items("patentsview", Path("baseball_patent_query.csv")):
         print(number, item["listing_id"], item["title"])    # 1 US5269177 Apparatus and …
-    load_file(warehouse, "table", Path("成果.xlsx"), kind="achievement", run_id=run_id)
 """
 
 from __future__ import annotations
@@ -17,11 +16,9 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from crawlers.errors import ImportRefused, UnknownFormat
 from crawlers.importers import cnipa_xml, google_patents_csv, patentsview, table, uspto_xml
-from crawlers.loading import LoadReport, load_items, superseded_records
 from crawlers.pipelines import CleanTextPipeline, PublicationNumberPipeline
-from jiebang.errors import ImportRefused, UnknownFormat
-from warehouse.gateway import Warehouse
 
 Reader = Callable[..., Iterator[tuple[int, dict[str, Any]]]]
 
@@ -65,24 +62,3 @@ def _cleaned(records: Iterator[tuple[int, dict[str, Any]]]) -> Iterator[tuple[in
     clean, identify = CleanTextPipeline(), PublicationNumberPipeline()
     for number, item in records:
         yield number, identify.process_item(clean.process_item(item))
-
-
-def load_file(
-    warehouse: Warehouse,
-    format: str,
-    path: Path,
-    *,
-    source: str | None = None,
-    mapping: Mapping[str, str] | None = None,
-    kind: str | None = None,
-    run_id: str | None = None,
-) -> LoadReport:
-    """Read one data file and load it as a crawl's output is loaded: every record upserted
-    on its natural id or quarantined with its reason."""
-
-    def items():
-        return read_items(format, path, source=source, mapping=mapping, kind=kind)
-
-    return load_items(
-        warehouse, items(), source=source or format, run_id=run_id, superseded=superseded_records(items())
-    )

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from crawlers.errors import UnsupportedFormatVersion
 from crawlers.fields import earliest_date, ipc_code, iso_date, unique
 from crawlers.importers.common import (
     google_patents_url,
@@ -32,7 +33,6 @@ from crawlers.importers.xmldocs import (
     text_of,
     texts_at,
 )
-from jiebang.errors import UnsupportedFormatVersion
 
 # Full-text systems break lines inside Chinese sentences ("润 滑脂"); between two Chinese
 # characters or punctuation marks a space is only layout, and it would split terms.

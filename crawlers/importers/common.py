@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from crawlers.errors import ImportRefused
 from crawlers.identity import compact_number
 from crawlers.validation import MAX_RECORD_CHARS
-from jiebang.errors import ImportRefused
 
 # Chinese exports from Excel or WPS are often GBK; GB18030 is its superset, so it reads both.
 ENCODINGS = ("utf-8-sig", "gb18030")

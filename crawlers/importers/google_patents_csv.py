@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from crawlers.errors import ImportRefused
 from crawlers.fields import iso_date, split_names
 from crawlers.importers.common import (
     Row,
@@ -22,7 +23,6 @@ from crawlers.importers.common import (
     rows_under_header,
     unreadable_item,
 )
-from jiebang.errors import ImportRefused
 
 REQUIRED = ("id", "title")
 _PATENT_LINK = re.compile(r"/patent/([^/?#]+)(?:/([a-z]{2}))?")

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from crawlers.errors import ImportRefused
 from crawlers.fields import iso_date
 from crawlers.importers.common import (
     Row,
@@ -25,7 +26,6 @@ from crawlers.importers.common import (
     rows_under_header,
     unreadable_item,
 )
-from jiebang.errors import ImportRefused
 
 COLUMNS = {  # item field → the column names it is read from, first present wins
     "number": ("patent_number", "patent_id"),

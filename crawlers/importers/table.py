@@ -23,6 +23,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from crawlers.errors import ImportRefused
 from crawlers.fields import ipc_codes, iso_date, split_list, split_names
 from crawlers.identity import page_id
 from crawlers.importers.common import (
@@ -35,7 +36,6 @@ from crawlers.importers.common import (
     unreadable_item,
 )
 from crawlers.spiders.achievements import price_in_wan
-from jiebang.errors import ImportRefused
 
 KINDS = ("achievement", "need", "patent")
 FIELDS = {

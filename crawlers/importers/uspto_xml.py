@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from crawlers.errors import UnsupportedFormatVersion
 from crawlers.fields import earliest_date, ipc_code, iso_date, unique
 from crawlers.importers import uspto_legacy
 from crawlers.importers.common import (
@@ -35,7 +36,6 @@ from crawlers.importers.xmldocs import (
     text_at,
     text_of,
 )
-from jiebang.errors import UnsupportedFormatVersion
 
 Parser = Callable[[ET.Element, str], dict[str, Any]]
 

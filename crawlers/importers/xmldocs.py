@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from jiebang.errors import ImportRefused
+from crawlers.errors import ImportRefused
 
 _DECLARATION = re.compile(rb"^\s*<\?xml\s")
 _DOCTYPE = re.compile(rb"^\s*<!DOCTYPE\s")

@@ -4,7 +4,7 @@ account's other sessions end), and sign out."""
 import streamlit as st
 
 from jiebang.accounts import change_password
-from jiebang.errors import JiebangError
+from jiebang.errors import KNOWN_ERRORS
 from ui.context import current_user, plain, warehouse
 from warehouse.domain import ROLE_LABELS
 
@@ -26,7 +26,7 @@ if user is not None:
         else:
             try:
                 st.session_state["user"] = change_password(warehouse(), user, current, new)
-            except JiebangError as exc:
+            except KNOWN_ERRORS as exc:
                 st.error(str(exc))
             else:
                 st.success("密码已修改；用这个账户打开的其他会话需要重新登录。")

@@ -5,7 +5,7 @@
 import streamlit as st
 
 from jiebang import solver
-from jiebang.errors import JiebangError
+from jiebang.errors import KNOWN_ERRORS
 from ui.context import client_key, plain, safe_url, warehouse
 
 ANY = "全部"
@@ -34,7 +34,7 @@ def _apply(ref: str) -> None:
     form = {k: st.session_state.get(f"apply_{k}|{ref}") for k in ("team", "proposal", "contact")}
     try:
         application_id = solver.apply(wh, ref, form, client_key=client_key())
-    except JiebangError as exc:
+    except KNOWN_ERRORS as exc:
         st.session_state["board_flash"] = {"ref": ref, "kind": "error", "text": plain(exc)}
     else:
         st.session_state["board_flash"] = {

@@ -12,7 +12,7 @@ from datetime import date
 import streamlit as st
 
 from jiebang import broker
-from jiebang.errors import JiebangError
+from jiebang.errors import KNOWN_ERRORS
 from jiebang.exports import MIME_TYPES
 from jiebang.highlight import split_highlight, to_html
 from matching.ranker import score_band
@@ -75,7 +75,7 @@ def _act(scope: str, done: str, action, *args, **kwargs) -> None:
     the broker clicked; the service refuses the call when they differ."""
     try:
         action(wh, user, *args, on_screen=st.session_state.get(ON_SCREEN), **kwargs)
-    except JiebangError as exc:
+    except KNOWN_ERRORS as exc:
         _flash("error", plain(exc), scope)
     else:
         _flash("success", done, scope)

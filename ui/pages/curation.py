@@ -6,7 +6,7 @@ from datetime import date
 import streamlit as st
 
 from jiebang import firm
-from jiebang.errors import JiebangError
+from jiebang.errors import KNOWN_ERRORS
 from jiebang.pipeline import match_one_challenge
 from ui.context import current_user, or_stop, plain, settings, show_error, warehouse
 from warehouse import domain
@@ -91,7 +91,7 @@ for column, target in zip(columns, actions, strict=False):  # the last two colum
     ):
         try:
             firm.set_status(wh, user, challenge_id, target)
-        except JiebangError as exc:
+        except KNOWN_ERRORS as exc:
             show_error(exc)
         else:
             st.session_state["curation_flash"] = f"「{plain(challenge['title'])}」已改为{target}。"
@@ -100,7 +100,7 @@ hidden = challenge["anonymous"] and not challenge["revealed"]
 if hidden and columns[len(actions)].button("向揭榜方揭示企业", key=f"reveal|{challenge_id}"):
     try:
         firm.reveal_firm(wh, user, challenge_id)
-    except JiebangError as exc:
+    except KNOWN_ERRORS as exc:
         show_error(exc)
     else:
         st.session_state["curation_flash"] = f"已向揭榜方揭示企业：{plain(challenge['issuer'])}。"
@@ -112,7 +112,7 @@ if columns[-1].button("重新匹配", key=f"rematch|{challenge_id}"):
             outcome = match_one_challenge(
                 wh, challenge_id, today=date.today(), top_k=s.match_top_k, index_dir=s.index_dir
             )
-    except JiebangError as exc:
+    except KNOWN_ERRORS as exc:
         show_error(exc)
     else:
         st.session_state["curation_flash"] = f"已重新匹配：{outcome['matches']} 条候选。"

@@ -8,7 +8,7 @@ from datetime import date
 import streamlit as st
 
 from jiebang import firm
-from jiebang.errors import AccessDenied, IndexUnusable, JiebangError
+from jiebang.errors import KNOWN_ERRORS, AccessDenied, IndexUnusable
 from jiebang.pipeline import match_one_challenge
 from ui.context import ANY_DATE, current_user, or_stop, plain, safe_url, settings, show_error, warehouse
 from warehouse import domain
@@ -77,7 +77,7 @@ with st.container(border=True):
 if status == domain.DRAFT and st.button("提交审核", key=f"submit|{challenge_id}", type="primary"):
     try:
         firm.submit_for_review(wh, user, challenge_id)
-    except JiebangError as exc:
+    except KNOWN_ERRORS as exc:
         show_error(exc)
     else:
         st.session_state["firm_flash"] = "已提交审核。"
@@ -139,7 +139,7 @@ if status in domain.EDITABLE_STATUSES:
         except firm.InvalidChallenge as exc:
             for name, problem in exc.problems.items():
                 st.error(f"**{firm.FIELD_LABELS.get(name, plain(name))}**：{plain(problem)}")
-        except JiebangError as exc:
+        except KNOWN_ERRORS as exc:
             show_error(exc)
         else:
             s = settings()
@@ -147,7 +147,7 @@ if status in domain.EDITABLE_STATUSES:
                 match_one_challenge(wh, challenge_id, today=date.today(), top_k=s.match_top_k, index_dir=s.index_dir)
             except IndexUnusable:  # the why is for the operator, not the firm
                 st.session_state["firm_flash"] = "已保存修改；匹配索引正在维护，重新匹配将在下一次运行重建索引后进行。"
-            except JiebangError as exc:
+            except KNOWN_ERRORS as exc:
                 st.session_state["firm_flash"] = f"已保存修改；重新匹配暂未完成：{plain(exc)}"
             else:
                 st.session_state["firm_flash"] = "已保存修改，并已重新匹配。"

@@ -6,7 +6,7 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from jiebang import firm
-from jiebang.errors import IndexUnusable, JiebangError
+from jiebang.errors import KNOWN_ERRORS, IndexUnusable
 from jiebang.pipeline import match_one_challenge
 from ui.context import ANY_DATE, current_user, or_stop, plain, settings, warehouse
 
@@ -137,7 +137,7 @@ if posted := st.session_state.pop(POSTED, None):
                 )
         except IndexUnusable:  # the why (paths, what to run) is for the operator, not the firm
             st.info(INDEX_PENDING)
-        except JiebangError as exc:
+        except KNOWN_ERRORS as exc:
             st.warning(f"需求已保存，但匹配暂未完成：{plain(exc)}。经纪人审核时会重新匹配。")
         else:
             st.success(f"匹配完成：找到 {outcome['matches']} 条候选成果，技术经纪人审核后会把合适的推荐给您。")

@@ -4,7 +4,7 @@ account and per client by jiebang.accounts.sign_in."""
 import streamlit as st
 
 from jiebang.accounts import sign_in, user_for_identity
-from jiebang.errors import JiebangError
+from jiebang.errors import KNOWN_ERRORS
 from ui.context import client_key, plain, warehouse
 
 
@@ -25,7 +25,7 @@ with st.form("login"):
 if submitted:
     try:
         user = sign_in(warehouse(), username, password, client_key=client_key())
-    except JiebangError as exc:
+    except KNOWN_ERRORS as exc:
         st.error(str(exc))
     else:
         st.session_state["user"] = user

@@ -5,7 +5,7 @@ their next run."""
 import streamlit as st
 
 from jiebang import accounts
-from jiebang.errors import JiebangError
+from jiebang.errors import KNOWN_ERRORS
 from ui.context import current_user, or_stop, plain, warehouse
 from warehouse.domain import ROLE_LABELS, ROLES
 
@@ -33,7 +33,7 @@ def _do(done: str, call, *args) -> None:
     """One account change from a button's callback; its outcome shown below the buttons."""
     try:
         result = call(wh, current_user(), *args)
-    except JiebangError as exc:
+    except KNOWN_ERRORS as exc:
         st.session_state["users_flash"] = ("error", str(exc), None)
     else:
         # A new password is shown as code: as Markdown, its _ and - could turn into formatting.

@@ -1,15 +1,20 @@
-"""Load a crawl's JSON-lines output into the warehouse: valid records upserted, the rest
-quarantined with their reason. Every line is accounted for."""
+"""Load what the crawlers yield into the warehouse: a crawl's JSON-lines output or an imported
+data file, valid records upserted, the rest quarantined with their reason. Every line is
+accounted for.
+
+Here, in the application, because it joins two libraries: crawlers/ reads, cleans and validates
+items and knows no warehouse; warehouse/ stores rows and knows no crawler."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crawlers.importers import read_items
 from crawlers.validation import InvalidItem, validate_item
 from warehouse import store
 from warehouse.gateway import Warehouse
@@ -151,4 +156,25 @@ def load_feed(warehouse: Warehouse, path: Path, *, source: str, run_id: str | No
     """Validate and load every line of a crawl output file."""
     return load_items(
         warehouse, read_feed(path), source=source, run_id=run_id, superseded=superseded_records(read_feed(path))
+    )
+
+
+def load_file(
+    warehouse: Warehouse,
+    format: str,
+    path: Path,
+    *,
+    source: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    kind: str | None = None,
+    run_id: str | None = None,
+) -> LoadReport:
+    """Read one data file (crawlers.importers) and load it as a crawl's output is loaded: every
+    record upserted on its natural id or quarantined with its reason."""
+
+    def items():
+        return read_items(format, path, source=source, mapping=mapping, kind=kind)
+
+    return load_items(
+        warehouse, items(), source=source or format, run_id=run_id, superseded=superseded_records(items())
     )
