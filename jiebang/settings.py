@@ -110,6 +110,8 @@ class Settings:
     match_batch_size: int = 50  # challenges per sharded matching task
     match_partitions: int = 1  # listing partitions (ranges of index segments) each batch is split over
     index_segment_size: int = 100_000  # listings per index segment (the unit of a listing partition)
+    match_backend: str = "numpy"  # bm25s retrieval: numpy | numba (faster per query, seconds of JIT per process)
+    index_wait_seconds: float = 5.0  # a page waits this long for the index writer, then leaves matching to the next run
     imports: tuple[ImportSettings, ...] = ()  # data files loaded each night; only from the TOML file
 
     @classmethod
@@ -228,6 +230,8 @@ _SCALAR_FIELDS: dict[str, Callable[[Any], Any]] = {
     "match_batch_size": _positive_int,
     "match_partitions": _positive_int,
     "index_segment_size": _positive_int,
+    "match_backend": _Choice("numpy", "numba"),
+    "index_wait_seconds": _non_negative_float,
 }
 _SECRET_FIELDS = ("digest_smtp_password",)  # read from the environment only, never from a file
 _SOURCE_BASE_KEY = "source_base_url"  # one base URL for every default source

@@ -8,6 +8,7 @@ import json
 import re
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from google.protobuf.json_format import MessageToDict
@@ -17,9 +18,9 @@ from jiebang import broker, firm
 from jiebang.accounts import User
 from jiebang.errors import AccessDenied, UnknownChallenge
 from jiebang.firm import InvalidChallenge, InvalidTransition
-from jiebang.pipeline import match_one_challenge, match_open_challenges
+from jiebang.matching_run import match_one_challenge
 from jiebang.settings import Settings
-from tests.conftest import ROOT, TODAY
+from tests.conftest import ROOT, TODAY, match_open_challenges
 from tests.workspace_data import register
 from ui.context import plain
 from warehouse import queries, store
@@ -424,6 +425,11 @@ def test_allowed_transitions_for_buttons():
     assert firm.allowed_transitions(None, "草稿") == ()
 
 
+def _index(warehouse) -> Path:
+    """The test's own index, beside its private copy of the warehouse."""
+    return warehouse.path.with_suffix(".index")
+
+
 # --- matching at posting ------------------------------------------------------------------------
 
 
@@ -438,25 +444,29 @@ def test_posting_is_matched_at_once_and_kept_by_the_nightly_run(loaded_warehouse
     assert all(0 <= m["score"] <= 100 for m in stored)
     assert any("缺陷" in m["title"] or "视觉" in m["title"] or "检测" in m["title"] for m in stored[:3])
 
-    match_open_challenges(loaded_warehouse, "nightly", today=TODAY, top_k=10)  # published only: drafts untouched
+    match_open_challenges(loaded_warehouse, "nightly", tmp_path / "index")  # published only: drafts untouched
     assert len(queries.matches_for_challenge(loaded_warehouse, challenge_id, limit=50)) == 10
 
 
 def test_matching_one_challenge_leaves_other_challenges_alone(loaded_warehouse):
     other = queries.challenge_queue(loaded_warehouse)[0]["challenge_id"]
     before = loaded_warehouse.query("SELECT * FROM matches WHERE challenge_id = ? ORDER BY listing_id", [other])
-    match_one_challenge(loaded_warehouse, _post(loaded_warehouse), today=TODAY, top_k=5)
+    match_one_challenge(
+        loaded_warehouse, _post(loaded_warehouse), today=TODAY, top_k=5, index_dir=_index(loaded_warehouse)
+    )
     assert loaded_warehouse.query("SELECT * FROM matches WHERE challenge_id = ? ORDER BY listing_id", [other]) == before
     with pytest.raises(UnknownChallenge, match="no challenge with id"):
-        match_one_challenge(loaded_warehouse, "firm:000000000000", today=TODAY, top_k=5)
+        match_one_challenge(
+            loaded_warehouse, "firm:000000000000", today=TODAY, top_k=5, index_dir=_index(loaded_warehouse)
+        )
 
 
 def test_rejected_listing_is_not_proposed_again_on_demand(loaded_warehouse):
     challenge_id = _post(loaded_warehouse)
-    match_one_challenge(loaded_warehouse, challenge_id, today=TODAY, top_k=5)
+    match_one_challenge(loaded_warehouse, challenge_id, today=TODAY, top_k=5, index_dir=_index(loaded_warehouse))
     top = queries.matches_for_challenge(loaded_warehouse, challenge_id, limit=1)[0]["listing_id"]
     broker.decide(loaded_warehouse, BROKER, challenge_id, top, "reject", reason="技术不对口")
-    match_one_challenge(loaded_warehouse, challenge_id, today=TODAY, top_k=5)
+    match_one_challenge(loaded_warehouse, challenge_id, today=TODAY, top_k=5, index_dir=_index(loaded_warehouse))
     shown = queries.matches_for_challenge(loaded_warehouse, challenge_id, limit=50)
     assert top not in [m["listing_id"] for m in shown]
 
@@ -470,7 +480,7 @@ def _share(warehouse, challenge_id: str, listing_id: str) -> None:
 
 def test_firm_sees_only_the_shared_matches(loaded_warehouse):
     challenge_id = _post(loaded_warehouse)
-    match_one_challenge(loaded_warehouse, challenge_id, today=TODAY, top_k=5)
+    match_one_challenge(loaded_warehouse, challenge_id, today=TODAY, top_k=5, index_dir=_index(loaded_warehouse))
     proposed = queries.matches_for_challenge(loaded_warehouse, challenge_id, limit=5)
     _share(loaded_warehouse, challenge_id, proposed[1]["listing_id"])
     [shared] = firm.shared_matches(loaded_warehouse, FIRM_A, challenge_id)
@@ -532,7 +542,7 @@ def two_firms(loaded_warehouse):
     """Firm A's and firm B's challenges; B's is matched, pending review, with a match shared with B."""
     a_id = _post(loaded_warehouse, FIRM_A)
     b_id = firm.post_challenge(loaded_warehouse, FIRM_B, B_FORM, today=TODAY, submit=True).challenge_id
-    match_one_challenge(loaded_warehouse, b_id, today=TODAY, top_k=5)
+    match_one_challenge(loaded_warehouse, b_id, today=TODAY, top_k=5, index_dir=_index(loaded_warehouse))
     _share(loaded_warehouse, b_id, queries.matches_for_challenge(loaded_warehouse, b_id, limit=1)[0]["listing_id"])
     return loaded_warehouse, a_id, b_id
 
@@ -788,7 +798,7 @@ def test_form_warns_of_a_near_duplicate(warehouse, tmp_path):
 
 def test_my_challenges_page_submits_edits_and_shows_shared_matches(loaded_warehouse, tmp_path):
     challenge_id = _post(loaded_warehouse)
-    match_one_challenge(loaded_warehouse, challenge_id, today=TODAY, top_k=5)
+    match_one_challenge(loaded_warehouse, challenge_id, today=TODAY, top_k=5, index_dir=_index(loaded_warehouse))
     top = queries.matches_for_challenge(loaded_warehouse, challenge_id, limit=1)[0]
     at = _page("firm_challenges.py", loaded_warehouse, FIRM_A, tmp_path)
     assert not at.exception

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from jiebang import sharding
+from jiebang import matching_run
 from jiebang.cli import app
 from jiebang.errors import IndexUnusable
 from matching.index import IndexCorrupt, ListingIndex
@@ -31,12 +31,10 @@ SEGMENT = "segment-0000"
 
 def _nightly_matching(wh: Warehouse, index_dir: Path, run_id: str) -> dict:
     """The nightly's matching steps as flows/nightly.py runs them, in this process."""
-    prepared = sharding.prepare_sharded_match(wh, index_dir, today=TODAY)
-    batches = sharding.challenge_batches(prepared.challenges, 50)
-    matches = sharding.merge_batches(
-        sharding.match_batch(index_dir, batch, top_k=10, today=TODAY, exclude=prepared.exclude) for batch in batches
-    )
-    return sharding.store_sharded_matches(wh, run_id, prepared, matches)
+    plan = matching_run.prepare(wh, index_dir, today=TODAY, top_k=10)
+    batches = matching_run.challenge_batches(plan.challenges, 50)
+    matches = matching_run.merge_batches(matching_run.match_batch(plan, batch) for batch in batches)
+    return matching_run.store_matches(wh, run_id, plan, matches)
 
 
 def _stored(wh: Warehouse) -> list[tuple]:
@@ -174,7 +172,7 @@ def test_a_corrupt_index_is_rebuilt_or_refused_and_stored_matches_survive(matche
 @pytest.mark.integration
 @pytest.mark.parametrize("corrupt", [zeroed_alive_mask, garbage_manifest], ids=lambda c: c.__name__)
 def test_a_page_matching_one_challenge_refuses_a_corrupt_index_and_keeps_its_matches(matched, tmp_path, corrupt):
-    from jiebang.pipeline import match_one_challenge
+    from jiebang.matching_run import match_one_challenge
 
     wh, index_dir = _copy(matched, tmp_path)
     challenge_id = wh.query("SELECT challenge_id FROM matches ORDER BY challenge_id LIMIT 1")[0]["challenge_id"]

@@ -65,6 +65,12 @@ def index_figures(warehouse: Warehouse) -> Row:
     )[0]
 
 
+def active_changed_after(warehouse: Warehouse, after: datetime) -> int:
+    """How many active listings changed after `after` (an index watermark): 0 when an index
+    refreshed up to it is current."""
+    return warehouse.query("SELECT count(*) AS n FROM listings WHERE active AND last_changed > ?", [after])[0]["n"]
+
+
 def inactive_listing_ids(warehouse: Warehouse) -> list[str]:
     return [r["listing_id"] for r in warehouse.query("SELECT listing_id FROM listings WHERE NOT active")]
 
