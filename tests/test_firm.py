@@ -678,9 +678,11 @@ def test_curation_page_refuses_other_roles(two_firms, tmp_path, user):
     assert not at.radio and not at.button and B_FORM["title"] not in _rendered(at)
 
 
-def _app(warehouse, user: User, tmp_path) -> AppTest:
+def _app(warehouse, user: User, tmp_path, **settings) -> AppTest:
     at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=120)
-    at.session_state["settings"] = Settings(warehouse_path=warehouse.path, index_dir=tmp_path / "index", match_top_k=5)
+    at.session_state["settings"] = Settings(
+        warehouse_path=warehouse.path, index_dir=tmp_path / "index", match_top_k=5, **settings
+    )
     at.session_state["user"] = user
     return at.run()
 
@@ -742,6 +744,30 @@ def test_a_firm_posting_while_the_index_is_corrupt_sees_one_line_and_its_challen
     [pending] = [i.value for i in at.info]
     assert pending.startswith("需求已保存。匹配索引正在维护") and "下一次运行" in pending
     assert str(tmp_path) not in _rendered(at) and "reindex" not in _rendered(at)  # the why is for the operator
+    assert queries.matches_for_challenge(loaded_warehouse, row["challenge_id"], limit=50) == []
+
+
+def test_a_firm_posting_while_the_index_is_rebuilt_waits_a_bounded_time_and_its_challenge_is_stored(
+    loaded_warehouse, tmp_path
+):
+    """The page used to wait on the index writer lock for the whole rebuild (minutes)."""
+    import shutil
+
+    from jiebang.pipeline import refresh_index
+    from tests.test_index_faults import writer_lock_held
+
+    index_dir = tmp_path / "index"
+    refresh_index(loaded_warehouse, index_dir)
+    at = _app(loaded_warehouse, FIRM_A, tmp_path, index_wait_seconds=1.0)
+    _fill(at, FORM)
+    with writer_lock_held(index_dir):  # the nightly rebuilding it: the folder removed, written again
+        shutil.rmtree(index_dir)
+        at.button(key="FormSubmitter:post_challenge-提交审核").click().run()  # AppTest gives up after 120 s
+    assert not at.exception
+    [row] = loaded_warehouse.query("SELECT * FROM challenges WHERE firm = ?", [FIRM_A.firm])
+    assert (row["title"], row["status"], row["posted_by"]) == (FORM["title"], "待审核", "zhang")
+    [pending] = [i.value for i in at.info]
+    assert pending.startswith("需求已保存。匹配索引正在维护") and "下一次运行" in pending
     assert queries.matches_for_challenge(loaded_warehouse, row["challenge_id"], limit=50) == []
 
 
