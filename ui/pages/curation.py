@@ -1,7 +1,6 @@
 """Broker/admin page (需求审核, 政府立题): challenges by lifecycle status — the 待审核 queue first —
 with publish / send back / 揭榜 / close, revealing an anonymous firm, and matching again."""
 
-
 import streamlit as st
 
 from jiebang import firm
