@@ -171,13 +171,13 @@ def _current_snapshot(warehouse: Warehouse, index_dir: Path, backend: str) -> Li
     lock; None when it is not (or is being rewritten): then it needs the lock."""
     try:
         index = open_index(index_dir, backend)
-    except IndexUnusable:
+        watermark = pipeline.index_watermark(index)
+    except (IndexUnusable, IndexCorrupt):
         return None
-    figures = queries.index_figures(warehouse)
-    watermark = pipeline.index_watermark(index)
-    if watermark is None or len(index) != figures["active"]:
+    if watermark is None:
         return None
-    if queries.active_changed_after(warehouse, watermark) or (figures["newest_change"] or watermark) < watermark:
+    figures = queries.index_figures(warehouse, changed_after=watermark)
+    if len(index) != figures["active"] or figures["changed"] or (figures["newest_change"] or watermark) < watermark:
         return None
     return index
 
