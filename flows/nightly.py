@@ -19,7 +19,7 @@ from prefect.futures import PrefectFuture
 
 from crawlers.runner import CrawlOutput
 from flows.runners import task_runner_for
-from jiebang import digest, pipeline, run_report, sharding
+from jiebang import digest, matching_run, pipeline, run_report
 from jiebang.errors import KNOWN_ERRORS, IndexUnusable
 from jiebang.run_lock import refresh_lock
 from jiebang.settings import ImportSettings, Settings, SourceSettings
@@ -45,60 +45,59 @@ def import_file(settings: Settings, spec: ImportSettings, run_id: str) -> dict:
 
 
 @task
-def prepare_matching(settings: Settings, today: date) -> sharding.PreparedMatch | str:
+def prepare_matching(settings: Settings, today: date) -> matching_run.MatchPlan | str:
     """The verified (or rebuilt) index's figures, or, when the index can be neither, the one line
     saying so: a value, not an exception, so the run fails in its record without a traceback."""
     try:
-        return sharding.prepare_sharded_match(
-            _warehouse(settings), settings.index_dir, today=today, segment_size=settings.index_segment_size
+        return matching_run.prepare(
+            _warehouse(settings),
+            settings.index_dir,
+            today=today,
+            top_k=settings.match_top_k,
+            backend=settings.match_backend,
+            segment_size=settings.index_segment_size,
         )
     except IndexUnusable as exc:
         return f"IndexUnusable: {exc}"
 
 
 @task(task_run_name="match-batch")
-def match_batch(
-    index_dir: Path, batch: list[Challenge], top_k: int, today: date, exclude: frozenset[tuple[str, str]]
-) -> list[Match]:
-    return sharding.match_batch(index_dir, batch, top_k=top_k, today=today, exclude=exclude)
+def match_batch(plan: matching_run.MatchPlan, batch: list[Challenge]) -> list[Match]:
+    return matching_run.match_batch(plan, batch)
 
 
 @task(task_run_name="plan-batch")
-def plan_batch(index_dir: Path, batch: list[Challenge]) -> list[Query]:
-    return sharding.plan_batch(index_dir, batch)
+def plan_batch(plan: matching_run.MatchPlan, batch: list[Challenge]) -> list[Query]:
+    return matching_run.plan_batch(plan, batch)
 
 
 @task(task_run_name="retrieve-{partition}")
-def retrieve_partition(index_dir: Path, batch: list[Query], partition: range):
-    return sharding.retrieve_partition(index_dir, batch, partition)
+def retrieve_partition(plan: matching_run.MatchPlan, batch: list[Query], partition: range):
+    return matching_run.retrieve_partition(plan, batch, partition)
 
 
 @task(task_run_name="fuse")
-def fuse(hits: list) -> sharding.Candidates:
-    return sharding.fuse(hits)
+def fuse(hits: list) -> matching_run.Candidates:
+    return matching_run.fuse(hits)
 
 
 @task(task_run_name="rescore-{partition}")
 def rescore_partition(
-    index_dir: Path,
-    batch: list[Query],
-    candidates: sharding.Candidates,
-    partition: range,
-    exclude: frozenset[tuple[str, str]],
+    plan: matching_run.MatchPlan, batch: list[Query], candidates: matching_run.Candidates, partition: range
 ) -> list:
-    return sharding.rescore_partition(index_dir, batch, candidates, partition, exclude)
+    return matching_run.rescore_partition(plan, batch, candidates, partition)
 
 
 @task(task_run_name="rank-batch")
 def rank_batch(
-    batch: list[Query], candidates: sharding.Candidates, scored: list, top_k: int, today: date
+    plan: matching_run.MatchPlan, batch: list[Query], candidates: matching_run.Candidates, scored: list
 ) -> list[Match]:
-    return sharding.rank_batch(batch, candidates, scored, top_k=top_k, today=today)
+    return matching_run.rank_batch(plan, batch, candidates, scored)
 
 
 @task
-def store_matches(settings: Settings, run_id: str, prepared: sharding.PreparedMatch, matches: list[Match]) -> dict:
-    return sharding.store_sharded_matches(_warehouse(settings), run_id, prepared, matches)
+def store_matches(settings: Settings, run_id: str, plan: matching_run.MatchPlan, matches: list[Match]) -> dict:
+    return matching_run.store_matches(_warehouse(settings), run_id, plan, matches)
 
 
 @task
@@ -183,9 +182,9 @@ def refresh_steps(config_file: str | None, run_id: str, today: date) -> dict:
         return {"sources": sources, "imports": imports, "error": prepared}
     if prepared.index_rebuilt:
         logger.warning("matching index rebuilt: %s", prepared.index_rebuilt)
-    batches = sharding.challenge_batches(prepared.challenges, settings.match_batch_size)
-    partitions = sharding.listing_partitions(prepared.segments, settings.match_partitions)
-    matches = _match_sharded(settings, prepared, batches, partitions, today)
+    batches = matching_run.challenge_batches(prepared.challenges, settings.match_batch_size)
+    partitions = matching_run.listing_partitions(prepared.segments, settings.match_partitions)
+    matches = _match_sharded(prepared, batches, partitions)
     return {
         "sources": sources,
         "imports": imports,
@@ -196,33 +195,27 @@ def refresh_steps(config_file: str | None, run_id: str, today: date) -> dict:
 
 
 def _match_sharded(
-    settings: Settings,
-    prepared: sharding.PreparedMatch,
-    batches: list[list[Challenge]],
-    partitions: list[range],
-    today: date,
+    plan: matching_run.MatchPlan, batches: list[list[Challenge]], partitions: list[range]
 ) -> list[Match]:
-    """Open challenges matched in batches (× listing partitions) on the flow's task runner."""
-    index_dir, top_k, exclude = settings.index_dir, settings.match_top_k, prepared.exclude
+    """Open challenges matched in batches (× listing partitions) on the flow's task runner: the
+    steps `matching_run.run` takes in one process, as tasks."""
     parts: list[PrefectFuture[list[Match]]]
     if len(partitions) == 1:
-        parts = match_batch.map(
-            unmapped(index_dir), batches, top_k=unmapped(top_k), today=unmapped(today), exclude=unmapped(exclude)
-        )
+        parts = match_batch.map(unmapped(plan), batches)
     else:
         parts = []
         # Futures as arguments are resolved by Prefect before the task runs; its submit() typing
         # wants the resolved types, hence the ignores.
         for batch in batches:
-            queries = plan_batch.submit(index_dir, batch)
-            hits = [retrieve_partition.submit(index_dir, queries, p) for p in partitions]  # type: ignore[call-overload]
+            queries = plan_batch.submit(plan, batch)
+            hits = [retrieve_partition.submit(plan, queries, p) for p in partitions]  # type: ignore[call-overload]
             candidates = fuse.submit(hits)
             scored = [
-                rescore_partition.submit(index_dir, queries, candidates, p, exclude)  # type: ignore[call-overload]
+                rescore_partition.submit(plan, queries, candidates, p)  # type: ignore[call-overload]
                 for p in partitions
             ]
-            parts.append(rank_batch.submit(queries, candidates, scored, top_k, today))  # type: ignore[call-overload]
-    return sharding.merge_batches(part.result() for part in parts)
+            parts.append(rank_batch.submit(plan, queries, candidates, scored))  # type: ignore[call-overload]
+    return matching_run.merge_batches(part.result() for part in parts)
 
 
 def _settings(config_file: str | None) -> Settings:

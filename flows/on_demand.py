@@ -13,7 +13,7 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from jiebang import pipeline
+from jiebang import matching_run, pipeline
 from jiebang.settings import Settings
 
 
@@ -24,8 +24,14 @@ def _settings(config_file: str | None) -> Settings:
 @task(task_run_name="match-{challenge_id}")
 def match_one(settings: Settings, challenge_id: str, today: date) -> dict:
     warehouse = pipeline.open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
-    return pipeline.match_one_challenge(
-        warehouse, challenge_id, today=today, top_k=settings.match_top_k, index_dir=settings.index_dir
+    return matching_run.match_one_challenge(
+        warehouse,
+        challenge_id,
+        today=today,
+        top_k=settings.match_top_k,
+        index_dir=settings.index_dir,
+        backend=settings.match_backend,
+        wait_seconds=settings.index_wait_seconds,
     )
 
 

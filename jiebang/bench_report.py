@@ -7,6 +7,15 @@ def _ratio(other: float | None, ours: float) -> str:
     return f"{other / ours:.1f}x" if other and ours else "—"
 
 
+def _firm_lines(firm: dict) -> list[str]:
+    return [
+        f"a firm waits ({name}): post → 20 matches stored  cold {w['cold_seconds']:5.1f} s"
+        f" (new server process)   warm {w['warm_seconds']:5.2f} s (median, max {w['warm_max_seconds']:.2f} s;"
+        f" index kept)   resident {w['rss_mb']:,.0f} MB"
+        for name, w in firm.items()
+    ]
+
+
 def render(f: dict) -> str:
     build, serve, add = f["build"], f["serve"], f["add"]
     lines = [
@@ -17,7 +26,9 @@ def render(f: dict) -> str:
             if build.get("workers_peak_rss_mb")
             else ""
         ),
+        f"warehouse load of N and Q {build.get('warehouse_load_seconds', float('nan')):6.1f} s",
         f"serving ({f.get('backend', 'numpy')}): start-up {serve['startup_seconds']:6.1f} s"
+        f" (of which prepare: index verified {serve.get('prepare_seconds', float('nan')):.1f} s)"
         f"   resident {serve['rss_serving_mb']:,.0f} MB after matching Q, its {serve['matches']:,} explained results"
         f" held (after load {serve['rss_loaded_mb']:,.0f} MB"
         + (
@@ -26,7 +37,9 @@ def render(f: dict) -> str:
             else ")"
         ),
         f"match Q (top 50, rescored, explained) {serve['seconds']:6.1f} s on 1 core,"
-        f" {serve.get('parallel_seconds', float('nan')):.1f} s on 2 worker processes",
+        f" {serve.get('parallel_seconds', float('nan')):.1f} s on 2 worker processes;"
+        f" stored in {serve.get('store_seconds', float('nan')):.1f} s   (jiebang.matching_run, as the nightly)",
+        *_firm_lines(f.get("firm", {})),
         f"add {10_000:,} listings     {add['seconds']:8.1f} s",
     ]
     if c := f.get("compare"):

@@ -413,15 +413,20 @@ def bench(
     real: Annotated[Path, typer.Option(help="The real records to recombine.")] = Path("../shared/data/real"),
     workdir: Annotated[Path, typer.Option(help="Where indexes are built.")] = Path("var/bench"),
     compare: Annotated[bool, typer.Option(help="Also time bm25s alone, Tantivy, DuckDB SQL, rapidfuzz.")] = True,
-    backend: Annotated[str, typer.Option(help="bm25s backend while serving: numba or numpy.")] = "numba",
+    backend: Annotated[
+        str | None, typer.Option(help="bm25s backend: numba or numpy (default: the match_backend setting).")
+    ] = None,
+    config: ConfigOption = None,
 ) -> None:
-    """Speed and memory of matching at N listings and Q challenges (figures, not pass/fail).
+    """Speed and memory of matching at N listings and Q challenges (figures, not pass/fail),
+    on the production path: the nightly's matching, and what a firm waits for after posting.
 
     Example: jiebang bench --n 100000 --q 1000
     """
     from jiebang.bench import run_bench
     from jiebang.bench_report import render
 
+    backend = backend or _settings(config).match_backend
     for size in n:
         figures = run_bench(size, q, workdir, real, compare=compare, backend=backend)
         console.print(render(figures))

@@ -287,7 +287,7 @@ def post_challenge(
 ) -> PostResult:
     """Post a challenge for the signed-in firm: validated (InvalidChallenge lists every problem),
     stored as 草稿 (or 待审核 with `submit`), audited, and checked for near-duplicates (flagged in
-    the result, not refused). Matching is the caller's next step (pipeline.match_one_challenge)."""
+    the result, not refused). Matching is the caller's next step (matching_run.match_one_challenge)."""
     firm_user = require_firm(warehouse, user)
     record = validate_challenge(form, today=today)
     duplicates = _near_duplicates(

@@ -8,30 +8,22 @@ import json
 import os
 import shutil
 import time
-import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from crawlers.errors import ImportRefused, UnknownFormat
 from crawlers.importers import FORMATS
 from crawlers.runner import CrawlOutput, crawl_source
-from jiebang.errors import IndexUnusable, UnknownChallenge
+from jiebang.errors import IndexUnusable
 from jiebang.loading import LoadReport, load_feed, load_file
 from jiebang.settings import ImportSettings, Settings, SourceSettings
-from matching.engine import (
-    Challenge,
-    Listing,
-    ListingIndex,
-    Match,
-    build_index,
-    match_challenges,
-)
+from matching.engine import Listing, ListingIndex
 from matching.errors import IndexCorrupt
 from matching.index import remove_index
-from warehouse import challenge_store, queries, store
+from warehouse import queries, store
 from warehouse.errors import WarehouseUnavailable
 from warehouse.gateway import Warehouse
 from warehouse.migrations import migrate
@@ -128,81 +120,40 @@ def load_crawl(warehouse: Warehouse, output: CrawlOutput, run_id: str, *, min_se
     }
 
 
-def match_open_challenges(warehouse: Warehouse, run_id: str, *, today: date, top_k: int) -> dict[str, Any]:
-    """Match open challenges against active listings indexed in memory, in this process, and
-    store the results (the nightly flow shards the same work over an on-disk index:
-    `jiebang.sharding`). Rejected pairs are excluded, so a listing a broker rejected never
-    comes back."""
-    challenges = [Challenge.from_record(r) for r in queries.open_challenges(warehouse, today)]
-    index = build_index(Listing.from_record(r) for r in queries.listings_for_matching(warehouse))
-    matches = match_challenges(index, challenges, top_k=top_k, exclude=queries.rejected_pairs(warehouse), today=today)
-    return store_matches(warehouse, run_id, [c.challenge_id for c in challenges], len(index), matches)
-
-
-def store_matches(
-    warehouse: Warehouse, run_id: str, challenge_ids: Sequence[str], listings: int, matches: Sequence[Match]
-) -> dict[str, Any]:
-    """Store a matching step's results for these challenges, and its figures for the run report:
-    matches stored, how many are new pairs, and the challenges with no good match."""
-    stored = store.replace_matches(warehouse, run_id, list(challenge_ids), [m.as_record() for m in matches])
-    new = queries.new_match_count(warehouse, run_id)
-    return {
-        "challenges": len(challenge_ids),
-        "listings": listings,
-        "matches": stored,
-        "new": new,
-        "updated": stored - new,
-        "no_good_match": sorted({m.challenge_id for m in matches if m.no_good_match}),
-    }
-
-
-def match_one_challenge(
-    warehouse: Warehouse, challenge_id: str, *, today: date, top_k: int, index_dir: Path | None = None
-) -> dict[str, Any]:
-    """Match one challenge now, whatever its status (a firm just posted or edited it; brokers see
-    candidates while curating), and store its matches like the nightly run does. The nightly run
-    still matches only published challenges.
-
-    Returns {"challenge_id", "listings", "matches", "no_good_match", "run_id"}; UnknownChallenge
-    when there is no such challenge. With `index_dir`, an index that is corrupt or disagrees with
-    the warehouse is not rebuilt here (minutes, on a page) but refused: IndexUnusable, nothing
-    stored; the nightly run rebuilds it."""
-    record = challenge_store.any_challenge(warehouse, challenge_id)
-    if record is None:
-        raise UnknownChallenge(
-            f"没有编号为 {challenge_id!r} 的需求 (no challenge with id {challenge_id!r};"
-            " check the id on the 需求审核 page)"
-        )
-    index = (
-        build_index(Listing.from_record(r) for r in queries.listings_for_matching(warehouse))
-        if index_dir is None
-        else refresh_index(warehouse, index_dir, rebuild=False)
-    )
-    exclude = {pair for pair in queries.rejected_pairs(warehouse) if pair[0] == challenge_id}
-    matches = match_challenges(index, [Challenge.from_record(record)], top_k=top_k, exclude=exclude, today=today)
-    run_id = f"on-demand-{store.now_utc():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    stored = store.replace_matches(warehouse, run_id, [challenge_id], [m.as_record() for m in matches])
-    return {
-        "challenge_id": challenge_id,
-        "listings": len(index),
-        "matches": stored,
-        "run_id": run_id,
-        "no_good_match": any(m.no_good_match for m in matches) or not matches,
-    }
-
-
 @contextmanager
-def _index_lock(index_dir: Path) -> Iterator[None]:
+def _index_lock(index_dir: Path, wait_seconds: float | None = None) -> Iterator[None]:
     """One writer of the on-disk index at a time: the nightly run and a page matching a new
-    challenge may refresh it at the same moment (segment files are numbered, not unique)."""
+    challenge may refresh it at the same moment (segment files are numbered, not unique).
+
+    With `wait_seconds`, IndexUnusable once the lock was held by another writer that long (a
+    page must not wait out a whole rebuild); without it, waits as long as the writer takes."""
     lock_path = index_dir.with_name(index_dir.name + ".lock")  # beside it: a rebuild removes the folder
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        if wait_seconds is None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        else:
+            _flock_within(handle, wait_seconds)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _flock_within(handle, wait_seconds: float) -> None:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise IndexUnusable(
+                    f"匹配索引正在更新或重建，等待 {wait_seconds:g} 秒后未匹配 (matching index busy: another"
+                    " process is refreshing or rebuilding it; nothing matched); 下次夜间运行会匹配这条需求，"
+                    "或稍后重新匹配 (index_wait_seconds sets the wait)"
+                ) from None
+            time.sleep(min(0.1, max(deadline - time.monotonic(), 0.0)))
 
 
 def refresh_index(
@@ -216,7 +167,14 @@ def refresh_index(
 
 
 def checked_index(
-    warehouse: Warehouse, index_dir: Path, *, segment_size: int = 100_000, rebuild: bool = True
+    warehouse: Warehouse,
+    index_dir: Path,
+    *,
+    segment_size: int = 100_000,
+    rebuild: bool = True,
+    backend: str = "numpy",
+    wait_seconds: float | None = None,
+    on_verified: Callable[[ListingIndex], None] | None = None,
 ) -> tuple[ListingIndex, str | None]:
     """The refreshed index, verified against the warehouse before anything is matched with it,
     and why it had to be rebuilt (None when it did not).
@@ -225,22 +183,29 @@ def checked_index(
     live listings as the warehouse has active ones, and its watermark is no later than the
     warehouse's newest change. Matching an unverified index could replace every stored proposal
     with nothing (zeroed masks match 0 listings), so otherwise it is rebuilt from the warehouse
-    under the index lock, or, when `rebuild` is false or the rebuild fails too, IndexUnusable."""
+    under the index lock, or, when `rebuild` is false or the rebuild fails too, IndexUnusable.
+
+    The lock is waited for at most `wait_seconds` (None: as long as it takes); `on_verified` is
+    given the verified index while the lock is still held (before another writer can save)."""
     index_dir = Path(index_dir)
-    with _index_lock(index_dir):
+    with _index_lock(index_dir, wait_seconds):
         try:
-            index = _refresh_index(warehouse, index_dir, segment_size)
+            index = _refresh_index(warehouse, index_dir, segment_size, backend)
             problem = _disagreement(warehouse, index)
         except (IndexCorrupt, OSError) as exc:
             problem = _one_line(exc)
         if problem is None:
-            return index, None
-        if not rebuild:
+            rebuilt = None
+        elif not rebuild:
             raise IndexUnusable(
                 f"匹配索引不可用，本次未匹配 (matching index unusable, nothing matched): {problem};"
                 " 下次夜间运行会重建它，或现在运行 jiebang reindex"
             )
-        return _rebuilt(warehouse, index_dir, segment_size, problem, remove_index), problem
+        else:
+            index, rebuilt = _rebuilt(warehouse, index_dir, segment_size, problem, remove_index, backend), problem
+        if on_verified is not None:
+            on_verified(index)
+        return index, rebuilt
 
 
 def rebuild_index(warehouse: Warehouse, index_dir: Path, *, segment_size: int = 100_000) -> ListingIndex:
@@ -258,11 +223,13 @@ def _remove_folder(index_dir: Path) -> None:
     shutil.rmtree(index_dir, ignore_errors=True)
 
 
-def _rebuilt(warehouse: Warehouse, index_dir: Path, segment_size: int, problem: str, remove) -> ListingIndex:
+def _rebuilt(
+    warehouse: Warehouse, index_dir: Path, segment_size: int, problem: str, remove, backend: str = "numpy"
+) -> ListingIndex:
     """Remove the index (with `remove`), build it again and verify it; the caller holds the lock."""
     try:
         remove(index_dir)
-        index = _refresh_index(warehouse, index_dir, segment_size)
+        index = _refresh_index(warehouse, index_dir, segment_size, backend)
     except (IndexCorrupt, OSError) as exc:
         reason = _one_line(exc)
         why = "" if reason == problem else f" (why rebuilt: {problem})"
@@ -282,12 +249,12 @@ def _disagreement(warehouse: Warehouse, index: ListingIndex) -> str | None:
         return f"索引有 {len(index)} 条在用成果，仓库有 {figures['active']} 条 (index live listings ≠ active listings)"
     if index.watermark is not None:
         newest = figures["newest_change"]
-        if newest is None or _watermark(index) > newest:
+        if newest is None or index_watermark(index) > newest:
             return f"索引水位 {index.watermark} 晚于仓库最新变更 {newest} (index watermark in the future)"
     return None
 
 
-def _watermark(index: ListingIndex) -> datetime | None:
+def index_watermark(index: ListingIndex) -> datetime | None:
     """The index's "indexed up to" time, naive UTC like the warehouse's last_changed."""
     try:
         mark = datetime.fromisoformat(index.watermark) if index.watermark else None
@@ -410,9 +377,9 @@ def _load_import(warehouse: Warehouse, spec: ImportSettings, path: Path, run_id:
         raise type(exc)(f"{path}: {message}") from exc
 
 
-def _refresh_index(warehouse: Warehouse, index_dir: Path, segment_size: int) -> ListingIndex:
-    index = ListingIndex.open(index_dir)  # IndexCorrupt (or IndexFormatChanged): the caller rebuilds
-    after = _watermark(index)
+def _refresh_index(warehouse: Warehouse, index_dir: Path, segment_size: int, backend: str = "numpy") -> ListingIndex:
+    index = ListingIndex.open(index_dir, backend=backend)  # IndexCorrupt (or IndexFormatChanged): the caller rebuilds
+    after = index_watermark(index)
     changed = queries.listings_for_matching(warehouse, changed_after=after)
     if changed:
         index.add((Listing.from_record(r) for r in changed), segment_size=segment_size)

@@ -149,6 +149,10 @@ class Settings:
     match_partitions: int = field(default=1, metadata={"parse": _positive_int})
     # listings per index segment (the unit of a listing partition)
     index_segment_size: int = field(default=100_000, metadata={"parse": _positive_int})
+    # bm25s retrieval: numpy | numba (faster per query, but seconds of JIT in every new process)
+    match_backend: str = field(default="numpy", metadata={"parse": _Choice("numpy", "numba")})
+    # a page waits this long for the index writer, then leaves matching to the next run
+    index_wait_seconds: float = field(default=5.0, metadata={"parse": _non_negative_float})
 
     # -- flows: when the nightly runs, where its mapped tasks run, the Prefect server
     schedule_cron: str = "0 2 * * *"

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gc
 import math
-import pickle
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
@@ -47,7 +46,6 @@ __all__ = [
     "fuse",
     "make_queries",
     "match_challenges",
-    "match_challenges_parallel",
     "rank",
     "rescore",
     "retrieve",
@@ -533,42 +531,3 @@ def candidate_features(
         q.challenge.challenge_id: [(s[1], s[5]) for s in sorted(found, key=lambda s: s[0])]
         for q, found in zip(queries, rescored, strict=True)
     }
-
-
-_SHARED: tuple[ListingIndex, dict[str, Any]] | None = None  # set in the parent, inherited by forked workers
-
-
-def _match_chunk(challenges: list[Challenge]) -> bytes:
-    assert _SHARED is not None, "set by the parent before the pool forks"
-    index, options = _SHARED
-    with _without_cyclic_gc():  # pickled here, not by the pool, to keep the collector off
-        return pickle.dumps(
-            [
-                tuple(getattr(m, name) for name in Match.__dataclass_fields__)
-                for m in match_challenges(index, challenges, **options)
-            ]
-        )
-
-
-def match_challenges_parallel(
-    index: ListingIndex, challenges: Sequence[Challenge], *, workers: int = 2, **options: Any
-) -> list[Match]:
-    """`match_challenges` split over forked worker processes (same results, same order).
-
-    The workers inherit the index copy-on-write and its arrays are memory-mapped, so memory is
-    shared. Use from a command or a benchmark, not from a threaded server (fork and threads mix badly).
-    """
-    global _SHARED
-    challenges = list(challenges)
-    if workers <= 1 or len(challenges) < 2 * workers:
-        return match_challenges(index, challenges, **options)
-    import multiprocessing
-
-    size = -(-len(challenges) // workers)
-    chunks = [challenges[i : i + size] for i in range(0, len(challenges), size)]
-    _SHARED = (index, options)
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool, _without_cyclic_gc():
-            return [Match(*fields) for part in pool.map(_match_chunk, chunks) for fields in pickle.loads(part)]
-    finally:
-        _SHARED = None

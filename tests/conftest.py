@@ -103,7 +103,7 @@ def loaded_warehouse_file(tmp_path_factory, replay_site) -> Path:
 def _build_loaded_warehouse(folder: Path, replay_base_url: str) -> Path:
     from crawlers.runner import crawl_source
     from jiebang.loading import load_feed
-    from jiebang.pipeline import match_open_challenges, open_warehouse
+    from jiebang.pipeline import open_warehouse
     from warehouse import store
 
     settings = Settings(warehouse_path=folder / "jiebang.duckdb").with_replay_base(replay_base_url)
@@ -116,9 +116,17 @@ def _build_loaded_warehouse(folder: Path, replay_base_url: str) -> Path:
         )
     for source, output in zip(settings.sources, outputs, strict=True):
         load_feed(wh, output.items_path, source=source.name, run_id=run_id)
-    match_open_challenges(wh, run_id, today=TODAY, top_k=10)
+    match_open_challenges(wh, run_id, folder / "index")
     store.finish_run(wh, run_id, {})
     return settings.warehouse_path
+
+
+def match_open_challenges(warehouse, run_id: str, index_dir: Path, *, top_k: int = 10) -> dict:
+    """The nightly's matching, in this process: the one matching path (prepare, run, store)."""
+    from jiebang import matching_run
+
+    plan = matching_run.prepare(warehouse, index_dir, today=TODAY, top_k=top_k)
+    return matching_run.store_matches(warehouse, run_id, plan, matching_run.run(plan))
 
 
 @pytest.fixture

@@ -23,11 +23,14 @@ def test_recombined_corpus_is_realistic_and_reproducible():
 
 def test_small_bench_reports_every_phase(tmp_path):
     figures = run_bench(2_000, 20, tmp_path, REAL, compare=True, backend="numpy")
-    assert figures["serve"]["matches"] == 20 * 50
+    assert figures["serve"]["matches"] == figures["serve"]["stored"] == 20 * 50  # the nightly's path, stored
+    assert set(figures["firm"]) == {"numpy", "numba"}
+    assert all(0 < f["warm_seconds"] and 0 < f["cold_seconds"] for f in figures["firm"].values())
     assert figures["add"]["listings"] == 2_000 + 10_000
     assert figures["build"]["peak_rss_mb"] > 0 and figures["serve"]["seconds"] > 0
     text = render(figures)
     assert "N = 2,000 listings" in text and "add 10,000 listings" in text
+    assert "a firm waits (numpy): post → 20 matches stored" in text
     assert "Tantivy" in text and "DuckDB SQL BM25" in text and figures["compare"]["bm25s_numba_query_seconds"] > 0
 
 

@@ -4,18 +4,20 @@ run on local threads; the partitioned rounds equal one matching pass."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from flows.runners import task_runner_for
-from jiebang.settings import Settings
-from jiebang.sharding import (
+from jiebang.matching_run import (
     challenge_batches,
     listing_partitions,
     match_batch,
     match_partitioned,
     merge_batches,
-    prepare_sharded_match,
+    prepare,
 )
+from jiebang.settings import Settings
 from tests.conftest import TODAY
 from warehouse.gateway import Warehouse
 
@@ -59,18 +61,14 @@ def test_batches_and_listing_partitions_match_like_one_call(loaded_warehouse, tm
     from matching.engine import ListingIndex, match_challenges
 
     index_dir = tmp_path / "index"
-    prepared = prepare_sharded_match(loaded_warehouse, index_dir, today=TODAY, segment_size=40)
+    prepared = prepare(loaded_warehouse, index_dir, today=TODAY, top_k=10, segment_size=40)
     assert prepared.segments >= 5
     exclude = prepared.exclude | {(prepared.challenges[0].challenge_id, "no-such-listing")}
-    whole = match_challenges(ListingIndex.load(index_dir), prepared.challenges, top_k=10, today=TODAY, exclude=exclude)
-    batches = challenge_batches(prepared.challenges, 2)
-    by_batch = [match_batch(index_dir, batch, top_k=10, today=TODAY, exclude=exclude) for batch in batches]
-    by_partition = [
-        match_partitioned(
-            index_dir, batch, listing_partitions(prepared.segments, 3), top_k=10, today=TODAY, exclude=exclude
-        )
-        for batch in batches
-    ]
+    plan = replace(prepared, exclude=exclude)
+    whole = match_challenges(ListingIndex.load(index_dir), plan.challenges, top_k=10, today=TODAY, exclude=exclude)
+    batches = challenge_batches(plan.challenges, 2)
+    by_batch = [match_batch(plan, batch) for batch in batches]
+    by_partition = [match_partitioned(plan, batch, listing_partitions(plan.segments, 3)) for batch in batches]
     assert whole and merge_batches(by_batch) == whole
     assert merge_batches(by_partition) == whole
 

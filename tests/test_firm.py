@@ -8,6 +8,7 @@ import json
 import re
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from google.protobuf.json_format import MessageToDict
@@ -17,9 +18,9 @@ from jiebang import broker, firm
 from jiebang.accounts import User
 from jiebang.errors import AccessDenied, UnknownChallenge
 from jiebang.firm import InvalidChallenge, InvalidTransition
-from jiebang.pipeline import match_one_challenge, match_open_challenges
+from jiebang.matching_run import match_one_challenge
 from jiebang.settings import Settings
-from tests.conftest import ROOT, TODAY
+from tests.conftest import ROOT, TODAY, match_open_challenges
 from tests.workspace_data import register
 from ui.context import plain
 from warehouse import queries, store
@@ -424,6 +425,11 @@ def test_allowed_transitions_for_buttons():
     assert firm.allowed_transitions(None, "草稿") == ()
 
 
+def _index(warehouse) -> Path:
+    """The test's own index, beside its private copy of the warehouse."""
+    return warehouse.path.with_suffix(".index")
+
+
 # --- matching at posting ------------------------------------------------------------------------
 
 
@@ -438,25 +444,29 @@ def test_posting_is_matched_at_once_and_kept_by_the_nightly_run(loaded_warehouse
     assert all(0 <= m["score"] <= 100 for m in stored)
     assert any("缺陷" in m["title"] or "视觉" in m["title"] or "检测" in m["title"] for m in stored[:3])
 
-    match_open_challenges(loaded_warehouse, "nightly", today=TODAY, top_k=10)  # published only: drafts untouched
+    match_open_challenges(loaded_warehouse, "nightly", tmp_path / "index")  # published only: drafts untouched
     assert len(queries.matches_for_challenge(loaded_warehouse, challenge_id, limit=50)) == 10
 
 
 def test_matching_one_challenge_leaves_other_challenges_alone(loaded_warehouse):
     other = queries.challenge_match_counts(loaded_warehouse)[0]["challenge_id"]
     before = loaded_warehouse.query("SELECT * FROM matches WHERE challenge_id = ? ORDER BY listing_id", [other])
-    match_one_challenge(loaded_warehouse, _post(loaded_warehouse), today=TODAY, top_k=5)
+    match_one_challenge(
+        loaded_warehouse, _post(loaded_warehouse), today=TODAY, top_k=5, index_dir=_index(loaded_warehouse)
+    )
     assert loaded_warehouse.query("SELECT * FROM matches WHERE challenge_id = ? ORDER BY listing_id", [other]) == before
     with pytest.raises(UnknownChallenge, match="no challenge with id"):
-        match_one_challenge(loaded_warehouse, "firm:000000000000", today=TODAY, top_k=5)
+        match_one_challenge(
+            loaded_warehouse, "firm:000000000000", today=TODAY, top_k=5, index_dir=_index(loaded_warehouse)
+        )
 
 
 def test_rejected_listing_is_not_proposed_again_on_demand(loaded_warehouse):
     challenge_id = _post(loaded_warehouse)
-    match_one_challenge(loaded_warehouse, challenge_id, today=TODAY, top_k=5)
+    match_one_challenge(loaded_warehouse, challenge_id, today=TODAY, top_k=5, index_dir=_index(loaded_warehouse))
     top = queries.matches_for_challenge(loaded_warehouse, challenge_id, limit=1)[0]["listing_id"]
     broker.decide(loaded_warehouse, BROKER, challenge_id, top, "reject", reason="技术不对口")
-    match_one_challenge(loaded_warehouse, challenge_id, today=TODAY, top_k=5)
+    match_one_challenge(loaded_warehouse, challenge_id, today=TODAY, top_k=5, index_dir=_index(loaded_warehouse))
     shown = queries.matches_for_challenge(loaded_warehouse, challenge_id, limit=50)
     assert top not in [m["listing_id"] for m in shown]
 
@@ -470,7 +480,7 @@ def _share(warehouse, challenge_id: str, listing_id: str) -> None:
 
 def test_firm_sees_only_the_shared_matches(loaded_warehouse):
     challenge_id = _post(loaded_warehouse)
-    match_one_challenge(loaded_warehouse, challenge_id, today=TODAY, top_k=5)
+    match_one_challenge(loaded_warehouse, challenge_id, today=TODAY, top_k=5, index_dir=_index(loaded_warehouse))
     proposed = queries.matches_for_challenge(loaded_warehouse, challenge_id, limit=5)
     _share(loaded_warehouse, challenge_id, proposed[1]["listing_id"])
     [shared] = firm.shared_matches(loaded_warehouse, FIRM_A, challenge_id)
@@ -532,7 +542,7 @@ def two_firms(loaded_warehouse):
     """Firm A's and firm B's challenges; B's is matched, pending review, with a match shared with B."""
     a_id = _post(loaded_warehouse, FIRM_A)
     b_id = firm.post_challenge(loaded_warehouse, FIRM_B, B_FORM, today=TODAY, submit=True).challenge_id
-    match_one_challenge(loaded_warehouse, b_id, today=TODAY, top_k=5)
+    match_one_challenge(loaded_warehouse, b_id, today=TODAY, top_k=5, index_dir=_index(loaded_warehouse))
     _share(loaded_warehouse, b_id, queries.matches_for_challenge(loaded_warehouse, b_id, limit=1)[0]["listing_id"])
     return loaded_warehouse, a_id, b_id
 
@@ -668,9 +678,11 @@ def test_curation_page_refuses_other_roles(two_firms, tmp_path, user):
     assert not at.radio and not at.button and B_FORM["title"] not in _rendered(at)
 
 
-def _app(warehouse, user: User, tmp_path) -> AppTest:
+def _app(warehouse, user: User, tmp_path, **settings) -> AppTest:
     at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=120)
-    at.session_state["settings"] = Settings(warehouse_path=warehouse.path, index_dir=tmp_path / "index", match_top_k=5)
+    at.session_state["settings"] = Settings(
+        warehouse_path=warehouse.path, index_dir=tmp_path / "index", match_top_k=5, **settings
+    )
     at.session_state["user"] = user
     return at.run()
 
@@ -735,6 +747,30 @@ def test_a_firm_posting_while_the_index_is_corrupt_sees_one_line_and_its_challen
     assert queries.matches_for_challenge(loaded_warehouse, row["challenge_id"], limit=50) == []
 
 
+def test_a_firm_posting_while_the_index_is_rebuilt_waits_a_bounded_time_and_its_challenge_is_stored(
+    loaded_warehouse, tmp_path
+):
+    """The page used to wait on the index writer lock for the whole rebuild (minutes)."""
+    import shutil
+
+    from jiebang.pipeline import refresh_index
+    from tests.test_index_faults import writer_lock_held
+
+    index_dir = tmp_path / "index"
+    refresh_index(loaded_warehouse, index_dir)
+    at = _app(loaded_warehouse, FIRM_A, tmp_path, index_wait_seconds=1.0)
+    _fill(at, FORM)
+    with writer_lock_held(index_dir):  # the nightly rebuilding it: the folder removed, written again
+        shutil.rmtree(index_dir)
+        at.button(key="FormSubmitter:post_challenge-提交审核").click().run()  # AppTest gives up after 120 s
+    assert not at.exception
+    [row] = loaded_warehouse.query("SELECT * FROM challenges WHERE firm = ?", [FIRM_A.firm])
+    assert (row["title"], row["status"], row["posted_by"]) == (FORM["title"], "待审核", "zhang")
+    [pending] = [i.value for i in at.info]
+    assert pending.startswith("需求已保存。匹配索引正在维护") and "下一次运行" in pending
+    assert queries.matches_for_challenge(loaded_warehouse, row["challenge_id"], limit=50) == []
+
+
 def test_form_shows_each_problem_by_field(warehouse, tmp_path):
     at = _page("firm_post.py", warehouse, FIRM_A, tmp_path)
     assert not at.exception and at.text_input(key="post_title")
@@ -788,7 +824,7 @@ def test_form_warns_of_a_near_duplicate(warehouse, tmp_path):
 
 def test_my_challenges_page_submits_edits_and_shows_shared_matches(loaded_warehouse, tmp_path):
     challenge_id = _post(loaded_warehouse)
-    match_one_challenge(loaded_warehouse, challenge_id, today=TODAY, top_k=5)
+    match_one_challenge(loaded_warehouse, challenge_id, today=TODAY, top_k=5, index_dir=_index(loaded_warehouse))
     top = queries.matches_for_challenge(loaded_warehouse, challenge_id, limit=1)[0]
     at = _page("firm_challenges.py", loaded_warehouse, FIRM_A, tmp_path)
     assert not at.exception

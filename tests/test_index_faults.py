@@ -12,14 +12,16 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from jiebang import sharding
+from jiebang import matching_run
 from jiebang.cli import app
 from jiebang.errors import IndexUnusable
 from matching.errors import IndexCorrupt
@@ -32,12 +34,10 @@ SEGMENT = "segment-0000"
 
 def _nightly_matching(wh: Warehouse, index_dir: Path, run_id: str) -> dict:
     """The nightly's matching steps as flows/nightly.py runs them, in this process."""
-    prepared = sharding.prepare_sharded_match(wh, index_dir, today=TODAY)
-    batches = sharding.challenge_batches(prepared.challenges, 50)
-    matches = sharding.merge_batches(
-        sharding.match_batch(index_dir, batch, top_k=10, today=TODAY, exclude=prepared.exclude) for batch in batches
-    )
-    return sharding.store_sharded_matches(wh, run_id, prepared, matches)
+    plan = matching_run.prepare(wh, index_dir, today=TODAY, top_k=10)
+    batches = matching_run.challenge_batches(plan.challenges, 50)
+    matches = matching_run.merge_batches(matching_run.match_batch(plan, batch) for batch in batches)
+    return matching_run.store_matches(wh, run_id, plan, matches)
 
 
 def _stored(wh: Warehouse) -> list[tuple]:
@@ -175,7 +175,7 @@ def test_a_corrupt_index_is_rebuilt_or_refused_and_stored_matches_survive(matche
 @pytest.mark.integration
 @pytest.mark.parametrize("corrupt", [zeroed_alive_mask, garbage_manifest], ids=lambda c: c.__name__)
 def test_a_page_matching_one_challenge_refuses_a_corrupt_index_and_keeps_its_matches(matched, tmp_path, corrupt):
-    from jiebang.pipeline import match_one_challenge
+    from jiebang.matching_run import match_one_challenge
 
     wh, index_dir = _copy(matched, tmp_path)
     challenge_id = wh.query("SELECT challenge_id FROM matches ORDER BY challenge_id LIMIT 1")[0]["challenge_id"]
@@ -202,6 +202,97 @@ def test_loading_a_damaged_index_names_the_damage(tmp_path, corrupt):
     with pytest.raises(IndexCorrupt) as damaged:
         ListingIndex.open(tmp_path / "index")
     assert "\n" not in str(damaged.value) and str(tmp_path / "index") in str(damaged.value)
+
+
+# --- a page and the index writer: a snapshot needs no lock, a rewrite is waited for a bounded time ---
+
+
+@contextmanager
+def writer_lock_held(index_dir: Path) -> Iterator[None]:
+    """The index writer lock held by another process, as the nightly holds it while it refreshes
+    or rebuilds the index (minutes at a million listings)."""
+    lock = index_dir.with_name(index_dir.name + ".lock")
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX);"
+            " print('held', flush=True); time.sleep(600)",
+            str(lock),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def _finished_within(seconds: float, call: Callable[[], object]) -> object:
+    """The call's result, or an assertion error when it has not returned after `seconds` (a
+    hang, not a slow run: the bound is generous)."""
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = call()
+        except BaseException as exc:  # handed to the test
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still waiting after {seconds} s (on the index writer lock?)"
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["result"]
+
+
+@pytest.mark.integration
+def test_a_page_matches_against_the_saved_index_while_another_process_holds_the_writer_lock(matched, tmp_path):
+    from jiebang.matching_run import match_one_challenge
+
+    wh, index_dir = _copy(matched, tmp_path)
+    _, before = matched
+    challenge_id = wh.query("SELECT challenge_id FROM matches ORDER BY challenge_id LIMIT 1")[0]["challenge_id"]
+    with writer_lock_held(index_dir):  # the index is current: its snapshot is read without the lock
+        outcome = _finished_within(
+            120,
+            lambda: match_one_challenge(wh, challenge_id, today=TODAY, top_k=10, index_dir=index_dir, wait_seconds=1),
+        )
+    assert outcome["listings"] == _active(wh) and outcome["matches"] == 10  # type: ignore[index]
+    assert _stored(wh) == before  # the same proposals as the nightly's pass, row for row
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("rewrite", ["rebuilding", "refreshing"])
+def test_a_page_waits_for_an_index_being_rewritten_only_a_bounded_time_and_says_so(matched, tmp_path, rewrite):
+    from jiebang.matching_run import match_one_challenge
+
+    wh, index_dir = _copy(matched, tmp_path)
+    _, before = matched
+    challenge_id = wh.query("SELECT challenge_id FROM matches ORDER BY challenge_id LIMIT 1")[0]["challenge_id"]
+    with writer_lock_held(index_dir):
+        if rewrite == "rebuilding":  # a rebuild removes the folder, then writes it again
+            shutil.rmtree(index_dir)
+        else:  # the warehouse changed since the index was refreshed: it must be refreshed first
+            wh.execute(
+                "UPDATE listings SET title = title || ' 改', last_changed = now()::TIMESTAMP"
+                " WHERE listing_id = (SELECT min(listing_id) FROM listings WHERE active)"
+            )
+        with pytest.raises(IndexUnusable) as busy:
+            _finished_within(
+                120,
+                lambda: match_one_challenge(
+                    wh, challenge_id, today=TODAY, top_k=10, index_dir=index_dir, wait_seconds=1
+                ),
+            )
+    message = str(busy.value)
+    assert "\n" not in message and "等待 1 秒" in message and "下次夜间运行会匹配这条需求" in message
+    assert _stored(wh) == before  # nothing replaced
 
 
 # --- the command line ------------------------------------------------------------------------------

@@ -151,23 +151,6 @@ def test_removed_listings_are_not_proposed():
     assert "P1" not in {m.listing_id for m in match_challenges(index, [FUEL_CELL], top_k=3)}
 
 
-def test_parallel_matching_gives_the_same_results():
-    from matching.engine import match_challenges_parallel
-
-    index = build_index(LISTINGS)
-    challenges = [
-        FUEL_CELL,
-        Challenge("C2", "硅碳负极首效低", "锂电池负极首效只有84%"),
-        Challenge("C3", "柔轮寿命短", "谐波减速器柔轮断裂"),
-        Challenge("C4", "双极板", "金属双极板"),
-    ]
-    serial = match_challenges(index, challenges, top_k=3)
-    parallel = match_challenges_parallel(index, challenges, workers=2, top_k=3)
-    assert [(m.challenge_id, m.listing_id, m.score) for m in parallel] == [
-        (m.challenge_id, m.listing_id, m.score) for m in serial
-    ]
-
-
 def test_segments_built_in_parallel_answer_like_one_process(tmp_path):
     serial = ListingIndex()
     serial.add(LISTINGS, segment_size=1)

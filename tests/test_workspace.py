@@ -345,10 +345,10 @@ def test_filter_options_offer_the_values_in_the_warehouse(wh):
     }
 
 
-def test_rejected_listings_never_return_and_shortlists_survive_a_matching_run(loaded_warehouse):
+def test_rejected_listings_never_return_and_shortlists_survive_a_matching_run(loaded_warehouse, tmp_path):
     """The real matching step, run again after decisions."""
-    from jiebang.pipeline import match_open_challenges
     from tests.conftest import TODAY as FIXTURE_TODAY
+    from tests.conftest import match_open_challenges
     from warehouse import store
 
     challenge_id = broker.review_queue_page(loaded_warehouse, BROKER).rows[0]["challenge_id"]
@@ -367,7 +367,7 @@ def test_rejected_listings_never_return_and_shortlists_survive_a_matching_run(lo
     )
 
     run_id = store.start_run(loaded_warehouse, "nightly-refresh")
-    match_open_challenges(loaded_warehouse, run_id, today=FIXTURE_TODAY, top_k=10)
+    match_open_challenges(loaded_warehouse, run_id, tmp_path / "index")
     shown = {m["listing_id"]: m for m in broker.match_page(loaded_warehouse, BROKER, challenge_id, page_size=50).rows}
     assert shown[top["listing_id"]]["decision"] == "shortlist"
     assert shown[third["listing_id"]]["decision"] == "signed"

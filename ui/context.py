@@ -10,7 +10,7 @@ from urllib.parse import quote
 import duckdb
 import streamlit as st
 
-from jiebang import accounts
+from jiebang import accounts, matching_run
 from jiebang.accounts import User
 from jiebang.errors import KNOWN_ERRORS, KnownError
 from jiebang.pipeline import open_warehouse
@@ -41,6 +41,22 @@ class PageWarehouse(Warehouse):
         except (WarehouseLocked, WarehouseUnavailable) as exc:
             show_error(exc)
             st.stop()
+
+
+def match_now(wh: Warehouse, challenge_id: str) -> dict:
+    """Match one challenge now (a firm posted or edited it, a broker asked): the index loaded
+    once per server process is reused while its manifest is unchanged; a page waits at most
+    `index_wait_seconds` for an index being rewritten (IndexUnusable then)."""
+    s = settings()
+    return matching_run.match_one_challenge(
+        wh,
+        challenge_id,
+        today=date.today(),
+        top_k=s.match_top_k,
+        index_dir=s.index_dir,
+        backend=s.match_backend,
+        wait_seconds=s.index_wait_seconds,
+    )
 
 
 def warehouse() -> Warehouse:

@@ -58,11 +58,14 @@ def seen_since(warehouse: Warehouse, source: str, crawl_started: datetime) -> tu
     return int(row["seen"]), int(row["known"])
 
 
-def index_figures(warehouse: Warehouse) -> Row:
+def index_figures(warehouse: Warehouse, changed_after: datetime | None = None) -> Row:
     """What the matching index must agree with: `active` listings, and `newest_change`, the
-    latest last_changed of any listing (no index watermark can be later)."""
+    latest last_changed of any listing (no index watermark can be later); with `changed_after`
+    (an index watermark) also `changed`, the active listings changed since (0: the index is current)."""
     return warehouse.query(
-        "SELECT count(*) FILTER (WHERE active) AS active, max(last_changed) AS newest_change FROM listings"
+        "SELECT count(*) FILTER (WHERE active) AS active, max(last_changed) AS newest_change,"
+        " count(*) FILTER (WHERE active AND last_changed > $after) AS changed FROM listings",
+        {"after": changed_after},
     )[0]
 
 

@@ -1,14 +1,11 @@
 """Broker/admin page (需求审核, 政府立题): challenges by lifecycle status — the 待审核 queue first —
 with publish / send back / 揭榜 / close, revealing an anonymous firm, and matching again."""
 
-from datetime import date
-
 import streamlit as st
 
 from jiebang import firm
 from jiebang.errors import KNOWN_ERRORS
-from jiebang.pipeline import match_one_challenge
-from ui.context import current_user, or_stop, plain, settings, show_error, warehouse
+from ui.context import current_user, match_now, or_stop, plain, show_error, warehouse
 from warehouse import domain
 
 PAGE_SIZE = 200
@@ -106,12 +103,9 @@ if hidden and columns[len(actions)].button("向揭榜方揭示企业", key=f"rev
         st.session_state["curation_flash"] = f"已向揭榜方揭示企业：{plain(challenge['issuer'])}。"
         st.rerun()
 if columns[-1].button("重新匹配", key=f"rematch|{challenge_id}"):
-    s = settings()
     try:
         with st.spinner("正在匹配…"):
-            outcome = match_one_challenge(
-                wh, challenge_id, today=date.today(), top_k=s.match_top_k, index_dir=s.index_dir
-            )
+            outcome = match_now(wh, challenge_id)
     except KNOWN_ERRORS as exc:
         show_error(exc)
     else:

@@ -9,8 +9,7 @@ import streamlit as st
 
 from jiebang import firm
 from jiebang.errors import KNOWN_ERRORS, AccessDenied, IndexUnusable
-from jiebang.pipeline import match_one_challenge
-from ui.context import ANY_DATE, current_user, or_stop, plain, safe_url, settings, show_error, warehouse
+from ui.context import ANY_DATE, current_user, match_now, or_stop, plain, safe_url, show_error, warehouse
 from warehouse import domain
 from warehouse.domain import KIND_LABELS
 
@@ -142,9 +141,8 @@ if status in domain.EDITABLE_STATUSES:
         except KNOWN_ERRORS as exc:
             show_error(exc)
         else:
-            s = settings()
             try:  # the text changed: match again so brokers see fitting candidates
-                match_one_challenge(wh, challenge_id, today=date.today(), top_k=s.match_top_k, index_dir=s.index_dir)
+                match_now(wh, challenge_id)
             except IndexUnusable:  # the why is for the operator, not the firm
                 st.session_state["firm_flash"] = "已保存修改；匹配索引正在维护，重新匹配将在下一次运行重建索引后进行。"
             except KNOWN_ERRORS as exc:

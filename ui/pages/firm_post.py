@@ -7,8 +7,7 @@ from streamlit.errors import StreamlitPageNotFoundError
 
 from jiebang import firm
 from jiebang.errors import KNOWN_ERRORS, IndexUnusable
-from jiebang.pipeline import match_one_challenge
-from ui.context import ANY_DATE, current_user, or_stop, plain, settings, warehouse
+from ui.context import ANY_DATE, current_user, match_now, or_stop, plain, warehouse
 
 # Widget keys of the form, by the service's field names; what an empty form holds.
 KEYS = {name: f"post_{name}" for name in firm.FIELD_LABELS}
@@ -129,12 +128,9 @@ if posted := st.session_state.pop(POSTED, None):
         st.success(
             ("已提交，匹配中…" if submit else "已保存草稿，匹配中…") + f"　需求编号：{plain(result.challenge_id)}"
         )
-        s = settings()
         try:
             with st.spinner("正在匹配专利和科技成果…"):
-                outcome = match_one_challenge(
-                    wh, result.challenge_id, today=date.today(), top_k=s.match_top_k, index_dir=s.index_dir
-                )
+                outcome = match_now(wh, result.challenge_id)
         except IndexUnusable:  # the why (paths, what to run) is for the operator, not the firm
             st.info(INDEX_PENDING)
         except KNOWN_ERRORS as exc:
