@@ -42,6 +42,18 @@ def run_status(stats: Mapping[str, Any]) -> str:
     return "partial" if failed_sources(stats) else "completed"
 
 
+def run_error(stats: Mapping[str, Any]) -> str | None:
+    """The run's error in one line: each failed source and import with its error, then why
+    matching could not run; None when nothing failed.
+
+    >>> run_error({"sources": {"zju": {"error": "CrawlFailed: down"}, "fudan": {}}, "error": "IndexUnusable: x"})
+    'zju: CrawlFailed: down; IndexUnusable: x'
+    """
+    errors = [f"{name}: {message}" for name, message in failed_sources(stats).items()]
+    errors += [stats["error"]] if stats.get("error") else []
+    return "; ".join(errors)[:2000] or None
+
+
 def failed_sources(stats: Mapping[str, Any]) -> dict[str, str]:
     """{source or import: error} for the sources that could not be crawled or loaded and the
     import files that could not be imported."""
