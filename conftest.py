@@ -15,7 +15,7 @@ from _pytest.doctest import DoctestItem
 LANES = ("unit", "integration", "system")
 
 # The benchmark scripts are programs with no docstring examples; tests/test_bench*.py run them.
-collect_ignore_glob = ["jiebang/bench*.py", "flows/bench_*.py"]
+collect_ignore_glob = ["devtools/bench*.py"]
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects: doctests need their lane first

@@ -1,1 +1,1 @@
-"""Jiebang (揭榜): entry points — CLI, settings, and the local replay site of sample sources."""
+"""Jiebang (揭榜): the application — entry points (CLI, settings) and the services they compose."""

@@ -237,9 +237,10 @@ def demo(config: ConfigOption = None) -> None:
 
     Example: jiebang demo
     """
+    # The replay site is a dev tool: imported here only, so that no other command loads it.
+    from devtools.replay_site import ReplaySite, SampleData
     from jiebang import accounts
     from jiebang.pipeline import open_warehouse
-    from jiebang.replay_site import ReplaySite, SampleData
 
     settings = _settings(config)
     warehouse = open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds)
@@ -423,8 +424,9 @@ def bench(
 
     Example: jiebang bench --n 100000 --q 1000
     """
-    from jiebang.bench import run_bench
-    from jiebang.bench_report import render
+    # The benchmark is a dev tool: imported here only, so that no other command loads it.
+    from devtools.bench import run_bench
+    from devtools.bench_report import render
 
     backend = backend or _settings(config).match_backend
     for size in n:

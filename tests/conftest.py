@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from jiebang.replay_site import ReplaySite, SampleData
+from devtools.replay_site import ReplaySite, SampleData
 from jiebang.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,8 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from jiebang import replay_pages
-from jiebang.replay_site import SampleData, render
+from devtools import replay_pages
+from devtools.replay_site import SampleData, render
 
 CAPTCHA_PAGE = Path(__file__).resolve().parents[2] / "shared/data/real/pages/cnipr/cnipr_captcha_block_page.html"
 LAST_MODIFIED = "Mon, 02 Nov 2026 08:00:00 GMT"

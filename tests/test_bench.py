@@ -2,8 +2,8 @@
 
 import pytest
 
-from jiebang.bench import load_pools, run_bench, synthetic_challenges, synthetic_listings
-from jiebang.bench_report import render
+from devtools.bench import load_pools, run_bench, synthetic_challenges, synthetic_listings
+from devtools.bench_report import render
 from tests.conftest import SHARED
 
 pytestmark = pytest.mark.system
@@ -35,8 +35,8 @@ def test_small_bench_reports_every_phase(tmp_path):
 
 
 def test_the_broker_benchmark_runs_at_a_tiny_size(tmp_path):
-    """jiebang.bench_broker is a script, not a test; this only keeps it working."""
-    from jiebang.bench_broker import run
+    """devtools.bench_broker is a script, not a test; this only keeps it working."""
+    from devtools.bench_broker import run
 
     figures = run(tmp_path / "bench.duckdb", 60, 2_000, 5, 1)
     names = [name for name, _, _ in figures]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from flows import bench_refresh
-from jiebang.bench_site import MARKET_SOURCE, PATENT_SOURCE
+from devtools import bench_refresh
+from devtools.bench_site import MARKET_SOURCE, PATENT_SOURCE
 from tests.conftest import SHARED, TODAY
 from warehouse.gateway import Warehouse
 

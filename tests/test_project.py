@@ -3,6 +3,8 @@
 import re
 import shutil
 import subprocess
+import tomllib
+from fnmatch import fnmatch
 
 import pytest
 import yaml
@@ -57,6 +59,34 @@ def test_system_deps_names_the_missing_packages_in_one_line_when_it_cannot_insta
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
     assert "chromium" in line and "apt-get install" in line
+
+
+# Read by people, not by the code: an installed copy needs no copy of it.
+NOT_SHIPPED = {"devtools/demo_data/SPEC.md"}
+
+
+def test_every_package_and_data_folder_ships_with_the_install():
+    """pyproject lists each folder of the top-level packages (data folders too: they are read with
+    importlib.resources), and each data file matches its folder's package-data, so an installed
+    copy runs `jiebang demo` and migrates, and `make install` warns about no unlisted folder."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    tops = sorted(p.name for p in ROOT.iterdir() if (p / "__init__.py").exists() and p.name != "tests")
+    folders = [
+        folder
+        for top in tops
+        for folder in [ROOT / top, *sorted((ROOT / top).rglob("*"))]
+        if folder.is_dir() and "__pycache__" not in folder.parts
+    ]
+    dotted = {folder: folder.relative_to(ROOT).as_posix().replace("/", ".") for folder in folders}
+    assert sorted(dotted.values()) == sorted(setuptools["packages"])
+    unshipped = [
+        path.relative_to(ROOT).as_posix()
+        for folder in folders
+        for path in sorted(folder.iterdir())
+        if path.is_file() and path.suffix != ".py" and path.relative_to(ROOT).as_posix() not in NOT_SHIPPED
+        if not any(fnmatch(path.name, glob) for glob in setuptools["package-data"].get(dotted[folder], []))
+    ]
+    assert unshipped == []
 
 
 def test_every_prefect_yaml_entrypoint_resolves_to_a_flow():

@@ -25,7 +25,7 @@ from crawlers.pipelines import CleanTextPipeline, PublicationNumberPipeline
 from crawlers.spiders.achievements import AchievementsSpider, price_in_wan
 from crawlers.spiders.google_patents import GooglePatentsSpider, next_search_page
 from crawlers.spiders.tech_market_needs import TechMarketNeedsSpider
-from jiebang.replay_site import render
+from devtools.replay_site import render
 
 from .conftest import SHARED
 

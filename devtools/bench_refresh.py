@@ -3,7 +3,7 @@ refresh where 1% of them changed. Prints both times, where they went, and their 
 goal: the incremental run costs under 10% of the full one).
 
 Both runs are the real nightly flow (`flows.nightly.nightly_refresh`, Prefect): Scrapy crawls a
-synthetic site served on 127.0.0.1 (`jiebang.bench_site`: N patents as Google Patents search
+synthetic site served on 127.0.0.1 (`devtools.bench_site`: N patents as Google Patents search
 pages → detail pages, and Q open challenges as the tech market's need list) → validation and
 load into a fresh DuckDB warehouse → index refresh → matching of the open challenges →
 digest and run report. Between the runs the site edits 1% of the patents (list row and detail
@@ -15,8 +15,8 @@ time and the load time, matching counts) and from Prefect's task runs (wall span
 so index refresh + reading challenges = `prepare_matching`, matching = `match_batch` …, with
 whatever tasks the flow has). Figures are printed, never asserted.
 
-    python -m flows.bench_refresh --n 20000 --challenges 50       # ../shared/data/real is recombined
-    python -m flows.bench_refresh --n 200000 --index-only         # only refresh_index, no crawl
+    python -m devtools.bench_refresh --n 20000 --challenges 50       # ../shared/data/real is recombined
+    python -m devtools.bench_refresh --n 200000 --index-only         # only refresh_index, no crawl
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from jiebang.bench import load_pools, synthetic_listings
+from devtools.bench import load_pools, synthetic_listings
 from matching.engine import Listing
 
 CHANGED_SHARE = 0.01
@@ -83,7 +83,7 @@ def run(
 ) -> dict[str, Any]:
     """Two nightly refreshes through the real flow, the second after `changed_share` of the N
     listings changed on the site. Returns the figures of both runs and their ratio."""
-    from jiebang.bench_site import SyntheticSite
+    from devtools.bench_site import SyntheticSite
 
     workdir = Path(workdir).absolute()
     shutil.rmtree(workdir, ignore_errors=True)

@@ -1,7 +1,7 @@
-"""A synthetic source site on 127.0.0.1 for the whole-refresh benchmark (`flows.bench_refresh`).
+"""A synthetic source site on 127.0.0.1 for the whole-refresh benchmark (`devtools.bench_refresh`).
 
 It serves N synthetic patents (recombined from real titles and abstract sentences by
-`jiebang.bench.synthetic_listings`) the way Google Patents does, so the real `google_patents`
+`devtools.bench.synthetic_listings`) the way Google Patents does, so the real `google_patents`
 spider crawls them: search JSON list pages (`/xhr/query?url=...num=100...page=K`, one row per
 patent with title, snippet and dates, which is what the spider's list-row hash sees) → detail
 pages with itemprops (`/patent/CN1xxxxxxxxA/zh`, with an ETag: a conditional GET of an unchanged
@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from jiebang import replay_pages
-from jiebang.bench import load_pools, synthetic_challenges, synthetic_listings
+from devtools import replay_pages
+from devtools.bench import load_pools, synthetic_challenges, synthetic_listings
 from matching.engine import Challenge, Listing
 
 SEARCH_PAGE_SIZE = 100  # rows per search page (Google's largest `num`)

@@ -111,7 +111,7 @@ def _status_mb(key: str) -> float:
     return float("nan")
 
 
-# ---- phases (each runs in its own process: python -m jiebang.bench PHASE JSON) ----
+# ---- phases (each runs in its own process: python -m devtools.bench PHASE JSON) ----
 
 
 BENCH_TODAY = "2026-06-01"  # the day the benchmark's challenges are matched on (none has a deadline)
@@ -405,7 +405,7 @@ PHASES = {"build": phase_build, "serve": phase_serve, "firm": phase_firm, "add":
 def run_phase(name: str, args: dict) -> dict:
     """Run one phase in a fresh Python process and return its figures."""
     done = subprocess.run(
-        [sys.executable, "-m", "jiebang.bench", name, json.dumps(args)], capture_output=True, text=True
+        [sys.executable, "-m", "devtools.bench", name, json.dumps(args)], capture_output=True, text=True
     )
     if done.returncode != 0:
         raise RuntimeError(f"bench phase {name} failed:\n{done.stderr[-3000:]}")

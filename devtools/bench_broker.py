@@ -2,7 +2,7 @@
 broker page, the dashboards, the board and the audit page under a second with 10,000 challenges
 and 1,000,000 listings in the warehouse?
 
-    python -m jiebang.bench_broker --challenges 10000 --listings 1000000
+    python -m devtools.bench_broker --challenges 10000 --listings 1000000
 
 It builds a warehouse file with DuckDB SQL alone (INSERT … SELECT from range(): no rows pass
 through Python): the listings and challenges, ~20 matches per challenge, reviews along the
@@ -170,7 +170,7 @@ def run(
     # Built in a fresh interpreter, so that the peak memory printed at the end is the interactions'
     # own (multiprocessing's spawn would re-run whatever script is __main__, e.g. a Streamlit page).
     code = (
-        f"from pathlib import Path; from jiebang.bench_broker import build; "
+        f"from pathlib import Path; from devtools.bench_broker import build; "
         f"build(Path({str(path)!r}), {n_challenges}, {n_listings}, {per_challenge})"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -281,7 +281,7 @@ def run(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
-        epilog="example: python -m jiebang.bench_broker --challenges 1000 --listings 100000",
+        epilog="example: python -m devtools.bench_broker --challenges 1000 --listings 100000",
     )
     parser.add_argument("--challenges", type=int, default=10_000)
     parser.add_argument("--listings", type=int, default=1_000_000)

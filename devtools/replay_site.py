@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from jiebang import replay_pages as pages
+from devtools import replay_pages as pages
 from jiebang.errors import JiebangError
 from jiebang.settings import ACHIEVEMENT_SITES
 
@@ -38,8 +38,8 @@ class SampleData:
 
     @classmethod
     def load(cls, folder: Path | None = None) -> SampleData:
-        """Read the sample JSON lines (by default the ones shipped in jiebang/demo_data)."""
-        base = Path(folder) if folder else Path(str(resources.files("jiebang").joinpath("demo_data")))
+        """Read the sample JSON lines (by default the ones shipped in devtools/demo_data)."""
+        base = Path(folder) if folder else Path(str(resources.files("devtools").joinpath("demo_data")))
         patents = sorted(_read_all(base, "patents_*.jsonl"), key=lambda p: p["publication_number"])
         achievements: dict[str, list[dict[str, Any]]] = {site: [] for site in ACHIEVEMENT_SITES}
         for record in sorted(_read_all(base, "achievements_*.jsonl"), key=lambda a: (a["published"], a["title"])):
