@@ -153,8 +153,9 @@ def test_a_new_field_is_a_setting_with_no_other_edit():
 
 def _another_value(name: str, default: object) -> object:
     """A value of the setting's kind other than its default."""
-    if name == "task_runner":
-        return "dask"
+    options = getattr({f.name: f for f in fields(Settings)}[name].metadata.get("parse"), "options", None)
+    if options:  # a choice: another of its words
+        return next(option for option in options if option != default)
     if default is None:
         return "tcp://127.0.0.1:1"
     for kind, value in ((Path, Path("/x/y")), (str, "something"), (int, 7), (float, 0.25)):
