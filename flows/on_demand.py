@@ -30,7 +30,7 @@ def match_one(settings: Settings, challenge_id: str, today: date) -> dict:
         today=today,
         top_k=settings.match_top_k,
         index_dir=settings.index_dir,
-        backend=settings.match_backend,
+        backend=settings.page_match_backend,
         wait_seconds=settings.index_wait_seconds,
     )
 

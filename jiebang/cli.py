@@ -415,7 +415,7 @@ def bench(
     workdir: Annotated[Path, typer.Option(help="Where indexes are built.")] = Path("var/bench"),
     compare: Annotated[bool, typer.Option(help="Also time bm25s alone, Tantivy, DuckDB SQL, rapidfuzz.")] = True,
     backend: Annotated[
-        str | None, typer.Option(help="bm25s backend: numba or numpy (default: the match_backend setting).")
+        str | None, typer.Option(help="Nightly bm25s backend: numba or numpy (default: match_backend).")
     ] = None,
     config: ConfigOption = None,
 ) -> None:

@@ -54,7 +54,7 @@ def match_now(wh: Warehouse, challenge_id: str) -> dict:
         today=date.today(),
         top_k=s.match_top_k,
         index_dir=s.index_dir,
-        backend=s.match_backend,
+        backend=s.page_match_backend,
         wait_seconds=s.index_wait_seconds,
     )
 
