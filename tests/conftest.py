@@ -55,6 +55,15 @@ def _streamlit_components_scanned_once():
     manifest_scanner.scan_component_manifests = scan
 
 
+
+@pytest.fixture(autouse=True)
+def _main_module_restored():
+    """AppTest runs a page as `__main__` and leaves it there; a process started later with the
+    spawn method (Dask's workers) re-runs `__main__` and would run that page outside Streamlit."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
+
 @pytest.fixture(scope="session")
 def sample_data() -> SampleData:
     return SampleData.load()
