@@ -586,10 +586,7 @@ def user_disable(username: str, config: ConfigOption = None) -> None:
 
     Example: jiebang user disable wang
     """
-    from jiebang.accounts import set_disabled
-
-    user = set_disabled(_account_warehouse(config), username, True)
-    console.print(f"账户已停用: {user.username}", markup=False)
+    _set_disabled(username, True, config)
 
 
 @user_app.command("enable")
@@ -599,10 +596,14 @@ def user_enable(username: str, config: ConfigOption = None) -> None:
 
     Example: jiebang user enable wang
     """
+    _set_disabled(username, False, config)
+
+
+def _set_disabled(username: str, disabled: bool, config: Path | None) -> None:
     from jiebang.accounts import set_disabled
 
-    user = set_disabled(_account_warehouse(config), username, False)
-    console.print(f"账户已启用: {user.username}", markup=False)
+    user = set_disabled(_account_warehouse(config), username, disabled)
+    console.print(f"账户已{'停用' if disabled else '启用'}: {user.username}", markup=False)
 
 
 @user_app.command("role")

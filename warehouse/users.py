@@ -129,15 +129,7 @@ def record_login_failure(
     All in one transaction, so two failures at once are both counted."""
     latest = None
     with warehouse.transaction() as con:
-        append_audit(
-            con,
-            actor=username,
-            role="login",
-            action="login_failed",
-            entity_type="user",
-            entity_id=username,
-            after={"reason": reason, "client": client_key},
-        )
+        record_refused_login(con, username, reason=reason, client_key=client_key)
         for scope, key in keys:
             rows = fetch_rows(
                 con, "SELECT failures, last_failure_at FROM login_throttle WHERE scope = ? AND key = ?", [scope, key]
@@ -166,8 +158,9 @@ def record_login_failure(
     return latest
 
 
-def record_refused_login(warehouse: Warehouse, username: str, *, reason: str, client_key: str) -> None:
-    """A sign-in refused without counting as a guess (the key is locked, the account disabled)."""
+def record_refused_login(warehouse, username: str, *, reason: str, client_key: str) -> None:
+    """A "login_failed" audit line; alone, a sign-in refused without counting as a guess (the key
+    is locked, the account disabled). `warehouse`: a Warehouse or an open transaction."""
     append_audit(
         warehouse,
         actor=username,
