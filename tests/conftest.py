@@ -55,7 +55,6 @@ def _streamlit_components_scanned_once():
     manifest_scanner.scan_component_manifests = scan
 
 
-
 @pytest.fixture(autouse=True)
 def _main_module_restored():
     """AppTest runs a page as `__main__` and leaves it there; a process started later with the
@@ -63,6 +62,7 @@ def _main_module_restored():
     main = sys.modules["__main__"]
     yield
     sys.modules["__main__"] = main
+
 
 @pytest.fixture(scope="session")
 def sample_data() -> SampleData:
@@ -83,6 +83,17 @@ def settings(tmp_path, replay_site) -> Settings:
         index_dir=tmp_path / "index",
         lock_timeout_seconds=30,
     ).with_replay_base(replay_site.base_url)
+
+
+@pytest.fixture
+def flow_env(monkeypatch, settings):
+    """The flow resolves its settings from the environment, like a scheduled run does."""
+    monkeypatch.setenv("JIEBANG_WAREHOUSE_PATH", str(settings.warehouse_path))
+    monkeypatch.setenv("JIEBANG_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("JIEBANG_INDEX_DIR", str(settings.index_dir))
+    monkeypatch.setenv("JIEBANG_SOURCE_BASE_URL", settings.sources[0].base_url)
+    monkeypatch.delenv("JIEBANG_CONFIG", raising=False)
+    return settings
 
 
 @pytest.fixture

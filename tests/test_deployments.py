@@ -17,6 +17,7 @@ import pytest
 
 from jiebang.prefect_server import LocalPrefectServer, free_port
 from tests.conftest import ROOT
+from tests.processes import processes
 
 pytestmark = pytest.mark.system
 
@@ -128,26 +129,12 @@ def _start_serve(tmp_path, port: int) -> tuple[subprocess.Popen, Path]:
     return serve, log
 
 
-def _processes() -> dict[int, tuple[int, int, str]]:
-    """pid → (parent pid, process group, state) of every process, read from /proc."""
-    found = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                stat = Path(entry.path, "stat").read_text()
-            except OSError:
-                continue  # it ended meanwhile
-            state, parent, group = stat.rpartition(")")[2].split()[:3]
-            found[int(entry.name)] = (int(parent), int(group), state)
-    return found
-
-
 def _child_of(pid: int) -> int | None:
-    return next((child for child, (parent, _, _) in _processes().items() if parent == pid), None)
+    return next((child for child, (parent, _, _) in processes().items() if parent == pid), None)
 
 
 def _alive_in_group(group: int) -> list[int]:
-    return [pid for pid, (_, g, state) in _processes().items() if g == group and state != "Z"]
+    return [pid for pid, (_, g, state) in processes().items() if g == group and state != "Z"]
 
 
 def test_jiebang_serve_runs_a_server_with_the_scheduled_nightly_deployment(tmp_path):

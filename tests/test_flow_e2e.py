@@ -16,16 +16,6 @@ from warehouse.gateway import Warehouse
 pytestmark = pytest.mark.system
 
 
-@pytest.fixture
-def flow_env(monkeypatch, settings):
-    """The flow resolves its settings from the environment, like a scheduled run does."""
-    monkeypatch.setenv("JIEBANG_WAREHOUSE_PATH", str(settings.warehouse_path))
-    monkeypatch.setenv("JIEBANG_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("JIEBANG_INDEX_DIR", str(settings.index_dir))
-    monkeypatch.setenv("JIEBANG_SOURCE_BASE_URL", settings.sources[0].base_url)
-    return settings
-
-
 def test_nightly_refresh_crawls_loads_and_matches(prefect_harness, flow_env, sample_data):
     result = nightly_refresh(today=TODAY)
     wh = Warehouse(flow_env.warehouse_path)

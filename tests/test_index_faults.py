@@ -323,16 +323,6 @@ def test_jiebang_reindex_rebuilds_a_corrupt_index_or_says_in_one_line_why_it_can
 # --- the real nightly flow (Prefect) -----------------------------------------------------------------
 
 
-@pytest.fixture
-def flow_env(monkeypatch, settings):
-    monkeypatch.setenv("JIEBANG_WAREHOUSE_PATH", str(settings.warehouse_path))
-    monkeypatch.setenv("JIEBANG_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("JIEBANG_INDEX_DIR", str(settings.index_dir))
-    monkeypatch.setenv("JIEBANG_SOURCE_BASE_URL", settings.sources[0].base_url)
-    monkeypatch.delenv("JIEBANG_CONFIG", raising=False)
-    return settings
-
-
 @pytest.mark.system
 def test_the_nightly_flow_rebuilds_an_index_with_zeroed_masks_and_keeps_every_proposal(prefect_harness, flow_env):
     from flows.nightly import nightly_refresh

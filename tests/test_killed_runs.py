@@ -17,38 +17,12 @@ from jiebang.pipeline import interrupt_dead_imports, open_warehouse
 from jiebang.prefect_server import LocalPrefectServer
 from jiebang.run_lock import refresh_lock
 from tests.conftest import ROOT
+from tests.processes import processes, query_or_none, wait_for
 from tests.test_run_semantics import _HOLD_LOCK
 from warehouse import store
 from warehouse.gateway import Warehouse
 
 ROWS = 60_000  # enough rows that the import is still loading when the test kills it
-
-
-def _wait_for(condition, what: str, timeout: float = 180.0, process: subprocess.Popen | None = None):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"the process ended (exit {process.returncode}) before {what}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-    return result
-
-
-def _query_or_none(path: Path, sql: str):
-    """A read that gives way to the process holding the file (None: try again)."""
-    from warehouse.errors import WarehouseLocked
-
-    if not path.exists():
-        return None
-    try:
-        return Warehouse(path, lock_timeout_seconds=0.2).query(sql)
-    except WarehouseLocked:
-        return None
-    except Exception as exc:  # the file is being created or migrated meanwhile
-        if "does not exist" in str(exc) or "Catalog" in str(exc):
-            return None
-        raise
 
 
 def _import(csv: Path) -> list[str]:
@@ -71,11 +45,11 @@ def test_a_killed_import_is_marked_interrupted_by_the_next_command(tmp_path):
     try:
 
         def loading():
-            running = _query_or_none(warehouse, "SELECT run_id FROM runs WHERE status = 'running'")
-            loaded = _query_or_none(warehouse, "SELECT count(*) AS n FROM listings")
+            running = query_or_none(warehouse, "SELECT run_id FROM runs WHERE status = 'running'")
+            loaded = query_or_none(warehouse, "SELECT count(*) AS n FROM listings")
             return running and loaded and loaded[0]["n"] > 0 and running[0]["run_id"]
 
-        killed = _wait_for(loading, "the import to be loading", process=process)
+        killed = wait_for(loading, "the import to be loading", process=process)
     finally:
         process.kill()  # SIGKILL: no handler, no finally, no atexit runs in it
         process.wait(timeout=30)
@@ -129,28 +103,14 @@ def test_a_lock_taken_for_the_refresh_is_handed_to_it_once(tmp_path):
         assert again is not taken
 
 
-def _processes() -> dict[int, tuple[int, str]]:
-    """pid → (parent pid, state) of every process, read from /proc."""
-    found = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                stat = Path(entry.path, "stat").read_text()
-            except OSError:
-                continue  # it ended meanwhile
-            state, parent = stat.rpartition(")")[2].split()[:2]
-            found[int(entry.name)] = (int(parent), state)
-    return found
-
-
 def _alive(pid: int) -> bool:
-    parent_state = _processes().get(pid)
-    return parent_state is not None and parent_state[1] != "Z"  # a zombie has ended, unreaped
+    parent_state = processes().get(pid)
+    return parent_state is not None and parent_state[2] != "Z"  # a zombie has ended, unreaped
 
 
 def _prefect_server_of(pid: int) -> tuple[int, int] | None:
     """(pid, port) of the Prefect API server a process started, once it answers /health."""
-    for child, (parent, _) in _processes().items():
+    for child, (parent, _, _) in processes().items():
         if parent != pid:
             continue
         try:
@@ -194,7 +154,7 @@ def test_a_refresh_killed_with_sigkill_leaves_no_prefect_server_behind(cli_env, 
     )
     server = None
     try:
-        server = _wait_for(lambda: _prefect_server_of(refresh.pid), "a healthy Prefect server", process=refresh)
+        server = wait_for(lambda: _prefect_server_of(refresh.pid), "a healthy Prefect server", process=refresh)
         os.kill(refresh.pid, signal.SIGKILL)  # `kill -9 <pid>`: the refresh alone, nothing else
         refresh.wait(timeout=30)
         server_pid, port = server
@@ -202,7 +162,7 @@ def test_a_refresh_killed_with_sigkill_leaves_no_prefect_server_behind(cli_env, 
         def gone() -> bool:
             return not _alive(server_pid) and not LocalPrefectServer(port=port).healthy()
 
-        _wait_for(gone, f"the Prefect server (pid {server_pid}, port {port}) to end with the refresh", timeout=60)
+        wait_for(gone, f"the Prefect server (pid {server_pid}, port {port}) to end with the refresh", timeout=60)
     finally:
         for group in (refresh.pid, *(server[:1] if server else ())):
             try:

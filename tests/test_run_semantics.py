@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,7 +21,7 @@ from jiebang.pipeline import open_warehouse
 from jiebang.run_lock import lock_path, refresh_lock
 from jiebang.settings import Settings
 from tests.conftest import ROOT
-from tests.test_flow_e2e import flow_env  # noqa: F401  (fixture)
+from tests.processes import query_or_none, wait_for
 from warehouse import queries, store
 from warehouse.gateway import Warehouse
 
@@ -181,34 +180,8 @@ def test_the_lock_is_released_when_the_block_ends_or_fails(tmp_path):
 # --- kill -9 at several points, then rerun ------------------------------------------------------
 
 
-def _wait_for(condition, what: str, process: subprocess.Popen, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if process.poll() is not None:
-            raise AssertionError(f"the refresh ended (exit {process.returncode}) before {what}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def _query_or_none(path: Path, sql: str):
-    """A read that gives way to the refresh holding the file (None: try again)."""
-    from warehouse.errors import WarehouseLocked
-
-    if not path.exists():
-        return None
-    try:
-        return Warehouse(path, lock_timeout_seconds=0.2).query(sql)
-    except WarehouseLocked:
-        return None
-    except Exception as exc:  # the file is being created or migrated by the refresh
-        if "does not exist" in str(exc) or "Catalog" in str(exc):
-            return None
-        raise
-
-
 def _running_run(path: Path, known: set[str]) -> str | None:
-    rows = _query_or_none(path, "SELECT run_id FROM runs WHERE status = 'running'")
+    rows = query_or_none(path, "SELECT run_id FROM runs WHERE status = 'running'")
     fresh = [r["run_id"] for r in rows or () if r["run_id"] not in known]
     return fresh[0] if fresh else None
 
@@ -291,9 +264,9 @@ def test_a_refresh_killed_at_any_point_leaves_a_consistent_warehouse_and_a_rerun
                 started.extend(filter(None, [_running_run(path, set(killed))]))
                 return bool(started)
 
-            _wait_for(run_started, f"{what}: the run to start", process)
+            wait_for(run_started, f"{what}: the run to start", process=process)
             run_id = started[0]
-            _wait_for(lambda: condition(run_id), what, process)
+            wait_for(lambda: condition(run_id), what, process=process)
         finally:
             _kill(process)
         killed.append(run_id)
@@ -302,7 +275,7 @@ def test_a_refresh_killed_at_any_point_leaves_a_consistent_warehouse_and_a_rerun
         return any((settings.data_dir / run_id).glob("*.jsonl"))
 
     def loading(run_id):
-        rows = _query_or_none(path, "SELECT count(*) AS n FROM listings")
+        rows = query_or_none(path, "SELECT count(*) AS n FROM listings")
         return bool(rows and rows[0]["n"] > 0)
 
     def matching(run_id):
