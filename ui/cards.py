@@ -92,8 +92,8 @@ def score_lines(score: float, parts: Mapping[str, float]) -> list[str]:
 
 
 def band_line(score: float) -> str:
-    """把握：高（≥50）：约 7/10 相关 — the band of a score and what it has meant."""
-    return "把握：" + score_band(score)
+    """高（≥50）：约 7/10 相关 — the band of a score and what scores in it have meant."""
+    return score_band(score)
 
 
 def whole_parts(parts: Mapping[str, float], score: float) -> dict[str, int]:
