@@ -194,3 +194,9 @@ def test_the_industry_part_is_never_shown_while_industry_is_no_evidence():
     )
     matches = match_challenges(index, [Challenge("C", "三元正极循环寿命", "高镍正极循环寿命不够")], top_k=2)
     assert matches and all("行业一致" not in m.parts for m in matches)
+
+
+def test_a_term_is_listed_as_matched_when_the_need_changed_since():
+    stale = {"matched_terms": [{"term": "20crmnti", "key_concept": True, "challenge_spans": [[0, 8]]}]}
+    edited = {"title": "新标题：齿轮钢渗碳", "description": "20CrMnTi"}
+    assert cards.explanation_lines(stale, edited) == ["命中需求关键概念：✓ 20crmnti"]

@@ -14,7 +14,7 @@ from typing import Any
 
 from jiebang.highlight import SINGLE_CHARACTER_TERMS, split_highlight, to_html
 from matching.ranker import band_meaning, score_band, shipped_model
-from matching.text import normalise_aligned
+from matching.text import normalise, normalise_aligned
 from ui.context import plain
 
 # Part names of matches stored before the learned ranker (issue 13); new parts are named in Chinese.
@@ -125,7 +125,9 @@ def _as_written(term: Mapping[str, Any], parts: Sequence[str] | None) -> str:
     offset = 0
     for part in parts:
         shown, starts, ends = normalise_aligned(part or "")
-        if offset <= start and end <= offset + len(shown):
-            return (part or "")[starts[start - offset] : ends[end - offset - 1]]
+        if offset <= start < end <= offset + len(shown):
+            written = (part or "")[starts[start - offset] : ends[end - offset - 1]]
+            # spans of a need edited since it was matched point elsewhere: then the term as matched
+            return written if normalise(written) == term["term"] else term["term"]
         offset += len(shown) + 1
     return term["term"]
