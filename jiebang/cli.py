@@ -97,6 +97,10 @@ def _prefect_api() -> Iterator[None]:
         yield
 
 
+# The app's font stack (scripts/system-deps.sh installs both CJK fonts; sans-serif is Streamlit's own)
+UI_FONTS = '"Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif'
+
+
 def _start_ui(settings: Settings) -> subprocess.Popen:
     app_path = Path(__file__).resolve().parent.parent / "ui" / "app.py"
     return subprocess.Popen(
@@ -116,6 +120,12 @@ def _start_ui(settings: Settings) -> subprocess.Popen:
             "false",
             "--client.toolbarMode",
             "minimal",
+            # Noto Sans CJK SC draws every character of a Chinese technical text; with the default
+            # stack Chromium left ℃ after a digit blank (WenQuanYi): issue 16
+            "--theme.font",
+            UI_FONTS,
+            "--theme.headingFont",
+            UI_FONTS,
         ]
     )
 

@@ -1,10 +1,12 @@
 """Matched terms highlighted in a text, as HTML made only of escaped text and <mark> tags.
 
-The engine's spans index the normalised `title + "\\n" + body` of each side (normalisation keeps
-the length of CJK text). The HTML is built from escaped pieces only: every character that HTML or
-Markdown gives a meaning to becomes a character reference, so crawled or posted text can never
-become a tag, a link or Markdown syntax, and the whole is one <div> without blank lines (one HTML
-block, which Markdown leaves alone).
+The engine's spans index the normalised `title + "\\n" + body` of each side. Normalising may change
+a text's length (℃ → °c, ﬁ → fi) and always changes its look (20CrMnTi → 20crmnti, ＶＯＣ → voc):
+spans are mapped back through `matching.text.normalise_aligned`, so the card shows only the
+original text, with whole original characters marked. The HTML is built from escaped pieces
+only: every character that HTML or Markdown gives a meaning to becomes a character reference, so
+crawled or posted text can never become a tag, a link or Markdown syntax, and the whole is one
+<div> without blank lines (one HTML block, which Markdown leaves alone).
 
 >>> to_html(segments("5G小基站<b>", [[0, 2]]))
 '<div class="jb-text"><mark>5G</mark>小基站&lt;b&gt;</div>'
@@ -14,13 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from matching.text import normalise
+from matching.text import normalise_aligned, raw_tokens
+from matching.vocabulary import SYNONYM_GROUPS
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;", "\n": "<br>", "\r": ""}
 _ENTITIES.update({c: f"&#{ord(c)};" for c in "\\`*_{}[]()#+-.!|~$:=^"})
 _ESCAPE = str.maketrans(_ENTITIES)
 
 Segment = tuple[str, bool]  # (text, is a matched term)
+# One-character words that are whole technical terms (the elements of the synonym table: 镍 ↔ ni)
+SINGLE_CHARACTER_TERMS = frozenset(w for group in SYNONYM_GROUPS for w in group if len(w) == 1)
 
 
 def escape(text: str) -> str:
@@ -60,23 +65,52 @@ def segments(text: str, spans: Iterable[Sequence[int]], offset: int = 0) -> list
 def split_highlight(
     parts: Sequence[str], spans: Iterable[Sequence[int]], limits: Sequence[int | None] | None = None
 ) -> list[list[Segment]]:
-    """Segments for each of `parts` (e.g. title and description), whose join with "\\n" the spans
-    index. A part whose normalised form has another length is shown normalised, so the spans
-    still fall on the right characters. `limits` cuts parts to at most so many characters ("…"
-    is added)."""
-    spans = list(spans)
+    """Segments of each of `parts` (e.g. title and description), in their original text, for
+    spans that index the join of their normalised forms with "\\n". `limits` cuts parts to at
+    most so many characters ("…" is added). A single-character span is kept only where that
+    character is a whole word of the text (镍 in 镍基合金 is not; 镍 between commas is): single
+    characters inside words mark half the text and say nothing."""
+    spans = merged(spans)
     limits = limits or [None] * len(parts)
     out, offset = [], 0
     for part, limit in zip(parts, limits, strict=True):
         part = part or ""
-        shown = part if len(normalise(part)) == len(part) else normalise(part)
-        cut = shown if limit is None else shown[:limit]
-        pieces = segments(cut, spans, offset)
-        if len(cut) < len(shown):
+        shown, starts, ends = normalise_aligned(part)
+        local = [(max(s - offset, 0), min(e - offset, len(shown))) for s, e in spans]
+        local = whole_terms(shown, [(s, e) for s, e in local if s < e])
+        cut = part if limit is None else part[:limit]
+        pieces = segments(cut, [(starts[s], ends[e - 1]) for s, e in local])
+        if len(cut) < len(part):
             pieces.append(("…", False))
         out.append(pieces)
         offset += len(shown) + 1
     return out
+
+
+def whole_terms(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans of `text` worth marking: two or more characters, or one character that stands
+    as a term of its own there — no Chinese character either side (钛、镍), or a one-character
+    term of the vocabulary (an element) that the segmenter cuts as a word (镍|基合金).
+
+    >>> whole_terms("轮毂电机跑偏，镍基合金、钛", [(0, 1), (4, 5), (7, 8), (12, 13), (0, 4)])
+    [(7, 8), (12, 13), (0, 4)]
+    """
+    if all(e - s >= 2 for s, e in spans):
+        return list(spans)
+    words, position = set(), 0
+    for token in raw_tokens(text):
+        if len(token) == 1 and token in SINGLE_CHARACTER_TERMS:
+            words.add(position)
+        position += len(token)
+
+    def alone(i: int) -> bool:
+        return not any(0 <= j < len(text) and _is_han(text[j]) for j in (i - 1, i + 1))
+
+    return [(s, e) for s, e in spans if e - s >= 2 or s in words or alone(s)]
+
+
+def _is_han(char: str) -> bool:
+    return "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff"
 
 
 def to_html(pieces: Sequence[Segment], *, prefix: str = "", bold: bool = False) -> str:

@@ -19,7 +19,16 @@ import numpy as np
 
 from jiebang.files import read_challenges, read_qrels, read_supply
 from matching.engine import Challenge, Listing, ListingIndex, build_index, candidate_features
-from matching.ranker import FEATURES, Model, evidence_columns, feature_matrix, fit_logistic, group_folds, isotonic
+from matching.ranker import (
+    FEATURES,
+    Model,
+    evidence_columns,
+    feature_matrix,
+    fit_logistic,
+    group_folds,
+    isotonic,
+    measured_bands,
+)
 from warehouse import queries
 from warehouse.gateway import Warehouse
 
@@ -176,6 +185,8 @@ def train(data_dir: Path, out: Path, extra_qrels: Path | None = None, warehouse:
             "needs": len(set(data.group)),
             "folds": FOLDS,
             "features": dict(zip(FEATURES, [round(float(w), 4) for w in weights], strict=True)),
+            # what a score band means, out of fold: the card states it beside the score
+            "bands": measured_bands(100 * oof.probability, data.y, data.weight, data.set_name),
         },
     )
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -316,8 +316,9 @@ def spans(text: str, term: str) -> list[list[int]]:
 def _explain(query: Query, shown: str, hits: Mapping[str, str]) -> list[dict[str, Any]]:
     """The matched terms a broker can check, with their positions in the challenge and in the
     listing's title + abstract (a fuzzy or synonym match may occur only further down: no listing
-    span): the need's key concepts first (`key_concept`), then the rarest other terms. A single
-    character is evidence only as a Latin-free whole term of its own, never shown on its own."""
+    span): the need's key concepts first (`key_concept`), then the rarest other terms, then the
+    key concepts it does not meet (`met` false). A single character is evidence only as a
+    Latin-free whole term of its own, never shown on its own."""
     explained = []
     for term, weight, key_concept in query.explainable():
         found = hits.get(term)
@@ -335,6 +336,13 @@ def _explain(query: Query, shown: str, hits: Mapping[str, str]) -> list[dict[str
         )
         if len(explained) == MAX_TERMS:
             break
+    # The key concepts the listing does not meet, so a broker sees what it lacks as well ("met":
+    # false; their place in the need is "need_spans", never marked as matched).
+    for concept in query.need.concepts if query.need else []:
+        if concept not in hits:
+            explained.append(
+                {"term": concept, "key_concept": True, "met": False, "need_spans": query.spans(concept)[:1]}
+            )
     return explained
 
 

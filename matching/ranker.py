@@ -155,18 +155,67 @@ def feature_matrix(rows: Sequence[Mapping[str, float]]) -> np.ndarray:
     return np.array([getter(row) for row in rows], dtype=np.float64).reshape(len(rows), len(FEATURES))
 
 
-# What a calibrated score means, as measured out of fold on the labelled sets (README): the band
-# a broker reads beside the number.
-SCORE_BANDS = ((50.0, "高（约 3 条中 2 条相关）"), (20.0, "中（约 3 条中 1 条相关）"), (0.0, "低（多为泛泛相关）"))
+# The bands a broker reads beside a score: (name, lowest score). What each means is measured,
+# not set here: `jiebang train` stores the out-of-fold share of judged-relevant pairs per band in
+# the model (`measured_bands`), and `score_band` states it.
+BANDS = (("高", 50.0), ("中", 20.0), ("低", 0.0))
 
 
-def score_band(score: float) -> str:
-    """The plain-language band of a calibrated score.
+def measured_bands(
+    scores: np.ndarray, relevant: np.ndarray, weight: np.ndarray | None = None, sets: Sequence[str] | None = None
+) -> list[dict]:
+    """Per band of BANDS: its score range, the pairs in it and the (weighted, as the calibration
+    is fitted) share judged relevant; with `sets`, also each set's own unweighted share."""
+    scores, relevant = np.asarray(scores, float), np.asarray(relevant, float)
+    weight = np.ones(len(scores)) if weight is None else np.asarray(weight, float)
+    out, high = [], None
+    for name, low in BANDS:
+        inside = (scores >= low) & (scores < high if high is not None else True)
+        share = float(np.average(relevant[inside], weights=weight[inside])) if inside.any() else 0.0
+        band = {"band": name, "low": low, "high": high, "pairs": int(inside.sum()), "relevant": round(share, 4)}
+        if sets is not None:
+            names = np.asarray(sets)
+            band["by_set"] = {
+                s: round(float(relevant[inside & (names == s)].mean()), 4)
+                for s in sorted(set(sets))
+                if (inside & (names == s)).any()
+            }
+        out.append(band)
+        high = low
+    return out
 
-    >>> score_band(72), score_band(30), score_band(4)
-    ('高（约 3 条中 2 条相关）', '中（约 3 条中 1 条相关）', '低（多为泛泛相关）')
+
+def band_meaning(share: float) -> str:
+    """A measured share in words a broker reads at a glance.
+
+    >>> band_meaning(0.64), band_meaning(0.36), band_meaning(0.012)
+    ('约 6/10 相关', '约 4/10 相关', '不到 1/10 相关')
     """
-    return next(label for low, label in SCORE_BANDS if score >= low)
+    tenths = round(share * 10)
+    return f"约 {tenths}/10 相关" if tenths >= 1 else "不到 1/10 相关"
+
+
+def score_band(score: float, bands: Sequence[Mapping] | None = None) -> str:
+    """The plain-language band of a calibrated score with its measured meaning (default: the
+    shipped model's, measured out of fold when it was trained).
+
+    >>> bands = [{"band": "高", "low": 50.0, "relevant": 0.64}, {"band": "中", "low": 20.0, "relevant": 0.36},
+    ...          {"band": "低", "low": 0.0, "relevant": 0.01}]
+    >>> score_band(72, bands), score_band(30, bands), score_band(4, bands)
+    ('高（≥50）：约 6/10 相关', '中（20–50）：约 4/10 相关', '低（<20）：不到 1/10 相关')
+    """
+    bands = bands if bands is not None else shipped_model().meta.get("bands") or []
+    ordered = sorted(bands, key=lambda b: -b["low"])
+    for i, band in enumerate(ordered):
+        if score >= band["low"] or i == len(ordered) - 1:
+            if i == 0:
+                limits = f"≥{band['low']:.0f}"
+            elif i == len(ordered) - 1:
+                limits = f"<{ordered[i - 1]['low']:.0f}"
+            else:
+                limits = f"{band['low']:.0f}–{ordered[i - 1]['low']:.0f}"
+            return f"{band['band']}（{limits}）：{band_meaning(band['relevant'])}"
+    return ""
 
 
 @cache

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from difflib import SequenceMatcher
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
@@ -151,3 +152,46 @@ def char_bigrams(text: str) -> list[str]:
     recall net for words the segmenter splits differently on the two sides."""
     chars = [c for c in text if c.isalnum()]
     return [a + b for a, b in pairwise(chars)]
+
+
+@lru_cache(maxsize=65_536)
+def _normalised_char(char: str) -> str:
+    return normalise(char)
+
+
+def normalise_aligned(text: str) -> tuple[str, list[int], list[int]]:
+    """`normalise(text)` with, for each of its characters, the [start, end) of the original
+    characters it came from, so that a span found in the normalised text can be shown on the
+    original one ("℃" → "°c": both characters map to the one "℃").
+
+    >>> normalise_aligned("-20℃")
+    ('-20°c', [0, 1, 2, 3, 3], [1, 2, 3, 4, 4])
+    """
+    text = text or ""
+    target = normalise(text)
+    if text.isascii():  # lower-casing ASCII keeps every position
+        return target, list(range(len(text))), list(range(1, len(text) + 1))
+    folded, starts, ends = [], [], []
+    for i, char in enumerate(text):
+        piece = _normalised_char(char)
+        folded.append(piece)
+        starts += [i] * len(piece)
+        ends += [i + 1] * len(piece)
+    joined = "".join(folded)
+    if joined == target:
+        return target, starts, ends
+    # Whole-text normalisation differs from per-character only where characters combine (a base
+    # letter and its accent, an OpenCC phrase): align the two and give each changed stretch of
+    # the result the whole stretch of the original it replaced.
+    out_starts, out_ends = [], []
+    matcher = SequenceMatcher(None, joined, target, autojunk=False)
+    for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+        if tag == "equal" or (tag == "replace" and a2 - a1 == b2 - b1):
+            out_starts += starts[a1:a2]
+            out_ends += ends[a1:a2]
+        elif b2 > b1:  # replaced or inserted: the whole original stretch (empty for an insert)
+            start = starts[a1] if a1 < len(starts) else len(text)
+            end = ends[a2 - 1] if a2 > a1 else start
+            out_starts += [start] * (b2 - b1)
+            out_ends += [end] * (b2 - b1)
+    return target, out_starts, out_ends

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The system packages the browser tests need, for `make test` and .ci/run alike: Debian's Chromium
-# (Playwright drives /usr/bin/chromium and never downloads a browser) and a CJK font (without one
-# every Chinese character renders as a box). Present: nothing to do. Missing: installed with apt-get
-# when we are root; otherwise one line naming the packages, and a non-zero exit before any test runs.
+# (Playwright drives /usr/bin/chromium and never downloads a browser) and CJK fonts (without one
+# every Chinese character renders as a box): Noto Sans CJK SC, first in the app's font stack, and
+# WenQuanYi Micro Hei after it (alone, it leaves ℃ after a digit blank). Present: nothing to do.
+# Missing: installed with apt-get when we are root; otherwise one line naming the packages, and a
+# non-zero exit before any test runs.
 set -euo pipefail
 
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
@@ -12,6 +14,10 @@ missing=()
 if ! fc-list : family 2>/dev/null | grep -qi "WenQuanYi Micro Hei" \
   && [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
   missing+=(fonts-wqy-microhei)
+fi
+if ! fc-list : family 2>/dev/null | grep -qi "Noto Sans CJK SC" \
+  && [ ! -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; then
+  missing+=(fonts-noto-cjk)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -198,7 +198,7 @@ def app_url(loaded_warehouse):
     if not os.access(CHROMIUM, os.X_OK):  # one line, not Playwright's launch trace
         pytest.fail(
             f"{CHROMIUM} 不存在 (Chromium missing): run `make test` as root, "
-            "or apt-get install -y chromium fonts-wqy-microhei",
+            "or apt-get install -y chromium fonts-noto-cjk fonts-wqy-microhei",
             pytrace=False,
         )
     port = _free_port()

@@ -20,6 +20,7 @@ from jiebang.errors import AccessDenied, UnknownChallenge
 from jiebang.firm import InvalidChallenge, InvalidTransition
 from jiebang.matching_run import match_one_challenge
 from jiebang.settings import Settings
+from matching.ranker import score_band
 from tests.conftest import ROOT, TODAY, match_open_challenges
 from tests.workspace_data import register
 from ui.context import plain
@@ -847,6 +848,7 @@ def test_my_challenges_page_submits_edits_and_shows_shared_matches(loaded_wareho
     at.run()
     assert at.metric[0].value == f"{top['score']:.0f}"
     assert plain(top["title"]) in _rendered(at)
+    assert score_band(top["score"]) in [c.value for c in at.caption]  # what the score means
 
 
 def test_published_challenge_cannot_be_edited_on_the_page(warehouse, tmp_path):

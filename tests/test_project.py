@@ -38,7 +38,7 @@ def test_make_test_sets_up_the_browser_tests_system_packages_first():
     assert prerequisites[0] == "system-deps", prerequisites
     assert re.search(r"^system-deps:\n\t@?bash scripts/system-deps\.sh$", makefile, re.M)
     script = (ROOT / "scripts" / "system-deps.sh").read_text(encoding="utf-8")
-    assert "chromium" in script and "fonts-wqy-microhei" in script
+    assert "chromium" in script and "fonts-wqy-microhei" in script and "fonts-noto-cjk" in script
 
 
 def test_system_deps_names_the_missing_packages_in_one_line_when_it_cannot_install(tmp_path):

@@ -14,8 +14,7 @@ import streamlit as st
 from jiebang import broker
 from jiebang.errors import KNOWN_ERRORS
 from jiebang.exports import MIME_TYPES
-from jiebang.highlight import split_highlight, to_html
-from matching.ranker import score_band
+from ui import cards
 from ui.context import ANY_DATE, current_user, or_stop, plain, safe_url, warehouse
 from warehouse.domain import (
     BULK_DECISIONS,
@@ -28,22 +27,8 @@ from warehouse.domain import (
     SIGNED,
 )
 
-PART_LABELS = {
-    "coverage": "需求覆盖",
-    "relevance": "文本相关",
-    "field": "行业一致",
-    "maturity": "成熟度",
-    "price": "价格/榜额",
-    "region": "长三角",
-    "status": "法律状态",
-    "cooperation": "合作方式",
-}
 ANY = "全部"
 LISTING_CHARS = 400
-SCORE_HELP = (
-    "匹配分 ≈ 经纪人判定相关的把握（%）：在已标注的真实需求上校准，70 分约 10 条中 7 条相关。"
-    "各部分（文本相似、关键概念、需求覆盖…）相加等于总分。"
-)
 
 
 # The challenge on screen is this page's own state, by id. The selector's widget value travels as
@@ -287,13 +272,8 @@ with main:
             tick, body, score = st.columns([0.3, 4, 1.2])
             tick.checkbox("选择", key=f"select|{key}", label_visibility="collapsed")
             with body:
-                terms = m["matched_terms"]
-                listing_spans = [s for t in terms for s in t.get("listing_spans", [])]
-                challenge_spans = [s for t in terms for s in t.get("challenge_spans", [])]
-                title_html, abstract_html = split_highlight(
-                    [m["title"], m["abstract"]], listing_spans, limits=[None, LISTING_CHARS]
-                )
-                st.markdown(to_html(title_html, prefix=f"{m['rank']}. ", bold=True), unsafe_allow_html=True)
+                title_html, abstract_html = cards.listing_html(m, LISTING_CHARS)
+                st.markdown(title_html, unsafe_allow_html=True)
                 who = "、".join(m["applicants"] or []) or "—"
                 details = [
                     KIND_LABELS.get(m["kind"], m["kind"]),
@@ -309,24 +289,20 @@ with main:
                     "来源：" + "、".join(m["sources"] or [m["source"]]),
                 ]
                 st.caption(" · ".join(plain(d) for d in details if d))
-                st.markdown(to_html(abstract_html), unsafe_allow_html=True)
+                st.markdown(abstract_html, unsafe_allow_html=True)
                 if url := safe_url(m["url"]):
                     st.markdown(f"[查看来源 ↗]({url})")
-                concepts = [t["term"] for t in terms if t.get("key_concept")]
-                others = [t["term"] for t in terms if not t.get("key_concept")]
-                if concepts:
-                    st.caption("命中需求关键概念：" + "、".join(plain(t) for t in concepts))
-                if others:
-                    st.caption("其他命中词：" + "、".join(plain(t) for t in others[:12]))
+                for line in cards.explanation_lines(m, challenge):
+                    st.caption(line)
                 with st.expander("需求原文对照（命中词高亮）"):
-                    for part in split_highlight([challenge["title"], challenge["description"]], challenge_spans):
-                        st.markdown(to_html(part), unsafe_allow_html=True)
+                    for part_html in cards.need_html(challenge, m):
+                        st.markdown(part_html, unsafe_allow_html=True)
                 for n in m["notes"]:
                     st.caption(f"备注（{n['reviewer']}，{n['decided_at']:%m-%d %H:%M}）：{plain(n['note'])}")
             with score:
-                st.metric("匹配分", f"{m['score']:.0f}", help=SCORE_HELP)
-                st.caption(f"把握：{score_band(m['score'])}")
-                st.caption(" + ".join(f"{PART_LABELS.get(k, k)} {v:.0f}" for k, v in m["parts"].items() if v))
+                st.metric("匹配分", f"{m['score']:.0f}", help=cards.score_help())
+                for line in cards.score_lines(m["score"], m["parts"]):
+                    st.caption(line)
                 if m["decision"]:
                     state = DECISION_LABELS.get(m["decision"], m["decision"])
                     if m["decision"] == SIGNED and m["deal_amount_wan"] is not None:

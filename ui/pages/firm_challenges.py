@@ -9,6 +9,7 @@ import streamlit as st
 
 from jiebang import firm
 from jiebang.errors import KNOWN_ERRORS, AccessDenied, IndexUnusable
+from ui import cards
 from ui.context import ANY_DATE, current_user, match_now, or_stop, plain, safe_url, show_error, warehouse
 from warehouse import domain
 from warehouse.domain import KIND_LABELS
@@ -179,3 +180,4 @@ for i, match in enumerate(shared):
         with right:
             if match["score"] is not None:
                 st.metric("匹配分", f"{match['score']:.0f}")
+                st.caption(cards.band_line(match["score"]))
