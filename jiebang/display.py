@@ -34,7 +34,7 @@ TIME_SUFFIX = "北京时间"
 NO_VALUE = "—"
 UNNUMBERED = "未编号"
 # The fields a firm fills in, as the audit sentence of an edit names them (jiebang.firm.FIELD_LABELS).
-_FIELD_NAMES = {
+FIELD_NAMES = {
     "title": "标题",
     "description": "需求描述",
     "field": "所属行业",
@@ -46,7 +46,26 @@ _FIELD_NAMES = {
     "anonymous": "保密方式",
     "status": "状态",
     "revealed": "揭示企业",
+    "decision": "决定",
+    "reason": "原因",
+    "note": "备注",
+    "deal_amount_wan": "签约金额（万元）",
+    "deal_date": "签约日期",
+    "shared_by": "分享人",
+    "shared_at": "分享时间",
+    "team": "团队",
+    "role": "角色",
+    "firm": "企业",
+    "password": "密码",
+    "disabled": "停用",
+    "failures": "连续失败次数",
+    "locked_until": "锁定至",
+    "scope": "范围",
 }
+# Audit values that are internal (the challenge an application names is in the sentence; a client
+# key is a hash): not repeated in the before/after text.
+_HIDDEN_AUDIT_KEYS = {"challenge_id", "client", "listing_id", "posted_by", "source", "url"}
+_TIME_KEYS = {"shared_at", "locked_until", "decided_at", "first_seen", "last_changed", "submitted_at"}
 
 
 def to_beijing(ts: datetime) -> datetime:
@@ -118,6 +137,16 @@ def is_expired(row: Mapping[str, Any], today: date) -> bool:
     return state_label(row, today) == EXPIRED
 
 
+def queue_label(row: Mapping[str, Any], today: date) -> str:
+    """A challenge in the broker's queue: number, title, and what waits — or 已截止 and when, for
+    one past its deadline (matching no longer proposes for it; pairs left undecided are said)."""
+    head = f"{challenge_number(row)}  {row['title']}"
+    if is_expired(row, today):
+        waiting = f"  ·  待审 {row['n_unreviewed']}" if row.get("n_unreviewed") else ""
+        return f"{head}  ·  {EXPIRED}（{row['deadline']:%Y-%m-%d}）{waiting}"
+    return f"{head}  ·  待审 {row['n_unreviewed']}  ·  最高分 {row['best_score'] or 0:.0f}"
+
+
 # --- the audit log as sentences ------------------------------------------------------------------
 
 
@@ -150,8 +179,16 @@ def _actor(row: Mapping[str, Any]) -> str:
     return f"{role_label(role)} {name}".strip()
 
 
+def actor_option(actor: str) -> str:
+    """An audit actor as a filter offers it: a username, or who the non-accounts are."""
+    kind, sep, key = actor.partition(":")
+    if sep and kind == SOLVER:  # solver:<client key>, a hash: the visitor, told apart by its end
+        return f"{role_label(SOLVER)}（访客 {key[-6:]}）"
+    return role_label(actor) if actor in ("system", "cli") else actor
+
+
 def _changed(after: Mapping[str, Any]) -> str:
-    return "、".join(_FIELD_NAMES.get(k, k) for k in after) or "内容"
+    return "、".join(FIELD_NAMES.get(k, k) for k in after) or "内容"
 
 
 def audit_sentence(row: Mapping[str, Any]) -> str:
@@ -208,6 +245,36 @@ def audit_sentence(row: Mapping[str, Any]) -> str:
         return f"{who} 重置了账户 {target} 的密码"
     entity = AUDIT_ENTITY_LABELS.get(row.get("entity_type") or "", "对象")
     return f"{who} {AUDIT_ACTION_LABELS.get(action, '操作')}（{entity}）"
+
+
+def _audit_value(key: str, value: Any) -> str:
+    if value is None:
+        return NO_VALUE
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if key == "decision":
+        return DECISION_LABELS.get(value, value)
+    if key == "role":
+        return role_label(value)
+    if key == "password":
+        return "已设置"
+    if key == "scope":
+        return {"account": "账户", "client": "客户端"}.get(value, value)
+    if key in _TIME_KEYS and isinstance(value, str):
+        try:
+            return beijing_time(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)
+
+
+def audit_changes(values: Mapping[str, Any] | None) -> str:
+    """An audit line's before or after as 字段：值；… in Chinese (not JSON), internal ids left out."""
+    if not values:
+        return ""
+    return "；".join(
+        f"{FIELD_NAMES.get(k, k)}：{_audit_value(k, v)}" for k, v in values.items() if k not in _HIDDEN_AUDIT_KEYS
+    )
 
 
 def expired_notice(deadline: date) -> str:

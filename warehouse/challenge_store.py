@@ -119,8 +119,8 @@ def any_challenge(warehouse: Warehouse, challenge_id: str) -> Row | None:
 def firm_challenges(warehouse: Warehouse, firm: str) -> list[Row]:
     """A firm's challenges, newest first, with how many matches were shared with it."""
     return warehouse.query(
-        "SELECT c.challenge_id, c.number, c.title, c.field, c.budget_wan, c.deadline, c.status, c.anonymous, c.revealed,"
-        " c.first_seen, c.last_changed, count(s.listing_id) AS n_shared"
+        "SELECT c.challenge_id, c.number, c.title, c.field, c.budget_wan, c.deadline, c.status, c.anonymous,"
+        " c.revealed, c.first_seen, c.last_changed, count(s.listing_id) AS n_shared"
         " FROM challenges c LEFT JOIN match_shares s USING (challenge_id)"
         " WHERE c.firm = ? GROUP BY ALL ORDER BY c.first_seen DESC, c.challenge_id",
         [firm],
@@ -130,8 +130,8 @@ def firm_challenges(warehouse: Warehouse, firm: str) -> list[Row]:
 def shared_matches(warehouse: Warehouse, challenge_id: str, firm: str) -> list[Row]:
     """The matches a broker shared with `firm` for one of its challenges, best first."""
     return warehouse.query(
-        "SELECT s.listing_id, l.kind, l.title, left(l.abstract, 300) AS summary, l.url, l.field, l.maturity,"
-        " l.cooperation, l.price_text, m.score, s.shared_at"
+        "SELECT s.listing_id, l.publication_number, l.kind, l.title, left(l.abstract, 300) AS summary, l.url,"
+        " l.field, l.maturity, l.cooperation, l.price_text, m.score, s.shared_at"
         " FROM match_shares s"
         " JOIN challenges c ON c.challenge_id = s.challenge_id AND c.firm = ?"
         " JOIN listings l ON l.listing_id = s.listing_id"

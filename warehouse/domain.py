@@ -96,7 +96,13 @@ AUDIT_ACTION_LABELS = {
     "account_role": "角色变更",
     "password_reset": "重置密码",
 }
-AUDIT_ENTITY_LABELS = {"challenge": "需求", "match": "匹配", "application": "揭榜申请", "user": "账户", "client": "客户端"}
+AUDIT_ENTITY_LABELS = {
+    "challenge": "需求",
+    "match": "匹配",
+    "application": "揭榜申请",
+    "user": "账户",
+    "client": "客户端",
+}
 
 # --- a run's outcome (runs.status) -------------------------------------------------------------------
 RUN_STATUS_LABELS = {

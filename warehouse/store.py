@@ -180,7 +180,8 @@ _NUMBER_CHALLENGES = """
 UPDATE challenges SET number = n.number
 FROM (
     SELECT c.challenge_id,
-           printf('XQ%04d-%04d', c.y, coalesce(m.top, 0) + row_number() OVER (PARTITION BY c.y ORDER BY c.first_seen, c.challenge_id)) AS number
+           printf('XQ%04d-%04d', c.y, coalesce(m.top, 0)
+                  + row_number() OVER (PARTITION BY c.y ORDER BY c.first_seen, c.challenge_id)) AS number
     FROM (SELECT challenge_id, first_seen, year(first_seen + INTERVAL 8 HOUR) AS y
           FROM challenges WHERE number IS NULL) c
     LEFT JOIN (SELECT CAST(substr(number, 3, 4) AS INTEGER) AS y, max(CAST(substr(number, 8) AS INTEGER)) AS top

@@ -6,6 +6,8 @@
 -- A unique index keeps two challenges from ever sharing a number (NULL, not yet numbered,
 -- is allowed many times).
 ALTER TABLE challenges ADD COLUMN number VARCHAR;
+-- Before the backfill: DuckDB builds no index over rows changed in the same transaction.
+CREATE UNIQUE INDEX challenges_number ON challenges (number);
 
 UPDATE challenges SET number = n.number
 FROM (
@@ -16,5 +18,3 @@ FROM (
     FROM challenges
 ) n
 WHERE challenges.challenge_id = n.challenge_id;
-
-CREATE UNIQUE INDEX challenges_number ON challenges (number);
