@@ -22,6 +22,8 @@ from warehouse.domain import (
     CHALLENGE_STATUSES,
     DECISION_LABELS,
     EXPIRED,
+    LEGAL_STATUS_DETAILS,
+    LEGAL_STATUS_LABELS,
     REJECT,
     RUN_STATUS_LABELS,
     SOLVER,
@@ -118,6 +120,19 @@ def source_name(key: str | None) -> str:
 
 def sources_text(keys: list[str] | None) -> str:
     return "、".join(dict.fromkeys(source_name(k) for k in keys or [])) or NO_VALUE
+
+
+def legal_status(value: str | None) -> str | None:
+    """A patent's legal status in Chinese: 'Active' → 有效, 'Expired - Fee Related' → 失效（未缴年费）;
+    Chinese statuses (CNIPR) as they are, and an English one not known here as written."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    head, _, detail = (part.strip().lower() for part in text.partition(" - "))
+    label = LEGAL_STATUS_LABELS.get(head)
+    if label is None:
+        return text
+    return f"{label}（{LEGAL_STATUS_DETAILS.get(detail, text)}）" if detail else label
 
 
 def role_label(role: str | None) -> str:

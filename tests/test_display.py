@@ -96,7 +96,13 @@ def test_sources_text_names_each_source_once():
 
 @pytest.mark.parametrize(
     ("status", "label"),
-    [("completed", "已完成"), ("partial", "部分完成"), ("failed", "失败"), ("running", "运行中"), ("interrupted", "已中断")],
+    [
+        ("completed", "已完成"),
+        ("partial", "部分完成"),
+        ("failed", "失败"),
+        ("running", "运行中"),
+        ("interrupted", "已中断"),
+    ],
 )
 def test_run_status_label(status, label):
     assert display.run_status_label(status) == label
@@ -175,14 +181,22 @@ MATCH = {
         (
             {**MATCH, "actor": "wang", "actor_name": "王经纪", "role": "broker", "action": "decide"}
             | {"after": {"decision": "reject", "reason": "技术不对口"}},
-            "技术经纪人 王经纪 将 成果 CN1《一种耐热锂电池隔膜》 标为排除（需求 XQ2026-0003《锂电池隔膜耐热不足》，原因：技术不对口）",
+            "技术经纪人 王经纪 将 成果 CN1《一种耐热锂电池隔膜》 标为排除"
+            "（需求 XQ2026-0003《锂电池隔膜耐热不足》，原因：技术不对口）",
         ),
         (
             {**MATCH, "actor": "wang", "actor_name": "王经纪", "role": "broker", "action": "share"},
             "技术经纪人 王经纪 将 成果 CN1《一种耐热锂电池隔膜》 推荐给企业（需求 XQ2026-0003《锂电池隔膜耐热不足》）",
         ),
         (
-            {**MATCH, "actor": "hq", "actor_name": "氢途", "role": "firm", "action": "post", "entity_type": "challenge"},
+            {
+                **MATCH,
+                "actor": "hq",
+                "actor_name": "氢途",
+                "role": "firm",
+                "action": "post",
+                "entity_type": "challenge",
+            },
             "企业用户 氢途 发布了 需求 XQ2026-0003《锂电池隔膜耐热不足》",
         ),
         (
@@ -222,7 +236,10 @@ def test_audit_sentence(line, sentence):
         ({"decision": "shortlist", "note": "先联系"}, "决定：入围；备注：先联系"),
         ({"challenge_id": "mkt:/1", "team": "浙大"}, "团队：浙大"),  # the internal id is left out
         ({"role": "broker", "firm": None, "password": "set"}, "角色：技术经纪人；企业：—；密码：已设置"),
-        ({"shared_by": "wang", "shared_at": "2026-12-02 09:05:00"}, "分享人：wang；分享时间：2026-12-02 17:05 北京时间"),
+        (
+            {"shared_by": "wang", "shared_at": "2026-12-02 09:05:00"},
+            "分享人：wang；分享时间：2026-12-02 17:05 北京时间",
+        ),
         ({"anonymous": True}, "保密方式：是"),
         (None, ""),
     ],
@@ -233,7 +250,31 @@ def test_audit_changes_read_as_fields_not_json(values, text):
 
 @pytest.mark.parametrize(
     ("actor", "option"),
-    [("wang", "wang"), ("solver:0123456789abcdef", "揭榜方（访客 abcdef）"), ("system", "系统"), ("cli", "命令行 (CLI)")],
+    [
+        ("wang", "wang"),
+        ("solver:0123456789abcdef", "揭榜方（访客 abcdef）"),
+        ("system", "系统"),
+        ("cli", "命令行 (CLI)"),
+    ],
 )
 def test_actor_option(actor, option):
     assert display.actor_option(actor) == option
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("Active", "有效"),
+        ("Pending", "审中"),
+        ("Withdrawn", "撤回"),
+        ("Expired - Fee Related", "失效（未缴年费）"),
+        ("Expired - Lifetime", "失效（期限届满）"),
+        ("Expired - Something New", "失效（Expired - Something New）"),  # the detail kept as written
+        ("Not-in-force", "失效"),
+        ("有权", "有权"),  # already Chinese (CNIPR)
+        ("", None),
+        (None, None),
+    ],
+)
+def test_legal_status_in_chinese(value, shown):
+    assert display.legal_status(value) == shown

@@ -108,9 +108,12 @@ def test_new_challenges_get_the_next_number_of_their_year_and_keep_it(tmp_path):
 
     # A crawl seeing the need again, a changed need, and an edit keep the number.
     store.upsert_challenges(
-        wh, [{"challenge_id": "mkt:/new1", "title": "新需求一（修订）", "description": "描述", "source": "jiashan_market"}]
+        wh,
+        [{"challenge_id": "mkt:/new1", "title": "新需求一（修订）", "description": "描述", "source": "jiashan_market"}],
     )
-    firm.update_challenge(wh, FIRM_USER, posted.challenge_id, {"title": "注塑件外观缺陷在线视觉检测"}, today=beijing_today())
+    firm.update_challenge(
+        wh, FIRM_USER, posted.challenge_id, {"title": "注塑件外观缺陷在线视觉检测"}, today=beijing_today()
+    )
     assert _numbers(wh) == numbers
 
 
@@ -197,7 +200,11 @@ def worked_on(seeded):
     solver.apply(
         seeded,
         ref,
-        {"team": "浙大材料学院", "proposal": "我们有耐热陶瓷涂覆隔膜的中试线，可在三个月内提供样品。", "contact": "13800000000"},
+        {
+            "team": "浙大材料学院",
+            "proposal": "我们有耐热陶瓷涂覆隔膜的中试线，可在三个月内提供样品。",
+            "contact": "13800000000",
+        },
         client_key="test-client",
     )
     run_id = store.start_run(seeded, "nightly-refresh")
@@ -271,9 +278,15 @@ def test_audit_page_reads_as_sentences(worked_on):
     table = at.dataframe[0].value
     numbers = _numbers(worked_on)
     sentences = list(table["事项"])
-    assert f"技术经纪人 王经纪 将 成果 CN1《一种耐热锂电池隔膜》 标为入围（需求 {numbers['mkt:/1']}《锂电池隔膜耐热不足》）" in sentences
+    assert (
+        f"技术经纪人 王经纪 将 成果 CN1《一种耐热锂电池隔膜》 标为入围"
+        f"（需求 {numbers['mkt:/1']}《锂电池隔膜耐热不足》）" in sentences
+    )
     assert any(s.startswith("揭榜方 浙大材料学院 揭榜 需求 XQ") for s in sentences)
-    assert any(s.startswith(f"技术经纪人 王经纪 将 成果 CN2《双极板防腐涂层》 推荐给企业（需求 {numbers['firm:anon']}") for s in sentences)
+    assert any(
+        s.startswith(f"技术经纪人 王经纪 将 成果 CN2《双极板防腐涂层》 推荐给企业（需求 {numbers['firm:anon']}")
+        for s in sentences
+    )
     assert "https://patents.example/CN1" in set(table["成果链接"])
 
 

@@ -137,3 +137,18 @@ SOURCE_LABELS = {
     "firm": "企业发布",
     "table": "表格导入",
 }
+
+# --- a patent's legal status as the English sources write it (Google Patents' legalStatusIfi,
+# USPTO's status text), in Chinese: the first word decides ("Expired - Fee Related" is 失效).
+LEGAL_STATUS_LABELS = {
+    "active": "有效",
+    "granted": "授权",
+    "pending": "审中",
+    "expired": "失效",
+    "withdrawn": "撤回",
+    "abandoned": "放弃",
+    "ceased": "终止",
+    "revoked": "无效",
+    "not-in-force": "失效",
+}
+LEGAL_STATUS_DETAILS = {"fee related": "未缴年费", "lifetime": "期限届满"}  # after "Expired - "

@@ -168,9 +168,7 @@ def upsert_listings(warehouse: Warehouse, records: Iterable[Mapping[str, Any]]) 
 
 def upsert_challenges(warehouse: Warehouse, records: Iterable[Mapping[str, Any]]) -> UpsertCounts:
     """Insert or update crawled challenges; their curation status is kept across crawls."""
-    return _upsert(
-        warehouse, "challenges", "challenge_id", CHALLENGE_COLUMNS, records, then=assign_challenge_numbers
-    )
+    return _upsert(warehouse, "challenges", "challenge_id", CHALLENGE_COLUMNS, records, then=assign_challenge_numbers)
 
 
 # Each challenge without a 需求编号 gets the next one of the year it was first seen (in Beijing,

@@ -240,8 +240,9 @@ def applications_for(warehouse: Warehouse, challenge_id: str, *, limit: int = 50
 
 
 _EXPORT_COLUMNS = """
-    c.challenge_id, c.title AS challenge_title, coalesce(c.firm, c.issuer) AS issuer, c.field AS challenge_field,
-    m.rank, m.score, l.listing_id, l.kind, l.title AS listing_title, array_to_string(l.applicants, '、') AS applicants,
+    c.challenge_id, c.number AS challenge_number, c.title AS challenge_title, coalesce(c.firm, c.issuer) AS issuer,
+    c.field AS challenge_field, m.rank, m.score, l.listing_id, l.publication_number, l.kind,
+    l.title AS listing_title, array_to_string(l.applicants, '、') AS applicants,
     l.field AS listing_field, l.maturity, l.cooperation, l.price_text, l.contact, l.url,
     r.decision, r.reason, r.note, r.reviewer, r.decided_at, d.deal_amount_wan, d.deal_date, s.shared_at
 """

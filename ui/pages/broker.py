@@ -16,6 +16,7 @@ from jiebang.display import (
     beijing_time,
     beijing_today,
     challenge_number,
+    legal_status,
     listing_number,
     queue_label,
     source_name,
@@ -312,7 +313,7 @@ with main:
                     m["cooperation"],
                     m["price_text"],
                     m["region"],
-                    m["legal_status"],
+                    legal_status(m["legal_status"]),
                     m["contact"] and f"联系：{m['contact']}",
                     "来源：" + sources_text(m["sources"] or [m["source"]]),
                 ]
