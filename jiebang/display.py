@@ -215,8 +215,8 @@ def audit_sentence(row: Mapping[str, Any]) -> str:
     action, after, before = row["action"], row.get("after") or {}, row.get("before") or {}
     who, target = _actor(row), row.get("entity_id") or ""
     if action == "decide":
-        decision = after.get("decision")
-        label = DECISION_LABELS.get(decision, decision or "")
+        decision = str(after.get("decision") or "")
+        label = DECISION_LABELS.get(decision, decision)
         detail = f"，原因：{after['reason']}" if decision == REJECT and after.get("reason") else ""
         if after.get("deal_amount_wan") is not None:
             detail += f"，金额 {after['deal_amount_wan']:g} 万元"
