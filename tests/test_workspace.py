@@ -442,7 +442,8 @@ def test_shortlist_export_xlsx_and_csv(wh):
         ("CN1", "签约", 80, 100, "专利"),
         (listing_number({"listing_id": "zju:/a1", "kind": "achievement"}), "已联系", 60, None, "科技成果"),
     ]  # rejected CN2 left out
-    assert rows[0]["需求编号"].startswith("XQ") and rows[0]["更新时间（北京时间）"] is not None
+    decided = wh.query("SELECT max(decided_at) AS t FROM reviews WHERE listing_id = 'CN1'")[0]["t"]
+    assert abs(rows[0]["更新时间（北京时间）"] - (decided + timedelta(hours=8))) < timedelta(seconds=1)  # xlsx: ms
     assert rows[0]["签约日期"].date() == date(2026, 3, 10) and rows[0]["来源链接"] == "https://patents.example/CN1"
     lines = _csv(broker.export_shortlist(wh, BROKER, "mkt:/1", "csv"))
     assert lines[0] == headers
