@@ -20,6 +20,7 @@ from prefect.futures import PrefectFuture
 
 from flows.runners import task_runner_for
 from jiebang import matching_run, nightly
+from jiebang.display import beijing_today
 from jiebang.nightly import FLOW_NAME
 from jiebang.settings import Settings
 
@@ -96,7 +97,7 @@ def nightly_refresh(config_file: str | None = None, today: date | None = None) -
     again. Runs left 'running' by a killed process are marked 'interrupted'. (The rules:
     jiebang.nightly.)"""
     settings = _settings(config_file)
-    today = today or date.today()
+    today = today or beijing_today()  # deadlines are Beijing dates; the server may run in UTC
     steps = refresh_steps.with_options(task_runner=task_runner_for(settings))
     night = nightly.run_night(
         settings, today, lambda run_id: steps(config_file=config_file, run_id=run_id, today=today)

@@ -14,6 +14,7 @@ from pathlib import Path
 from prefect import flow, task
 
 from jiebang import matching_run, pipeline
+from jiebang.display import beijing_today
 from jiebang.settings import Settings
 
 
@@ -45,7 +46,7 @@ def build_index(settings: Settings) -> int:
 def match_challenge(challenge_id: str, config_file: str | None = None, today: date | None = None) -> dict:
     """Match one challenge (whatever its status) against the index and store its matches."""
     settings = _settings(config_file)
-    return match_one(settings, challenge_id, today or date.today())
+    return match_one(settings, challenge_id, today or beijing_today())
 
 
 @flow(name="rebuild-index", log_prints=True)

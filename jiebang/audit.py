@@ -7,26 +7,11 @@ from datetime import date
 from jiebang.accounts import User, ensure_permission
 from jiebang.broker import Page
 from warehouse import workspace_queries
+from warehouse.domain import AUDIT_ACTION_LABELS
 from warehouse.gateway import Warehouse
 
 AUDIT_PAGE_SIZE = 50
-ACTION_LABELS = {
-    "post": "发布需求",
-    "edit": "修改需求",
-    "status": "状态变更",
-    "decide": "审核决定",
-    "share": "分享匹配",
-    "reveal": "公开企业",
-    "apply": "揭榜申请",
-    "submit": "提交审核",
-    "login_failed": "登录失败",
-    "login_locked": "登录锁定",
-    "account_save": "保存账户",
-    "account_disable": "停用账户",
-    "account_enable": "启用账户",
-    "account_role": "角色变更",
-    "password_reset": "重置密码",
-}
+ACTION_LABELS = AUDIT_ACTION_LABELS  # the vocabulary's, under the name the page has used
 
 
 def audit_entries(

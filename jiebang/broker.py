@@ -20,6 +20,7 @@ from typing import Any
 
 from jiebang import exports
 from jiebang.accounts import User, ensure_permission
+from jiebang.display import challenge_number, listing_number, to_beijing
 from jiebang.errors import InvalidDecision, NotOnScreen
 from warehouse import queries, store, workspace_queries, workspace_store
 from warehouse.domain import BULK_DECISIONS, DECISION_LABELS, KIND_LABELS, REJECT, SIGNED
@@ -360,7 +361,7 @@ SHORTLIST_HEADERS = {
     "decision": "当前状态",
     "note": "备注",
     "reviewer": "经纪人",
-    "decided_at": "更新时间",
+    "decided_at": "更新时间（北京时间）",
     "deal_amount_wan": "签约金额（万元）",
     "deal_date": "签约日期",
     "shared_at": "已分享给企业",
@@ -379,7 +380,7 @@ PIPELINE_HEADERS = {
     "reason": "排除原因",
     "note": "备注",
     "reviewer": "经纪人",
-    "decided_at": "更新时间",
+    "decided_at": "更新时间（北京时间）",
     "deal_amount_wan": "签约金额（万元）",
     "deal_date": "签约日期",
     "shared_at": "已分享给企业",
@@ -396,6 +397,12 @@ def _table(rows: list[Row], headers: dict[str, str]) -> list[list[Any]]:
             value = row.get(key)
             if key in labels and value is not None:
                 value = labels[key].get(value, value)
+            elif key == "challenge_id":  # people cite the 需求编号 and the patent's number, not our ids
+                value = challenge_number({"number": row.get("challenge_number")})
+            elif key == "listing_id":
+                value = listing_number(row)
+            elif key == "decided_at" and value is not None:
+                value = to_beijing(value).replace(tzinfo=None)
             elif key == "score" and value is not None:
                 value = round(float(value), 1)
             elif key == "shared_at":

@@ -81,11 +81,12 @@ def last_nightly_run(warehouse: Warehouse, user: User | None) -> dict[str, Any] 
     run["sources"] = {
         name: {
             k: s.get(k)
-            for k in ("loaded", "quarantined", "blocked", "skipped_unchanged", "pages_fetched", "complete")
+            for k in ("loaded", "quarantined", "blocked", "skipped_unchanged", "pages_fetched", "complete", "error")
             if k in s
         }
         for name, s in (stats.get("sources") or {}).items()
         if isinstance(s, dict)
     }
+    run["run_error"] = stats.get("error")  # what stopped the run itself (the sources' errors are theirs)
     run["seconds"] = None if run["finished_at"] is None else (run["finished_at"] - run["started_at"]).total_seconds()
     return run

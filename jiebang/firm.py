@@ -24,19 +24,23 @@ from rapidfuzz import fuzz, process
 
 from crawlers.validation import BUDGET_MAX_WAN  # the same cap as a crawled or imported 榜额
 from jiebang.accounts import User, ensure_permission
+from jiebang.display import beijing_today
 from jiebang.errors import AccessDenied, JiebangError
 from jiebang.permissions import may
 from matching.text import normalise
 from matching.vocabulary import PRIORITY_INDUSTRIES
+from warehouse import board as board_store
 from warehouse import challenge_store
 from warehouse.domain import (
     CHALLENGE_STATUSES,
     CLOSED,
     DRAFT,
     EDITABLE_STATUSES,
+    EXPIRED,
     PENDING,
     PUBLIC_STATUSES,
     TRANSITIONS,
+    challenge_state,
 )
 from warehouse.gateway import Row, Warehouse
 
@@ -306,17 +310,24 @@ def post_challenge(
     return PostResult(row, duplicates)
 
 
-def my_challenges(warehouse: Warehouse, user: User | None) -> list[Row]:
-    """The signed-in firm's challenges, newest first, with n_shared (matches shared with it)."""
-    return challenge_store.firm_challenges(warehouse, firm_of(warehouse, user))
+def my_challenges(warehouse: Warehouse, user: User | None, *, today: date | None = None) -> list[Row]:
+    """The signed-in firm's challenges, newest first, with n_shared (matches shared with it) and
+    `state`: the status, or 已截止 once a published one's deadline has passed."""
+    rows = challenge_store.firm_challenges(warehouse, firm_of(warehouse, user))
+    return [_with_state(row, today) for row in rows]
 
 
-def my_challenge(warehouse: Warehouse, user: User | None, challenge_id: str) -> Row:
-    """One of the signed-in firm's challenges; AccessDenied (the same message) for another
-    firm's challenge and for an id that does not exist."""
+def my_challenge(warehouse: Warehouse, user: User | None, challenge_id: str, *, today: date | None = None) -> Row:
+    """One of the signed-in firm's challenges, with its `state`; AccessDenied (the same message)
+    for another firm's challenge and for an id that does not exist."""
     row = challenge_store.firm_challenge(warehouse, str(challenge_id), firm_of(warehouse, user))
     if row is None:
         raise AccessDenied(NOT_FOUND)
+    return _with_state(row, today)
+
+
+def _with_state(row: Row, today: date | None) -> Row:
+    row["state"] = challenge_state(row["status"], row["deadline"], today or beijing_today())
     return row
 
 
@@ -457,9 +468,13 @@ def curation_queue(
     return challenge_store.challenges_in_status(warehouse, statuses, limit=limit, offset=offset)
 
 
-def status_counts(warehouse: Warehouse, user: User | None) -> dict[str, int]:
+def status_counts(warehouse: Warehouse, user: User | None, *, today: date | None = None) -> dict[str, int]:
+    """How many challenges are in each status, and under 已截止 how many of the published ones are
+    past their deadline (counted in 已发布 as well: the state is derived, the status unchanged)."""
     ensure_permission(warehouse, user, "curate_challenges")
-    return challenge_store.status_counts(warehouse)
+    counts = challenge_store.status_counts(warehouse)
+    counts[EXPIRED] = board_store.expired_count(warehouse, today=today or beijing_today())
+    return counts
 
 
 def curated_challenge(warehouse: Warehouse, user: User | None, challenge_id: str) -> Row:

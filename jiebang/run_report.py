@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from jiebang.display import source_name
+
 STATUS_LABELS = {
     "completed": "完成 (completed)",
     "partial": "部分完成 (partial: some sources failed)",
@@ -93,27 +95,36 @@ def _import_line(label: str, source: Mapping[str, Any]) -> str:
 
 
 def table_rows(stats: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One row per source and import file for the run page: counts, or the error of one that failed.
+    """One row per source and import file for the run page (运行状态): counts, or the error of one
+    that failed; sources by their Chinese names, columns in Chinese.
 
-    >>> table_rows({"sources": {"zju": {"error": "down"}}})[0]["错误 error"]
+    >>> table_rows({"sources": {"zju": {"error": "down"}}})[0]["错误"]
     'down'
+    >>> table_rows({"sources": {"zju": {"error": "down"}}})[0]["来源"]
+    '浙江大学'
     """
     rows = []
     for section, name, row in _rows(stats):
         counts = [row.get(kind) or {} for kind in ("listings", "challenges")]
         rows.append(
             {
-                "来源 source": name if section == "sources" else f"导入 import {name}",
-                "页面 pages": row.get("pages_fetched"),
-                "新增 new": _total(counts, "inserted", row),
-                "更新 updated": _total(counts, "updated", row),
-                "未变 unchanged": _total(counts, "unchanged", row),
-                "隔离 quarantined": row.get("quarantined"),
-                "受阻 blocked": row.get("blocked"),
-                "错误 error": row.get("error", ""),
+                "来源": source_name(name) if section == "sources" else _import_name(name, row),
+                "页面": row.get("pages_fetched"),
+                "新增": _total(counts, "inserted", row),
+                "更新": _total(counts, "updated", row),
+                "未变": _total(counts, "unchanged", row),
+                "隔离": row.get("quarantined"),
+                "受阻": row.get("blocked"),
+                "错误": row.get("error", ""),
             }
         )
     return rows
+
+
+def _import_name(name: str, row: Mapping[str, Any]) -> str:
+    """An import file as 导入文件 path（format）: its key is format:path (ImportSettings.name)."""
+    format_, _, path = name.partition(":")
+    return f"导入文件 {row.get('file') or path or name}（{source_name(format_)}）"
 
 
 def _total(counts: list[Mapping[str, int]], key: str, row: Mapping[str, Any]) -> int | None:

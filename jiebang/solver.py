@@ -21,6 +21,7 @@ from typing import Any
 
 from jiebang.anonymity import name_variants, redact
 from jiebang.broker import Page
+from jiebang.display import beijing_today
 from jiebang.errors import DuplicateApplication, InvalidApplication, RateLimited
 from warehouse import board as board_store
 from warehouse.board import ANONYMOUS_FIRM
@@ -39,7 +40,7 @@ _MOBILE = re.compile(r"^(?:\+?86[- ]?)?1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(?:-\d{1,6})?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
-__all__ = ["ANONYMOUS_FIRM", "apply", "board", "board_fields", "validate_application"]
+__all__ = ["ANONYMOUS_FIRM", "apply", "board", "board_fields", "closed_count", "validate_application"]
 
 
 def board(
@@ -53,7 +54,7 @@ def board(
 ) -> Page:
     """One page of open published challenges as solvers see them (anonymised), newest first.
     Each row is known by `ref`, not by its challenge id."""
-    today = today or date.today()
+    today = today or beijing_today()  # a deadline is a date in Beijing, whatever the server's zone
     field = field or None
     search = (search or "").strip() or None
     shown = None
@@ -85,7 +86,13 @@ def _public_texts(
 
 
 def board_fields(warehouse: Warehouse, *, today: date | None = None) -> list[str]:
-    return board_store.board_fields(warehouse, today=today or date.today())
+    return board_store.board_fields(warehouse, today=today or beijing_today())
+
+
+def closed_count(warehouse: Warehouse, *, today: date | None = None) -> int:
+    """How many published challenges passed their deadline (已截止) and left the board: the board
+    says so, rather than letting them vanish without a word."""
+    return board_store.expired_count(warehouse, today=today or beijing_today())
 
 
 def _length(text: str, low: int, high: int) -> str | None:
@@ -163,6 +170,6 @@ def apply(
         now=now,
         since=now - RATE_WINDOW,
         duplicate_since=now - DUPLICATE_WINDOW,
-        today=today or date.today(),
+        today=today or beijing_today(),
         check=check,
     )

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from jiebang import broker
 from jiebang.accounts import User, add_user
+from jiebang.display import beijing_today, queue_label
 from jiebang.settings import Settings
 from tests.conftest import ROOT
 from tests.workspace_data import register
@@ -45,8 +46,9 @@ def test_broker_page_lists_challenges_and_ranked_matches(loaded_warehouse):
     queue = broker.review_queue_page(loaded_warehouse, BROKER)  # the first page of the queue
     assert queue.total == queries.table_counts(loaded_warehouse)["challenges"] > len(queue.rows)
     assert at.selectbox(key="broker_challenge_pick").options == [
-        f"{row['title']}  ·  待审 {row['n_unreviewed']}  ·  最高分 {row['best_score'] or 0:.0f}" for row in queue.rows
+        queue_label(row, beijing_today()) for row in queue.rows
     ]
+    assert all(o.startswith("XQ") for o in at.selectbox(key="broker_challenge_pick").options)
     best = queries.matches_for_challenge(loaded_warehouse, queue.rows[0]["challenge_id"], limit=10)
     shown = " ".join(m.value for m in at.markdown)
     for match in best[:3]:
@@ -114,10 +116,10 @@ def test_runs_page_shows_a_failed_source_and_an_import_beside_the_loaded_ones(lo
     store.finish_run(loaded_warehouse, run_id, stats, error="zju: CrawlFailed", status="partial")
     at = _page("runs.py", loaded_warehouse, BROKER)
     assert not at.exception
-    rows = {r["来源 source"]: r for r in at.dataframe[0].value.to_dict("records")}
-    assert rows["zju"]["错误 error"] == "CrawlFailed: connection refused"
-    assert (rows["fudan"]["新增 new"], rows["fudan"]["更新 updated"], rows["fudan"]["受阻 blocked"]) == (2, 1, 2)
-    assert rows["导入 import table:/data/needs.csv"]["未变 unchanged"] == 4
+    rows = {r["来源"]: r for r in at.dataframe[0].value.to_dict("records")}
+    assert rows["浙江大学"]["错误"] == "CrawlFailed: connection refused"
+    assert (rows["复旦大学"]["新增"], rows["复旦大学"]["更新"], rows["复旦大学"]["受阻"]) == (2, 1, 2)
+    assert rows["导入文件 /data/needs.csv（表格导入）"]["未变"] == 4
 
 
 MARKDOWN_ERROR = "h.csv: its columns are [x](http://evil.example/a), ![](http://remote.example/img.png), <b>b</b>"
@@ -368,7 +370,7 @@ def test_broker_page_filters_and_applications(tmp_path):
     at = _open("broker.py", wh, BROKER)
     at.selectbox(key="f_field").select("生命健康")
     at.button(key="FormSubmitter:filters-应用筛选").click().run()
-    assert [o.split("  ·  ")[0] for o in at.selectbox(key="broker_challenge_pick").options] == [
+    assert [o.split("  ·  ")[0].split("  ", 1)[1] for o in at.selectbox(key="broker_challenge_pick").options] == [
         "体外诊断试剂稳定性差",
         "已过期的需求",
     ]
@@ -445,8 +447,10 @@ def test_dashboard_page_shows_the_funnel_and_charts(tmp_path):
         == [("候选", "8"), ("入围", "2"), ("已联系", "1"), ("意向", "1"), ("签约", "1")]
     )
     assert len(at.get("vega_lite_chart")) == 3
-    assert at.metric[5].value == "60.0 万元"
-    assert "成功" in at.success[0].value
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["累计技术交易额"] == "60.0 万元"
+    assert (metrics["已发布（征集中）"], metrics["已截止"]) == ("3", "1")  # mkt:/old is past its deadline
+    assert "已完成" in at.success[0].value and "北京时间" in at.success[0].value
 
 
 @pytest.mark.parametrize("page", ["dashboard.py", "audit.py"])
@@ -465,11 +469,15 @@ def test_audit_page_for_admins_only(tmp_path):
 
     at = _open("audit.py", wh, User("root", "管理员", "admin"))
     table = at.dataframe[0].value
-    assert list(table["操作"]) == ["分享匹配", "审核决定"] and list(table["操作人"]) == ["wang", "wang"]
-    assert '"decision": "shortlist"' in table["之后"].iloc[1]
+    assert list(table["操作"]) == ["分享匹配", "审核决定"]
+    assert all(s.startswith("技术经纪人 王经纪 将 成果 CN") for s in table["事项"])
+    assert table["之后"].iloc[1] == "决定：入围"
     at.selectbox(key="audit_action").select("share")
     at.button(key="FormSubmitter:audit_filters-筛选").click().run()
-    assert list(at.dataframe[0].value["对象"]) == ["match:firm:anon|CN2"]
+    number = wh.query("SELECT number FROM challenges WHERE challenge_id = 'firm:anon'")[0]["number"]
+    assert list(at.dataframe[0].value["事项"]) == [
+        f"技术经纪人 王经纪 将 成果 CN2《双极板防腐涂层》 推荐给企业（需求 {number}《氢燃料电池双极板腐蚀》）"
+    ]
 
 
 def test_the_router_offers_the_board_to_everyone_and_the_audit_log_to_admins(loaded_warehouse):

@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 
 from jiebang import audit, broker, dashboard, solver
+from jiebang.display import listing_number
 from jiebang.errors import (
     AccessDenied,
     DuplicateApplication,
@@ -439,14 +440,16 @@ def test_shortlist_export_xlsx_and_csv(wh):
     rows = [dict(zip(headers, r, strict=True)) for r in table[1:]]
     assert [(r["供给编号"], r["当前状态"], r["匹配分"], r["签约金额（万元）"], r["类型"]) for r in rows] == [
         ("CN1", "签约", 80, 100, "专利"),
-        ("zju:/a1", "已联系", 60, None, "科技成果"),
+        (listing_number({"listing_id": "zju:/a1", "kind": "achievement"}), "已联系", 60, None, "科技成果"),
     ]  # rejected CN2 left out
+    decided = wh.query("SELECT max(decided_at) AS t FROM reviews WHERE listing_id = 'CN1'")[0]["t"]
+    assert abs(rows[0]["更新时间（北京时间）"] - (decided + timedelta(hours=8))) < timedelta(seconds=1)  # xlsx: ms
     assert rows[0]["签约日期"].date() == date(2026, 3, 10) and rows[0]["来源链接"] == "https://patents.example/CN1"
     lines = _csv(broker.export_shortlist(wh, BROKER, "mkt:/1", "csv"))
     assert lines[0] == headers
     assert [(r[2], r[12], r[15], r[16]) for r in lines[1:]] == [
         ("CN1", "", "100.0", "2026-03-10"),
-        ("zju:/a1", "", "", ""),
+        (listing_number({"listing_id": "zju:/a1", "kind": "achievement"}), "", "", ""),
     ]
 
 
@@ -456,12 +459,17 @@ def test_pipeline_export_has_every_decided_pair_with_reasons(wh):
     for rows in (_xlsx(broker.export_pipeline(wh, BROKER, "xlsx")), _csv(broker.export_pipeline(wh, BROKER, "csv"))):
         assert rows[0] == headers
         got = [(r[0], r[4], r[8], r[9] or "") for r in rows[1:]]
+        one, two = (number(wh, c) for c in ("mkt:/1", "mkt:/2"))  # 需求编号 and listing numbers, not ids
         assert got == [
-            ("mkt:/1", "CN1", "签约", ""),
-            ("mkt:/1", "zju:/a1", "已联系", ""),
-            ("mkt:/1", "CN2", "排除", "技术不对口：只做湿法"),
-            ("mkt:/2", "thu:/a2", "入围", ""),
+            (one, "CN1", "签约", ""),
+            (one, listing_number({"listing_id": "zju:/a1", "kind": "achievement"}), "已联系", ""),
+            (one, "CN2", "排除", "技术不对口：只做湿法"),
+            (two, listing_number({"listing_id": "thu:/a2", "kind": "achievement"}), "入围", ""),
         ]
+
+
+def number(wh, challenge_id: str) -> str:
+    return wh.query("SELECT number FROM challenges WHERE challenge_id = ?", [challenge_id])[0]["number"]
 
 
 def test_exports_keep_hostile_text_as_text(wh):

@@ -12,6 +12,7 @@ import streamlit as st
 
 from jiebang import accounts, matching_run
 from jiebang.accounts import User
+from jiebang.display import beijing_today
 from jiebang.errors import KNOWN_ERRORS, KnownError
 from jiebang.pipeline import open_warehouse
 from jiebang.settings import Settings
@@ -51,7 +52,7 @@ def match_now(wh: Warehouse, challenge_id: str) -> dict:
     return matching_run.match_one_challenge(
         wh,
         challenge_id,
-        today=date.today(),
+        today=beijing_today(),
         top_k=s.match_top_k,
         index_dir=s.index_dir,
         backend=s.page_match_backend,

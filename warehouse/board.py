@@ -95,6 +95,16 @@ def published(
     return rows, total
 
 
+def expired_count(warehouse: Warehouse, *, today: date) -> int:
+    """How many published challenges are past their deadline (已截止): no longer on the board."""
+    rows = warehouse.query(
+        "SELECT count(*) AS n FROM challenges c"
+        " WHERE list_contains($open, c.status) AND c.deadline IS NOT NULL AND c.deadline < $today",
+        {"open": _OPEN_STATUSES, "today": today},
+    )
+    return int(rows[0]["n"])
+
+
 def board_fields(warehouse: Warehouse, *, today: date) -> list[str]:
     rows = warehouse.query(
         f"SELECT DISTINCT c.field FROM challenges c WHERE {_OPEN} AND c.field IS NOT NULL ORDER BY 1",

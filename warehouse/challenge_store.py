@@ -10,12 +10,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from warehouse.gateway import Row, Warehouse, fetch_rows
-from warehouse.store import CHALLENGE_COLUMNS, append_audit, content_hash, now_utc
+from warehouse.store import CHALLENGE_COLUMNS, append_audit, assign_challenge_numbers, content_hash, now_utc
 
 # The columns a posted challenge has beyond the crawled ones.
 POSTED_COLUMNS = (*CHALLENGE_COLUMNS, "targets", "firm", "posted_by", "anonymous", "status")
 _DETAIL = (
-    "challenge_id, title, description, field, targets, budget_wan, deadline, issuer, region, cooperation,"
+    "challenge_id, number, title, description, field, targets, budget_wan, deadline, issuer, region, cooperation,"
     " status, firm, posted_by, anonymous, revealed, source, url, first_seen, last_changed"
 )
 
@@ -33,6 +33,7 @@ def insert_posted(warehouse: Warehouse, record: Mapping[str, Any], *, actor: str
     values = [*row.values(), _hash(row), now, now, now]
     with warehouse.transaction() as con:
         con.execute(f"INSERT INTO challenges ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", values)
+        assign_challenge_numbers(con)
         append_audit(
             con,
             actor=actor,
@@ -118,8 +119,8 @@ def any_challenge(warehouse: Warehouse, challenge_id: str) -> Row | None:
 def firm_challenges(warehouse: Warehouse, firm: str) -> list[Row]:
     """A firm's challenges, newest first, with how many matches were shared with it."""
     return warehouse.query(
-        "SELECT c.challenge_id, c.title, c.field, c.budget_wan, c.deadline, c.status, c.anonymous, c.revealed,"
-        " c.first_seen, c.last_changed, count(s.listing_id) AS n_shared"
+        "SELECT c.challenge_id, c.number, c.title, c.field, c.budget_wan, c.deadline, c.status, c.anonymous,"
+        " c.revealed, c.first_seen, c.last_changed, count(s.listing_id) AS n_shared"
         " FROM challenges c LEFT JOIN match_shares s USING (challenge_id)"
         " WHERE c.firm = ? GROUP BY ALL ORDER BY c.first_seen DESC, c.challenge_id",
         [firm],
@@ -129,8 +130,8 @@ def firm_challenges(warehouse: Warehouse, firm: str) -> list[Row]:
 def shared_matches(warehouse: Warehouse, challenge_id: str, firm: str) -> list[Row]:
     """The matches a broker shared with `firm` for one of its challenges, best first."""
     return warehouse.query(
-        "SELECT s.listing_id, l.kind, l.title, left(l.abstract, 300) AS summary, l.url, l.field, l.maturity,"
-        " l.cooperation, l.price_text, m.score, s.shared_at"
+        "SELECT s.listing_id, l.publication_number, l.kind, l.title, left(l.abstract, 300) AS summary, l.url,"
+        " l.field, l.maturity, l.cooperation, l.price_text, m.score, s.shared_at"
         " FROM match_shares s"
         " JOIN challenges c ON c.challenge_id = s.challenge_id AND c.firm = ?"
         " JOIN listings l ON l.listing_id = s.listing_id"
@@ -146,7 +147,7 @@ def challenges_in_status(
     """Challenges in the given lifecycle statuses (the curation queue), oldest first, with their
     number of proposed matches."""
     return warehouse.query(
-        "SELECT c.challenge_id, c.title, c.field, c.budget_wan, c.deadline, c.status, c.firm, c.issuer,"
+        "SELECT c.challenge_id, c.number, c.title, c.field, c.budget_wan, c.deadline, c.status, c.firm, c.issuer,"
         " c.anonymous, c.revealed, c.source, c.first_seen, count(m.listing_id) AS n_matches"
         " FROM challenges c LEFT JOIN matches m USING (challenge_id)"
         " WHERE list_contains($statuses, c.status) GROUP BY ALL"

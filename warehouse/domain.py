@@ -11,6 +11,8 @@ action is the application's policy, in jiebang/permissions.py.
 
 from __future__ import annotations
 
+from datetime import date
+
 # --- a challenge's lifecycle (政府立题): the stored code is the Chinese word itself ---------------
 DRAFT, PENDING, PUBLISHED, SOLVED, CLOSED = "草稿", "待审核", "已发布", "已揭榜", "已关闭"
 CHALLENGE_STATUSES = (DRAFT, PENDING, PUBLISHED, SOLVED, CLOSED)  # in lifecycle order
@@ -57,3 +59,96 @@ KIND_LABELS = {PATENT: "专利", ACHIEVEMENT: "科技成果"}
 ADMIN, BROKER, FIRM = "admin", "broker", "firm"
 ROLE_LABELS = {ADMIN: "管理员", BROKER: "技术经纪人", FIRM: "企业用户"}
 ROLES = tuple(ROLE_LABELS)
+
+# --- a challenge past its deadline: a state derived on reading, never stored -------------------
+# A published challenge whose deadline (a Beijing date) has passed is 已截止: off the public board
+# and out of matching, but still shown, so that with that word, to its firm and to brokers.
+EXPIRED = "已截止"
+
+
+def challenge_state(status: str, deadline: date | None, today: date) -> str:
+    """The state to show for a challenge: its stored status, or EXPIRED for an open one whose
+    deadline lies before `today` (the date in Beijing)."""
+    if status in OPEN_STATUSES and deadline is not None and deadline < today:
+        return EXPIRED
+    return status
+
+
+# --- who acted, in the audit log (audit_log.role): the account roles and the others that act ------
+SOLVER = "solver"  # an anonymous 揭榜 applicant on the public board
+ACTOR_LABELS = {**ROLE_LABELS, SOLVER: "揭榜方", "login": "登录者", "system": "系统", "cli": "命令行 (CLI)"}
+
+# --- what was done (audit_log.action) --------------------------------------------------------------
+AUDIT_ACTION_LABELS = {
+    "post": "发布需求",
+    "edit": "修改需求",
+    "status": "状态变更",
+    "decide": "审核决定",
+    "share": "分享匹配",
+    "reveal": "公开企业",
+    "apply": "揭榜申请",
+    "submit": "提交审核",
+    "login_failed": "登录失败",
+    "login_locked": "登录锁定",
+    "account_save": "保存账户",
+    "account_disable": "停用账户",
+    "account_enable": "启用账户",
+    "account_role": "角色变更",
+    "password_reset": "重置密码",
+}
+AUDIT_ENTITY_LABELS = {
+    "challenge": "需求",
+    "match": "匹配",
+    "application": "揭榜申请",
+    "user": "账户",
+    "client": "客户端",
+}
+
+# --- a run's outcome (runs.status) -------------------------------------------------------------------
+RUN_STATUS_LABELS = {
+    "running": "运行中",
+    "completed": "已完成",
+    "partial": "部分完成",
+    "failed": "失败",
+    "interrupted": "已中断",
+}
+
+# --- where a record came from (listings.source, challenges.source): the crawled sources' names
+# (jiebang.settings.default_sources, config/live_sources.toml) and the import formats, which are a
+# file's source unless `--source` names one.
+SOURCE_LABELS = {
+    "google_patents": "Google Patents（谷歌专利）",
+    "google_patents_cn": "Google Patents（谷歌专利·中国）",
+    "google_patents_csv": "Google Patents（谷歌专利·导入）",
+    "cnipr": "中国知识产权网 (CNIPR)",
+    "cnipa_xml": "国家知识产权局（导入）",
+    "epo_ops": "欧洲专利局 (EPO)",
+    "uspto_odp": "美国专利商标局 (USPTO)",
+    "uspto_xml": "美国专利商标局（导入）",
+    "patentsview": "美国专利商标局 PatentsView（导入）",
+    "nstrs": "国家科技报告服务系统",
+    "zju": "浙江大学",
+    "tsinghua": "清华大学",
+    "fudan": "复旦大学",
+    "tongji": "同济大学",
+    "cas": "中国科学院",
+    "shu": "上海大学",
+    "jiashan_market": "嘉善县科技大市场",
+    "firm": "企业发布",
+    "table": "表格导入",
+}
+
+# --- a patent's legal status as the English sources write it (Google Patents' legalStatusIfi,
+# USPTO's status text), in Chinese: the first word decides ("Expired - Fee Related" is 失效).
+LEGAL_STATUS_LABELS = {
+    "active": "有效",
+    "granted": "授权",
+    "pending": "审中",
+    "expired": "失效",
+    "withdrawn": "撤回",
+    "abandoned": "放弃",
+    "ceased": "终止",
+    "revoked": "无效",
+    "not-in-force": "失效",
+}
+LEGAL_STATUS_DETAILS = {"fee related": "未缴年费", "lifetime": "期限届满"}  # after "Expired - "

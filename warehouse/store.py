@@ -119,6 +119,7 @@ def _upsert(
     extra_insert: Mapping[str, str] | None = None,
     extra_updates: str = "",
     changed_also: str = "",
+    then: Any = None,
 ) -> UpsertCounts:
     records = list(records)
     batch = _batch_table(records, columns, key)
@@ -140,6 +141,8 @@ def _upsert(
         counts = _count_changes(con, table, key)
         con.execute(sql, {"now": now_utc()})
         con.unregister("batch")
+        if then is not None:  # in the same transaction: e.g. number the challenges just inserted
+            then(con)
     return replace(counts, superseded=len(records) - batch.num_rows)
 
 
@@ -165,7 +168,30 @@ def upsert_listings(warehouse: Warehouse, records: Iterable[Mapping[str, Any]]) 
 
 def upsert_challenges(warehouse: Warehouse, records: Iterable[Mapping[str, Any]]) -> UpsertCounts:
     """Insert or update crawled challenges; their curation status is kept across crawls."""
-    return _upsert(warehouse, "challenges", "challenge_id", CHALLENGE_COLUMNS, records)
+    return _upsert(warehouse, "challenges", "challenge_id", CHALLENGE_COLUMNS, records, then=assign_challenge_numbers)
+
+
+# Each challenge without a 需求编号 gets the next one of the year it was first seen (in Beijing,
+# UTC+8 all year), in first_seen order: XQ2026-0001, … (migration 0011 numbered the existing ones
+# the same way). Run in the transaction that inserts challenges, so no two writers count at once.
+_NUMBER_CHALLENGES = """
+UPDATE challenges SET number = n.number
+FROM (
+    SELECT c.challenge_id,
+           printf('XQ%04d-%04d', c.y, coalesce(m.top, 0)
+                  + row_number() OVER (PARTITION BY c.y ORDER BY c.first_seen, c.challenge_id)) AS number
+    FROM (SELECT challenge_id, first_seen, year(first_seen + INTERVAL 8 HOUR) AS y
+          FROM challenges WHERE number IS NULL) c
+    LEFT JOIN (SELECT CAST(substr(number, 3, 4) AS INTEGER) AS y, max(CAST(substr(number, 8) AS INTEGER)) AS top
+               FROM challenges WHERE number IS NOT NULL GROUP BY 1) m ON m.y = c.y
+) n
+WHERE challenges.challenge_id = n.challenge_id
+"""
+
+
+def assign_challenge_numbers(con) -> None:
+    """Number the challenges that have no 需求编号 yet (on the caller's open transaction)."""
+    con.execute(_NUMBER_CHALLENGES)
 
 
 QUARANTINE_LIST_ITEMS = 100  # what is kept of a huge list in a quarantined payload

@@ -108,7 +108,7 @@ def review_queue_rows(
     rows = _query(
         warehouse,
         f"""
-        WITH c AS (SELECT challenge_id, title, field, budget_wan, deadline, issuer, firm, region, status,
+        WITH c AS (SELECT challenge_id, number, title, field, budget_wan, deadline, issuer, firm, region, status,
                           source, first_seen FROM challenges c WHERE {_CHALLENGE_WHERE}),
         latest AS ({_LATEST.format(where="")}),
         m AS (SELECT m.challenge_id, m.score, r.decision
@@ -240,8 +240,9 @@ def applications_for(warehouse: Warehouse, challenge_id: str, *, limit: int = 50
 
 
 _EXPORT_COLUMNS = """
-    c.challenge_id, c.title AS challenge_title, coalesce(c.firm, c.issuer) AS issuer, c.field AS challenge_field,
-    m.rank, m.score, l.listing_id, l.kind, l.title AS listing_title, array_to_string(l.applicants, '、') AS applicants,
+    c.challenge_id, c.number AS challenge_number, c.title AS challenge_title, coalesce(c.firm, c.issuer) AS issuer,
+    c.field AS challenge_field, m.rank, m.score, l.listing_id, l.publication_number, l.kind,
+    l.title AS listing_title, array_to_string(l.applicants, '、') AS applicants,
     l.field AS listing_field, l.maturity, l.cooperation, l.price_text, l.contact, l.url,
     r.decision, r.reason, r.note, r.reviewer, r.decided_at, d.deal_amount_wan, d.deal_date, s.shared_at
 """
@@ -356,15 +357,34 @@ def audit_page(
     offset: int = 0,
 ) -> tuple[list[Row], int]:
     """One page of the audit log, newest first, and how many lines pass the filters. `entity`
-    matches any part of the entity id."""
+    matches any part of the entity id or of the 需求编号 of the challenge it concerns; `since` and
+    `until` are dates in Beijing."""
+    # The page's lines with what their ids name (the actor's display name, the challenge's number
+    # and title, the listing's title and number), so each reads as a sentence (jiebang.display).
     rows = warehouse.query(
-        "SELECT audit_id, actor, role, action, entity_type, entity_id, before, after, acted_at,"
-        " count(*) OVER () AS total FROM audit_log"
+        "WITH page AS (SELECT audit_id, actor, role, action, entity_type, entity_id, before, after, acted_at,"
+        " count(*) OVER () AS total,"
+        " CASE WHEN entity_type = 'match' THEN split_part(entity_id, '|', 1) END AS match_challenge,"
+        " CASE WHEN entity_type = 'match' THEN substr(entity_id, strpos(entity_id, '|') + 1) END AS listing_id"
+        " FROM audit_log"
         " WHERE ($actor IS NULL OR actor = $actor) AND ($action IS NULL OR action = $action)"
-        " AND ($etype IS NULL OR entity_type = $etype) AND ($entity IS NULL OR contains(entity_id, $entity))"
-        " AND ($since IS NULL OR acted_at >= $since::DATE)"
-        " AND ($until IS NULL OR acted_at < $until::DATE + INTERVAL 1 DAY)"
-        " ORDER BY audit_id DESC LIMIT $limit OFFSET $offset",
+        " AND ($etype IS NULL OR entity_type = $etype) AND ($entity IS NULL OR contains(entity_id, $entity)"
+        "  OR split_part(entity_id, '|', 1) IN (SELECT challenge_id FROM challenges WHERE contains(number, $entity)))"
+        # The dates asked for are Beijing dates; acted_at is UTC.
+        " AND ($since IS NULL OR acted_at + INTERVAL 8 HOUR >= $since::DATE)"
+        " AND ($until IS NULL OR acted_at + INTERVAL 8 HOUR < $until::DATE + INTERVAL 1 DAY)"
+        " ORDER BY audit_id DESC LIMIT $limit OFFSET $offset)"
+        " SELECT p.*, u.display_name AS actor_name, c.challenge_id, c.number AS challenge_number,"
+        " c.title AS challenge_title, l.title AS listing_title, l.publication_number AS listing_number,"
+        " l.kind, l.url AS listing_url"
+        " FROM page p"
+        " LEFT JOIN users u ON u.username = p.actor"
+        " LEFT JOIN applications ap ON p.entity_type = 'application'"
+        " AND CAST(ap.application_id AS VARCHAR) = p.entity_id"
+        " LEFT JOIN challenges c ON c.challenge_id = coalesce("
+        " CASE WHEN p.entity_type = 'challenge' THEN p.entity_id END, p.match_challenge, ap.challenge_id)"
+        " LEFT JOIN listings l ON l.listing_id = p.listing_id"
+        " ORDER BY p.audit_id DESC",
         {
             "actor": actor,
             "action": action,
@@ -379,6 +399,7 @@ def audit_page(
     total = int(rows[0]["total"]) if rows else 0
     for row in rows:
         row.pop("total")
+        row.pop("match_challenge")
         for key in ("before", "after"):
             row[key] = None if row[key] is None else json.loads(row[key])
     return rows, total

@@ -22,7 +22,7 @@ if user is not None:
         changed = st.form_submit_button("修改密码")
     if changed:
         if new != repeat:
-            st.error("两次输入的新密码不一致 (the new passwords differ)")
+            st.error("两次输入的新密码不一致。")
         else:
             try:
                 st.session_state["user"] = change_password(warehouse(), user, current, new)

@@ -25,9 +25,10 @@ page_number = int(st.session_state.get("board_page", 1)) - 1
 page = solver.board(
     wh, field=None if field == ANY else field, search=st.session_state.get("board_search"), page=page_number
 )
-st.caption(f"共 {page.total} 个需求")
+closed = solver.closed_count(wh)
+st.caption(f"共 {page.total} 个需求正在征集" + (f"；另有 {closed} 个需求已截止，不再接受揭榜" if closed else ""))
 if not page.rows:
-    st.info("暂无符合条件的已发布需求。")
+    st.info("暂无符合条件的征集中需求。")
 
 
 def _apply(ref: str) -> None:

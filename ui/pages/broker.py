@@ -12,6 +12,17 @@ from datetime import date
 import streamlit as st
 
 from jiebang import broker
+from jiebang.display import (
+    beijing_time,
+    beijing_today,
+    challenge_number,
+    legal_status,
+    listing_number,
+    queue_label,
+    source_name,
+    sources_text,
+    state_label,
+)
 from jiebang.errors import KNOWN_ERRORS
 from jiebang.exports import MIME_TYPES
 from ui import cards
@@ -76,7 +87,7 @@ with st.expander("筛选", expanded=False), st.form("filters", border=False):
     row2 = st.columns(4)
     row2[0].slider("匹配分", 0, 100, (0, 100), key="f_score")
     row2[1].selectbox("供给类型", [ANY, *KIND_LABELS], key="f_kind", format_func=lambda k: KIND_LABELS.get(k, k))
-    row2[2].selectbox("来源", [ANY, *options["source"]], key="f_source")
+    row2[2].selectbox("来源", [ANY, *options["source"]], key="f_source", format_func=source_name)
     row2[3].selectbox(
         "审核状态",
         [ANY, *REVIEW_STATUS_LABELS],
@@ -116,15 +127,13 @@ queue = broker.review_queue_page(wh, user, filters, page=queue_page)
 if not queue.total:
     st.info("没有符合条件的需求。请调整筛选，或先运行 `jiebang refresh` 爬取并匹配。")
     st.stop()
-labels = {
-    row["challenge_id"]: f"{row['title']}  ·  待审 {row['n_unreviewed']}  ·  最高分 {row['best_score'] or 0:.0f}"
-    for row in queue.rows
-}
+today = beijing_today()
+labels = {row["challenge_id"]: queue_label(row, today) for row in queue.rows}
 ids = list(labels)
 on_screen = st.session_state.get(ON_SCREEN)
 if on_screen and on_screen not in labels and (pinned := broker.challenge(wh, user, on_screen)) is not None:
     ids.insert(0, on_screen)  # keep the challenge being worked on while the queue page changes
-    labels[on_screen] = f"{pinned['title']}（不在本页）"
+    labels[on_screen] = f"{challenge_number(pinned)}  {pinned['title']}（不在本页）"
 if on_screen not in labels:
     on_screen = ids[0]
 st.session_state[ON_SCREEN] = st.session_state[PICK] = on_screen  # the selector shows what the page shows
@@ -151,10 +160,10 @@ with st.container(border=True):
     st.subheader(plain(challenge["title"]))
     budget = "面议" if challenge["budget_wan"] is None else f"{challenge['budget_wan']:.0f} 万元"
     st.caption(
-        f"所属行业：{plain(challenge['field'] or '未分类')}　榜额：{budget}　"
+        f"需求编号：{challenge_number(challenge)}　所属行业：{plain(challenge['field'] or '未分类')}　榜额：{budget}　"
         f"截止日期：{challenge['deadline'] or '—'}　"
         f"发榜单位：{plain(challenge['firm'] or challenge['issuer'] or '—')}　"
-        f"地区：{plain(challenge['region'] or '—')}　状态：{plain(challenge['status'])}"
+        f"地区：{plain(challenge['region'] or '—')}　状态：{plain(state_label(challenge, today))}"
         + ("　（匿名发布）" if challenge.get("anonymous") and not challenge.get("revealed") else "")
     )
     st.markdown(plain(challenge["description"]))
@@ -172,7 +181,7 @@ with side:
     for app in applications:
         with st.container(border=True):
             st.markdown(f"**{plain(app['team'])}**")
-            st.caption(f"{app['submitted_at']:%Y-%m-%d %H:%M} · {plain(app['contact'])}")
+            st.caption(f"{beijing_time(app['submitted_at'])} · {plain(app['contact'])}")
             st.markdown(plain(app["proposal"]))
     st.subheader("导出 Excel / CSV")
     st.caption("本需求清单：入围及之后各阶段的匹配；全部对接进展：所有需求的全部审核结果。")
@@ -277,16 +286,16 @@ with main:
                 who = "、".join(m["applicants"] or []) or "—"
                 details = [
                     KIND_LABELS.get(m["kind"], m["kind"]),
-                    m["publication_number"] or lid,
+                    listing_number(m),
                     who,
                     m["field"] or "未分类",
                     m["maturity"] and f"成熟度 {m['maturity']}",
                     m["cooperation"],
                     m["price_text"],
                     m["region"],
-                    m["legal_status"],
+                    legal_status(m["legal_status"]),
                     m["contact"] and f"联系：{m['contact']}",
-                    "来源：" + "、".join(m["sources"] or [m["source"]]),
+                    "来源：" + sources_text(m["sources"] or [m["source"]]),
                 ]
                 st.caption(" · ".join(plain(d) for d in details if d))
                 st.markdown(abstract_html, unsafe_allow_html=True)
@@ -298,7 +307,7 @@ with main:
                     for part_html in cards.need_html(challenge, m):
                         st.markdown(part_html, unsafe_allow_html=True)
                 for n in m["notes"]:
-                    st.caption(f"备注（{n['reviewer']}，{n['decided_at']:%m-%d %H:%M}）：{plain(n['note'])}")
+                    st.caption(f"备注（{n['reviewer']}，{beijing_time(n['decided_at'])}）：{plain(n['note'])}")
             with score:
                 st.metric("匹配分", f"{m['score']:.0f}", help=cards.score_help())
                 for line in cards.score_lines(m["score"], m["parts"]):

@@ -4,9 +4,11 @@ with publish / send back / 揭榜 / close, revealing an anonymous firm, and matc
 import streamlit as st
 
 from jiebang import firm
+from jiebang.display import beijing_time, beijing_today, challenge_number, is_expired, source_name, state_label
 from jiebang.errors import KNOWN_ERRORS
 from ui.context import current_user, match_now, or_stop, plain, show_error, warehouse
 from warehouse import domain
+from warehouse.domain import EXPIRED
 
 PAGE_SIZE = 200
 ACTION_LABELS = {
@@ -36,14 +38,18 @@ queue = firm.curation_queue(wh, user, (status,), limit=PAGE_SIZE)
 if not queue:
     st.info(f"没有{status}的需求。")
     st.stop()
+if status == domain.PUBLISHED and counts.get(EXPIRED):
+    st.caption(f"其中 {counts[EXPIRED]} 个已过截止日期（{EXPIRED}）：不在公开榜单上，也不再匹配新成果。")
 if counts.get(status, 0) > PAGE_SIZE:
     st.caption(f"显示最早的 {PAGE_SIZE} 条（共 {counts[status]} 条）。")
 
 ids = [row["challenge_id"] for row in queue]
 if st.session_state.get("curation_challenge") not in ids:
     st.session_state.pop("curation_challenge", None)
+today = beijing_today()
 labels = {
-    row["challenge_id"]: f"{row['title']}  ·  {row['issuer'] or row['source']}  ·  候选 {row['n_matches']}"
+    row["challenge_id"]: f"{challenge_number(row)}  {row['title']}  ·  {row['issuer'] or source_name(row['source'])}"
+    f"  ·  候选 {row['n_matches']}" + (f"  ·  {EXPIRED}" if is_expired(row, today) else "")
     for row in queue
 }
 challenge_id = st.selectbox("需求", ids, format_func=labels.get, key="curation_challenge")
@@ -51,6 +57,10 @@ challenge = or_stop(firm.curated_challenge, wh, user, challenge_id)
 
 with st.container(border=True):
     st.subheader(plain(challenge["title"]))
+    st.caption(
+        f"需求编号：{challenge_number(challenge)}　状态：{state_label(challenge, today)}"
+        f"　收录时间：{beijing_time(challenge['first_seen'])}"
+    )
     budget = "面议" if challenge["budget_wan"] is None else f"{challenge['budget_wan']:g} 万元"
     secrecy = (
         ("匿名（已揭示）" if challenge["revealed"] else "匿名（对揭榜方隐藏企业）")
@@ -59,7 +69,7 @@ with st.container(border=True):
     )
     st.caption(
         f"发榜单位：{plain(challenge['issuer'] or '—')}　提交人：{plain(challenge['posted_by'] or '—')}　"
-        f"来源：{plain(challenge['source'])}　保密：{secrecy}"
+        f"来源：{plain(source_name(challenge['source']))}　保密：{secrecy}"
     )
     st.caption(
         f"所属行业：{plain(challenge['field'] or '未分类')}　榜额/预算：{budget}　"
@@ -71,9 +81,7 @@ with st.container(border=True):
         st.markdown("**期望指标**：" + plain(challenge["targets"]))
 
 for hint in firm.near_duplicates(wh, user, challenge_id):
-    st.warning(
-        f"疑似重复：「{plain(hint.title)}」（{plain(hint.status)}，{plain(hint.challenge_id)}）相似度 {hint.score:.0f}%"
-    )
+    st.warning(f"疑似重复：「{plain(hint.title)}」（{plain(hint.status)}）相似度 {hint.score:.0f}%")
 
 n_matches = next(row["n_matches"] for row in queue if row["challenge_id"] == challenge_id)
 st.caption(f"候选匹配 {n_matches} 条：在「匹配审核」中逐条审核。")

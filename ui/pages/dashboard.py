@@ -5,11 +5,29 @@ month, source freshness and the last nightly run. Figures come aggregated from D
 import altair as alt
 import streamlit as st
 
-from jiebang import dashboard
+from jiebang import dashboard, firm
+from jiebang.display import beijing_time, run_status_label, source_name
 from ui.context import current_user, or_stop, plain, warehouse
-from warehouse.domain import DECISION_LABELS, SHORTLIST, SIGNED
+from warehouse.domain import (
+    CHALLENGE_STATUSES,
+    DECISION_LABELS,
+    EXPIRED,
+    PRIVATE_STATUSES,
+    PUBLISHED,
+    SHORTLIST,
+    SIGNED,
+)
 
 SHORTLISTED, DEALS = DECISION_LABELS[SHORTLIST], DECISION_LABELS[SIGNED]  # 入围, 签约
+RUN_SOURCE_COLUMNS = {
+    "pages_fetched": "页面",
+    "loaded": "入库",
+    "quarantined": "隔离",
+    "blocked": "受阻",
+    "skipped_unchanged": "未变跳过",
+    "complete": "完整抓取",
+    "error": "错误",
+}
 
 user = current_user()
 wh = warehouse()
@@ -53,6 +71,18 @@ st.dataframe(
     key="table_funnel",
 )
 
+# --- challenges by state: 已截止 is derived (published, deadline passed) and counted apart -----------
+st.subheader("需求状态")
+counts = firm.status_counts(wh, user)
+expired = counts.get(EXPIRED, 0)
+states = {s: counts.get(s, 0) for s in CHALLENGE_STATUSES if s not in PRIVATE_STATUSES}
+states[PUBLISHED] -= expired  # still open on the board
+states = {(f"{s}（征集中）" if s == PUBLISHED else s): n for s, n in states.items()} | {EXPIRED: expired}
+for column, (label, n) in zip(st.columns(len(states)), states.items(), strict=True):
+    column.metric(label, f"{n:,}")
+if expired:
+    st.caption(f"{expired} 个已发布需求已过截止日期：不在公开榜单上，也不再匹配新成果（状态仍为已发布）。")
+
 # --- industries and deal value ----------------------------------------------------------------
 left, right = st.columns(2)
 with left:
@@ -72,7 +102,11 @@ with left:
                 y=alt.Y("industry:N", title=None),
                 color=alt.Color("measure:N", title=None, sort=["匹配", SHORTLISTED, DEALS]),
                 yOffset=alt.YOffset("measure:N", sort=["匹配", SHORTLISTED, DEALS]),
-                tooltip=["industry:N", "measure:N", "count:Q"],
+                tooltip=[
+                    alt.Tooltip("industry:N", title="所属行业"),
+                    alt.Tooltip("measure:N", title="指标"),
+                    alt.Tooltip("count:Q", title="数量"),
+                ],
             ),
             key="chart_industry",
         )
@@ -118,11 +152,11 @@ freshness = dashboard.source_freshness(wh, user)
 st.dataframe(
     [
         {
-            "来源": r["source"],
+            "来源": source_name(r["source"]),
             "类别": "供给" if r["record"] == "listing" else "需求",
             "记录数": r["records"],
             "有效": r["active"],
-            "最近收录": r["last_seen"],
+            "最近收录（北京时间）": beijing_time(r["last_seen"], suffix=False),
             "距今（天）": r["age_days"],
         }
         for r in freshness
@@ -135,16 +169,24 @@ st.subheader("最近一次夜间更新")
 if run is None:
     st.info("夜间更新尚未运行。")
 else:
-    status = {"completed": "成功", "failed": "失败", "running": "运行中"}.get(run["status"], run["status"])
     took = "" if run["seconds"] is None else f"，用时 {run['seconds'] / 60:.1f} 分钟"
     (st.error if run["status"] == "failed" else st.success)(
-        f"{status}：开始于 {run['started_at']:%Y-%m-%d %H:%M} UTC{took}"
+        f"{run_status_label(run['status'])}：开始于 {beijing_time(run['started_at'])}{took}"
     )
-    if run["error"]:
-        st.markdown(plain(run["error"]))
+    for name, source in run["sources"].items():
+        if source.get("error"):
+            st.error(f"{source_name(name)}：{plain(source['error'])}")
+    if run["run_error"]:
+        st.error(plain(run["run_error"]))
     if run["sources"]:
         st.dataframe(
-            [{"来源": name, **{k: v for k, v in s.items()}} for name, s in run["sources"].items()],
+            [
+                {
+                    "来源": source_name(name),
+                    **{label: s.get(k) for k, label in RUN_SOURCE_COLUMNS.items() if k in s},
+                }
+                for name, s in run["sources"].items()
+            ],
             hide_index=True,
             key="table_run",
         )

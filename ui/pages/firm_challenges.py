@@ -3,11 +3,10 @@ for review, and the matches a broker shared. Only the firm's own challenges can 
 `challenge` query parameter and the `firm_challenge` session key are checked against them, and
 the service checks again."""
 
-from datetime import date
-
 import streamlit as st
 
 from jiebang import firm
+from jiebang.display import beijing_time, beijing_today, challenge_number, expired_notice, listing_number
 from jiebang.errors import KNOWN_ERRORS, AccessDenied, IndexUnusable
 from ui import cards
 from ui.context import ANY_DATE, current_user, match_now, or_stop, plain, safe_url, show_error, warehouse
@@ -45,7 +44,7 @@ if st.session_state.get(SELECTED) not in ids:
     st.session_state.pop(SELECTED, None)
 
 labels = {
-    row["challenge_id"]: f"{row['title']}  ·  {row['status']}"
+    row["challenge_id"]: f"{challenge_number(row)}  {row['title']}  ·  {row['state']}"
     + (f"  ·  推荐 {row['n_shared']}" if row["n_shared"] else "")
     for row in mine
 }
@@ -60,8 +59,12 @@ except AccessDenied as exc:
 status = challenge["status"]
 with st.container(border=True):
     st.subheader(plain(challenge["title"]))
+    st.caption(f"需求编号：{challenge_number(challenge)}　发布时间：{beijing_time(challenge['first_seen'])}")
     st.markdown(" → ".join(f"**{s}**" if s == status else s for s in domain.CHALLENGE_STATUSES))
-    st.caption(STATUS_HELP.get(status, ""))
+    if challenge["state"] == domain.EXPIRED:
+        st.warning(f"**{domain.EXPIRED}**　" + expired_notice(challenge["deadline"]))
+    else:
+        st.caption(STATUS_HELP.get(status, ""))
     budget = "面议" if challenge["budget_wan"] is None else f"{challenge['budget_wan']:g} 万元"
     secrecy = "匿名" + ("（经纪人已揭示企业）" if challenge["revealed"] else "") if challenge["anonymous"] else "公开"
     st.caption(
@@ -135,7 +138,7 @@ if status in domain.EDITABLE_STATUSES:
         saved = st.form_submit_button("保存修改")
     if saved:
         try:
-            firm.update_challenge(wh, user, challenge_id, edited, today=date.today())
+            firm.update_challenge(wh, user, challenge_id, edited, today=beijing_today())
         except firm.InvalidChallenge as exc:
             for name, problem in exc.problems.items():
                 st.error(f"**{firm.FIELD_LABELS.get(name, plain(name))}**：{plain(problem)}")
@@ -167,6 +170,7 @@ for i, match in enumerate(shared):
                     plain(x)
                     for x in (
                         KIND_LABELS.get(match["kind"], match["kind"]),
+                        listing_number(match),
                         match["field"],
                         match["maturity"],
                         match["cooperation"],

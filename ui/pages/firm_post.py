@@ -1,11 +1,10 @@
 """Firm page (发布需求): post a challenge; it is checked, stored, and matched at once."""
 
-from datetime import date
-
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from jiebang import firm
+from jiebang.display import beijing_today, challenge_number
 from jiebang.errors import KNOWN_ERRORS, IndexUnusable
 from ui.context import ANY_DATE, current_user, match_now, or_stop, plain, warehouse
 
@@ -42,7 +41,7 @@ def _post(submit: bool) -> None:
     field's problem beside it; a stored one empties the form for the next challenge."""
     form = {name: st.session_state.get(key) for name, key in KEYS.items()}
     try:
-        result = firm.post_challenge(wh, firm_user, form, today=date.today(), submit=submit)
+        result = firm.post_challenge(wh, firm_user, form, today=beijing_today(), submit=submit)
     except firm.InvalidChallenge as exc:
         st.session_state[PROBLEMS] = exc.problems
         return
@@ -126,7 +125,8 @@ if posted := st.session_state.pop(POSTED, None):
             else:
                 st.warning(f"疑似重复：平台上已有一条相似度 {hint.score:.0f}% 的需求。已照常保存，经纪人审核时会核对。")
         st.success(
-            ("已提交，匹配中…" if submit else "已保存草稿，匹配中…") + f"　需求编号：{plain(result.challenge_id)}"
+            ("已提交，匹配中…" if submit else "已保存草稿，匹配中…")
+            + f"　需求编号：{challenge_number(result.challenge)}"
         )
         try:
             with st.spinner("正在匹配专利和科技成果…"):

@@ -37,7 +37,7 @@ if oidc_configured():
     if st.user.is_logged_in:
         user = user_for_identity(warehouse(), st.user.get("email") or "")
         if user is None:
-            st.error(f"{plain(st.user.get('email'))} 尚未开通账户或已停用，请联系管理员 (no enabled local account)")
+            st.error(f"{plain(st.user.get('email'))} 尚未开通账户或已停用，请联系管理员。")
             st.button("退出单点登录", on_click=st.logout)
         else:
             st.session_state["user"] = user

@@ -5,6 +5,7 @@ import json
 import streamlit as st
 
 from jiebang import broker, run_report
+from jiebang.display import beijing_time, run_status_label
 from ui.context import current_user, or_stop, warehouse
 
 st.title("运行状态")
@@ -26,11 +27,11 @@ run = overview["latest_run"]
 if run is None:
     st.info("尚未运行。")
 else:
-    st.subheader(f"最近一次运行：{run['run_id']}（{run['status']}）")
-    st.caption(f"开始 {run['started_at']:%Y-%m-%d %H:%M} UTC · 结束 {run['finished_at'] or '—'}")
+    st.subheader(f"最近一次运行：{run_status_label(run['status'])}")
+    st.caption(f"开始 {beijing_time(run['started_at'])} · 结束 {beijing_time(run['finished_at'])}")
     if run["error"]:
         # The error may quote outside text (a CSV header, a page): a plain-text element, never Markdown.
-        st.error("本次运行出错，错误信息原文如下 (the run's error, verbatim)：")
+        st.error("本次运行出错，错误信息原文如下：")
         st.code(run["error"], language=None, wrap_lines=True)
     stats = json.loads(run["stats"] or "{}")
     rows = run_report.table_rows(stats)

@@ -5,6 +5,7 @@ their next run."""
 import streamlit as st
 
 from jiebang import accounts
+from jiebang.display import beijing_time
 from jiebang.errors import KNOWN_ERRORS
 from ui.context import current_user, or_stop, plain, warehouse
 from warehouse.domain import ROLE_LABELS, ROLES
@@ -21,7 +22,7 @@ st.dataframe(
             "角色": ROLE_LABELS.get(r["role"], r["role"]),
             "企业": r["firm"] or "",
             "状态": "已停用" if r["disabled"] else "正常",
-            "创建时间": r["created_at"],
+            "创建时间（北京时间）": beijing_time(r["created_at"], suffix=False),
         }
         for r in rows
     ],
