@@ -32,6 +32,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "view_audit": frozenset({ADMIN}),
     "manage_users": frozenset({ADMIN}),
     "manage_own_challenges": frozenset({FIRM}),  # post, edit, submit and follow the firm's own
+    "view_supply": frozenset({ADMIN, BROKER, FIRM}),  # 成果库 and a listing's detail page
+    "view_challenge_detail": frozenset({GUEST, ADMIN, BROKER, FIRM}),  # as the board shows it; curators more
 }
 
 

@@ -21,9 +21,9 @@ from typing import Any
 
 from jiebang.anonymity import name_variants, redact
 from jiebang.broker import Page
-from jiebang.errors import DuplicateApplication, InvalidApplication, RateLimited
+from jiebang.errors import DuplicateApplication, InvalidApplication, InvalidValue, RateLimited
 from warehouse import board as board_store
-from warehouse.board import ANONYMOUS_FIRM
+from warehouse.board import ANONYMOUS_FIRM, BOARD_ORDERS
 from warehouse.gateway import Row, Warehouse
 from warehouse.store import now_utc
 
@@ -34,12 +34,13 @@ TEAM_CHARS = (2, 100)
 PROPOSAL_CHARS = (20, 3000)
 CONTACT_MAX_CHARS = 100
 BOARD_PAGE_SIZE = 10
+BOARD_ORDER_LABELS = {"newest": "最新发布", "budget_desc": "榜额从高到低", "budget_asc": "榜额从低到高", "deadline": "截止日期最近"}
 FIELD_LABELS = {"team": "团队/单位", "proposal": "方案简述", "contact": "联系方式"}
 _MOBILE = re.compile(r"^(?:\+?86[- ]?)?1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(?:-\d{1,6})?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
-__all__ = ["ANONYMOUS_FIRM", "apply", "board", "board_fields", "validate_application"]
+__all__ = ["ANONYMOUS_FIRM", "apply", "board", "board_fields", "board_regions", "validate_application"]
 
 
 def board(
@@ -48,11 +49,24 @@ def board(
     today: date | None = None,
     field: str | None = None,
     search: str | None = None,
+    region: str | None = None,
+    budget_min: float | None = None,
+    budget_max: float | None = None,
+    order: str = "newest",
     page: int = 0,
     page_size: int = BOARD_PAGE_SIZE,
 ) -> Page:
-    """One page of open published challenges as solvers see them (anonymised), newest first.
-    Each row is known by `ref`, not by its challenge id."""
+    """One page of open published challenges as solvers see them (anonymised), in `order` (one of
+    BOARD_ORDERS: newest first by default), of `region` (a province, see board_regions) and with a
+    榜额 within the budget bounds (万元; a bound drops 面议). Each row is known by `ref`, not by
+    its challenge id. InvalidValue for a negative bound or a low bound above the high one."""
+    if order not in BOARD_ORDERS:
+        raise InvalidValue(f"未知排序「{order}」（可选：{'、'.join(BOARD_ORDER_LABELS.values())}）")
+    for bound in (budget_min, budget_max):
+        if bound is not None and bound < 0:
+            raise InvalidValue("榜额不能为负数")
+    if budget_min is not None and budget_max is not None and budget_min > budget_max:
+        raise InvalidValue(f"最低榜额（{budget_min:g} 万元）高于最高榜额（{budget_max:g} 万元）")
     today = today or date.today()
     field = field or None
     search = (search or "").strip() or None
@@ -69,6 +83,10 @@ def board(
         field=field,
         search=search,
         hidden_shown=shown,
+        region=region or None,
+        budget_min=budget_min,
+        budget_max=budget_max,
+        order=order,
         redact=_public_texts,
         limit=page_size,
         offset=max(page, 0) * page_size,
@@ -86,6 +104,11 @@ def _public_texts(
 
 def board_fields(warehouse: Warehouse, *, today: date | None = None) -> list[str]:
     return board_store.board_fields(warehouse, today=today or date.today())
+
+
+def board_regions(warehouse: Warehouse, *, today: date | None = None) -> list[str]:
+    """The provinces (浙江省, 上海市 …) the open challenges are in, for the board's region filter."""
+    return board_store.board_regions(warehouse, today=today or date.today())
 
 
 def _length(text: str, low: int, high: int) -> str | None:
