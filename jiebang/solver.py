@@ -34,7 +34,12 @@ TEAM_CHARS = (2, 100)
 PROPOSAL_CHARS = (20, 3000)
 CONTACT_MAX_CHARS = 100
 BOARD_PAGE_SIZE = 10
-BOARD_ORDER_LABELS = {"newest": "最新发布", "budget_desc": "榜额从高到低", "budget_asc": "榜额从低到高", "deadline": "截止日期最近"}
+BOARD_ORDER_LABELS = {
+    "newest": "最新发布",
+    "budget_desc": "榜额从高到低",
+    "budget_asc": "榜额从低到高",
+    "deadline": "截止日期最近",
+}
 FIELD_LABELS = {"team": "团队/单位", "proposal": "方案简述", "contact": "联系方式"}
 _MOBILE = re.compile(r"^(?:\+?86[- ]?)?1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(?:-\d{1,6})?$")

@@ -24,7 +24,13 @@ if "settings" not in st.session_state:
 user = current_user()  # re-read from the warehouse on every run: the menu follows the role as it is now
 # The pages of the actions this role may do (ui/navigation.py); the first is where it lands.
 pages = [
-    st.Page(PAGES / spec.file, title=spec.title, icon=spec.icon, default=n == 0)
+    st.Page(
+        PAGES / spec.file,
+        title=spec.title,
+        icon=spec.icon,
+        default=n == 0,
+        visibility="visible" if spec.in_menu else "hidden",
+    )
     for n, spec in enumerate(navigation.pages_for(user))
 ]
 if user is not None:

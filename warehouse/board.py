@@ -129,8 +129,7 @@ def board_fields(warehouse: Warehouse, *, today: date) -> list[str]:
 def board_regions(warehouse: Warehouse, *, today: date) -> list[str]:
     """The provinces (浙江省, 上海市 …) of the open published challenges, for the region filter."""
     rows = warehouse.query(
-        f"SELECT DISTINCT {_PROVINCE} AS province FROM challenges c WHERE {_OPEN} AND c.region IS NOT NULL"
-        " ORDER BY 1",
+        f"SELECT DISTINCT {_PROVINCE} AS province FROM challenges c WHERE {_OPEN} AND c.region IS NOT NULL ORDER BY 1",
         {"open": _OPEN_STATUSES, "today": today},
     )
     return [r["province"] for r in rows if r["province"]]

@@ -15,7 +15,9 @@ from jiebang import broker
 from jiebang.errors import KNOWN_ERRORS
 from jiebang.exports import MIME_TYPES
 from jiebang.highlight import split_highlight, to_html
+from jiebang.market import challenge_ref
 from matching.ranker import score_band
+from ui import links
 from ui.context import ANY_DATE, current_user, or_stop, plain, safe_url, warehouse
 from warehouse.domain import (
     BULK_DECISIONS,
@@ -175,6 +177,7 @@ with st.container(border=True):
     st.markdown(plain(challenge["description"]))
     if challenge.get("targets"):
         st.markdown("**期望指标：** " + plain(challenge["targets"]))
+    links.page_link("需求详情与分享链接", links.CHALLENGE_PAGE, id=challenge_ref(challenge_id))
 
 main, side = st.columns([3, 1])
 
@@ -312,6 +315,7 @@ with main:
                 st.markdown(to_html(abstract_html), unsafe_allow_html=True)
                 if url := safe_url(m["url"]):
                     st.markdown(f"[查看来源 ↗]({url})")
+                links.page_link("成果详情", links.LISTING_PAGE, id=lid)
                 concepts = [t["term"] for t in terms if t.get("key_concept")]
                 others = [t["term"] for t in terms if not t.get("key_concept")]
                 if concepts:

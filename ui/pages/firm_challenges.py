@@ -9,6 +9,8 @@ import streamlit as st
 
 from jiebang import firm
 from jiebang.errors import KNOWN_ERRORS, AccessDenied, IndexUnusable
+from jiebang.market import challenge_ref
+from ui import links
 from ui.context import ANY_DATE, current_user, match_now, or_stop, plain, safe_url, show_error, warehouse
 from warehouse import domain
 from warehouse.domain import KIND_LABELS
@@ -72,6 +74,7 @@ with st.container(border=True):
     st.markdown(plain(challenge["description"]))
     if challenge["targets"]:
         st.markdown("**期望指标**：" + plain(challenge["targets"]))
+    links.page_link("需求详情与分享链接", links.CHALLENGE_PAGE, id=challenge_ref(challenge_id))
 
 if status == domain.DRAFT and st.button("提交审核", key=f"submit|{challenge_id}", type="primary"):
     try:
@@ -176,6 +179,7 @@ for i, match in enumerate(shared):
             )
             summary = match["summary"] or ""
             st.markdown(plain(summary) + ("…" if len(summary) >= 300 else ""))
+            links.page_link("成果详情", links.LISTING_PAGE, id=match["listing_id"])
         with right:
             if match["score"] is not None:
                 st.metric("匹配分", f"{match['score']:.0f}")
