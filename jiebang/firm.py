@@ -23,6 +23,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from crawlers.validation import BUDGET_MAX_WAN  # the same cap as a crawled or imported 榜额
+from jiebang import notifications
 from jiebang.accounts import User, ensure_permission
 from jiebang.errors import AccessDenied, JiebangError
 from jiebang.permissions import may
@@ -39,6 +40,7 @@ from warehouse.domain import (
     TRANSITIONS,
 )
 from warehouse.gateway import Row, Warehouse
+from warehouse.store import now_utc
 
 INDUSTRIES = (*PRIORITY_INDUSTRIES, "其他")
 COOPERATION_MODES = ("技术转让", "技术许可", "作价入股", "合作开发", "委托研发", "技术服务", "面议")
@@ -368,6 +370,7 @@ def submit_for_review(warehouse: Warehouse, user: User | None, challenge_id: str
     )
     if row is None:
         raise AccessDenied(NOT_FOUND)
+    notifications.status_changed(warehouse, str(challenge_id), DRAFT, PENDING, actor=firm_user.username, now=now_utc())
     return row
 
 
@@ -406,6 +409,7 @@ def set_status(warehouse: Warehouse, user: User | None, challenge_id: str, statu
                 f"（可改为：{'、'.join(allowed_transitions(curator, before['status'])) or '无'}）"
             )
 
+    before = challenge_store.any_challenge(warehouse, str(challenge_id))
     row = challenge_store.change_challenge(
         warehouse,
         str(challenge_id),
@@ -415,8 +419,11 @@ def set_status(warehouse: Warehouse, user: User | None, challenge_id: str, statu
         action="status",
         check=check,
     )
-    if row is None:
+    if row is None or before is None:
         raise ChallengeNotFound(f"需求 {challenge_id} 不存在 (no such challenge)")
+    notifications.status_changed(
+        warehouse, str(challenge_id), before["status"], status, actor=curator.username, now=now_utc()
+    )
     return row
 
 

@@ -15,7 +15,6 @@ An unknown link and one the caller may not open get the same NotFound.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -44,7 +43,7 @@ _WORD_BREAKS = re.compile(r"[\s,，;；、。/|]+")
 
 def challenge_ref(challenge_id: str) -> str:
     """The key a challenge's link carries: the board's ref (sha256 of the id, 16 hex digits)."""
-    return hashlib.sha256(challenge_id.encode("utf-8")).hexdigest()[:16]
+    return board_store.ref_of(challenge_id)
 
 
 @dataclass(frozen=True)

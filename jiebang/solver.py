@@ -19,11 +19,15 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from jiebang import notifications
+from jiebang.accounts import User, ensure_permission
 from jiebang.anonymity import name_variants, redact
 from jiebang.broker import Page
 from jiebang.errors import DuplicateApplication, InvalidApplication, InvalidValue, RateLimited
+from jiebang.permissions import may
 from warehouse import board as board_store
 from warehouse.board import ANONYMOUS_FIRM, BOARD_ORDERS
+from warehouse.domain import CLOSED, PUBLISHED, SOLVED
 from warehouse.gateway import Row, Warehouse
 from warehouse.store import now_utc
 
@@ -154,9 +158,12 @@ def apply(
     client_key: str,
     now: datetime | None = None,
     today: date | None = None,
+    applicant: User | None = None,
 ) -> int:
     """Store a 揭榜 application to the open challenge `ref` from the client `client_key` (see
-    jiebang.accounts.client_key); returns its id.
+    jiebang.accounts.client_key); returns its id. Sent by a signed-in solver account
+    (`applicant`), it is kept under that account so that 我的揭榜 follows it; any other caller's is
+    anonymous. The challenge's brokers and firm are notified (jiebang.notifications).
 
     InvalidApplication lists the form's problems; RateLimited when this client already sent
     RATE_LIMIT applications to this challenge within RATE_WINDOW, from any browser session;
@@ -167,6 +174,9 @@ def apply(
         raise ValueError("apply needs the client key of the caller")
     record = validate_application(form)
     now = now or now_utc()
+    solver_account = None
+    if applicant is not None and may(applicant, "follow_own_applications"):
+        solver_account = ensure_permission(warehouse, applicant, "follow_own_applications").username
 
     def check(challenge: Row | None, recent: int, same: int) -> None:
         if same:  # before the rate limit: a second click is told it arrived, not to wait
@@ -183,7 +193,7 @@ def apply(
         if challenge is None:
             raise InvalidApplication({"需求": "该需求不存在或已截止，无法揭榜"})
 
-    return board_store.insert_application(
+    application_id = board_store.insert_application(
         warehouse,
         ref,
         record,
@@ -193,4 +203,39 @@ def apply(
         duplicate_since=now - DUPLICATE_WINDOW,
         today=today or date.today(),
         check=check,
+        applicant=solver_account,
     )
+    challenge_id = board_store.challenge_of_application(warehouse, application_id)
+    notifications.application_received(warehouse, challenge_id, application_id, record["team"], now=now)
+    return application_id
+
+
+# What a solver's application stands at, by its challenge's lifecycle (brokers contact the
+# applicants themselves; the application has no status of its own).
+APPLICATION_STATUS = {
+    PUBLISHED: "征集中：申请已送达，技术经纪人将与您联系",
+    SOLVED: "已揭榜：该需求已确定揭榜方，经纪人正在对接",
+    CLOSED: "已关闭：该需求已结束征集",
+}
+EXPIRED = "已截止：该需求已过截止日期"
+
+
+def my_applications(warehouse: Warehouse, user: User | None, *, today: date | None = None) -> list[Row]:
+    """The signed-in solver's 揭榜 applications, newest first: each with `status_text` (where it
+    stands), its challenge's `ref` and title as the public sees them (anonymised), and `open`
+    (still on the board, so its detail page shows)."""
+    me = ensure_permission(warehouse, user, "follow_own_applications")
+    rows = board_store.applications_of(warehouse, me.username, today=today or date.today())
+    out = []
+    for row in rows:
+        names = {k: row.pop(f"_{k}") for k in ("firm", "issuer", "english_name")}
+        if row.pop("_hidden"):
+            row["title"] = _public_texts({**row, **names}, ("title",))["title"]
+        for k in ("description", "targets", "cooperation"):
+            row.pop(k)
+        if row["status"] == PUBLISHED and not row["open"]:
+            row["status_text"] = EXPIRED
+        else:
+            row["status_text"] = APPLICATION_STATUS.get(row["status"], row["status"])
+        out.append(row)
+    return out

@@ -10,6 +10,7 @@ known by `ref`, a hash of the challenge id (posted challenge ids may carry the f
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
@@ -19,6 +20,12 @@ from warehouse.gateway import Row, Warehouse, fetch_rows
 from warehouse.store import append_audit
 
 ANONYMOUS_FIRM = "匿名企业"
+
+
+def ref_of(challenge_id: str) -> str:
+    """A challenge's `ref` as the SQL here computes it: sha256 of its id, the first 16 hex digits."""
+    return hashlib.sha256(challenge_id.encode("utf-8")).hexdigest()[:16]
+
 _HIDDEN = "(c.anonymous AND NOT c.revealed)"
 
 
@@ -165,13 +172,15 @@ def insert_application(
     duplicate_since: datetime,
     today: date,
     check: Callable[[Row | None, int, int], None],
+    applicant: str | None = None,
 ) -> int:
     """Store one application to the open challenge known by `ref`, with its audit line ("apply").
 
     `check(challenge, recent, same)` runs inside the transaction with the challenge (None when
     `ref` is unknown or no longer open), the number of applications from `client_key` to that
     challenge since `since`, and the number of identical applications (same challenge, contact and proposal, from
-    any session) since `duplicate_since`; it raises to refuse. Returns the application id."""
+    any session) since `duplicate_since`; it raises to refuse. `applicant`: the solver account that
+    sent it (None: sent without one). Returns the application id."""
     with warehouse.transaction() as con:
         found = fetch_rows(
             con,
@@ -202,9 +211,9 @@ def insert_application(
         challenge_id = found[0]["challenge_id"]
         application_id = fetch_rows(
             con,
-            "INSERT INTO applications (challenge_id, team, proposal, contact, client_key, submitted_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) RETURNING application_id",
-            [challenge_id, record["team"], record["proposal"], record["contact"], client_key, now],
+            "INSERT INTO applications (challenge_id, team, proposal, contact, client_key, submitted_at, applicant)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING application_id",
+            [challenge_id, record["team"], record["proposal"], record["contact"], client_key, now, applicant],
         )[0]["application_id"]
         append_audit(
             con,
@@ -217,3 +226,25 @@ def insert_application(
             after={"challenge_id": challenge_id, "team": record["team"]},
         )
     return int(application_id)
+
+
+def challenge_of_application(warehouse: Warehouse, application_id: int) -> str:
+    return warehouse.query("SELECT challenge_id FROM applications WHERE application_id = ?", [application_id])[0][
+        "challenge_id"
+    ]
+
+
+def applications_of(warehouse: Warehouse, applicant: str, *, today: date) -> list[Row]:
+    """A solver account's applications, newest first, each with its challenge as the public may see
+    it (ref, title, and whether it is still open) and the challenge's lifecycle status. An
+    anonymous challenge's title is the caller's to redact (`_firm`, `_issuer`, `_english_name`,
+    `_hidden` are popped by the caller)."""
+    return warehouse.query(
+        "SELECT a.application_id, a.team, a.submitted_at, substr(sha256(c.challenge_id), 1, 16) AS ref,"
+        " c.title, c.description, coalesce(c.targets, '') AS targets, coalesce(c.cooperation, '') AS cooperation,"
+        f" c.status, c.deadline, ({_OPEN}) AS open, {_NAME_COLUMNS}"
+        " FROM applications a JOIN challenges c USING (challenge_id)"
+        " LEFT JOIN firm_profiles p ON p.firm = c.firm"
+        " WHERE a.applicant = $applicant ORDER BY a.submitted_at DESC, a.application_id DESC",
+        {"applicant": applicant, "open": _OPEN_STATUSES, "today": today},
+    )
