@@ -4,7 +4,6 @@ change, a nightly's new matches), solver accounts following their applications, 
 
 from __future__ import annotations
 
-
 import pytest
 
 from jiebang import broker, digest, firm, notifications, solver
