@@ -531,7 +531,7 @@ def reindex(config: ConfigOption = None) -> None:
 @_one_line_errors
 def user_add(
     username: str,
-    role: Annotated[str, typer.Option(help="admin | broker | firm")],
+    role: Annotated[str, typer.Option(help="admin | broker | firm | solver")],
     firm: Annotated[str | None, typer.Option(help="The firm a firm user belongs to.")] = None,
     firm_en: Annotated[
         str | None,
@@ -609,7 +609,7 @@ def user_enable(username: str, config: ConfigOption = None) -> None:
 @_one_line_errors
 def user_role(
     username: str,
-    role: Annotated[str, typer.Option(help="admin | broker | firm")],
+    role: Annotated[str, typer.Option(help="admin | broker | firm | solver")],
     firm: Annotated[str | None, typer.Option(help="The firm a firm user belongs to.")] = None,
     config: ConfigOption = None,
 ) -> None:

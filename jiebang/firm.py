@@ -12,6 +12,7 @@ and a challenge that does not exist give the same AccessDenied, so ids cannot be
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import uuid
@@ -27,6 +28,7 @@ from jiebang import notifications
 from jiebang.accounts import User, ensure_permission
 from jiebang.errors import AccessDenied, JiebangError
 from jiebang.permissions import may
+from matching.ranker import score_band
 from matching.text import normalise
 from matching.vocabulary import PRIORITY_INDUSTRIES
 from warehouse import challenge_store
@@ -376,10 +378,20 @@ def submit_for_review(warehouse: Warehouse, user: User | None, challenge_id: str
 
 def shared_matches(warehouse: Warehouse, user: User | None, challenge_id: str) -> list[Row]:
     """The matches a broker shared with the signed-in firm for its challenge (listing title,
-    summary, score, link), best first."""
+    summary, score, link), best first, each with why it was recommended — `band` (what its score
+    means, matching.ranker.score_band), `concepts` (the need's key concepts it meets) and `terms`
+    (the other matched terms) — and who its broker is (`broker_name`, `broker_contact`)."""
     firm_user = require_firm(warehouse, user)
     my_challenge(warehouse, firm_user, challenge_id)
-    return challenge_store.shared_matches(warehouse, challenge_id, firm_of(warehouse, firm_user))
+    rows = challenge_store.shared_matches(warehouse, challenge_id, firm_of(warehouse, firm_user))
+    for row in rows:
+        terms = row.pop("matched_terms", None) or []
+        if isinstance(terms, str):
+            terms = json.loads(terms)
+        row["band"] = None if row["score"] is None else score_band(row["score"])
+        row["concepts"] = [t["term"] for t in terms if t.get("key_concept")]
+        row["terms"] = [t["term"] for t in terms if not t.get("key_concept")]
+    return rows
 
 
 # --- the lifecycle (brokers and admins) -------------------------------------------------------

@@ -14,11 +14,11 @@ Each notice links to the page to open (a challenge's detail page, 我的需求, 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from jiebang.accounts import User, ensure_permission
+from jiebang.accounts import SHOWN_TZ, User, ensure_permission
 from warehouse import notifications as store
 from warehouse.board import ref_of
 from warehouse.gateway import Row, Warehouse
@@ -26,6 +26,11 @@ from warehouse.store import now_utc
 
 KIND_LABELS = {"new_matches": "新匹配", "application": "揭榜申请", "shared": "经纪人推荐", "status": "状态变更"}
 TITLE_CHARS = 40  # a challenge's title in a notice's one line
+
+
+def shown_time(at: datetime) -> str:
+    """A stored time (naive UTC) as users read it: 北京时间, to the minute."""
+    return at.replace(tzinfo=UTC).astimezone(SHOWN_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def _short(title: str | None) -> str:

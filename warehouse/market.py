@@ -46,10 +46,10 @@ def top_matches(warehouse: Warehouse, challenge_id: str, *, limit: int = 10) -> 
         "SELECT m.listing_id, m.score, l.title, l.kind, l.field, l.maturity FROM matches m"
         " JOIN listings l USING (listing_id)"
         " WHERE m.challenge_id = $cid AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.challenge_id = m.challenge_id"
-        "  AND r.listing_id = m.listing_id AND r.decision = $reject AND r.decided_at = (SELECT max(decided_at)"
+        "  AND r.listing_id = m.listing_id AND r.decision = $rejected AND r.decided_at = (SELECT max(decided_at)"
         "  FROM reviews r2 WHERE r2.challenge_id = r.challenge_id AND r2.listing_id = r.listing_id))"
         " ORDER BY m.score DESC, m.rank, m.listing_id LIMIT $limit",
-        {"cid": challenge_id, "reject": REJECT, "limit": limit},
+        {"cid": challenge_id, "rejected": REJECT, "limit": limit},
     )
 
 

@@ -7,7 +7,7 @@ import streamlit as st
 from jiebang import solver
 from jiebang.errors import KNOWN_ERRORS
 from ui import links
-from ui.context import client_key, or_stop, plain, safe_url, warehouse
+from ui.context import client_key, current_user, or_stop, plain, safe_url, warehouse
 
 ANY = "全部"
 
@@ -55,7 +55,7 @@ if not page.rows:
 def _apply(ref: str) -> None:
     form = {k: st.session_state.get(f"apply_{k}|{ref}") for k in ("team", "proposal", "contact")}
     try:
-        application_id = solver.apply(wh, ref, form, client_key=client_key())
+        application_id = solver.apply(wh, ref, form, client_key=client_key(), applicant=current_user())
     except KNOWN_ERRORS as exc:
         st.session_state["board_flash"] = {"ref": ref, "kind": "error", "text": plain(exc)}
     else:

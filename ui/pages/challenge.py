@@ -9,6 +9,7 @@ import streamlit as st
 
 from jiebang import market, solver
 from jiebang.errors import KNOWN_ERRORS, NotFound
+from jiebang.permissions import may
 from ui import links
 from ui.context import client_key, current_user, plain, safe_url, show_error, warehouse
 from warehouse.domain import KIND_LABELS
@@ -86,7 +87,7 @@ if not view.full:  # on the board: the 揭榜 form, as on the board's card
     def _apply() -> None:
         form = {k: st.session_state.get(f"detail_{k}|{ref}") for k in ("team", "proposal", "contact")}
         try:
-            application_id = solver.apply(wh, ref, form, client_key=client_key())
+            application_id = solver.apply(wh, ref, form, client_key=client_key(), applicant=user)
         except KNOWN_ERRORS as exc:
             st.session_state[f"detail_flash|{ref}"] = {"kind": "error", "text": plain(exc)}
         else:
@@ -97,7 +98,10 @@ if not view.full:  # on the board: the 揭榜 form, as on the board's card
             for k in ("team", "proposal", "contact"):
                 st.session_state[f"detail_{k}|{ref}"] = ""
 
-    with st.expander("我要揭榜", expanded=user is None), st.form("detail_apply", border=False):
+    with (
+        st.expander("我要揭榜", expanded=user is None or may(user, "follow_own_applications")),
+        st.form("detail_apply", border=False),
+    ):
         st.text_input("团队 / 单位", key=f"detail_team|{ref}", max_chars=solver.TEAM_CHARS[1])
         st.text_area(
             "方案简述（技术路线、已有基础、预期指标）", key=f"detail_proposal|{ref}", max_chars=solver.PROPOSAL_CHARS[1]

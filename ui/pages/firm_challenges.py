@@ -7,7 +7,7 @@ from datetime import date
 
 import streamlit as st
 
-from jiebang import firm
+from jiebang import firm, notifications
 from jiebang.errors import KNOWN_ERRORS, AccessDenied, IndexUnusable
 from jiebang.market import challenge_ref
 from ui import links
@@ -179,7 +179,19 @@ for i, match in enumerate(shared):
             )
             summary = match["summary"] or ""
             st.markdown(plain(summary) + ("…" if len(summary) >= 300 else ""))
+            why = []
+            if match["concepts"]:
+                why.append("满足需求关键概念：" + "、".join(plain(t) for t in match["concepts"]))
+            if match["terms"]:
+                why.append("其他命中词：" + "、".join(plain(t) for t in match["terms"][:8]))
+            if why:
+                st.caption("推荐理由：" + "；".join(why))
+            broker_line = f"推荐经纪人：{plain(match['broker_name'])}"
+            if match["broker_contact"]:
+                broker_line += f"（联系方式：{plain(match['broker_contact'])}）"
+            st.caption(broker_line + f" · 推荐于 {notifications.shown_time(match['shared_at'])}")
             links.page_link("成果详情", links.LISTING_PAGE, id=match["listing_id"])
         with right:
             if match["score"] is not None:
                 st.metric("匹配分", f"{match['score']:.0f}")
+                st.caption(f"把握：{plain(match['band'])}")

@@ -14,8 +14,15 @@ from __future__ import annotations
 
 import duckdb
 
-_ROLES_BEFORE = "('admin', 'broker', 'firm')"
-_ROLES_AFTER = "('admin', 'broker', 'firm', 'solver')"
+from warehouse.domain import ADMIN, BROKER, FIRM, SOLVER  # the stored codes: fixed once shipped
+
+
+def _sql_list(*codes: str) -> str:
+    return "(" + ", ".join(f"'{code}'" for code in codes) + ")"
+
+
+_ROLES_BEFORE = _sql_list(ADMIN, BROKER, FIRM)  # as migration 0002 wrote the CHECK
+_ROLES_AFTER = _sql_list(ADMIN, BROKER, FIRM, SOLVER)
 
 _SQL = """
 CREATE SEQUENCE notification_seq;
