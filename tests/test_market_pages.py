@@ -152,3 +152,87 @@ def test_the_broker_and_firm_pages_link_to_the_detail_pages(wh):
     assert not broker_at.exception
     shown = _markdown(broker_at)
     assert "challenge?id=" in shown and "listing?id=" in shown
+
+
+# --- notifications, 我的揭榜, the firm's shared match -------------------------------------------
+
+SOLVER = User("team1", "浙大材料团队", "solver")
+FORM = {
+    "team": "浙江大学材料学院",
+    "proposal": "我们有成熟的防腐涂层工艺，已完成中试，可三个月内导入。",
+    "contact": "0573-84000000",
+}
+
+
+def test_the_notifications_page_lists_links_and_marks_read(wh):
+    from jiebang import notifications, solver
+    from tests.workspace_data import TODAY
+
+    solver.apply(wh, challenge_ref("firm:anon"), FORM, client_key="k1", today=TODAY)
+    solver.apply(wh, challenge_ref("mkt:/1"), FORM, client_key="k1", today=TODAY)
+    at = _open("notifications.py", wh, BROKER)
+    assert not at.exception
+    assert "未读 2 条" in _markdown(at)
+    titles = [m.value for m in at.markdown if "收到新的揭榜申请" in m.value]
+    assert titles == [
+        "🔵 **「锂电池隔膜耐热不足」收到新的揭榜申请**",
+        "🔵 **「氢燃料电池双极板腐蚀」收到新的揭榜申请**",
+    ]
+    assert f"challenge?id={challenge_ref('firm:anon')}" in _markdown(at)
+    first = notifications.mine(wh, BROKER)[0]["notification_id"]
+    at.button(key=f"notice_read|{first}").click().run()
+    assert "未读 1 条" in _markdown(at) and notifications.unread_count(wh, BROKER) == 1
+    at.button(key="notices_read_all").click().run()
+    assert "未读 0 条" in _markdown(at) and notifications.unread_count(wh, FIRM_USER) == 1  # the firm's own stays
+    assert "请先登录" in _open("notifications.py", wh, None).error[0].value
+
+
+def test_a_solver_follows_its_applications_on_my_applications(wh):
+    from jiebang import firm
+
+    register(wh, SOLVER)
+    at = _open("challenge.py", wh, SOLVER, {"id": challenge_ref("firm:anon")})
+    ref = challenge_ref("firm:anon")
+    at.text_input(key=f"detail_team|{ref}").input(FORM["team"])
+    at.text_area(key=f"detail_proposal|{ref}").input(FORM["proposal"])
+    at.text_input(key=f"detail_contact|{ref}").input(FORM["contact"])
+    at.button[0].click().run()
+    assert "揭榜申请已提交" in at.success[0].value
+    mine = _open("my_applications.py", wh, SOLVER)
+    assert not mine.exception
+    assert [m.value for m in mine.markdown if m.value.startswith("**")] == ["**氢燃料电池双极板腐蚀**"]
+    assert "状态：征集中：申请已送达，技术经纪人将与您联系" in _markdown(mine)
+    firm.set_status(wh, BROKER, "firm:anon", "已揭榜")
+    mine = _open("my_applications.py", wh, SOLVER)
+    assert "状态：已揭榜：该需求已确定揭榜方，经纪人正在对接" in _markdown(mine)
+    notices = _open("notifications.py", wh, SOLVER)
+    assert "**「氢燃料电池双极板腐蚀」状态：已发布 → 已揭榜**" in _markdown(notices)
+    assert "无权" in _open("my_applications.py", wh, FIRM_USER).error[0].value
+
+
+def test_the_firm_sees_why_a_match_was_recommended_and_who_its_broker_is(wh):
+    from jiebang import accounts, broker
+
+    wh.execute(
+        "UPDATE matches SET matched_terms = ? WHERE challenge_id = 'firm:anon' AND listing_id = 'CN2'",
+        ['[{"term": "双极板", "key_concept": true}, {"term": "防腐", "key_concept": false}]'],
+    )
+    accounts.set_my_contact(wh, BROKER, "13800000000")
+    broker.share_match(wh, BROKER, "firm:anon", "CN2")
+    at = _open("firm_challenges.py", wh, FIRM_USER, {"challenge": "firm:anon"})
+    assert not at.exception
+    shown = _markdown(at)
+    assert "推荐理由：满足需求关键概念：双极板；其他命中词：防腐" in shown
+    assert "推荐经纪人：王经纪（联系方式：13800000000）" in shown
+    assert "把握：高（约 3 条中 2 条相关）" in shown  # score 75
+
+
+def test_a_broker_sets_the_contact_firms_see_on_the_account_page(wh):
+    from jiebang import accounts
+
+    at = _open("account.py", wh, BROKER)
+    at.text_input(key="my_contact_text").input("wang@market.example")
+    at.button[1].click().run()  # 保存联系方式 (after 退出登录)
+    assert "联系方式已保存" in at.success[0].value
+    assert accounts.my_contact(wh, BROKER) == "wang@market.example"
+    assert not [t for t in _open("account.py", wh, FIRM_USER).text_input if t.key == "my_contact_text"]

@@ -19,7 +19,10 @@ if user is not None:
     if may(user, "review_matches"):  # shown to a firm beside the matches this account shares
         with st.expander("联系方式（推荐成果时显示给企业）"), st.form("my_contact"):
             contact = st.text_input(
-                "手机、座机或邮箱", value=my_contact(warehouse(), user) or "", max_chars=CONTACT_MAX_CHARS
+                "手机、座机或邮箱",
+                value=my_contact(warehouse(), user) or "",
+                max_chars=CONTACT_MAX_CHARS,
+                key="my_contact_text",
             )
             if st.form_submit_button("保存联系方式"):
                 try:
