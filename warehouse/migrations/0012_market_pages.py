@@ -43,7 +43,8 @@ ALTER TABLE users ADD COLUMN contact VARCHAR;
 
 def apply(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_SQL)
-    definition = con.execute("SELECT sql FROM duckdb_tables() WHERE table_name = 'users'").fetchone()[0]
+    found = con.execute("SELECT sql FROM duckdb_tables() WHERE table_name = 'users'").fetchone()
+    definition = str(found[0]) if found else ""
     if _ROLES_BEFORE not in definition:
         raise RuntimeError(f"users.role CHECK is not {_ROLES_BEFORE}: {definition}")
     widened = definition.replace(_ROLES_BEFORE, _ROLES_AFTER, 1).replace(
