@@ -16,6 +16,7 @@ An unknown link and one the caller may not open get the same NotFound.
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
@@ -158,7 +159,19 @@ def search_supply(
     return Page(rows, total, page, page_size)
 
 
-def supply_options(warehouse: Warehouse, user: User | None) -> dict[str, list[str]]:
-    """The values each 成果库 filter offers: field, maturity, cooperation, source, kind."""
+FACETS_TTL_SECONDS = 300.0  # the filters' values change with a nightly, not between two clicks
+_facets: dict[str, tuple[float, dict[str, list[str]]]] = {}
+
+
+def supply_options(
+    warehouse: Warehouse, user: User | None, *, max_age: float = FACETS_TTL_SECONDS
+) -> dict[str, list[str]]:
+    """The values each 成果库 filter offers: field, maturity, cooperation, source, kind. Kept for
+    `max_age` seconds per warehouse file: at a million listings they are five full scans."""
     ensure_permission(warehouse, user, "view_supply")
-    return market_store.supply_facets(warehouse)
+    key = str(warehouse.path)
+    cached = _facets.get(key)
+    if cached is None or time.monotonic() - cached[0] > max_age:
+        cached = (time.monotonic(), market_store.supply_facets(warehouse))
+        _facets[key] = cached
+    return cached[1]

@@ -129,7 +129,7 @@ def test_the_supply_search_by_keyword_and_filters(wh):
     assert sorted(ids(field="生命健康")) == ["thu:/a2"]
     assert ids(kind="achievement", field="新能源新材料") == ["zju:/a1"]
     assert ids(keyword="不存在的词") == []
-    options = market.supply_options(wh, BROKER)
+    options = market.supply_options(wh, BROKER, max_age=0)
     assert options["maturity"] == ["中试"] and set(options["source"]) == {"google_patents", "zju", "cnipr", "tsinghua"}
 
 
@@ -156,3 +156,13 @@ def test_the_supply_search_by_price_and_its_pages(wh):
 def test_the_supply_is_for_signed_in_users(wh):
     with pytest.raises(AccessDenied, match="请先登录"):
         market.search_supply(wh, None, keyword="隔膜")
+
+
+def test_a_latin_word_is_found_however_it_is_typed(wh):
+    wh.execute("UPDATE listings SET abstract = abstract || '用于储能BMS。' WHERE listing_id = 'CN3'")
+    try:
+        for typed in ("bms", "BMS", "Bms", "ＢＭＳ"):
+            assert [r["listing_id"] for r in market.search_supply(wh, BROKER, keyword=typed).rows] == ["CN3"], typed
+        assert market.search_supply(wh, BROKER, keyword="100%_").total == 0  # LIKE's wildcards are plain text
+    finally:
+        wh.execute("UPDATE listings SET abstract = replace(abstract, '用于储能BMS。', '') WHERE listing_id = 'CN3'")
