@@ -26,6 +26,7 @@ def ref_of(challenge_id: str) -> str:
     """A challenge's `ref` as the SQL here computes it: sha256 of its id, the first 16 hex digits."""
     return hashlib.sha256(challenge_id.encode("utf-8")).hexdigest()[:16]
 
+
 _HIDDEN = "(c.anonymous AND NOT c.revealed)"
 
 
