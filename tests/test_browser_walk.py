@@ -136,7 +136,7 @@ def test_the_market_pages_detail_links_supply_search_and_notifications(loaded_wa
 
     add_user(loaded_warehouse, "broker1", "broker-pass-1", "broker", display_name="李经纪")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    newest = solver.board(loaded_warehouse).rows[0]  # the board's first card
+    newest = solver.board(loaded_warehouse).rows[0]  # a card on the board's first page
     listing = loaded_warehouse.query(
         "SELECT title FROM listings WHERE active AND length(title) >= 6 ORDER BY listing_id LIMIT 1"
     )[0]
@@ -150,7 +150,9 @@ def test_the_market_pages_detail_links_supply_search_and_notifications(loaded_wa
         public.goto(app_url)
         public.get_by_role("link", name="全球破题").click()
         expect(public.get_by_role("heading", name="全球破题 · 揭榜挂帅")).to_be_visible(timeout=30_000)
-        public.get_by_role("link", name="详情与分享链接").first.click()
+        card = public.locator(f".st-key-board-{newest['ref']}")
+        expect(card).to_contain_text(newest["title"], timeout=30_000)
+        card.get_by_role("link", name="详情与分享链接").click()
         expect(public.get_by_role("heading", name="需求详情")).to_be_visible(timeout=30_000)
         expect(public.get_by_role("heading", name=newest["title"])).to_be_visible(timeout=30_000)
         assert f"challenge?id={newest['ref']}" in public.url  # the address is the link to share
