@@ -406,3 +406,22 @@ def admin_reset_password(warehouse: Warehouse, admin: User | None, username: str
         password = random_password()
     reset_password(warehouse, username, password, actor=me.username, actor_role=me.role)
     return password
+
+
+CONTACT_MAX_CHARS = 100
+
+
+def my_contact(warehouse: Warehouse, user: User | None) -> str | None:
+    me = ensure_permission(warehouse, user, "manage_own_account")
+    return users.get_contact(warehouse, me.username)
+
+
+def set_my_contact(warehouse: Warehouse, user: User | None, contact: str | None) -> str | None:
+    """The signed-in user's own contact line (phone, e-mail …), shown to a firm beside a match this
+    user shared with it; empty clears it. Returns it as stored."""
+    me = ensure_permission(warehouse, user, "manage_own_account")
+    text = " ".join(str(contact or "").split()) or None
+    if text and len(text) > CONTACT_MAX_CHARS:
+        raise InvalidAccount(f"联系方式最多 {CONTACT_MAX_CHARS} 个字（现为 {len(text)} 个）")
+    users.set_contact(warehouse, me.username, text)
+    return text

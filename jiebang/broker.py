@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from jiebang import exports
+from jiebang import exports, notifications
 from jiebang.accounts import User, ensure_permission
 from jiebang.display import challenge_number, listing_number, to_beijing
 from jiebang.errors import InvalidDecision, NotOnScreen
+from warehouse import market as market_store
 from warehouse import queries, store, workspace_queries, workspace_store
 from warehouse.domain import BULK_DECISIONS, DECISION_LABELS, KIND_LABELS, REJECT, SIGNED
 from warehouse.gateway import Row, Warehouse
@@ -341,7 +342,13 @@ def share_match(
     latest = _require_matches(warehouse, challenge_id, [listing_id])[listing_id]
     if latest["decision"] == REJECT:
         raise InvalidDecision("分享：已排除的匹配不能分享给企业")
-    return workspace_store.share_match(warehouse, challenge_id, listing_id, actor=broker.username, role=broker.role)
+    shared = workspace_store.share_match(warehouse, challenge_id, listing_id, actor=broker.username, role=broker.role)
+    if shared:  # the firm hears of it (jiebang.notifications), once
+        listing = market_store.listing(warehouse, listing_id)
+        notifications.match_shared(
+            warehouse, challenge_id, listing["title"] if listing else listing_id, broker, now=store.now_utc()
+        )
+    return shared
 
 
 # --- exports -----------------------------------------------------------------------------------

@@ -541,7 +541,7 @@ def reindex(config: ConfigOption = None) -> None:
 @_one_line_errors
 def user_add(
     username: str,
-    role: Annotated[str, typer.Option(help="admin | broker | firm")],
+    role: Annotated[str, typer.Option(help="admin | broker | firm | solver")],
     firm: Annotated[str | None, typer.Option(help="The firm a firm user belongs to.")] = None,
     firm_en: Annotated[
         str | None,
@@ -620,7 +620,7 @@ def _set_disabled(username: str, disabled: bool, config: Path | None) -> None:
 @_one_line_errors
 def user_role(
     username: str,
-    role: Annotated[str, typer.Option(help="admin | broker | firm")],
+    role: Annotated[str, typer.Option(help="admin | broker | firm | solver")],
     firm: Annotated[str | None, typer.Option(help="The firm a firm user belongs to.")] = None,
     config: ConfigOption = None,
 ) -> None:

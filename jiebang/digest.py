@@ -15,9 +15,11 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from jiebang import notifications
 from jiebang.settings import Settings
 from warehouse import queries
 from warehouse.gateway import Warehouse
+from warehouse.store import now_utc
 
 EVERYONE = "所有经纪人 (all brokers)"
 WECOM_MAX_BYTES = 4096  # a WeCom robot markdown message holds at most this much content
@@ -108,6 +110,8 @@ def notify(warehouse: Warehouse, settings: Settings, run_id: str) -> dict[str, A
     of the run is in the warehouse either way. Returns {"file", "matches", "brokers", "sent", "errors"}."""
     rows = queries.new_matches_above(warehouse, run_id, settings.digest_min_score)
     by_broker = per_broker(rows, queries.broker_usernames(warehouse))
+    # In the app too (通知), for the accounts among the recipients (EVERYONE is no account).
+    notifications.new_matches(warehouse, {b: r for b, r in by_broker.items() if b != EVERYONE}, now=now_utc())
     content = digest_markdown(run_id, settings.digest_min_score, by_broker)
     path = Path(settings.data_dir) / f"digest-{run_id}.md"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -72,6 +72,11 @@ class UnknownChallenge(JiebangError):
     """No challenge has the given id (an on-demand match asked for one that does not exist)."""
 
 
+class NotFound(JiebangError):
+    """A detail page's link names no challenge or listing the caller may see (unknown, or not
+    public): one message for both, so links cannot be used to probe."""
+
+
 class InvalidValue(JiebangError):
     """A command's option is outside what makes sense (--top 0)."""
 

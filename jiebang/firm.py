@@ -12,6 +12,7 @@ and a challenge that does not exist give the same AccessDenied, so ids cannot be
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import uuid
@@ -23,6 +24,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from crawlers.validation import BUDGET_MAX_WAN  # the same cap as a crawled or imported 榜额
+from jiebang import notifications
 from jiebang.accounts import User, ensure_permission
 from jiebang.display import beijing_today
 from jiebang.errors import AccessDenied, JiebangError
@@ -43,6 +45,7 @@ from warehouse.domain import (
     challenge_state,
 )
 from warehouse.gateway import Row, Warehouse
+from warehouse.store import now_utc
 
 INDUSTRIES = (*PRIORITY_INDUSTRIES, "其他")
 COOPERATION_MODES = ("技术转让", "技术许可", "作价入股", "合作开发", "委托研发", "技术服务", "面议")
@@ -379,15 +382,25 @@ def submit_for_review(warehouse: Warehouse, user: User | None, challenge_id: str
     )
     if row is None:
         raise AccessDenied(NOT_FOUND)
+    notifications.status_changed(warehouse, str(challenge_id), DRAFT, PENDING, actor=firm_user.username, now=now_utc())
     return row
 
 
 def shared_matches(warehouse: Warehouse, user: User | None, challenge_id: str) -> list[Row]:
     """The matches a broker shared with the signed-in firm for its challenge (listing title,
-    summary, score, link), best first."""
+    summary, score, link), best first, each with why it was recommended — `band` (what its score
+    means, matching.ranker.score_band), `concepts` (the need's key concepts it meets) and `terms`
+    (the other matched terms) — and who its broker is (`broker_name`, `broker_contact`)."""
     firm_user = require_firm(warehouse, user)
     my_challenge(warehouse, firm_user, challenge_id)
-    return challenge_store.shared_matches(warehouse, challenge_id, firm_of(warehouse, firm_user))
+    rows = challenge_store.shared_matches(warehouse, challenge_id, firm_of(warehouse, firm_user))
+    for row in rows:
+        terms = row.pop("matched_terms", None) or []
+        if isinstance(terms, str):
+            terms = json.loads(terms)
+        row["concepts"] = [t["term"] for t in terms if t.get("key_concept") and t.get("met", True)]
+        row["terms"] = [t["term"] for t in terms if not t.get("key_concept")]
+    return rows
 
 
 # --- the lifecycle (brokers and admins) -------------------------------------------------------
@@ -417,6 +430,7 @@ def set_status(warehouse: Warehouse, user: User | None, challenge_id: str, statu
                 f"（可改为：{'、'.join(allowed_transitions(curator, before['status'])) or '无'}）"
             )
 
+    before = challenge_store.any_challenge(warehouse, str(challenge_id))
     row = challenge_store.change_challenge(
         warehouse,
         str(challenge_id),
@@ -426,8 +440,11 @@ def set_status(warehouse: Warehouse, user: User | None, challenge_id: str, statu
         action="status",
         check=check,
     )
-    if row is None:
+    if row is None or before is None:
         raise ChallengeNotFound(f"需求 {challenge_id} 不存在 (no such challenge)")
+    notifications.status_changed(
+        warehouse, str(challenge_id), before["status"], status, actor=curator.username, now=now_utc()
+    )
     return row
 
 

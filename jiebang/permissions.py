@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from warehouse.domain import ADMIN, BROKER, FIRM, ROLE_LABELS
+from warehouse.domain import ADMIN, BROKER, FIRM, ROLE_LABELS, SOLVER
 
 if TYPE_CHECKING:
     from jiebang.accounts import User
@@ -21,8 +21,8 @@ CURATORS = frozenset({BROKER, ADMIN})
 
 ACTIONS: dict[str, frozenset[str]] = {
     "sign_in": frozenset({GUEST}),
-    "view_board": frozenset({GUEST, ADMIN, BROKER, FIRM}),  # 全球破题 and its 揭榜 form: public
-    "manage_own_account": frozenset({ADMIN, BROKER, FIRM}),  # name, own password
+    "view_board": frozenset({GUEST, ADMIN, BROKER, FIRM, SOLVER}),  # 全球破题 and its 揭榜 form: public
+    "manage_own_account": frozenset({ADMIN, BROKER, FIRM, SOLVER}),  # name, own password
     "review_matches": CURATORS,  # the queue, match cards, decisions, notes, shares, applications
     "export_pipeline": CURATORS,  # shortlist and pipeline exports
     "view_runs": CURATORS,  # run status and the last nightly refresh
@@ -32,6 +32,10 @@ ACTIONS: dict[str, frozenset[str]] = {
     "view_audit": frozenset({ADMIN}),
     "manage_users": frozenset({ADMIN}),
     "manage_own_challenges": frozenset({FIRM}),  # post, edit, submit and follow the firm's own
+    "view_supply": frozenset({ADMIN, BROKER, FIRM}),  # 成果库 and a listing's detail page
+    "view_challenge_detail": frozenset({GUEST, ADMIN, BROKER, FIRM, SOLVER}),  # as the board shows it; curators more
+    "follow_own_applications": frozenset({SOLVER}),  # 我的揭榜: the solver's applications and their status
+    "view_notifications": frozenset({ADMIN, BROKER, FIRM, SOLVER}),  # 通知: one's own, marked read
 }
 
 

@@ -126,3 +126,81 @@ def test_firm_posts_broker_curates_and_the_firm_sees_the_shared_match(loaded_war
     assert any(first["title"] in str(v) for row in body for v in row.values())
     assert not any(second["title"] in str(v) for row in body for v in row.values())
     assert third["listing_id"]  # the third match was left undecided
+
+
+def test_the_market_pages_detail_links_supply_search_and_notifications(loaded_warehouse, app_url):
+    """The pages a market has, in Chromium: the public opens a challenge's detail page from the
+    board's link and by its shared address, 揭榜 there; the broker sees the notice of it, opens
+    the challenge from the notice, searches the 成果库 and opens a listing's detail page."""
+    from jiebang import solver
+
+    add_user(loaded_warehouse, "broker1", "broker-pass-1", "broker", display_name="李经纪")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    newest = solver.board(loaded_warehouse).rows[0]  # a card on the board's first page
+    listing = loaded_warehouse.query(
+        "SELECT title FROM listings WHERE active AND length(title) >= 6 ORDER BY listing_id LIMIT 1"
+    )[0]
+    keyword = listing["title"][:4]
+    dialogs: list[str] = []
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        public = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        public.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        public.goto(app_url)
+        public.get_by_role("link", name="全球破题").click()
+        expect(public.get_by_role("heading", name="全球破题 · 揭榜挂帅")).to_be_visible(timeout=30_000)
+        card = public.locator(f".st-key-board-{newest['ref']}")
+        expect(card).to_contain_text(newest["title"], timeout=30_000)
+        card.get_by_role("link", name="详情与分享链接").click()
+        expect(public.get_by_role("heading", name="需求详情")).to_be_visible(timeout=30_000)
+        expect(public.get_by_role("heading", name=newest["title"])).to_be_visible(timeout=30_000)
+        assert f"challenge?id={newest['ref']}" in public.url  # the address is the link to share
+        shared_address = public.url
+
+        solver_page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        solver_page.goto(shared_address)  # someone the link was sent to, in a fresh session
+        expect(solver_page.get_by_role("heading", name=newest["title"])).to_be_visible(timeout=30_000)
+        solver_page.get_by_label("团队 / 单位").fill("浙江大学材料学院")
+        solver_page.get_by_label("方案简述（技术路线、已有基础、预期指标）").fill(
+            "我们有成熟的工艺方案，已完成中试，可在三个月内导入。"
+        )
+        solver_page.get_by_label("联系方式（手机、座机或邮箱）").fill("0573-84000000")
+        solver_page.get_by_role("button", name="提交揭榜申请").click()
+        expect(solver_page.get_by_text("揭榜申请已提交")).to_be_visible(timeout=30_000)
+        solver_page.screenshot(path=str(SCREENSHOTS / "walk_5_challenge_detail.png"), full_page=True)
+        solver_page.goto(f"{app_url}/challenge?id=0123456789abcdef")
+        expect(solver_page.get_by_text("未找到该需求")).to_be_visible(timeout=30_000)
+
+        broker_page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+        broker_page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        sign_in(broker_page, app_url, "broker1", "broker-pass-1")
+        expect(broker_page.get_by_role("heading", name="匹配审核")).to_be_visible(timeout=30_000)
+        broker_page.get_by_role("link", name="通知（1 条未读）").click()
+        expect(broker_page.get_by_role("heading", name="通知")).to_be_visible(timeout=30_000)
+        expect(broker_page.get_by_text("收到新的揭榜申请").first).to_be_visible(timeout=30_000)
+        broker_page.screenshot(path=str(SCREENSHOTS / "walk_6_notifications.png"), full_page=True)
+        broker_page.get_by_role("button", name="标为已读").first.click()
+        expect(broker_page.get_by_text("未读 0 条")).to_be_visible(timeout=30_000)
+        broker_page.get_by_role("link", name="查看").first.click()
+        expect(broker_page.get_by_role("heading", name="最佳匹配")).to_be_visible(timeout=30_000)
+        expect(broker_page.get_by_text("揭榜申请 1 份", exact=False)).to_be_visible(timeout=30_000)
+
+        broker_page.get_by_role("link", name="成果库").click()
+        expect(broker_page.get_by_role("heading", name="成果库")).to_be_visible(timeout=30_000)
+        broker_page.get_by_label("关键词").fill(keyword)
+        broker_page.get_by_role("button", name="搜索").click()
+        expect(broker_page.locator(".st-key-supply-0")).to_contain_text(keyword, timeout=30_000)
+        broker_page.screenshot(path=str(SCREENSHOTS / "walk_7_supply_search.png"), full_page=True)
+        broker_page.locator(".st-key-supply-0").get_by_role("link", name="查看详情").click()
+        expect(broker_page.get_by_role("heading", name="成果详情")).to_be_visible(timeout=30_000)
+        assert "listing?id=" in broker_page.url
+        expect(broker_page.get_by_text("分享链接")).to_be_visible()
+        broker_page.screenshot(path=str(SCREENSHOTS / "walk_8_listing_detail.png"), full_page=True)
+        browser.close()
+
+    assert dialogs == []
+    assert loaded_warehouse.query("SELECT count(*) AS n FROM applications")[0]["n"] == 1
+    assert loaded_warehouse.query(
+        "SELECT recipient, read_at IS NOT NULL AS read FROM notifications WHERE kind = 'application'"
+    ) == [{"recipient": "broker1", "read": True}]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jiebang import accounts, audit, broker, dashboard, firm
+from jiebang import accounts, audit, broker, dashboard, firm, market, notifications, solver
 from jiebang.accounts import User
 from jiebang.errors import AccessDenied, JiebangError
 from tests.conftest import ROOT
@@ -90,17 +90,17 @@ def test_the_vocabulary_gives_one_label_per_word():
         "follow_up": "回访",
     }
     assert domain.REVIEW_STATUS_LABELS == {"unreviewed": "待审", **domain.DECISION_LABELS}
-    assert domain.ROLE_LABELS == {"admin": "管理员", "broker": "技术经纪人", "firm": "企业用户"}
+    assert domain.ROLE_LABELS == {"admin": "管理员", "broker": "技术经纪人", "firm": "企业用户", "solver": "揭榜方"}
     assert [domain.DECISION_LABELS[s] for s in domain.PIPELINE_STAGES] == ["入围", "已联系", "意向", "签约"]
 
 
 # --- the action table ------------------------------------------------------------------------------
 
-GUEST, ADMIN_, BROKER_, FIRM_ = "guest", "admin", "broker", "firm"
+GUEST, ADMIN_, BROKER_, FIRM_, SOLVER_ = "guest", "admin", "broker", "firm", "solver"
 POLICY = {
     "sign_in": {GUEST},
-    "view_board": {GUEST, ADMIN_, BROKER_, FIRM_},
-    "manage_own_account": {ADMIN_, BROKER_, FIRM_},
+    "view_board": {GUEST, ADMIN_, BROKER_, FIRM_, SOLVER_},
+    "manage_own_account": {ADMIN_, BROKER_, FIRM_, SOLVER_},
     "review_matches": {ADMIN_, BROKER_},
     "export_pipeline": {ADMIN_, BROKER_},
     "view_runs": {ADMIN_, BROKER_},
@@ -110,12 +110,17 @@ POLICY = {
     "view_audit": {ADMIN_},
     "manage_users": {ADMIN_},
     "manage_own_challenges": {FIRM_},
+    "view_supply": {ADMIN_, BROKER_, FIRM_},
+    "view_challenge_detail": {GUEST, ADMIN_, BROKER_, FIRM_, SOLVER_},
+    "follow_own_applications": {SOLVER_},
+    "view_notifications": {ADMIN_, BROKER_, FIRM_, SOLVER_},
 }
 USERS = {
     GUEST: None,
     ADMIN_: User("root", "管理员", "admin"),
     BROKER_: User("wang", "王经纪", "broker"),
     FIRM_: User("zhang", "张经理", "firm", firm="嘉善甲科技有限公司"),
+    SOLVER_: User("team1", "浙大团队", "solver"),
 }
 # Every action a service checks, with service calls that need nothing but an account.
 SERVICES = {
@@ -143,6 +148,9 @@ SERVICES = {
     "view_audit": [lambda wh, u: audit.audit_entries(wh, u), lambda wh, u: audit.audit_filter_options(wh, u)],
     "manage_users": [lambda wh, u: accounts.accounts_list(wh, u)],
     "manage_own_challenges": [lambda wh, u: firm.my_challenges(wh, u)],
+    "view_supply": [lambda wh, u: market.search_supply(wh, u), lambda wh, u: market.supply_options(wh, u)],
+    "follow_own_applications": [lambda wh, u: solver.my_applications(wh, u)],
+    "view_notifications": [lambda wh, u: notifications.mine(wh, u), lambda wh, u: notifications.mark_read(wh, u, [])],
 }
 
 
@@ -172,7 +180,7 @@ def test_the_action_table_is_the_policy():
     from jiebang import permissions
 
     assert {action: set(roles) for action, roles in permissions.ACTIONS.items()} == POLICY
-    assert permissions.actions_of(None) == {"sign_in", "view_board"}
+    assert permissions.actions_of(None) == {"sign_in", "view_board", "view_challenge_detail"}
     assert permissions.actions_of(USERS[BROKER_]) == {a for a, roles in POLICY.items() if BROKER_ in roles}
 
 
@@ -205,11 +213,25 @@ def test_a_refusal_names_the_role_in_chinese(accounts_warehouse):
 
 # --- the navigation ----------------------------------------------------------------------------------
 
+DETAIL = ["需求详情", "成果详情"]  # routable, not in the menu: opened by their links
 NAVIGATION = {
-    GUEST: ["登录", "全球破题"],
-    ADMIN_: ["匹配审核", "运行状态", "需求审核", "数据看板", "审计日志", "用户管理", "全球破题", "账户"],
-    BROKER_: ["匹配审核", "运行状态", "需求审核", "数据看板", "全球破题", "账户"],
-    FIRM_: ["发布需求", "我的需求", "全球破题", "账户"],
+    GUEST: ["登录", "全球破题", "需求详情"],
+    ADMIN_: [
+        "匹配审核",
+        "运行状态",
+        "需求审核",
+        "数据看板",
+        "审计日志",
+        "用户管理",
+        "全球破题",
+        "成果库",
+        "通知",
+        "账户",
+        *DETAIL,
+    ],
+    BROKER_: ["匹配审核", "运行状态", "需求审核", "数据看板", "全球破题", "成果库", "通知", "账户", *DETAIL],
+    FIRM_: ["发布需求", "我的需求", "全球破题", "成果库", "通知", "账户", *DETAIL],
+    SOLVER_: ["全球破题", "我的揭榜", "通知", "账户", "需求详情"],
 }
 
 
@@ -225,3 +247,4 @@ def test_the_navigation_lists_exactly_the_pages_of_the_roles_actions(role):
     within_pages = {"export_pipeline", "close_any_challenge"}
     assert {p.action for p in pages} == permissions.actions_of(USERS[role]) - within_pages
     assert all((ROOT / "ui" / "pages" / p.file).exists() for p in pages)
+    assert [p.title for p in pages if not p.in_menu] == [t for t in NAVIGATION[role] if t in DETAIL]

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from jiebang.permissions import role_label
+from jiebang import notifications
+from jiebang.permissions import may, role_label
 from jiebang.settings import Settings
 from ui import navigation
-from ui.context import current_user, plain
+from ui.context import current_user, plain, warehouse
 
 PAGES = Path(__file__).parent / "pages"
 
@@ -23,8 +24,15 @@ if "settings" not in st.session_state:
 
 user = current_user()  # re-read from the warehouse on every run: the menu follows the role as it is now
 # The pages of the actions this role may do (ui/navigation.py); the first is where it lands.
+unread = notifications.unread_count(warehouse(), user) if may(user, "view_notifications") else 0
 pages = [
-    st.Page(PAGES / spec.file, title=spec.title, icon=spec.icon, default=n == 0)
+    st.Page(
+        PAGES / spec.file,
+        title=f"{spec.title}（{unread} 条未读）" if spec.file == "notifications.py" and unread else spec.title,
+        icon=spec.icon,
+        default=n == 0,
+        visibility="visible" if spec.in_menu else "hidden",
+    )
     for n, spec in enumerate(navigation.pages_for(user))
 ]
 if user is not None:

@@ -17,6 +17,7 @@ class PageSpec:
     title: str
     icon: str
     action: str  # the action the page is for (permissions.ACTIONS)
+    in_menu: bool = True  # False: opened by its link only (a detail page needs an ?id=…)
 
 
 # In menu order; a role's first page is where it lands after signing in.
@@ -31,7 +32,12 @@ PAGES = (
     PageSpec("firm_post.py", "发布需求", ":material/edit_note:", "manage_own_challenges"),
     PageSpec("firm_challenges.py", "我的需求", ":material/list_alt:", "manage_own_challenges"),
     PageSpec("board.py", "全球破题", ":material/campaign:", "view_board"),
+    PageSpec("my_applications.py", "我的揭榜", ":material/assignment_turned_in:", "follow_own_applications"),
+    PageSpec("supply.py", "成果库", ":material/inventory_2:", "view_supply"),
+    PageSpec("notifications.py", "通知", ":material/notifications:", "view_notifications"),
     PageSpec("account.py", "账户", ":material/person:", "manage_own_account"),
+    PageSpec("challenge.py", "需求详情", ":material/description:", "view_challenge_detail", in_menu=False),
+    PageSpec("listing.py", "成果详情", ":material/article:", "view_supply", in_menu=False),
 )
 
 

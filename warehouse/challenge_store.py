@@ -128,11 +128,13 @@ def firm_challenges(warehouse: Warehouse, firm: str) -> list[Row]:
 
 
 def shared_matches(warehouse: Warehouse, challenge_id: str, firm: str) -> list[Row]:
-    """The matches a broker shared with `firm` for one of its challenges, best first."""
+    """The matches a broker shared with `firm` for one of its challenges, best first, with the
+    matched terms and who shared it (broker_name, broker_contact)."""
     return warehouse.query(
         "SELECT s.listing_id, l.publication_number, l.kind, l.title, left(l.abstract, 300) AS summary, l.url,"
-        " l.field, l.maturity, l.cooperation, l.price_text, m.score, s.shared_at"
-        " FROM match_shares s"
+        " l.field, l.maturity, l.cooperation, l.price_text, m.score, m.matched_terms, s.shared_at, s.shared_by,"
+        " coalesce(u.display_name, s.shared_by) AS broker_name, u.contact AS broker_contact"
+        " FROM match_shares s LEFT JOIN users u ON u.username = s.shared_by"
         " JOIN challenges c ON c.challenge_id = s.challenge_id AND c.firm = ?"
         " JOIN listings l ON l.listing_id = s.listing_id"
         " LEFT JOIN matches m ON m.challenge_id = s.challenge_id AND m.listing_id = s.listing_id"

@@ -57,7 +57,8 @@ KIND_LABELS = {PATENT: "专利", ACHIEVEMENT: "科技成果"}
 
 # --- an account's role (users.role) -------------------------------------------------------------
 ADMIN, BROKER, FIRM = "admin", "broker", "firm"
-ROLE_LABELS = {ADMIN: "管理员", BROKER: "技术经纪人", FIRM: "企业用户"}
+SOLVER = "solver"  # 揭榜方: a team that 揭榜 and follows its applications (migration 0012)
+ROLE_LABELS = {ADMIN: "管理员", BROKER: "技术经纪人", FIRM: "企业用户", SOLVER: "揭榜方"}
 ROLES = tuple(ROLE_LABELS)
 
 # --- a challenge past its deadline: a state derived on reading, never stored -------------------

@@ -182,3 +182,13 @@ def set_firm_english_name(warehouse: Warehouse, *, firm: str, english_name: str)
         " english_name = EXCLUDED.english_name, updated_at = EXCLUDED.updated_at",
         [firm, english_name, now_utc()],
     )
+
+
+def set_contact(warehouse: Warehouse, username: str, contact: str | None) -> None:
+    """How the account is reached (users.contact, migration 0012): shown to firms by its shares."""
+    warehouse.execute("UPDATE users SET contact = ? WHERE username = ?", [contact, username])
+
+
+def get_contact(warehouse: Warehouse, username: str) -> str | None:
+    rows = warehouse.query("SELECT contact FROM users WHERE username = ?", [username])
+    return rows[0]["contact"] if rows else None

@@ -6,7 +6,8 @@ import streamlit as st
 
 from jiebang import solver
 from jiebang.errors import KNOWN_ERRORS
-from ui.context import client_key, plain, safe_url, warehouse
+from ui import links
+from ui.context import client_key, current_user, or_stop, plain, safe_url, warehouse
 
 ANY = "全部"
 
@@ -14,16 +15,37 @@ wh = warehouse()
 st.title("全球破题 · 揭榜挂帅")
 st.caption("嘉善县科技大市场发布的企业技术需求。看中了就揭榜：留下团队、方案和联系方式，技术经纪人会与您联系。")
 
+
+def _first_page() -> None:
+    st.session_state["board_page"] = 1  # a new search starts at its first page
+
+
 with st.form("board_filters", border=False):
     left, right, go = st.columns([2, 3, 1], vertical_alignment="bottom")
     left.selectbox("所属行业", [ANY, *solver.board_fields(wh)], key="board_field")
     right.text_input("关键词", key="board_search", placeholder="标题或描述中的词，回车搜索")
-    go.form_submit_button("搜索")
+    region, low, high, order = st.columns([2, 1, 1, 2], vertical_alignment="bottom")
+    region.selectbox("地区", [ANY, *solver.board_regions(wh)], key="board_region")
+    low.number_input("榜额不低于（万元）", min_value=0.0, value=None, step=10.0, key="board_budget_min")
+    high.number_input("榜额不高于（万元）", min_value=0.0, value=None, step=10.0, key="board_budget_max")
+    order.selectbox(
+        "排序", list(solver.BOARD_ORDER_LABELS), key="board_order", format_func=solver.BOARD_ORDER_LABELS.get
+    )
+    go.form_submit_button("搜索", on_click=_first_page)
 
 field = st.session_state.get("board_field", ANY)
+region_choice = st.session_state.get("board_region", ANY)
 page_number = int(st.session_state.get("board_page", 1)) - 1
-page = solver.board(
-    wh, field=None if field == ANY else field, search=st.session_state.get("board_search"), page=page_number
+page = or_stop(
+    solver.board,
+    wh,
+    field=None if field == ANY else field,
+    search=st.session_state.get("board_search"),
+    region=None if region_choice == ANY else region_choice,
+    budget_min=st.session_state.get("board_budget_min"),
+    budget_max=st.session_state.get("board_budget_max"),
+    order=st.session_state.get("board_order") or "newest",
+    page=page_number,
 )
 closed = solver.closed_count(wh)
 st.caption(f"共 {page.total} 个需求正在征集" + (f"；另有 {closed} 个需求已截止，不再接受揭榜" if closed else ""))
@@ -34,7 +56,7 @@ if not page.rows:
 def _apply(ref: str) -> None:
     form = {k: st.session_state.get(f"apply_{k}|{ref}") for k in ("team", "proposal", "contact")}
     try:
-        application_id = solver.apply(wh, ref, form, client_key=client_key())
+        application_id = solver.apply(wh, ref, form, client_key=client_key(), applicant=current_user())
     except KNOWN_ERRORS as exc:
         st.session_state["board_flash"] = {"ref": ref, "kind": "error", "text": plain(exc)}
     else:
@@ -68,6 +90,7 @@ for row in page.rows:
             st.markdown("**期望指标：** " + plain(row["targets"]))
         if url := safe_url(row["url"]):
             st.markdown(f"[查看原榜单]({url})")
+        links.page_link("详情与分享链接", links.CHALLENGE_PAGE, id=ref)
         flash = st.session_state.get("board_flash")
         if flash and flash["ref"] == ref:
             getattr(st, flash["kind"])(flash["text"])

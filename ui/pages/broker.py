@@ -25,7 +25,8 @@ from jiebang.display import (
 )
 from jiebang.errors import KNOWN_ERRORS
 from jiebang.exports import MIME_TYPES
-from ui import cards
+from jiebang.market import challenge_ref
+from ui import cards, links
 from ui.context import ANY_DATE, current_user, or_stop, plain, safe_url, warehouse
 from warehouse.domain import (
     BULK_DECISIONS,
@@ -169,6 +170,7 @@ with st.container(border=True):
     st.markdown(plain(challenge["description"]))
     if challenge.get("targets"):
         st.markdown("**期望指标：** " + plain(challenge["targets"]))
+    links.page_link("需求详情与分享链接", links.CHALLENGE_PAGE, id=challenge_ref(challenge_id))
 
 main, side = st.columns([3, 1])
 
@@ -303,6 +305,7 @@ with main:
                     st.markdown(f"[查看来源 ↗]({url})")
                 for line in cards.explanation_lines(m, challenge):
                     st.caption(line)
+                links.page_link("成果详情", links.LISTING_PAGE, id=lid)
                 with st.expander("需求原文对照（命中词高亮）"):
                     for part_html in cards.need_html(challenge, m):
                         st.markdown(part_html, unsafe_allow_html=True)

@@ -5,10 +5,11 @@ the service checks again."""
 
 import streamlit as st
 
-from jiebang import firm
+from jiebang import firm, notifications
 from jiebang.display import beijing_time, beijing_today, challenge_number, expired_notice, listing_number
 from jiebang.errors import KNOWN_ERRORS, AccessDenied, IndexUnusable
-from ui import cards
+from jiebang.market import challenge_ref
+from ui import cards, links
 from ui.context import ANY_DATE, current_user, match_now, or_stop, plain, safe_url, show_error, warehouse
 from warehouse import domain
 from warehouse.domain import KIND_LABELS
@@ -76,6 +77,7 @@ with st.container(border=True):
     st.markdown(plain(challenge["description"]))
     if challenge["targets"]:
         st.markdown("**期望指标**：" + plain(challenge["targets"]))
+    links.page_link("需求详情与分享链接", links.CHALLENGE_PAGE, id=challenge_ref(challenge_id))
 
 if status == domain.DRAFT and st.button("提交审核", key=f"submit|{challenge_id}", type="primary"):
     try:
@@ -181,6 +183,18 @@ for i, match in enumerate(shared):
             )
             summary = match["summary"] or ""
             st.markdown(plain(summary) + ("…" if len(summary) >= 300 else ""))
+            why = []
+            if match["concepts"]:
+                why.append("满足需求关键概念：" + "、".join(plain(t) for t in match["concepts"]))
+            if match["terms"]:
+                why.append("其他命中词：" + "、".join(plain(t) for t in match["terms"][:8]))
+            if why:
+                st.caption("推荐理由：" + "；".join(why))
+            broker_line = f"推荐经纪人：{plain(match['broker_name'])}"
+            if match["broker_contact"]:
+                broker_line += f"（联系方式：{plain(match['broker_contact'])}）"
+            st.caption(broker_line + f" · 推荐于 {notifications.shown_time(match['shared_at'])}")
+            links.page_link("成果详情", links.LISTING_PAGE, id=match["listing_id"])
         with right:
             if match["score"] is not None:
                 st.metric("匹配分", f"{match['score']:.0f}")
