@@ -159,7 +159,7 @@ SOURCE_KEYS = re.compile(r"\b(?:jiashan_market|google_patents|cnipr|tsinghua|zju
 ENGLISH_STATES = re.compile(
     r"\b(?:completed|partial|failed|running|interrupted|Active|Pending|broker|admin|shortlist|reject|solver)\b"
 )
-URL = re.compile(r"https?://\S+")
+URL = re.compile(r"https?://\S+|(?<=\])\([^)\s]*\)")  # an address, or a Markdown link's target: not read
 
 
 def _texts(at: AppTest) -> list[str]:
