@@ -16,7 +16,7 @@ from jiebang.errors import KNOWN_ERRORS
 from jiebang.exports import MIME_TYPES
 from jiebang.highlight import split_highlight, to_html
 from matching.ranker import score_band
-from ui.context import ANY_DATE, current_user, or_stop, plain, safe_url, warehouse
+from ui.context import ANY_DATE, cached, current_user, forget_reads, or_stop, plain, safe_url, warehouse
 from warehouse.domain import (
     BULK_DECISIONS,
     DECISION_LABELS,
@@ -27,6 +27,10 @@ from warehouse.domain import (
     SHORTLIST,
     SIGNED,
 )
+
+# How a rerun stays fast (issue 16): every card is its own fragment, so a click on a card reruns
+# that card only (it redraws itself from broker.match_card); reads are cached per data version
+# (ui.context.cached) and forgotten after every write of this page; 10 cards a page.
 
 PART_LABELS = {
     "coverage": "需求覆盖",
@@ -55,7 +59,7 @@ PICK = "broker_challenge_pick"
 user = current_user()
 wh = warehouse()
 st.title("匹配审核")
-options = or_stop(broker.filter_options, wh, user)
+options = or_stop(cached, broker.filter_options, user)
 
 
 def _flash(kind: str, text: str, scope: str = "page") -> None:
@@ -74,11 +78,13 @@ def _act(scope: str, done: str, action, *args, **kwargs) -> None:
     The call carries the ids the card rendered (in `args`) and the challenge the page showed when
     the broker clicked; the service refuses the call when they differ."""
     try:
-        action(wh, user, *args, on_screen=st.session_state.get(ON_SCREEN), **kwargs)
+        result = action(wh, user, *args, on_screen=st.session_state.get(ON_SCREEN), **kwargs)
     except KNOWN_ERRORS as exc:
         _flash("error", plain(exc), scope)
-    else:
-        _flash("success", done, scope)
+        return None
+    forget_reads()
+    _flash("success", done, scope)
+    return result
 
 
 # --- filters (one form: Enter or the button applies them) -------------------------------------
@@ -127,7 +133,7 @@ if st.session_state.get("broker_filters", filters) != filters:  # new filters: s
     st.session_state.pop(ON_SCREEN, None)
 st.session_state["broker_filters"] = filters
 queue_page = int(st.session_state.get("queue_page", 1)) - 1
-queue = broker.review_queue_page(wh, user, filters, page=queue_page)
+queue = or_stop(cached, broker.review_queue_page, user, filters, page=queue_page)
 if not queue.total:
     st.info("没有符合条件的需求。请调整筛选，或先运行 `jiebang refresh` 爬取并匹配。")
     st.stop()
@@ -137,7 +143,7 @@ labels = {
 }
 ids = list(labels)
 on_screen = st.session_state.get(ON_SCREEN)
-if on_screen and on_screen not in labels and (pinned := broker.challenge(wh, user, on_screen)) is not None:
+if on_screen and on_screen not in labels and (pinned := cached(broker.challenge, user, on_screen)) is not None:
     ids.insert(0, on_screen)  # keep the challenge being worked on while the queue page changes
     labels[on_screen] = f"{pinned['title']}（不在本页）"
 if on_screen not in labels:
@@ -147,7 +153,6 @@ st.session_state[ON_SCREEN] = st.session_state[PICK] = on_screen  # the selector
 
 def _pick() -> None:
     st.session_state[ON_SCREEN] = st.session_state[PICK]
-    st.session_state["match_page"] = 1
     st.session_state.pop("broker_flash", None)
 
 
@@ -157,7 +162,7 @@ paging.number_input(
     f"需求页（共 {queue.pages} 页）", min_value=1, max_value=max(queue.pages, queue_page + 1), step=1, key="queue_page"
 )
 challenge_id = on_screen
-challenge = broker.challenge(wh, user, challenge_id)
+challenge = cached(broker.challenge, user, challenge_id)
 if challenge is None:
     st.warning("该需求不存在。")
     st.stop()
@@ -180,7 +185,7 @@ main, side = st.columns([3, 1])
 
 # --- beside the matches: applications and exports ---------------------------------------------
 with side:
-    applications = broker.applications(wh, user, challenge_id)
+    applications = cached(broker.applications, user, challenge_id)
     st.subheader(f"揭榜申请（{len(applications)}）")
     if not applications:
         st.caption("暂无申请。")
@@ -214,9 +219,14 @@ with side:
 # --- the match cards --------------------------------------------------------------------------
 with main:
     show_rejected = st.toggle("显示已排除", key="show_rejected")
-    match_page = int(st.session_state.get("match_page", 1)) - 1
-    page = broker.match_page(wh, user, challenge_id, filters, page=match_page, include_rejected=show_rejected)
+    page_key = f"match_page|{challenge_id}"  # each challenge keeps its own page of cards
+    match_page = int(st.session_state.get(page_key, 1)) - 1
+    page = or_stop(
+        cached, broker.match_page, user, challenge_id, filters, page=match_page, include_rejected=show_rejected
+    )
     keys = {m["listing_id"]: f"{challenge_id}|{m['listing_id']}" for m in page.rows}
+    # The rows this full run read, handed to the cards once; a card rerun alone reads its own row.
+    st.session_state["broker_rows"] = {keys[m["listing_id"]]: m for m in page.rows}
     _show_flash("page")
 
     def _bulk(challenge_id: str, keys: dict[str, str]) -> None:
@@ -259,91 +269,120 @@ with main:
     else:
         st.info("暂无匹配结果。")
 
-    def _follow_up(challenge_id: str, lid: str, key: str, note_only: bool = False) -> None:
-        decision = st.session_state[f"decision|{key}"]
-        signed = decision == SIGNED
-        note = st.session_state.get(f"note|{key}")
-        if note_only:
-            _act(key, "备注已保存", broker.add_note, challenge_id, lid, note)
-        else:
-            _act(
-                key,
-                f"已记录：{DECISION_LABELS[decision]}",
-                broker.decide,
-                challenge_id,
-                lid,
-                decision,
-                note=note,
-                deal_amount_wan=st.session_state.get(f"amount|{key}") if signed else None,
-                deal_date=st.session_state.get(f"deal_date|{key}") if signed else None,
-            )
-        if st.session_state["broker_flash"]["kind"] == "success":
-            st.session_state[f"note|{key}"] = ""
 
-    shareable = bool(challenge.get("firm"))
-    for m in page.rows:
-        lid, key = m["listing_id"], keys[m["listing_id"]]
-        with st.container(border=True, key=f"match-{m['rank']}"):  # stable hook for browser tests
-            tick, body, score = st.columns([0.3, 4, 1.2])
-            tick.checkbox("选择", key=f"select|{key}", label_visibility="collapsed")
-            with body:
-                terms = m["matched_terms"]
-                listing_spans = [s for t in terms for s in t.get("listing_spans", [])]
-                challenge_spans = [s for t in terms for s in t.get("challenge_spans", [])]
-                title_html, abstract_html = split_highlight(
-                    [m["title"], m["abstract"]], listing_spans, limits=[None, LISTING_CHARS]
-                )
-                st.markdown(to_html(title_html, prefix=f"{m['rank']}. ", bold=True), unsafe_allow_html=True)
-                who = "、".join(m["applicants"] or []) or "—"
-                details = [
-                    KIND_LABELS.get(m["kind"], m["kind"]),
-                    m["publication_number"] or lid,
-                    who,
-                    m["field"] or "未分类",
-                    m["maturity"] and f"成熟度 {m['maturity']}",
-                    m["cooperation"],
-                    m["price_text"],
-                    m["region"],
-                    m["legal_status"],
-                    m["contact"] and f"联系：{m['contact']}",
-                    "来源：" + "、".join(m["sources"] or [m["source"]]),
-                ]
-                st.caption(" · ".join(plain(d) for d in details if d))
-                st.markdown(to_html(abstract_html), unsafe_allow_html=True)
-                if url := safe_url(m["url"]):
-                    st.markdown(f"[查看来源 ↗]({url})")
-                concepts = [t["term"] for t in terms if t.get("key_concept")]
-                others = [t["term"] for t in terms if not t.get("key_concept")]
-                if concepts:
-                    st.caption("命中需求关键概念：" + "、".join(plain(t) for t in concepts))
-                if others:
-                    st.caption("其他命中词：" + "、".join(plain(t) for t in others[:12]))
-                with st.expander("需求原文对照（命中词高亮）"):
-                    for part in split_highlight([challenge["title"], challenge["description"]], challenge_spans):
-                        st.markdown(to_html(part), unsafe_allow_html=True)
-                for n in m["notes"]:
-                    st.caption(f"备注（{n['reviewer']}，{n['decided_at']:%m-%d %H:%M}）：{plain(n['note'])}")
-            with score:
-                st.metric("匹配分", f"{m['score']:.0f}", help=SCORE_HELP)
-                st.caption(f"把握：{score_band(m['score'])}")
-                st.caption(" + ".join(f"{PART_LABELS.get(k, k)} {v:.0f}" for k, v in m["parts"].items() if v))
-                if m["decision"]:
-                    state = DECISION_LABELS.get(m["decision"], m["decision"])
-                    if m["decision"] == SIGNED and m["deal_amount_wan"] is not None:
-                        state += f" {m['deal_amount_wan']:g} 万元（{m['deal_date']}）"
-                    elif m["decision"] == REJECT and m["reason"]:
-                        state += f"：{m['reason']}"
-                    st.caption("状态：" + plain(state))
-                if m["shared_at"]:
-                    st.caption("已分享给企业")
-            _show_flash(key)
-            act = st.columns([1, 2, 2, 1, 1.2])
+def _decide(key: str, challenge_id: str, lid: str, decision: str, **kwargs) -> None:
+    """入围 / 排除 from a card; a reject leaves an undo (撤销) on the card, naming the listing."""
+    review_id = _act(key, f"已记录：{DECISION_LABELS[decision]}", broker.decide, challenge_id, lid, decision, **kwargs)
+    if review_id is not None and decision == REJECT:
+        st.session_state[f"undo|{key}"] = review_id
+
+
+def _undo(key: str, challenge_id: str, lid: str, title: str) -> None:
+    review_id = st.session_state.pop(f"undo|{key}", None)
+    if review_id is not None:
+        _act(key, f"已撤销排除：{plain(title)}", broker.undo, challenge_id, lid, review_id)
+
+
+def _follow_up(challenge_id: str, lid: str, key: str, note_only: bool = False) -> None:
+    decision = st.session_state[f"decision|{key}"]
+    signed = decision == SIGNED
+    note = st.session_state.get(f"note|{key}")
+    scope = f"form|{key}"  # shown inside the form: an error keeps the form open with what was typed
+    if note_only:
+        _act(scope, "备注已保存", broker.add_note, challenge_id, lid, note)
+    else:
+        _act(
+            scope,
+            f"已记录：{DECISION_LABELS[decision]}",
+            broker.decide,
+            challenge_id,
+            lid,
+            decision,
+            note=note,
+            deal_amount_wan=st.session_state.get(f"amount|{key}") if signed else None,
+            deal_date=st.session_state.get(f"deal_date|{key}") if signed else None,
+        )
+    if st.session_state["broker_flash"]["kind"] == "success":
+        st.session_state[f"note|{key}"] = ""
+
+
+@st.fragment
+def _card(challenge_id: str, lid: str, key: str, shareable: bool) -> None:
+    """One match card. A click on it reruns this function only: it takes the row the full run
+    read, or (on its own rerun) reads its row again, so what it shows is the state after the click."""
+    m = st.session_state.get("broker_rows", {}).pop(key, None) or cached(broker.match_card, user, challenge_id, lid)
+    if m is None:
+        return
+    if m["decision"] == REJECT and not st.session_state.get("show_rejected"):
+        # Rejected just now: the card folds into one line naming the listing, with 撤销 (undo).
+        with st.container(border=True, key=f"match-{m['rank']}"):
+            line, undo = st.columns([6, 1])
+            line.success(f"已排除：{plain(m['title'])}（{plain(m['reason'])}）")
+            if st.session_state.get(f"undo|{key}") == m["review_id"]:
+                undo.button("撤销", key=f"undo_button|{key}", on_click=_undo, args=(key, challenge_id, lid, m["title"]))
+        return
+    with st.container(border=True, key=f"match-{m['rank']}"):  # stable hook for browser tests
+        tick, body, score = st.columns([0.3, 4, 1.2])
+        tick.checkbox("选择", key=f"select|{key}", label_visibility="collapsed")
+        with body:
+            terms = m["matched_terms"]
+            listing_spans = [s for t in terms for s in t.get("listing_spans", [])]
+            challenge_spans = [s for t in terms for s in t.get("challenge_spans", [])]
+            title_html, abstract_html = split_highlight(
+                [m["title"], m["abstract"]], listing_spans, limits=[None, LISTING_CHARS]
+            )
+            st.markdown(to_html(title_html, prefix=f"{m['rank']}. ", bold=True), unsafe_allow_html=True)
+            who = "、".join(m["applicants"] or []) or "—"
+            details = [
+                KIND_LABELS.get(m["kind"], m["kind"]),
+                m["publication_number"] or lid,
+                who,
+                m["field"] or "未分类",
+                m["maturity"] and f"成熟度 {m['maturity']}",
+                m["cooperation"],
+                m["price_text"],
+                m["region"],
+                m["legal_status"],
+                m["contact"] and f"联系：{m['contact']}",
+                "来源：" + "、".join(m["sources"] or [m["source"]]),
+            ]
+            st.caption(" · ".join(plain(d) for d in details if d))
+            st.markdown(to_html(abstract_html), unsafe_allow_html=True)
+            if url := safe_url(m["url"]):
+                st.markdown(f"[查看来源 ↗]({url})")
+            concepts = [t["term"] for t in terms if t.get("key_concept")]
+            others = [t["term"] for t in terms if not t.get("key_concept")]
+            if concepts:
+                st.caption("命中需求关键概念：" + "、".join(plain(t) for t in concepts))
+            if others:
+                st.caption("其他命中词：" + "、".join(plain(t) for t in others[:12]))
+            with st.expander("需求原文对照（命中词高亮）"):
+                for part in split_highlight([challenge["title"], challenge["description"]], challenge_spans):
+                    st.markdown(to_html(part), unsafe_allow_html=True)
+            for n in m["notes"]:
+                st.caption(f"备注（{n['reviewer']}，{n['decided_at']:%m-%d %H:%M}）：{plain(n['note'])}")
+        with score:
+            st.metric("匹配分", f"{m['score']:.0f}", help=SCORE_HELP)
+            st.caption(f"把握：{score_band(m['score'])}")
+            st.caption(" + ".join(f"{PART_LABELS.get(k, k)} {v:.0f}" for k, v in m["parts"].items() if v))
+            if m["decision"]:
+                state = DECISION_LABELS.get(m["decision"], m["decision"])
+                if m["decision"] == SIGNED and m["deal_amount_wan"] is not None:
+                    state += f" {m['deal_amount_wan']:g} 万元（{m['deal_date']}）"
+                elif m["decision"] == REJECT and m["reason"]:
+                    state += f"：{m['reason']}"
+                st.caption("状态：" + plain(state))
+            if m["shared_at"]:
+                st.caption("已分享给企业")
+        _show_flash(key)
+        act = st.columns([1, 2, 2, 1, 1.2])
+        if m["decision"] != SIGNED:  # a deal is signed: 入围 / 排除 no longer apply
             act[0].button(
                 DECISION_LABELS[SHORTLIST],
                 key=f"shortlist|{key}",
                 type="primary",
-                on_click=_act,
-                args=(key, f"已记录：{DECISION_LABELS[SHORTLIST]}", broker.decide, challenge_id, lid, SHORTLIST),
+                on_click=_decide,
+                args=(key, challenge_id, lid, SHORTLIST),
             )
             act[1].selectbox(
                 "排除原因",
@@ -366,39 +405,47 @@ with main:
                 DECISION_LABELS[REJECT],
                 key=f"reject|{key}",
                 disabled=reason is None,
-                on_click=_act,
-                args=(key, f"已记录：{DECISION_LABELS[REJECT]}", broker.decide, challenge_id, lid, REJECT),
+                on_click=_decide,
+                args=(key, challenge_id, lid, REJECT),
                 kwargs={"reason": reason},
             )
-            if shareable:
-                act[4].button(
-                    "分享给企业",
-                    key=f"share|{key}",
-                    disabled=bool(m["shared_at"]),
-                    on_click=_act,
-                    args=(key, "已分享给企业", broker.share_match, challenge_id, lid),
-                )
+        if shareable:
+            act[4].button(
+                "分享给企业",
+                key=f"share|{key}",
+                disabled=bool(m["shared_at"]) or m["decision"] == REJECT,
+                on_click=_act,
+                args=(key, "已分享给企业", broker.share_match, challenge_id, lid),
+            )
 
-            follow_ups = " / ".join(DECISION_LABELS[d] for d in FOLLOW_UPS)
-            with st.expander(f"跟进与备注（{follow_ups}）"), st.form(f"decide|{key}", border=False):
-                cols = st.columns([2, 1, 1])
-                cols[0].radio(
-                    "进展", FOLLOW_UPS, key=f"decision|{key}", horizontal=True, format_func=DECISION_LABELS.get
-                )
-                cols[1].number_input("签约金额（万元）", min_value=0.0, value=None, step=1.0, key=f"amount|{key}")
-                cols[2].date_input("签约日期", value=None, key=f"deal_date|{key}", format="YYYY/MM/DD", **ANY_DATE)
-                st.text_input("备注", key=f"note|{key}", placeholder="回车提交")
-                send, note_only, _ = st.columns([1, 1, 3])
-                send.form_submit_button(
-                    "提交", key=f"submit|{key}", type="primary", on_click=_follow_up, args=(challenge_id, lid, key)
-                )
-                note_only.form_submit_button(
-                    "仅保存备注",
-                    key=f"note_only|{key}",
-                    on_click=_follow_up,
-                    args=(challenge_id, lid, key),
-                    kwargs={"note_only": True},
-                )
+        follow_ups = " / ".join(DECISION_LABELS[d] for d in FOLLOW_UPS)
+        with (
+            st.expander(f"跟进与备注（{follow_ups}）", key=f"follow_up|{key}"),
+            st.form(f"decide|{key}", border=False),
+        ):
+            st.radio("进展", FOLLOW_UPS, key=f"decision|{key}", horizontal=True, format_func=DECISION_LABELS.get)
+            amount, when = st.columns(2)  # wide enough for a whole YYYY/MM/DD
+            amount.number_input("签约金额（万元）", min_value=0.0, value=None, step=1.0, key=f"amount|{key}")
+            when.date_input("签约日期", value=None, key=f"deal_date|{key}", format="YYYY/MM/DD", **ANY_DATE)
+            st.text_input("备注", key=f"note|{key}", placeholder="回车提交")
+            _show_flash(f"form|{key}")
+            send, note_only, _ = st.columns([1, 1, 3])
+            send.form_submit_button(
+                "提交", key=f"submit|{key}", type="primary", on_click=_follow_up, args=(challenge_id, lid, key)
+            )
+            note_only.form_submit_button(
+                "仅保存备注",
+                key=f"note_only|{key}",
+                on_click=_follow_up,
+                args=(challenge_id, lid, key),
+                kwargs={"note_only": True},
+            )
+
+
+with main:
+    shareable = bool(challenge.get("firm"))
+    for m in page.rows:
+        _card(challenge_id, m["listing_id"], keys[m["listing_id"]], shareable)
 
     if page.total > page.page_size:
         st.number_input(
@@ -406,5 +453,5 @@ with main:
             min_value=1,
             max_value=max(page.pages, match_page + 1),
             step=1,
-            key="match_page",
+            key=page_key,
         )
