@@ -154,6 +154,8 @@ st.session_state[ON_SCREEN] = st.session_state[PICK] = on_screen  # the selector
 def _pick() -> None:
     st.session_state[ON_SCREEN] = st.session_state[PICK]
     st.session_state.pop("broker_flash", None)
+    for key in [k for k in st.session_state if str(k).startswith("undo|")]:  # undo stays with its challenge
+        del st.session_state[key]
 
 
 pick, paging = st.columns([5, 1])
@@ -233,7 +235,7 @@ with main:
         chosen_ids = [lid for lid, key in keys.items() if st.session_state.get(f"select|{key}")]
         decision = st.session_state["bulk_decision"]
         reason = broker.reject_reason(st.session_state.get("bulk_reason"), st.session_state.get("bulk_detail"))
-        _act(
+        review_ids = _act(
             "page",
             f"已对 {len(chosen_ids)} 条匹配执行：{DECISION_LABELS[decision]}",
             broker.decide_many,
@@ -243,9 +245,12 @@ with main:
             reason=reason if decision == REJECT else None,
             note=st.session_state.get("bulk_note"),
         )
-        if st.session_state.get("broker_flash", {}).get("kind") == "success":
+        if review_ids is not None:
             for key in keys.values():
                 st.session_state.pop(f"select|{key}", None)
+            if decision == REJECT:  # each rejected card folds into its line with 撤销
+                for lid, review_id in zip(chosen_ids, review_ids, strict=True):
+                    st.session_state[f"undo|{keys[lid]}"] = review_id
 
     def _select_all(value: bool) -> None:
         for key in keys.values():
@@ -313,12 +318,14 @@ def _card(challenge_id: str, lid: str, key: str, shareable: bool) -> None:
     m = st.session_state.get("broker_rows", {}).pop(key, None) or cached(broker.match_card, user, challenge_id, lid)
     if m is None:
         return
+    if st.session_state.get(f"undo|{key}") != m["review_id"]:
+        st.session_state.pop(f"undo|{key}", None)  # decided again since (here or elsewhere): nothing to undo
     if m["decision"] == REJECT and not st.session_state.get("show_rejected"):
-        # Rejected just now: the card folds into one line naming the listing, with 撤销 (undo).
+        # Rejected in this session: the card folds into one line naming the listing, with 撤销 (undo).
         with st.container(border=True, key=f"match-{m['rank']}"):
             line, undo = st.columns([6, 1])
             line.success(f"已排除：{plain(m['title'])}（{plain(m['reason'])}）")
-            if st.session_state.get(f"undo|{key}") == m["review_id"]:
+            if f"undo|{key}" in st.session_state:
                 undo.button("撤销", key=f"undo_button|{key}", on_click=_undo, args=(key, challenge_id, lid, m["title"]))
         return
     with st.container(border=True, key=f"match-{m['rank']}"):  # stable hook for browser tests
@@ -356,9 +363,12 @@ def _card(challenge_id: str, lid: str, key: str, shareable: bool) -> None:
                 st.caption("命中需求关键概念：" + "、".join(plain(t) for t in concepts))
             if others:
                 st.caption("其他命中词：" + "、".join(plain(t) for t in others[:12]))
-            with st.expander("需求原文对照（命中词高亮）"):
-                for part in split_highlight([challenge["title"], challenge["description"]], challenge_spans):
-                    st.markdown(to_html(part), unsafe_allow_html=True)
+            # Drawn only while open (a closed expander would still carry the whole challenge text).
+            original = st.expander("需求原文对照（命中词高亮）", key=f"original|{key}", on_change="rerun")
+            if original.open:
+                with original:
+                    for part in split_highlight([challenge["title"], challenge["description"]], challenge_spans):
+                        st.markdown(to_html(part), unsafe_allow_html=True)
             for n in m["notes"]:
                 st.caption(f"备注（{n['reviewer']}，{n['decided_at']:%m-%d %H:%M}）：{plain(n['note'])}")
         with score:
@@ -419,10 +429,11 @@ def _card(challenge_id: str, lid: str, key: str, shareable: bool) -> None:
             )
 
         follow_ups = " / ".join(DECISION_LABELS[d] for d in FOLLOW_UPS)
-        with (
-            st.expander(f"跟进与备注（{follow_ups}）", key=f"follow_up|{key}"),
-            st.form(f"decide|{key}", border=False),
-        ):
+        # The form's six widgets are drawn only while it is open: most of a card's weight in the browser.
+        form = st.expander(f"跟进与备注（{follow_ups}）", key=f"follow_up|{key}", on_change="rerun")
+        if not form.open:
+            return
+        with form, st.form(f"decide|{key}", border=False):
             st.radio("进展", FOLLOW_UPS, key=f"decision|{key}", horizontal=True, format_func=DECISION_LABELS.get)
             amount, when = st.columns(2)  # wide enough for a whole YYYY/MM/DD
             amount.number_input("签约金额（万元）", min_value=0.0, value=None, step=1.0, key=f"amount|{key}")
@@ -444,6 +455,12 @@ def _card(challenge_id: str, lid: str, key: str, shareable: bool) -> None:
 
 with main:
     shareable = bool(challenge.get("firm"))
+    # Cards rejected in this session (not on the page any more) first, each as its line with 撤销.
+    prefix = f"undo|{challenge_id}|"
+    for undo_key in [k for k in st.session_state if str(k).startswith(prefix)]:
+        lid = undo_key.removeprefix(prefix)
+        if lid not in keys:
+            _card(challenge_id, lid, f"{challenge_id}|{lid}", shareable)
     for m in page.rows:
         _card(challenge_id, m["listing_id"], keys[m["listing_id"]], shareable)
 
