@@ -321,11 +321,11 @@ def undo(
     broker = _broker(warehouse, user)
     _check_on_screen(challenge_id, on_screen)
     _require_matches(warehouse, challenge_id, [listing_id])
-    latest, *before = workspace_queries.pair_reviews(warehouse, challenge_id, listing_id) or [None]
-    if latest is None or latest["review_id"] != review_id:
+    log = workspace_queries.pair_reviews(warehouse, challenge_id, listing_id)
+    if not log or log[0]["review_id"] != review_id:
         raise InvalidDecision("撤销：该匹配此后已有新的决定，未撤销 (a newer decision exists; nothing undone)")
-    if before and before[0]["decision"] != REOPEN:
-        restored = {k: before[0][k] for k in ("decision", "reason", "deal_amount_wan", "deal_date")}
+    if len(log) > 1 and log[1]["decision"] != REOPEN:
+        restored = {k: log[1][k] for k in ("decision", "reason", "deal_amount_wan", "deal_date")}
     else:
         restored = {"decision": REOPEN}
     return store.record_review(

@@ -81,7 +81,7 @@ def data_version() -> tuple:
     run, the CLI): the file's and its write-ahead log's inode, modification time and size. Reads
     leave both untouched; every commit changes one of them."""
     path = settings().warehouse_path
-    version = []
+    version: list[tuple[int, int, int] | None] = []
     for file in (path, path.with_name(path.name + ".wal")):
         try:
             stat = file.stat()
