@@ -123,8 +123,9 @@ def current_user() -> User | None:
     if user is None:
         return None
     try:
-        warehouse()  # migrated once per process, and a locked file is one line here
-        live = cached(accounts.live_user, user)
+        # Not cached: this one read per full run also tells every page at once that another
+        # process holds the file (the page's own reads may all come from the cache).
+        live = accounts.live_user(warehouse(), user)
     except accounts.SessionEnded as exc:
         del st.session_state["user"]
         st.warning(f"您已退出登录：{plain(exc)}")
