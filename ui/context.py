@@ -106,7 +106,8 @@ def cached(service, *args, **kwargs):
 
 @st.cache_data(max_entries=2000, show_spinner=False)
 def _cached_read(_service, name: str, path: str, lock_timeout_seconds: float, version: tuple, args, kwargs):
-    return _service(PageWarehouse(Path(path), lock_timeout_seconds), *args, **dict(kwargs))
+    with PageWarehouse(Path(path), lock_timeout_seconds).pinned() as one:  # one open file for its queries
+        return _service(one, *args, **dict(kwargs))
 
 
 def forget_reads() -> None:

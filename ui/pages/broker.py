@@ -78,7 +78,8 @@ def _act(scope: str, done: str, action, *args, **kwargs) -> None:
     The call carries the ids the card rendered (in `args`) and the challenge the page showed when
     the broker clicked; the service refuses the call when they differ."""
     try:
-        result = action(wh, user, *args, on_screen=st.session_state.get(ON_SCREEN), **kwargs)
+        with wh.pinned() as one:  # the role check, the checks and the write on one open file
+            result = action(one, user, *args, on_screen=st.session_state.get(ON_SCREEN), **kwargs)
     except KNOWN_ERRORS as exc:
         _flash("error", plain(exc), scope)
         return None
