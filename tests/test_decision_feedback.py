@@ -142,3 +142,41 @@ def test_a_signed_card_offers_no_shortlist_or_reject_and_its_date_has_half_the_f
     # 签约日期 shares its row with the amount only, half each (it was a quarter: "2026/12/0").
     holding = [c for c in at.columns if any(getattr(e, "key", None) == f"deal_date|{key}" for e in c)]
     assert holding[-1].weight == pytest.approx(0.5)  # the innermost column around it
+
+
+def test_0013_keeps_every_review_and_its_id_and_admits_only_reopen_besides(tmp_path):
+    import duckdb
+
+    from warehouse.gateway import Warehouse
+    from warehouse.migrations import migrate
+
+    wh = Warehouse(tmp_path / "old.duckdb")
+    migrate(wh, up_to=12)
+    wh.execute(
+        "INSERT INTO reviews (challenge_id, listing_id, decision, reason, reviewer, decided_at, deal_amount_wan,"
+        " deal_date) VALUES ('c', 'l', 'reject', '重复推荐', 'wang', TIMESTAMP '2026-11-01 09:00', NULL, NULL),"
+        " ('c', 'l', 'signed', NULL, 'wang', TIMESTAMP '2026-11-02 09:00', 88, DATE '2026-11-02')"
+    )
+    with pytest.raises(duckdb.ConstraintException):
+        wh.execute(
+            "INSERT INTO reviews (challenge_id, listing_id, decision, reviewer, decided_at)"
+            " VALUES ('c', 'l', 'reopen', 'wang', now())"
+        )  # before 0013: refused
+    before = wh.query("SELECT * FROM reviews ORDER BY review_id")
+
+    assert 13 in migrate(wh)
+    assert wh.query("SELECT * FROM reviews ORDER BY review_id") == before
+    wh.execute(
+        "INSERT INTO reviews (challenge_id, listing_id, decision, reviewer, decided_at)"
+        " VALUES ('c', 'l', 'reopen', 'wang', now())"
+    )
+    assert [r["review_id"] for r in wh.query("SELECT review_id FROM reviews ORDER BY review_id")] == [
+        before[0]["review_id"],
+        before[1]["review_id"],
+        before[1]["review_id"] + 1,  # the sequence goes on
+    ]
+    with pytest.raises(duckdb.ConstraintException):
+        wh.execute(
+            "INSERT INTO reviews (challenge_id, listing_id, decision, reviewer, decided_at)"
+            " VALUES ('c', 'l', 'maybe', 'wang', now())"
+        )
