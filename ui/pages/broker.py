@@ -403,12 +403,13 @@ def _card(challenge_id: str, lid: str, key: str, shareable: bool) -> None:
                 placeholder="排除原因…",
                 label_visibility="collapsed",
             )
-            act[2].text_input(
-                "排除说明",
-                key=f"reason_detail|{key}",
-                placeholder="补充说明（“其他”必填）",
-                label_visibility="collapsed",
-            )
+            if st.session_state.get(f"reason|{key}"):  # asked for once a reason is chosen: one widget less a card
+                act[2].text_input(
+                    "排除说明",
+                    key=f"reason_detail|{key}",
+                    placeholder="补充说明（“其他”必填）",
+                    label_visibility="collapsed",
+                )
             reason = broker.reject_reason(
                 st.session_state.get(f"reason|{key}"), st.session_state.get(f"reason_detail|{key}")
             )
