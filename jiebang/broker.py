@@ -24,7 +24,7 @@ from jiebang.display import challenge_number, listing_number, to_beijing
 from jiebang.errors import InvalidDecision, NotOnScreen
 from warehouse import market as market_store
 from warehouse import queries, store, workspace_queries, workspace_store
-from warehouse.domain import BULK_DECISIONS, DECISION_LABELS, KIND_LABELS, REJECT, SIGNED
+from warehouse.domain import BULK_DECISIONS, DECISION_LABELS, KIND_LABELS, REJECT, REOPEN, SIGNED
 from warehouse.gateway import Row, Warehouse
 from warehouse.workspace_queries import Filters
 
@@ -121,6 +121,19 @@ def match_page(
     for row in rows:
         row["notes"] = notes.get(row["listing_id"], [])
     return Page(rows, total, page, page_size)
+
+
+def match_card(warehouse: Warehouse, user: User | None, challenge_id: str, listing_id: str) -> Row | None:
+    """One match as its card shows it (rejected or not), with its notes; None when the pair is
+    not a proposed match of the challenge. A card redraws itself from this after a decision."""
+    _broker(warehouse, user)
+    rows, _ = workspace_queries.match_page(
+        warehouse, challenge_id, Filters(), limit=1, include_rejected=True, listing_id=listing_id
+    )
+    if not rows:
+        return None
+    rows[0]["notes"] = workspace_queries.notes_for(warehouse, challenge_id, [listing_id]).get(listing_id, [])
+    return rows[0]
 
 
 def applications(warehouse: Warehouse, user: User | None, challenge_id: str) -> list[Row]:
@@ -292,6 +305,38 @@ def decide_many(
         [{"challenge_id": challenge_id, "listing_id": lid, **clean} for lid in listing_ids],
         reviewer=broker.username,
         role=broker.role,
+    )
+
+
+def undo(
+    warehouse: Warehouse,
+    user: User | None,
+    challenge_id: str,
+    listing_id: str,
+    review_id: int,
+    *,
+    on_screen: str | None = None,
+) -> int:
+    """撤销: undo the decision `review_id`, which must still be the pair's latest, by appending a
+    NEW decision (the log is never rewritten): the one before it again (with its reason and deal),
+    or REOPEN (待审) when nothing was decided before. Returns the new review id."""
+    broker = _broker(warehouse, user)
+    _check_on_screen(challenge_id, on_screen)
+    _require_matches(warehouse, challenge_id, [listing_id])
+    log = workspace_queries.pair_reviews(warehouse, challenge_id, listing_id)
+    if not log or log[0]["review_id"] != review_id:
+        raise InvalidDecision("撤销：该匹配此后已有新的决定，未撤销 (a newer decision exists; nothing undone)")
+    if len(log) > 1 and log[1]["decision"] != REOPEN:
+        restored = {k: log[1][k] for k in ("decision", "reason", "deal_amount_wan", "deal_date")}
+    else:
+        restored = {"decision": REOPEN}
+    return store.record_review(
+        warehouse,
+        challenge_id=challenge_id,
+        listing_id=listing_id,
+        reviewer=broker.username,
+        role=broker.role,
+        **restored,
     )
 
 

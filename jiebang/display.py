@@ -20,10 +20,10 @@ from warehouse.domain import (
     AUDIT_ACTION_LABELS,
     AUDIT_ENTITY_LABELS,
     CHALLENGE_STATUSES,
-    DECISION_LABELS,
     EXPIRED,
     LEGAL_STATUS_DETAILS,
     LEGAL_STATUS_LABELS,
+    LOGGED_DECISION_LABELS,
     REJECT,
     RUN_STATUS_LABELS,
     SOLVER,
@@ -216,7 +216,7 @@ def audit_sentence(row: Mapping[str, Any]) -> str:
     who, target = _actor(row), row.get("entity_id") or ""
     if action == "decide":
         decision = str(after.get("decision") or "")
-        label = DECISION_LABELS.get(decision, decision)
+        label = LOGGED_DECISION_LABELS.get(decision, decision)
         detail = f"，原因：{after['reason']}" if decision == REJECT and after.get("reason") else ""
         if after.get("deal_amount_wan") is not None:
             detail += f"，金额 {after['deal_amount_wan']:g} 万元"
@@ -268,7 +268,7 @@ def _audit_value(key: str, value: Any) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if key == "decision":
-        return DECISION_LABELS.get(value, value)
+        return LOGGED_DECISION_LABELS.get(value, value)
     if key == "role":
         return role_label(value)
     if key == "password":

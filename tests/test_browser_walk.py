@@ -99,7 +99,10 @@ def test_firm_posts_broker_curates_and_the_firm_sees_the_shared_match(loaded_war
         reject = card.get_by_role("button", name="排除")
         expect(reject).to_be_enabled(timeout=30_000)  # enabled once the reason has reached the server
         reject.click()
-        expect(broker_page.locator(".st-key-match-2")).to_have_count(0, timeout=30_000)  # rejected: gone
+        # rejected: the card folds into one line naming the listing, with 撤销 (issue 16)
+        folded = broker_page.locator(".st-key-match-2")
+        expect(folded.get_by_text(f"已排除：{second['title']}（技术不对口）")).to_be_visible(timeout=30_000)
+        expect(folded.get_by_role("button", name="入围")).to_have_count(0)
         broker_page.screenshot(path=str(SCREENSHOTS / "walk_3_broker_decided.png"), full_page=True)
 
         with broker_page.expect_download() as download:

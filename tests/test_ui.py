@@ -313,8 +313,8 @@ def test_hostile_text_renders_only_as_escaped_text_on_the_broker_page_and_the_bo
 
 def test_a_deal_through_the_follow_up_form_is_validated_and_stored(tmp_path):
     wh = _seeded(tmp_path)
-    at = _open("broker.py", wh, BROKER, broker_challenge="mkt:/1")
     key = "mkt:/1|CN1"
+    at = _open("broker.py", wh, BROKER, broker_challenge="mkt:/1", **{f"follow_up|{key}": True})  # the form open
     at.radio(key=f"decision|{key}").set_value("signed")
     at.button(key=f"submit|{key}").click().run()  # no amount, no date
     assert "签约金额：必填" in " ".join(e.value for e in at.error)
@@ -496,8 +496,8 @@ def test_the_router_offers_the_board_to_everyone_and_the_audit_log_to_admins(loa
 
 def test_a_note_through_the_page_keeps_the_decision(tmp_path):
     wh = _seeded(tmp_path)
-    at = _open("broker.py", wh, BROKER, broker_challenge="mkt:/1")
     key = "mkt:/1|zju:/a1"
+    at = _open("broker.py", wh, BROKER, broker_challenge="mkt:/1", **{f"follow_up|{key}": True})  # the form open
     at.text_input(key=f"note|{key}").input("等对方报价")
     at.button(key=f"note_only|{key}").click().run()
     assert "请先对该匹配做出决定" in at.error[0].value and queries.reviews_for(wh, "mkt:/1") == []

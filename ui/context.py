@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 from urllib.parse import quote
 
 import duckdb
@@ -76,6 +77,46 @@ def _migrated_warehouse(path, lock_timeout_seconds: float) -> Warehouse:
     return open_warehouse(path, lock_timeout_seconds)
 
 
+def data_version() -> tuple:
+    """What changes whenever the warehouse's data does, in this process or any other (a nightly
+    run, the CLI): the file's and its write-ahead log's inode, modification time and size. Reads
+    leave both untouched; every commit changes one of them."""
+    path = settings().warehouse_path
+    version: list[tuple[int, int, int] | None] = []
+    for file in (path, path.with_name(path.name + ".wal")):
+        try:
+            stat = file.stat()
+        except OSError:
+            version.append(None)
+        else:
+            version.append((stat.st_ino, stat.st_mtime_ns, stat.st_size))
+    return tuple(version)
+
+
+def cached(service, *args, **kwargs):
+    """`service(warehouse(), *args, **kwargs)` for a read, remembered while the data is unchanged
+    (data_version) for these exact arguments, the signed-in User among them (its role is checked
+    by the service on the first call; a role or password change is a write, so it is re-checked).
+    A page clears the cache after its own writes (forget_reads), so a decision is never shown stale."""
+    s = settings()
+    name = f"{service.__module__}.{service.__qualname__}"
+    return _cached_read(
+        service, name, str(s.warehouse_path), s.lock_timeout_seconds, data_version(), args, tuple(kwargs.items())
+    )
+
+
+@st.cache_data(max_entries=2000, show_spinner=False)
+def _cached_read(_service, name: str, path: str, lock_timeout_seconds: float, version: tuple, args, kwargs):
+    with PageWarehouse(Path(path), lock_timeout_seconds).pinned() as one:  # one open file for its queries
+        return _service(one, *args, **dict(kwargs))
+
+
+def forget_reads() -> None:
+    """After a write from a page: the next read goes to the warehouse (the file's timestamp may
+    not have ticked yet)."""
+    _cached_read.clear()
+
+
 def current_user() -> User | None:
     """The signed-in account as the warehouse has it now, re-read on every run: a role changed
     since sign-in applies at once, and a disabled account or a reset password signs the session
@@ -84,6 +125,8 @@ def current_user() -> User | None:
     if user is None:
         return None
     try:
+        # Not cached: this one read per full run also tells every page at once that another
+        # process holds the file (the page's own reads may all come from the cache).
         live = accounts.live_user(warehouse(), user)
     except accounts.SessionEnded as exc:
         del st.session_state["user"]

@@ -48,6 +48,10 @@ FOLLOW_UPS = (CONTACTED, INTENT, SIGNED, FOLLOW_UP)  # the card's 进展 form, a
 PIPELINE_STAGES = (SHORTLIST, CONTACTED, INTENT, SIGNED)
 # A broker's latest decision as a relevance grade for tuning: rejected 0, shortlisted 1, taken further 2.
 DECISION_GRADES = {REJECT: 0, SHORTLIST: 1, CONTACTED: 2, INTENT: 2, SIGNED: 2, FOLLOW_UP: 2}
+# 撤销 (undo) of a decision that had nothing before it: stored (migration 0013), and read as "no
+# decision" by every latest-decision query, so the pair is 待审 again. Never a button of its own.
+REOPEN = "reopen"
+LOGGED_DECISION_LABELS = {**DECISION_LABELS, REOPEN: "待审（已撤销）"}  # how the audit log reads them
 UNREVIEWED = "unreviewed"  # the decision filter for pairs nobody has decided on yet (never stored)
 REVIEW_STATUS_LABELS = {UNREVIEWED: "待审", **DECISION_LABELS}
 

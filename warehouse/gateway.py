@@ -100,6 +100,20 @@ class Warehouse:
                 raise self._unavailable(_duckdb_reason(exc), _ROLLED_BACK) from exc
             raise
         finally:
+            self._release(con)
+
+    def _release(self, con: duckdb.DuckDBPyConnection) -> None:
+        con.close()
+
+    @contextmanager
+    def pinned(self) -> Iterator[Warehouse]:
+        """This warehouse on one open connection for a short batch of calls (a page's decision and
+        the reads that show it): each call's transaction runs on it instead of opening the file
+        again (the open is most of a small query's time). The file is held only for the batch."""
+        con = self._connect()
+        try:
+            yield _Pinned(self.path, self.lock_timeout_seconds, con)
+        finally:
             con.close()
 
     def _unavailable(self, reason: str, what_to_do: str) -> WarehouseUnavailable:
@@ -119,6 +133,20 @@ class Warehouse:
             return
         with self.transaction() as con:
             con.executemany(sql, rows)
+
+
+class _Pinned(Warehouse):
+    """A warehouse whose transactions all run on one connection the caller opened (pinned())."""
+
+    def __init__(self, path: Path, lock_timeout_seconds: float, con: duckdb.DuckDBPyConnection) -> None:
+        super().__init__(path, lock_timeout_seconds)
+        self._con = con
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        return self._con
+
+    def _release(self, con: duckdb.DuckDBPyConnection) -> None:
+        pass  # closed by pinned() when the batch ends
 
 
 def fetch_rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:

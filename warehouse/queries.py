@@ -6,14 +6,17 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from warehouse.domain import BROKER, DECISION_GRADES, OPEN_STATUSES, REJECT
+from warehouse.domain import BROKER, DECISION_GRADES, OPEN_STATUSES, REJECT, REOPEN
 from warehouse.gateway import Row, Warehouse
 
-# The latest decision per (challenge, listing): reviews are an append-only log.
-_LATEST_REVIEW = """
-    SELECT challenge_id, listing_id, decision, reason, reviewer, decided_at
-    FROM reviews
-    QUALIFY row_number() OVER (PARTITION BY challenge_id, listing_id ORDER BY review_id DESC) = 1
+# The latest decision per (challenge, listing): reviews are an append-only log. A pair whose latest
+# row is a 撤销 back to 待审 (REOPEN, a fixed code of the schema's CHECK) has no decision.
+_LATEST_REVIEW = f"""
+    SELECT * FROM (
+        SELECT challenge_id, listing_id, decision, reason, reviewer, decided_at
+        FROM reviews
+        QUALIFY row_number() OVER (PARTITION BY challenge_id, listing_id ORDER BY review_id DESC) = 1
+    ) WHERE decision <> '{REOPEN}'
 """
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from warehouse.domain import BROKER, DECISIONS, REJECT
+from warehouse.domain import BROKER, DECISIONS, REJECT, REOPEN
 from warehouse.errors import excerpt
 from warehouse.gateway import Warehouse, fetch_rows
 
@@ -401,7 +401,7 @@ def append_review(
 ) -> int:
     """One decision and its audit line on the open connection of the caller's transaction (so
     that several decisions, e.g. a bulk action, commit or fail together); returns its review_id."""
-    if decision not in DECISIONS:
+    if decision not in DECISIONS and decision != REOPEN:
         raise ValueError(f"unknown decision {decision!r}; expected one of {', '.join(DECISIONS)}")
     if decision == REJECT and not (reason or "").strip():
         raise ValueError("排除 (reject) needs a reason")

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from warehouse.domain import PIPELINE_STAGES, PRIVATE_STATUSES, REJECT, SIGNED, UNREVIEWED
+from warehouse.domain import PIPELINE_STAGES, PRIVATE_STATUSES, REJECT, REOPEN, SIGNED, UNREVIEWED
 from warehouse.gateway import Row, Warehouse
 
 # How far a pair got along the pipeline (the furthest decision it ever had; reject and 回访 do
@@ -26,13 +26,18 @@ _WORDS: dict[str, Any] = {
     "private": list(PRIVATE_STATUSES),
     "undecided": UNREVIEWED,
     "rejected": REJECT,
+    "reopened": REOPEN,
     "deal": SIGNED,
     "stages": list(PIPELINE_STAGES),
 }
+# The latest decision per pair; a pair whose latest row is a 撤销 back to 待审 ($reopened) has none.
 _LATEST = """
-    SELECT challenge_id, listing_id, decision, reason, note, reviewer, decided_at, deal_amount_wan, deal_date
-    FROM reviews {where}
-    QUALIFY row_number() OVER (PARTITION BY challenge_id, listing_id ORDER BY review_id DESC) = 1
+    SELECT * FROM (
+        SELECT review_id, challenge_id, listing_id, decision, reason, note, reviewer, decided_at, deal_amount_wan,
+               deal_date
+        FROM reviews {where}
+        QUALIFY row_number() OVER (PARTITION BY challenge_id, listing_id ORDER BY review_id DESC) = 1
+    ) WHERE decision <> $reopened
 """
 # The latest 签约 per pair: a deal signed again (corrected) counts once, with its latest amount.
 _DEALS = """
@@ -152,10 +157,11 @@ def match_page(
     limit: int = 10,
     offset: int = 0,
     include_rejected: bool = False,
+    listing_id: str | None = None,
 ) -> tuple[list[Row], int]:
     """One page of a challenge's ranked matches with the listing, the latest decision, whether
     it is shared with the firm, and how many matches pass the filters. Rejected matches are left
-    out unless asked for (or filtered on)."""
+    out unless asked for (or filtered on). With `listing_id`: that one match only (one card)."""
     show_rejected = include_rejected or filters.decision == REJECT
     rows = _query(
         warehouse,
@@ -164,18 +170,25 @@ def match_page(
         SELECT m.rank, m.score, m.parts, m.matched_terms, l.listing_id, l.kind, l.title, l.abstract,
                l.applicants, l.inventors, l.field, l.maturity, l.cooperation, l.price_wan, l.price_text,
                l.contact, l.region, l.legal_status, l.published_on, l.url, l.source, l.sources,
-               l.publication_number, l.active, r.decision, r.reason, r.reviewer, r.decided_at,
+               l.publication_number, l.active, r.review_id, r.decision, r.reason, r.reviewer, r.decided_at,
                r.deal_amount_wan, r.deal_date, s.shared_at, count(*) OVER () AS total
         FROM matches m
         JOIN listings l ON l.listing_id = m.listing_id
         LEFT JOIN r ON r.listing_id = m.listing_id
         LEFT JOIN match_shares s ON s.challenge_id = m.challenge_id AND s.listing_id = m.listing_id
         WHERE m.challenge_id = $cid AND ($all OR r.decision IS DISTINCT FROM $rejected)
-          AND {_MATCH_WHERE}{_LISTING_WHERE}
+          AND ($lid IS NULL OR m.listing_id = $lid) AND {_MATCH_WHERE}{_LISTING_WHERE}
         ORDER BY m.score DESC, m.rank, m.listing_id
         LIMIT $limit OFFSET $offset
         """,
-        {**filters.params(), "cid": challenge_id, "all": show_rejected, "limit": limit, "offset": offset},
+        {
+            **filters.params(),
+            "cid": challenge_id,
+            "lid": listing_id,
+            "all": show_rejected,
+            "limit": limit,
+            "offset": offset,
+        },
     )
     total = int(rows[0]["total"]) if rows else 0
     for row in rows:
@@ -198,13 +211,23 @@ def notes_for(warehouse: Warehouse, challenge_id: str, listing_ids: Sequence[str
     return notes
 
 
+def pair_reviews(warehouse: Warehouse, challenge_id: str, listing_id: str, *, limit: int = 2) -> list[Row]:
+    """The latest `limit` rows of one pair's review log, newest first."""
+    return warehouse.query(
+        "SELECT review_id, decision, reason, deal_amount_wan, deal_date FROM reviews"
+        " WHERE challenge_id = $cid AND listing_id = $lid ORDER BY review_id DESC LIMIT $limit",
+        {"cid": challenge_id, "lid": listing_id, "limit": limit},
+    )
+
+
 def latest_decisions(warehouse: Warehouse, challenge_id: str, listing_ids: Sequence[str]) -> dict[str, Row]:
     """listing_id → its match row's latest decision (None when undecided), for the given pairs
     that are proposed matches of the challenge; pairs that are not are absent."""
-    rows = warehouse.query(
+    rows = _query(
+        warehouse,
         f"""
         WITH r AS ({_LATEST.format(where="WHERE challenge_id = $cid")})
-        SELECT m.listing_id, r.decision, r.reason, r.note, r.deal_amount_wan, r.deal_date
+        SELECT m.listing_id, r.review_id, r.decision, r.reason, r.note, r.deal_amount_wan, r.deal_date
         FROM matches m LEFT JOIN r ON r.listing_id = m.listing_id
         WHERE m.challenge_id = $cid AND list_contains($ids, m.listing_id)
         """,

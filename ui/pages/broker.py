@@ -27,7 +27,7 @@ from jiebang.errors import KNOWN_ERRORS
 from jiebang.exports import MIME_TYPES
 from jiebang.market import challenge_ref
 from ui import cards, links
-from ui.context import ANY_DATE, current_user, or_stop, plain, safe_url, warehouse
+from ui.context import ANY_DATE, cached, current_user, forget_reads, or_stop, plain, safe_url, warehouse
 from warehouse.domain import (
     BULK_DECISIONS,
     DECISION_LABELS,
@@ -38,6 +38,10 @@ from warehouse.domain import (
     SHORTLIST,
     SIGNED,
 )
+
+# How a rerun stays fast (issue 16): every card is its own fragment, so a click on a card reruns
+# that card only (it redraws itself from broker.match_card); reads are cached per data version
+# (ui.context.cached) and forgotten after every write of this page; 10 cards a page.
 
 ANY = "全部"
 LISTING_CHARS = 400
@@ -52,7 +56,7 @@ PICK = "broker_challenge_pick"
 user = current_user()
 wh = warehouse()
 st.title("匹配审核")
-options = or_stop(broker.filter_options, wh, user)
+options = or_stop(cached, broker.filter_options, user)
 
 
 def _flash(kind: str, text: str, scope: str = "page") -> None:
@@ -71,11 +75,14 @@ def _act(scope: str, done: str, action, *args, **kwargs) -> None:
     The call carries the ids the card rendered (in `args`) and the challenge the page showed when
     the broker clicked; the service refuses the call when they differ."""
     try:
-        action(wh, user, *args, on_screen=st.session_state.get(ON_SCREEN), **kwargs)
+        with wh.pinned() as one:  # the role check, the checks and the write on one open file
+            result = action(one, user, *args, on_screen=st.session_state.get(ON_SCREEN), **kwargs)
     except KNOWN_ERRORS as exc:
         _flash("error", plain(exc), scope)
-    else:
-        _flash("success", done, scope)
+        return None
+    forget_reads()
+    _flash("success", done, scope)
+    return result
 
 
 # --- filters (one form: Enter or the button applies them) -------------------------------------
@@ -124,7 +131,7 @@ if st.session_state.get("broker_filters", filters) != filters:  # new filters: s
     st.session_state.pop(ON_SCREEN, None)
 st.session_state["broker_filters"] = filters
 queue_page = int(st.session_state.get("queue_page", 1)) - 1
-queue = broker.review_queue_page(wh, user, filters, page=queue_page)
+queue = or_stop(cached, broker.review_queue_page, user, filters, page=queue_page)
 if not queue.total:
     st.info("没有符合条件的需求。请调整筛选，或先运行 `jiebang refresh` 爬取并匹配。")
     st.stop()
@@ -132,7 +139,7 @@ today = beijing_today()
 labels = {row["challenge_id"]: queue_label(row, today) for row in queue.rows}
 ids = list(labels)
 on_screen = st.session_state.get(ON_SCREEN)
-if on_screen and on_screen not in labels and (pinned := broker.challenge(wh, user, on_screen)) is not None:
+if on_screen and on_screen not in labels and (pinned := cached(broker.challenge, user, on_screen)) is not None:
     ids.insert(0, on_screen)  # keep the challenge being worked on while the queue page changes
     labels[on_screen] = f"{challenge_number(pinned)}  {pinned['title']}（不在本页）"
 if on_screen not in labels:
@@ -142,8 +149,9 @@ st.session_state[ON_SCREEN] = st.session_state[PICK] = on_screen  # the selector
 
 def _pick() -> None:
     st.session_state[ON_SCREEN] = st.session_state[PICK]
-    st.session_state["match_page"] = 1
     st.session_state.pop("broker_flash", None)
+    for key in [k for k in st.session_state if str(k).startswith("undo|")]:  # undo stays with its challenge
+        del st.session_state[key]
 
 
 pick, paging = st.columns([5, 1])
@@ -152,7 +160,7 @@ paging.number_input(
     f"需求页（共 {queue.pages} 页）", min_value=1, max_value=max(queue.pages, queue_page + 1), step=1, key="queue_page"
 )
 challenge_id = on_screen
-challenge = broker.challenge(wh, user, challenge_id)
+challenge = cached(broker.challenge, user, challenge_id)
 if challenge is None:
     st.warning("该需求不存在。")
     st.stop()
@@ -176,7 +184,7 @@ main, side = st.columns([3, 1])
 
 # --- beside the matches: applications and exports ---------------------------------------------
 with side:
-    applications = broker.applications(wh, user, challenge_id)
+    applications = cached(broker.applications, user, challenge_id)
     st.subheader(f"揭榜申请（{len(applications)}）")
     if not applications:
         st.caption("暂无申请。")
@@ -210,16 +218,21 @@ with side:
 # --- the match cards --------------------------------------------------------------------------
 with main:
     show_rejected = st.toggle("显示已排除", key="show_rejected")
-    match_page = int(st.session_state.get("match_page", 1)) - 1
-    page = broker.match_page(wh, user, challenge_id, filters, page=match_page, include_rejected=show_rejected)
+    page_key = f"match_page|{challenge_id}"  # each challenge keeps its own page of cards
+    match_page = int(st.session_state.get(page_key, 1)) - 1
+    page = or_stop(
+        cached, broker.match_page, user, challenge_id, filters, page=match_page, include_rejected=show_rejected
+    )
     keys = {m["listing_id"]: f"{challenge_id}|{m['listing_id']}" for m in page.rows}
+    # The rows this full run read, handed to the cards once; a card rerun alone reads its own row.
+    st.session_state["broker_rows"] = {keys[m["listing_id"]]: m for m in page.rows}
     _show_flash("page")
 
     def _bulk(challenge_id: str, keys: dict[str, str]) -> None:
         chosen_ids = [lid for lid, key in keys.items() if st.session_state.get(f"select|{key}")]
         decision = st.session_state["bulk_decision"]
         reason = broker.reject_reason(st.session_state.get("bulk_reason"), st.session_state.get("bulk_detail"))
-        _act(
+        review_ids = _act(
             "page",
             f"已对 {len(chosen_ids)} 条匹配执行：{DECISION_LABELS[decision]}",
             broker.decide_many,
@@ -229,9 +242,12 @@ with main:
             reason=reason if decision == REJECT else None,
             note=st.session_state.get("bulk_note"),
         )
-        if st.session_state.get("broker_flash", {}).get("kind") == "success":
+        if review_ids is not None:
             for key in keys.values():
                 st.session_state.pop(f"select|{key}", None)
+            if decision == REJECT:  # each rejected card folds into its line with 撤销
+                for lid, review_id in zip(chosen_ids, review_ids, strict=True):
+                    st.session_state[f"undo|{keys[lid]}"] = review_id
 
     def _select_all(value: bool) -> None:
         for key in keys.values():
@@ -255,83 +271,117 @@ with main:
     else:
         st.info("暂无匹配结果。")
 
-    def _follow_up(challenge_id: str, lid: str, key: str, note_only: bool = False) -> None:
-        decision = st.session_state[f"decision|{key}"]
-        signed = decision == SIGNED
-        note = st.session_state.get(f"note|{key}")
-        if note_only:
-            _act(key, "备注已保存", broker.add_note, challenge_id, lid, note)
-        else:
-            _act(
-                key,
-                f"已记录：{DECISION_LABELS[decision]}",
-                broker.decide,
-                challenge_id,
-                lid,
-                decision,
-                note=note,
-                deal_amount_wan=st.session_state.get(f"amount|{key}") if signed else None,
-                deal_date=st.session_state.get(f"deal_date|{key}") if signed else None,
-            )
-        if st.session_state["broker_flash"]["kind"] == "success":
-            st.session_state[f"note|{key}"] = ""
 
-    shareable = bool(challenge.get("firm"))
-    for m in page.rows:
-        lid, key = m["listing_id"], keys[m["listing_id"]]
-        with st.container(border=True, key=f"match-{m['rank']}"):  # stable hook for browser tests
-            tick, body, score = st.columns([0.3, 4, 1.2])
-            tick.checkbox("选择", key=f"select|{key}", label_visibility="collapsed")
-            with body:
-                title_html, abstract_html = cards.listing_html(m, LISTING_CHARS)
-                st.markdown(title_html, unsafe_allow_html=True)
-                who = "、".join(m["applicants"] or []) or "—"
-                details = [
-                    KIND_LABELS.get(m["kind"], m["kind"]),
-                    listing_number(m),
-                    who,
-                    m["field"] or "未分类",
-                    m["maturity"] and f"成熟度 {m['maturity']}",
-                    m["cooperation"],
-                    m["price_text"],
-                    m["region"],
-                    legal_status(m["legal_status"]),
-                    m["contact"] and f"联系：{m['contact']}",
-                    "来源：" + sources_text(m["sources"] or [m["source"]]),
-                ]
-                st.caption(" · ".join(plain(d) for d in details if d))
-                st.markdown(abstract_html, unsafe_allow_html=True)
-                if url := safe_url(m["url"]):
-                    st.markdown(f"[查看来源 ↗]({url})")
-                for line in cards.explanation_lines(m, challenge):
-                    st.caption(line)
-                links.page_link("成果详情", links.LISTING_PAGE, id=lid)
-                with st.expander("需求原文对照（命中词高亮）"):
+def _decide(key: str, challenge_id: str, lid: str, decision: str, **kwargs) -> None:
+    """入围 / 排除 from a card; a reject leaves an undo (撤销) on the card, naming the listing."""
+    review_id = _act(key, f"已记录：{DECISION_LABELS[decision]}", broker.decide, challenge_id, lid, decision, **kwargs)
+    if review_id is not None and decision == REJECT:
+        st.session_state[f"undo|{key}"] = review_id
+
+
+def _undo(key: str, challenge_id: str, lid: str, title: str) -> None:
+    review_id = st.session_state.pop(f"undo|{key}", None)
+    if review_id is not None:
+        _act(key, f"已撤销排除：{plain(title)}", broker.undo, challenge_id, lid, review_id)
+
+
+def _follow_up(challenge_id: str, lid: str, key: str, note_only: bool = False) -> None:
+    decision = st.session_state[f"decision|{key}"]
+    signed = decision == SIGNED
+    note = st.session_state.get(f"note|{key}")
+    scope = f"form|{key}"  # shown inside the form: an error keeps the form open with what was typed
+    if note_only:
+        _act(scope, "备注已保存", broker.add_note, challenge_id, lid, note)
+    else:
+        _act(
+            scope,
+            f"已记录：{DECISION_LABELS[decision]}",
+            broker.decide,
+            challenge_id,
+            lid,
+            decision,
+            note=note,
+            deal_amount_wan=st.session_state.get(f"amount|{key}") if signed else None,
+            deal_date=st.session_state.get(f"deal_date|{key}") if signed else None,
+        )
+    if st.session_state["broker_flash"]["kind"] == "success":
+        st.session_state[f"note|{key}"] = ""
+
+
+@st.fragment
+def _card(challenge_id: str, lid: str, key: str, shareable: bool) -> None:
+    """One match card. A click on it reruns this function only: it takes the row the full run
+    read, or (on its own rerun) reads its row again, so what it shows is the state after the click."""
+    m = st.session_state.get("broker_rows", {}).pop(key, None) or cached(broker.match_card, user, challenge_id, lid)
+    if m is None:
+        return
+    if st.session_state.get(f"undo|{key}") != m["review_id"]:
+        st.session_state.pop(f"undo|{key}", None)  # decided again since (here or elsewhere): nothing to undo
+    if m["decision"] == REJECT and not st.session_state.get("show_rejected"):
+        # Rejected in this session: the card folds into one line naming the listing, with 撤销 (undo).
+        with st.container(border=True, key=f"match-{m['rank']}"):
+            line, undo = st.columns([6, 1])
+            line.success(f"已排除：{plain(m['title'])}（{plain(m['reason'])}）")
+            if f"undo|{key}" in st.session_state:
+                undo.button("撤销", key=f"undo_button|{key}", on_click=_undo, args=(key, challenge_id, lid, m["title"]))
+        return
+    with st.container(border=True, key=f"match-{m['rank']}"):  # stable hook for browser tests
+        tick, body, score = st.columns([0.3, 4, 1.2])
+        tick.checkbox("选择", key=f"select|{key}", label_visibility="collapsed")
+        with body:
+            title_html, abstract_html = cards.listing_html(m, LISTING_CHARS)
+            st.markdown(title_html, unsafe_allow_html=True)
+            who = "、".join(m["applicants"] or []) or "—"
+            details = [
+                KIND_LABELS.get(m["kind"], m["kind"]),
+                listing_number(m),
+                who,
+                m["field"] or "未分类",
+                m["maturity"] and f"成熟度 {m['maturity']}",
+                m["cooperation"],
+                m["price_text"],
+                m["region"],
+                legal_status(m["legal_status"]),
+                m["contact"] and f"联系：{m['contact']}",
+                "来源：" + sources_text(m["sources"] or [m["source"]]),
+            ]
+            st.caption(" · ".join(plain(d) for d in details if d))
+            st.markdown(abstract_html, unsafe_allow_html=True)
+            if url := safe_url(m["url"]):
+                st.markdown(f"[查看来源 ↗]({url})")
+            for line in cards.explanation_lines(m, challenge):
+                st.caption(line)
+            links.page_link("成果详情", links.LISTING_PAGE, id=lid)
+            # Drawn only while open (a closed expander would still carry the whole challenge text).
+            original = st.expander("需求原文对照（命中词高亮）", key=f"original|{key}", on_change="rerun")
+            if original.open:
+                with original:
                     for part_html in cards.need_html(challenge, m):
                         st.markdown(part_html, unsafe_allow_html=True)
-                for n in m["notes"]:
-                    st.caption(f"备注（{n['reviewer']}，{beijing_time(n['decided_at'])}）：{plain(n['note'])}")
-            with score:
-                st.metric("匹配分", f"{m['score']:.0f}", help=cards.score_help())
-                for line in cards.score_lines(m["score"], m["parts"]):
-                    st.caption(line)
-                if m["decision"]:
-                    state = DECISION_LABELS.get(m["decision"], m["decision"])
-                    if m["decision"] == SIGNED and m["deal_amount_wan"] is not None:
-                        state += f" {m['deal_amount_wan']:g} 万元（{m['deal_date']}）"
-                    elif m["decision"] == REJECT and m["reason"]:
-                        state += f"：{m['reason']}"
-                    st.caption("状态：" + plain(state))
-                if m["shared_at"]:
-                    st.caption("已分享给企业")
-            _show_flash(key)
-            act = st.columns([1, 2, 2, 1, 1.2])
+            for n in m["notes"]:
+                st.caption(f"备注（{n['reviewer']}，{beijing_time(n['decided_at'])}）：{plain(n['note'])}")
+        with score:
+            st.metric("匹配分", f"{m['score']:.0f}", help=cards.score_help())
+            for line in cards.score_lines(m["score"], m["parts"]):
+                st.caption(line)
+            if m["decision"]:
+                state = DECISION_LABELS.get(m["decision"], m["decision"])
+                if m["decision"] == SIGNED and m["deal_amount_wan"] is not None:
+                    state += f" {m['deal_amount_wan']:g} 万元（{m['deal_date']}）"
+                elif m["decision"] == REJECT and m["reason"]:
+                    state += f"：{m['reason']}"
+                st.caption("状态：" + plain(state))
+            if m["shared_at"]:
+                st.caption("已分享给企业")
+        _show_flash(key)
+        act = st.columns([1, 2, 2, 1, 1.2])
+        if m["decision"] != SIGNED:  # a deal is signed: 入围 / 排除 no longer apply
             act[0].button(
                 DECISION_LABELS[SHORTLIST],
                 key=f"shortlist|{key}",
                 type="primary",
-                on_click=_act,
-                args=(key, f"已记录：{DECISION_LABELS[SHORTLIST]}", broker.decide, challenge_id, lid, SHORTLIST),
+                on_click=_decide,
+                args=(key, challenge_id, lid, SHORTLIST),
             )
             act[1].selectbox(
                 "排除原因",
@@ -341,12 +391,13 @@ with main:
                 placeholder="排除原因…",
                 label_visibility="collapsed",
             )
-            act[2].text_input(
-                "排除说明",
-                key=f"reason_detail|{key}",
-                placeholder="补充说明（“其他”必填）",
-                label_visibility="collapsed",
-            )
+            if st.session_state.get(f"reason|{key}"):  # asked for once a reason is chosen: one widget less a card
+                act[2].text_input(
+                    "排除说明",
+                    key=f"reason_detail|{key}",
+                    placeholder="补充说明（“其他”必填）",
+                    label_visibility="collapsed",
+                )
             reason = broker.reject_reason(
                 st.session_state.get(f"reason|{key}"), st.session_state.get(f"reason_detail|{key}")
             )
@@ -354,39 +405,54 @@ with main:
                 DECISION_LABELS[REJECT],
                 key=f"reject|{key}",
                 disabled=reason is None,
-                on_click=_act,
-                args=(key, f"已记录：{DECISION_LABELS[REJECT]}", broker.decide, challenge_id, lid, REJECT),
+                on_click=_decide,
+                args=(key, challenge_id, lid, REJECT),
                 kwargs={"reason": reason},
             )
-            if shareable:
-                act[4].button(
-                    "分享给企业",
-                    key=f"share|{key}",
-                    disabled=bool(m["shared_at"]),
-                    on_click=_act,
-                    args=(key, "已分享给企业", broker.share_match, challenge_id, lid),
-                )
+        if shareable:
+            act[4].button(
+                "分享给企业",
+                key=f"share|{key}",
+                disabled=bool(m["shared_at"]) or m["decision"] == REJECT,
+                on_click=_act,
+                args=(key, "已分享给企业", broker.share_match, challenge_id, lid),
+            )
 
-            follow_ups = " / ".join(DECISION_LABELS[d] for d in FOLLOW_UPS)
-            with st.expander(f"跟进与备注（{follow_ups}）"), st.form(f"decide|{key}", border=False):
-                cols = st.columns([2, 1, 1])
-                cols[0].radio(
-                    "进展", FOLLOW_UPS, key=f"decision|{key}", horizontal=True, format_func=DECISION_LABELS.get
-                )
-                cols[1].number_input("签约金额（万元）", min_value=0.0, value=None, step=1.0, key=f"amount|{key}")
-                cols[2].date_input("签约日期", value=None, key=f"deal_date|{key}", format="YYYY/MM/DD", **ANY_DATE)
-                st.text_input("备注", key=f"note|{key}", placeholder="回车提交")
-                send, note_only, _ = st.columns([1, 1, 3])
-                send.form_submit_button(
-                    "提交", key=f"submit|{key}", type="primary", on_click=_follow_up, args=(challenge_id, lid, key)
-                )
-                note_only.form_submit_button(
-                    "仅保存备注",
-                    key=f"note_only|{key}",
-                    on_click=_follow_up,
-                    args=(challenge_id, lid, key),
-                    kwargs={"note_only": True},
-                )
+        follow_ups = " / ".join(DECISION_LABELS[d] for d in FOLLOW_UPS)
+        # The form's six widgets are drawn only while it is open: most of a card's weight in the browser.
+        form = st.expander(f"跟进与备注（{follow_ups}）", key=f"follow_up|{key}", on_change="rerun")
+        if not form.open:
+            return
+        with form, st.form(f"decide|{key}", border=False):
+            st.radio("进展", FOLLOW_UPS, key=f"decision|{key}", horizontal=True, format_func=DECISION_LABELS.get)
+            amount, when = st.columns(2)  # wide enough for a whole YYYY/MM/DD
+            amount.number_input("签约金额（万元）", min_value=0.0, value=None, step=1.0, key=f"amount|{key}")
+            when.date_input("签约日期", value=None, key=f"deal_date|{key}", format="YYYY/MM/DD", **ANY_DATE)
+            st.text_input("备注", key=f"note|{key}", placeholder="回车提交")
+            _show_flash(f"form|{key}")
+            send, note_only, _ = st.columns([1, 1, 3])
+            send.form_submit_button(
+                "提交", key=f"submit|{key}", type="primary", on_click=_follow_up, args=(challenge_id, lid, key)
+            )
+            note_only.form_submit_button(
+                "仅保存备注",
+                key=f"note_only|{key}",
+                on_click=_follow_up,
+                args=(challenge_id, lid, key),
+                kwargs={"note_only": True},
+            )
+
+
+with main:
+    shareable = bool(challenge.get("firm"))
+    # Cards rejected in this session (not on the page any more) first, each as its line with 撤销.
+    prefix = f"undo|{challenge_id}|"
+    for undo_key in [k for k in st.session_state if str(k).startswith(prefix)]:
+        lid = undo_key.removeprefix(prefix)
+        if lid not in keys:
+            _card(challenge_id, lid, f"{challenge_id}|{lid}", shareable)
+    for m in page.rows:
+        _card(challenge_id, m["listing_id"], keys[m["listing_id"]], shareable)
 
     if page.total > page.page_size:
         st.number_input(
@@ -394,5 +460,5 @@ with main:
             min_value=1,
             max_value=max(page.pages, match_page + 1),
             step=1,
-            key="match_page",
+            key=page_key,
         )
