@@ -39,7 +39,8 @@ def test_the_card_shows_the_original_text_key_concepts_and_what_the_score_means(
     [match] = match_challenges(index, [Challenge.from_record(NEED)], top_k=1)
     store.replace_matches(wh, "cards", [NEED["challenge_id"]], [match.as_record()])
 
-    at = _open("broker.py", wh, BROKER, broker_challenge=NEED["challenge_id"])
+    opened = {f"original|{NEED['challenge_id']}|{LISTING['listing_id']}": True}  # the need's text, drawn while open
+    at = _open("broker.py", wh, BROKER, broker_challenge=NEED["challenge_id"], **opened)
     assert not at.exception
     html = [m.value for m in at.markdown if m.proto.allow_html]
     shown = [re.sub(r"</?mark>|<[^>]+>", "", h) for h in html]
