@@ -230,20 +230,32 @@ def _apply_decision(warehouse: Warehouse, actor: str) -> dict[str, str]:
 # --- what matching and the workspace use ----------------------------------------------------------
 
 
-def one_per_cluster(records: Sequence[dict[str, Any]], cluster_of: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Stored matches with at most one listing per cluster for each challenge: the best-ranked
-    member stays, ranks closed up; scores untouched.
+def one_per_cluster(
+    records: Sequence[dict[str, Any]],
+    cluster_of: Mapping[str, str],
+    decided: Iterable[tuple[str, str]] = (),
+) -> list[dict[str, Any]]:
+    """Stored matches with at most one listing per cluster for each challenge: the member a
+    broker has decided on for that challenge if any (the card and its decision stay one), else
+    the best-ranked; ranks closed up, scores untouched.
 
     >>> rows = [{"challenge_id": "c", "listing_id": x, "rank": i + 1} for i, x in enumerate("abc")]
     >>> [(r["listing_id"], r["rank"]) for r in one_per_cluster(rows, {"a": "a", "b": "a"})]
     [('a', 1), ('c', 2)]
+    >>> [(r["listing_id"], r["rank"]) for r in one_per_cluster(rows, {"a": "a", "b": "a"}, [("c", "b")])]
+    [('b', 1), ('c', 2)]
     """
+
+    def cluster(listing: str) -> str:
+        return cluster_of.get(listing, listing)
+
+    owner = {(challenge, cluster(listing)): listing for challenge, listing in decided}
     seen: set[tuple[str, str]] = set()
     out = []
     ranks: dict[str, int] = {}
     for record in sorted(records, key=lambda r: (r["challenge_id"], r["rank"])):
-        key = (record["challenge_id"], cluster_of.get(record["listing_id"], record["listing_id"]))
-        if key in seen:
+        key = (record["challenge_id"], cluster(record["listing_id"]))
+        if key in seen or owner.get(key, record["listing_id"]) != record["listing_id"]:
             continue
         seen.add(key)
         ranks[record["challenge_id"]] = ranks.get(record["challenge_id"], 0) + 1
@@ -264,11 +276,25 @@ def cluster_exclusions(warehouse: Warehouse, pairs: Iterable[tuple[str, str]]) -
     }
 
 
-def sources_line(warehouse: Warehouse, listing_id: str) -> str:
-    """The line under a card naming every source of its technology ('' when it has one)."""
+def other_sources(warehouse: Warehouse, listing_id: str) -> list[dict[str, Any]]:
+    """The other listings of a card's technology (listing_id, source, url, title), oldest first:
+    what the card lists under it. Empty when the technology has one listing."""
     members = entity_store.cluster_members(warehouse, [listing_id]).get(listing_id, [])
-    if len(members) < 2:
-        return ""
-    return "同一技术的其他来源 (also listed by): " + "；".join(
-        f"[{m['source']}]({m['url']})" for m in members if m["listing_id"] != listing_id
-    )
+    return [m for m in members if m["listing_id"] != listing_id]
+
+
+def with_sources(warehouse: Warehouse, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Export rows with `other_sources`: the links of the other listings of each row's cluster
+    (source: url, one per line; '' when the technology has one listing)."""
+    members = entity_store.cluster_members(warehouse, {r["listing_id"] for r in rows})
+    return [
+        {
+            **r,
+            "other_sources": "\n".join(
+                f"{m['source']}: {m['url']}"
+                for m in members.get(r["listing_id"], [])
+                if m["listing_id"] != r["listing_id"]
+            ),
+        }
+        for r in rows
+    ]

@@ -277,7 +277,9 @@ def store_matches(warehouse: Warehouse, run_id: str, plan: MatchPlan, matches: S
     challenge_ids = [c.challenge_id for c in plan.challenges]
     records = [m.as_record() for m in matches]
     # One card per technology: copies of one listing from other sources are left out.
-    records = dedup.one_per_cluster(records, entity_store.cluster_ids(warehouse, {r["listing_id"] for r in records}))
+    decided = entity_store.decided_pairs(warehouse, challenge_ids)
+    listings = {r["listing_id"] for r in records} | {listing for _, listing in decided}
+    records = dedup.one_per_cluster(records, entity_store.cluster_ids(warehouse, listings), decided)
     stored = store.replace_matches(warehouse, run_id, challenge_ids, records)
     new = queries.new_match_count(warehouse, run_id)
     stats = {

@@ -292,10 +292,55 @@ def test_stored_matches_show_one_card_per_cluster_and_a_rejection_covers_every_c
     assert len(set(clusters.values())) == len(stored)  # never the same technology twice
     assert clusters[stored[0]["listing_id"]] == _cards(warehouse)["zj:/a1"]  # the battery separator, once
     shown = stored[0]["listing_id"]
-    assert "uni" in dedup.sources_line(warehouse, shown) or "zj" in dedup.sources_line(warehouse, shown)
+    others = dedup.other_sources(warehouse, shown)
+    assert [m["listing_id"] for m in others] == [x for x in ("uni:/c1", "zj:/a1") if x != shown]
+    assert others[0]["url"].startswith("http://127.0.0.1:8765/")
 
     broker.decide(warehouse, BROKER, "mkt:/q1", shown, "reject", reason="技术不对口")
     matching_run.match_one_challenge(warehouse, "mkt:/q1", today=date(2026, 1, 1), top_k=10, index_dir=index_dir)
     again = warehouse.query("SELECT listing_id FROM matches WHERE challenge_id = 'mkt:/q1'")
     proposed = {r["listing_id"] for r in again} - {shown}
     assert not proposed & {"zj:/a1", "uni:/c1"}  # the other source's copy does not come back
+
+
+@pytest.mark.integration
+def test_a_shortlisted_card_stays_the_clusters_one_card_and_exports_list_every_source(warehouse: Warehouse):
+    from datetime import date
+
+    from jiebang import broker, matching_run
+
+    store.upsert_listings(warehouse, _market())
+    dedup.run(warehouse)
+    store.upsert_challenges(
+        warehouse,
+        [
+            {
+                "challenge_id": "mkt:/q1",
+                "title": "锂电池隔膜耐高温",
+                "description": "需要耐高温的锂离子电池复合隔膜",
+                "url": "http://127.0.0.1:8765/mkt/q1",
+                "source": "mkt",
+            }
+        ],
+    )
+    index_dir = warehouse.path.parent / "index"
+    match = dict(today=date(2026, 1, 1), top_k=10, index_dir=index_dir)
+    matching_run.match_one_challenge(warehouse, "mkt:/q1", **match)
+    shown = warehouse.query("SELECT listing_id FROM matches WHERE challenge_id = 'mkt:/q1' AND rank = 1")[0][
+        "listing_id"
+    ]
+    broker.decide(warehouse, BROKER, "mkt:/q1", shown, "shortlist")
+    # The shortlisted copy is cut to a bare line, so the other copy now ranks first; a broker's
+    # merge keeps the two one technology whatever the model makes of the bare copy.
+    other = ({"zj:/a1", "uni:/c1"} - {shown}).pop()
+    title = warehouse.query("SELECT title FROM listings WHERE listing_id = ?", [shown])[0]["title"]
+    store.upsert_listings(warehouse, [_listing(shown, shown.split(":")[0], title, "见附件。")])
+    dedup.merge(warehouse, BROKER, shown, other)
+    dedup.run(warehouse)
+    assert _cards(warehouse)[other] == _cards(warehouse)[shown]
+    matching_run.match_one_challenge(warehouse, "mkt:/q1", **match)
+    stored = {r["listing_id"] for r in warehouse.query("SELECT listing_id FROM matches WHERE challenge_id = 'mkt:/q1'")}
+    assert shown in stored and other not in stored  # the decided card, once
+
+    exported = broker.export_pipeline(warehouse, BROKER, "csv").decode("utf-8-sig")
+    assert "同一技术的其他来源" in exported and f"/{other}" in exported

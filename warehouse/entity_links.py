@@ -44,7 +44,7 @@ _OVERLAP = "len(list_intersect(text_l, text_r)) / least(len(text_l), len(text_r)
 # Pairs to score: copies of one listing share the start of their title, or an owner, or a key.
 _BLOCKS = ("title_prefix", "owner", "patent_key")
 
-logging.getLogger("splink").setLevel(logging.WARNING)
+logging.getLogger("splink").setLevel(logging.ERROR)  # its notes on untrained levels are expected
 
 
 def _settings() -> SettingsCreator:

@@ -168,3 +168,14 @@ def cluster_ids(warehouse: Warehouse, listing_ids: Collection[str]) -> dict[str,
     """listing id → cluster id (itself when alone) for the given listings."""
     found = clusters(warehouse) if listing_ids else {}
     return {i: found.get(i, i) for i in listing_ids}
+
+
+def decided_pairs(warehouse: Warehouse, challenge_ids: Collection[str]) -> set[tuple[str, str]]:
+    """(challenge, listing) pairs a broker has decided on, for these challenges."""
+    if not challenge_ids:
+        return set()
+    rows = warehouse.query(
+        "SELECT DISTINCT challenge_id, listing_id FROM reviews WHERE list_contains($ids, challenge_id)",
+        {"ids": list(challenge_ids)},
+    )
+    return {(r["challenge_id"], r["listing_id"]) for r in rows}

@@ -16,6 +16,7 @@ from jiebang.errors import KNOWN_ERRORS
 from jiebang.exports import MIME_TYPES
 from jiebang.highlight import split_highlight, to_html
 from matching.ranker import score_band
+from ui.cluster_sources import cluster_sources
 from ui.context import ANY_DATE, current_user, or_stop, plain, safe_url, warehouse
 from warehouse.domain import (
     BULK_DECISIONS,
@@ -312,6 +313,7 @@ with main:
                 st.markdown(to_html(abstract_html), unsafe_allow_html=True)
                 if url := safe_url(m["url"]):
                     st.markdown(f"[查看来源 ↗]({url})")
+                cluster_sources(warehouse(), lid)  # one card per technology: its other sources
                 concepts = [t["term"] for t in terms if t.get("key_concept")]
                 others = [t["term"] for t in terms if not t.get("key_concept")]
                 if concepts:
