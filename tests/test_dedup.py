@@ -344,3 +344,21 @@ def test_a_shortlisted_card_stays_the_clusters_one_card_and_exports_list_every_s
 
     exported = broker.export_pipeline(warehouse, BROKER, "csv").decode("utf-8-sig")
     assert "同一技术的其他来源" in exported and f"/{other}" in exported
+
+
+@pytest.mark.integration
+def test_dedup_command_links_on_demand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from typer.testing import CliRunner
+
+    from jiebang.cli import app
+    from jiebang.pipeline import open_warehouse
+
+    path = tmp_path / "w.duckdb"
+    monkeypatch.setenv("JIEBANG_WAREHOUSE_PATH", str(path))
+    store.upsert_listings(open_warehouse(path, 30), _market())
+    result = CliRunner().invoke(app, ["dedup"])
+    assert result.exit_code == 0, result.output
+    stats = json.loads(result.output.strip().splitlines()[-1])
+    assert (stats["listings"], stats["merges"], stats["trained"]) == (15, len(TECHS), True)
+    again = CliRunner().invoke(app, ["dedup"])
+    assert json.loads(again.output.strip().splitlines()[-1])["relinked"] == 0
