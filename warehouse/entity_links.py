@@ -29,7 +29,7 @@ _FEATURES = pa.schema(
         ("title_core", pa.string()),
         ("title_prefix", pa.string()),
         ("title_marks", pa.string()),
-        ("text", pa.list_(pa.string())),
+        ("text", pa.list_(pa.uint32())),
         ("text_head", pa.string()),
         ("owner", pa.string()),
         ("field", pa.string()),
