@@ -362,3 +362,43 @@ def test_dedup_command_links_on_demand(tmp_path: Path, monkeypatch: pytest.Monke
     assert (stats["listings"], stats["merges"], stats["trained"]) == (15, len(TECHS), True)
     again = CliRunner().invoke(app, ["dedup"])
     assert json.loads(again.output.strip().splitlines()[-1])["relinked"] == 0
+
+
+@pytest.mark.integration
+def test_the_broker_page_lists_a_cards_other_sources(warehouse: Warehouse):
+    from datetime import date
+
+    from streamlit.testing.v1 import AppTest
+
+    from jiebang import matching_run
+    from jiebang.settings import Settings
+    from tests.conftest import ROOT
+
+    store.upsert_listings(warehouse, _market())
+    dedup.run(warehouse)
+    store.upsert_challenges(
+        warehouse,
+        [
+            {
+                "challenge_id": "mkt:/q1",
+                "title": "锂电池隔膜耐高温",
+                "description": "需要耐高温的锂离子电池复合隔膜",
+                "url": "http://127.0.0.1:8765/mkt/q1",
+                "source": "mkt",
+            }
+        ],
+    )
+    matching_run.match_one_challenge(
+        warehouse, "mkt:/q1", today=date(2026, 1, 1), top_k=10, index_dir=warehouse.path.parent / "index"
+    )
+    shown = warehouse.query("SELECT listing_id FROM matches WHERE challenge_id = 'mkt:/q1' AND rank = 1")[0][
+        "listing_id"
+    ]
+    other = ({"zj:/a1", "uni:/c1"} - {shown}).pop()
+    at = AppTest.from_file(str(ROOT / "ui" / "pages" / "broker.py"), default_timeout=60)
+    at.session_state["settings"] = Settings(warehouse_path=warehouse.path)
+    at.session_state["user"] = BROKER
+    at.run()
+    assert not at.exception
+    lines = [c.value for c in at.caption if "同一技术的其他来源" in c.value]
+    assert any(f"/{other}" in line for line in lines)  # under the separator card: its other copy
