@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from jiebang.accounts import User, ensure_permission
@@ -37,20 +36,21 @@ def run(warehouse: Warehouse, *, full: bool = False, threshold: float = MATCH_TH
     started = now_utc()
     clock = _Clock()
     current = None if full else entity_store.state(warehouse)
-    rows, changed = entity_store.listings_for_linking(warehouse, current["watermark"] if current else None)
-    features = [entity_features(r) for r in rows]
+    rows = entity_store.listings_for_linking(warehouse, current["watermark"] if current else None)
+    changed_features = [entity_features(r) for r in rows]
+    listings = entity_store.save_features(warehouse, changed_features, replace_all=current is None)
+    if current is None:  # a full pass: every listing, every block
+        features, relinked = changed_features, None
+    else:  # the changed listings and whatever shares a block with them, nothing else
+        relinked = {f["unique_id"] for f in changed_features}
+        features = entity_store.features_in_blocks(warehouse, changed_features) if relinked else []
     clock.lap("read")
     if current is not None:
         model = current["model"]
     else:
         model = entity_links.train(features) if len(features) >= MIN_TRAINING_LISTINGS else shipped_model()
     clock.lap("train")
-    relinked: set[str] | None = None if current is None else changed
-    model_links = (
-        entity_links.predict(features, model, threshold, changed=relinked)
-        if len(features) > 1 and (relinked is None or relinked)
-        else []
-    )
+    model_links = entity_links.predict(features, model, threshold, changed=relinked) if len(features) > 1 else []
     clock.lap("predict")
     certain = certain_links(features, relinked)
     new_links = [(a, b, p, "model") for a, b, p in model_links if (a, b) not in certain] + [
@@ -61,11 +61,8 @@ def run(warehouse: Warehouse, *, full: bool = False, threshold: float = MATCH_TH
         for r in entity_store.links(warehouse)
         if relinked is not None and r["left_id"] not in relinked and r["right_id"] not in relinked
     ]
-    first_seen = {r["listing_id"]: (r["first_seen"], r["listing_id"]) for r in rows}
-    all_links = [(a, b, p) for a, b, p in kept if a in first_seen and b in first_seen] + [
-        (a, b, p) for a, b, p, _ in new_links
-    ]
-    cluster_of, audit = _recluster(warehouse, first_seen, all_links)
+    all_links = [(a, b, p) for a, b, p in kept] + [(a, b, p) for a, b, p, _ in new_links]
+    cluster_of, audit = _recluster(warehouse, all_links)
     clock.lap("cluster")
     run_id = f"dedup-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     entity_store.save_run(
@@ -82,8 +79,8 @@ def run(warehouse: Warehouse, *, full: bool = False, threshold: float = MATCH_TH
     clock.lap("save")
     return {
         "run_id": run_id,
-        "listings": len(rows),
-        "relinked": len(rows) if relinked is None else len(relinked),
+        "listings": listings,
+        "relinked": len(rows),
         "links": len(all_links),
         "clusters": len(set(cluster_of.values())),
         "clustered_listings": len(cluster_of),
@@ -178,10 +175,14 @@ def clusters_of(
 
 
 def _recluster(
-    warehouse: Warehouse, first_seen: Mapping[str, Any], links: Sequence[tuple[str, str, float]]
+    warehouse: Warehouse, links: Sequence[tuple[str, str, float]]
 ) -> tuple[dict[str, str], list[dict[str, Any]]]:
-    """The clusters from these links and the broker's decisions, and the audit of what changed."""
+    """The clusters from these links (between active listings) and the broker's decisions, and
+    the audit of what changed."""
     decided = entity_store.decisions(warehouse)
+    ids = {i for a, b, _ in links for i in (a, b)} | {i for d in decided for i in (d["left_id"], d["right_id"])}
+    first_seen = entity_store.first_seen(warehouse, ids)
+    links = [link for link in links if link[0] in first_seen and link[1] in first_seen]
     merges = [(d["left_id"], d["right_id"]) for d in decided if d["decision"] == "merge"]
     splits = [(d["left_id"], d["right_id"]) for d in decided if d["decision"] == "split"]
     cluster_of = clusters_of(first_seen, links, merges, splits)
@@ -237,11 +238,8 @@ def split(warehouse: Warehouse, user: User | None, listing_id: str) -> dict[str,
 
 
 def _apply_decision(warehouse: Warehouse, actor: str) -> dict[str, str]:
-    rows, _ = entity_store.listings_for_linking(warehouse, datetime.max)
-    first_seen = {r["listing_id"]: (r["first_seen"], r["listing_id"]) for r in rows}
     links = [(r["left_id"], r["right_id"], r["probability"]) for r in entity_store.links(warehouse)]
-    links = [link for link in links if link[0] in first_seen and link[1] in first_seen]
-    cluster_of, audit = _recluster(warehouse, first_seen, links)
+    cluster_of, audit = _recluster(warehouse, links)
     entity_store.save_run(
         warehouse, new_links=[], relinked=set(), cluster_of=cluster_of, audit=audit, run_id=None, actor=actor
     )

@@ -18,17 +18,83 @@ _LINKS = pa.schema(
 )
 _CLUSTERS = pa.schema([("listing_id", pa.string()), ("cluster_id", pa.string())])
 _IDS = pa.schema([("listing_id", pa.string())])
+_FEATURE_COLUMNS = (
+    "title_core",
+    "title_prefix",
+    "title_marks",
+    "text",
+    "text_head",
+    "owner",
+    "field",
+    "field_group",
+    "published",
+    "price",
+    "patent_key",
+)
+_FEATURES = pa.schema(
+    [("listing_id", pa.string())]
+    + [
+        (c, pa.list_(pa.uint32()) if c == "text" else pa.float64() if c == "price" else pa.string())
+        for c in _FEATURE_COLUMNS
+    ]
+)
 
 
-def listings_for_linking(warehouse: Warehouse, changed_after: datetime | None = None) -> tuple[list[Row], set[str]]:
-    """Every active listing (the columns the features need), and the ids of those changed after
-    `changed_after` (all of them when None)."""
-    rows = warehouse.query(
+def listings_for_linking(warehouse: Warehouse, changed_after: datetime | None = None) -> list[Row]:
+    """The active listings changed after `changed_after` (all when None), with the columns the
+    features need, and any active listing that has no features yet."""
+    return warehouse.query(
         "SELECT listing_id, title, abstract, claims, applicants, publication_number, field, price_wan,"
-        " published_on, first_seen, last_changed FROM listings WHERE active ORDER BY listing_id"
+        " published_on, first_seen FROM listings WHERE active AND ($after IS NULL OR last_changed > $after"
+        " OR listing_id NOT IN (SELECT listing_id FROM entity_features)) ORDER BY listing_id",
+        {"after": changed_after},
     )
-    changed = {r["listing_id"] for r in rows if changed_after is None or r["last_changed"] > changed_after}
-    return rows, changed
+
+
+def save_features(warehouse: Warehouse, features: Sequence[Mapping[str, Any]], *, replace_all: bool) -> int:
+    """Store listings' features (all of them when `replace_all`); features of listings no longer
+    active are dropped. Returns how many active listings have features."""
+    rows = [{"listing_id": f["unique_id"], **{c: f[c] for c in _FEATURE_COLUMNS}} for f in features]
+    with warehouse.transaction() as con:
+        con.register("new_features", pa.Table.from_pylist(rows, schema=_FEATURES))
+        if replace_all:
+            con.execute("DELETE FROM entity_features")
+        else:
+            con.execute("DELETE FROM entity_features WHERE listing_id IN (SELECT listing_id FROM new_features)")
+        con.execute("INSERT INTO entity_features SELECT * FROM new_features")
+        con.execute(
+            "DELETE FROM entity_features WHERE listing_id NOT IN (SELECT listing_id FROM listings WHERE active)"
+        )
+        return int(fetch_rows(con, "SELECT count(*) AS n FROM entity_features")[0]["n"])
+
+
+def features_in_blocks(warehouse: Warehouse, features: Sequence[Mapping[str, Any]]) -> list[Row]:
+    """Stored features of every listing that shares a blocking key (title prefix, owner, patent
+    key) with one of `features`: all a changed listing can be linked to."""
+
+    def keys(column: str) -> list[str]:
+        return sorted({f[column] for f in features if f[column]})
+
+    rows = warehouse.query(
+        f"SELECT listing_id AS unique_id, {', '.join(_FEATURE_COLUMNS)} FROM entity_features"  # noqa: S608 - our columns
+        " WHERE list_contains($prefixes, title_prefix) OR list_contains($owners, owner)"
+        " OR list_contains($keys, patent_key)",
+        {"prefixes": keys("title_prefix"), "owners": keys("owner"), "keys": keys("patent_key")},
+    )
+    return rows
+
+
+def first_seen(warehouse: Warehouse, listing_ids: Collection[str]) -> dict[str, Any]:
+    """listing id → (first_seen, listing id), the order that names a cluster after its oldest member."""
+    if not listing_ids:
+        return {}
+    with warehouse.transaction() as con:
+        con.register("asked", pa.Table.from_pylist([{"listing_id": i} for i in listing_ids], schema=_IDS))
+        rows = fetch_rows(
+            con,
+            "SELECT l.listing_id, l.first_seen FROM listings l JOIN asked USING (listing_id) WHERE l.active",
+        )
+    return {r["listing_id"]: (r["first_seen"], r["listing_id"]) for r in rows}
 
 
 def state(warehouse: Warehouse) -> Row | None:

@@ -47,3 +47,21 @@ CREATE TABLE entity_state (                  -- one row
     trained_at   TIMESTAMP NOT NULL,
     watermark    TIMESTAMP NOT NULL          -- listings changed after it are linked again
 );
+
+-- Each active listing's comparison features (matching.entity.entity_features), kept so that a
+-- nightly run computes them for changed listings only and reads just the blocks they fall in.
+CREATE TABLE entity_features (
+    listing_id   VARCHAR PRIMARY KEY,
+    title_core   VARCHAR,
+    title_prefix VARCHAR,
+    title_marks  VARCHAR,
+    text         UINTEGER[],
+    text_head    VARCHAR,
+    owner        VARCHAR,
+    field        VARCHAR,
+    field_group  VARCHAR,
+    published    VARCHAR,
+    price        DOUBLE,
+    patent_key   VARCHAR
+);
+CREATE INDEX entity_features_prefix ON entity_features (title_prefix);
