@@ -31,6 +31,7 @@ T = TypeVar("T")
 crawl = task(retries=2, retry_delay_seconds=[5, 30], task_run_name="crawl-{source.name}")(nightly.crawl)
 load = task(task_run_name="load-{output.source}")(nightly.load)
 import_file = task(task_run_name="import-{spec.format}")(nightly.import_file)
+link_entities = task(nightly.link_entities)
 prepare_matching = task(nightly.prepare_matching)
 match_batch = task(task_run_name="match-batch")(matching_run.match_batch)
 plan_batch = task(task_run_name="plan-batch")(matching_run.plan_batch)
@@ -50,6 +51,7 @@ class PrefectSteps:
             crawl.with_options(retries=settings.crawl_retries),
             load,
             import_file,
+            link_entities,
             prepare_matching,
             match_batch,
             plan_batch,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from jiebang import exports, notifications
+from jiebang import dedup, exports, notifications
 from jiebang.accounts import User, ensure_permission
 from jiebang.display import challenge_number, listing_number, to_beijing
 from jiebang.errors import InvalidDecision, NotOnScreen
@@ -418,6 +418,7 @@ SHORTLIST_HEADERS = {
     "deal_date": "签约日期",
     "shared_at": "已分享给企业",
     "url": "来源链接",
+    "other_sources": "同一技术的其他来源",  # jiebang.dedup: the cluster's other listings' links
 }
 PIPELINE_HEADERS = {
     "challenge_id": "需求编号",
@@ -437,6 +438,7 @@ PIPELINE_HEADERS = {
     "deal_date": "签约日期",
     "shared_at": "已分享给企业",
     "url": "来源链接",
+    "other_sources": "同一技术的其他来源",  # jiebang.dedup: the cluster's other listings' links
 }
 
 
@@ -467,14 +469,14 @@ def _table(rows: list[Row], headers: dict[str, str]) -> list[list[Any]]:
 def export_shortlist(warehouse: Warehouse, user: User | None, challenge_id: str, fmt: str) -> bytes:
     """A challenge's shortlist (入围 and beyond, best first) as "xlsx" or "csv" (UTF-8 with BOM) bytes."""
     _broker(warehouse, user, "export_pipeline")
-    rows = workspace_queries.shortlist_rows(warehouse, challenge_id)
+    rows = dedup.with_sources(warehouse, workspace_queries.shortlist_rows(warehouse, challenge_id))
     return exports.to_bytes(fmt, "入围清单", list(SHORTLIST_HEADERS.values()), _table(rows, SHORTLIST_HEADERS))
 
 
 def export_pipeline(warehouse: Warehouse, user: User | None, fmt: str) -> bytes:
     """Every decided pair of every challenge with its current state, as "xlsx" or "csv" bytes."""
     _broker(warehouse, user, "export_pipeline")
-    rows = workspace_queries.pipeline_rows(warehouse)
+    rows = dedup.with_sources(warehouse, workspace_queries.pipeline_rows(warehouse))
     return exports.to_bytes(fmt, "对接进展", list(PIPELINE_HEADERS.values()), _table(rows, PIPELINE_HEADERS))
 
 

@@ -537,6 +537,25 @@ def reindex(config: ConfigOption = None) -> None:
     console.print(f"匹配索引已重建 (index rebuilt): {len(index)} 条成果 → {settings.index_dir}", markup=False)
 
 
+@app.command()
+@_one_line_errors
+def dedup(
+    config: ConfigOption = None,
+    full: Annotated[bool, typer.Option(help="重新训练模型并重新关联全部成果 (retrain and relink all)")] = False,
+) -> None:
+    """Link listings of one technology into clusters (one card per technology): new and changed
+    listings since the last run, or all with --full. The nightly refresh runs it too.
+
+    Example: jiebang dedup --full
+    """
+    from jiebang import dedup as dedup_
+    from jiebang.pipeline import open_warehouse
+
+    settings = _settings(config)
+    stats = dedup_.run(open_warehouse(settings.warehouse_path, settings.lock_timeout_seconds), full=full)
+    console.print(json.dumps(stats, ensure_ascii=False), markup=False)
+
+
 @user_app.command("add")
 @_one_line_errors
 def user_add(

@@ -32,7 +32,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from jiebang import pipeline
+from jiebang import dedup, pipeline
 from jiebang.errors import IndexUnusable, UnknownChallenge
 from matching.engine import (
     Candidate,
@@ -50,7 +50,7 @@ from matching.engine import (
 )
 from matching.engine import fuse as fuse_hits
 from matching.errors import IndexCorrupt
-from warehouse import challenge_store, queries, store
+from warehouse import challenge_store, entity_store, queries, store
 from warehouse.gateway import Warehouse
 
 Candidates = list[list[Candidate]]
@@ -88,7 +88,7 @@ def prepare(
         warehouse, index_dir, segment_size=segment_size, backend=backend, on_verified=_keeper(index_dir, backend)
     )
     challenges = [Challenge.from_record(r) for r in queries.open_challenges(warehouse, today)]
-    exclude = frozenset(queries.rejected_pairs(warehouse))
+    exclude = frozenset(dedup.cluster_exclusions(warehouse, queries.rejected_pairs(warehouse)))
     return MatchPlan(
         Path(index_dir), challenges, exclude, len(index), len(index.segments), top_k, today, backend, rebuilt
     )
@@ -131,7 +131,8 @@ def prepare_one(
             wait_seconds=wait_seconds,
             on_verified=_keeper(index_dir, backend),
         )
-    exclude = frozenset(pair for pair in queries.rejected_pairs(warehouse) if pair[0] == challenge_id)
+    rejected = {pair for pair in queries.rejected_pairs(warehouse) if pair[0] == challenge_id}
+    exclude = frozenset(dedup.cluster_exclusions(warehouse, rejected))
     challenges = [Challenge.from_record(record)]
     return MatchPlan(Path(index_dir), challenges, exclude, len(index), len(index.segments), top_k, today, backend)
 
@@ -274,7 +275,12 @@ def store_matches(warehouse: Warehouse, run_id: str, plan: MatchPlan, matches: S
     for the run report: matches stored, how many are new pairs, the challenges with no good
     match, and why the index was rebuilt first, if it was."""
     challenge_ids = [c.challenge_id for c in plan.challenges]
-    stored = store.replace_matches(warehouse, run_id, challenge_ids, [m.as_record() for m in matches])
+    records = [m.as_record() for m in matches]
+    # One card per technology: copies of one listing from other sources are left out.
+    decided = entity_store.decided_pairs(warehouse, challenge_ids)
+    listings = {r["listing_id"] for r in records} | {listing for _, listing in decided}
+    records = dedup.one_per_cluster(records, entity_store.cluster_ids(warehouse, listings), decided)
+    stored = store.replace_matches(warehouse, run_id, challenge_ids, records)
     new = queries.new_match_count(warehouse, run_id)
     stats = {
         "challenges": len(challenge_ids),

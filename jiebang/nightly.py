@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 from crawlers.runner import CrawlOutput
-from jiebang import digest, matching_run, pipeline, run_report
+from jiebang import dedup, digest, matching_run, pipeline, run_report
 from jiebang.errors import KNOWN_ERRORS, IndexUnusable
 from jiebang.run_lock import refresh_lock
 from jiebang.settings import ImportSettings, Settings, SourceSettings
@@ -61,6 +61,11 @@ def load(settings: Settings, output: CrawlOutput, run_id: str) -> dict:
 
 def import_file(settings: Settings, spec: ImportSettings, run_id: str) -> dict:
     return pipeline.run_configured_import(_warehouse(settings), spec, run_id)
+
+
+def link_entities(settings: Settings) -> dict:
+    """One technology, one card: new and changed listings linked into clusters (jiebang.dedup)."""
+    return dedup.run(_warehouse(settings))
 
 
 def prepare_matching(settings: Settings, today: date) -> matching_run.MatchPlan | str:
@@ -210,10 +215,11 @@ def run_steps(
         except KNOWN_ERRORS as exc:  # this file only, like a source
             imports[spec.name] = {"error": _one_line(exc)}
             log.warning("import of %s failed: %s", spec.path, exc)
+    entities = runner.call(link_entities, settings)  # before matching: its stored cards are per cluster
     prepared = runner.call(prepare_matching, settings, today)
     if isinstance(prepared, str):  # no verified index: nothing is matched, no stored match replaced
         log.error("matching did not run: %s", prepared)
-        return {"sources": sources, "imports": imports, "error": prepared}
+        return {"sources": sources, "imports": imports, "entities": entities, "error": prepared}
     if prepared.index_rebuilt:
         log.warning("matching index rebuilt: %s", prepared.index_rebuilt)
     batches = matching_run.challenge_batches(prepared.challenges, settings.match_batch_size)
@@ -222,6 +228,7 @@ def run_steps(
     return {
         "sources": sources,
         "imports": imports,
+        "entities": entities,
         "matching": runner.call(store_matches, settings, run_id, prepared, matches),
         "notify": runner.call(notify, settings, run_id),
         "sharding": {"task_runner": settings.task_runner, "batches": len(batches), "partitions": len(partitions)},

@@ -27,6 +27,7 @@ COMMANDS = [
     ["import"],
     ["parse"],
     ["serve"],
+    ["dedup"],
 ]
 
 

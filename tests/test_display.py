@@ -187,7 +187,8 @@ MATCH = {
         (  # 撤销 of a reject with nothing before it: the pair is 待审 again
             {**MATCH, "actor": "wang", "actor_name": "王经纪", "role": "broker", "action": "decide"}
             | {"after": {"decision": "reopen"}},
-            "技术经纪人 王经纪 将 成果 CN1《一种耐热锂电池隔膜》 标为待审（已撤销）（需求 XQ2026-0003《锂电池隔膜耐热不足》）",
+            "技术经纪人 王经纪 将 成果 CN1《一种耐热锂电池隔膜》 标为待审（已撤销）"
+            "（需求 XQ2026-0003《锂电池隔膜耐热不足》）",
         ),
         (
             {**MATCH, "actor": "wang", "actor_name": "王经纪", "role": "broker", "action": "share"},

@@ -148,10 +148,11 @@ def test_a_good_night_crawls_loads_matches_in_partitions_notifies_and_completes(
     # Crawls are handed to workers, loading and storing stay here; batches fan out per partition.
     batches = night.stats["sharding"]["batches"]
     assert runner.steps[:4] == [("submit", "crawl")] * 2 + [("call", "load")] * 2
-    assert runner.steps[4] == ("call", "prepare_matching")
+    assert runner.steps[4:6] == [("call", "link_entities"), ("call", "prepare_matching")]
+    assert night.stats["entities"]["listings"] == zju["loaded"]  # clustered before matching
     one_batch = ["plan_batch", "retrieve_partition", "retrieve_partition", "fuse"]
     one_batch += ["rescore_partition", "rescore_partition", "rank_batch"]
-    assert runner.steps[5:-2] == [("submit", name) for name in one_batch * batches]
+    assert runner.steps[6:-2] == [("submit", name) for name in one_batch * batches]
     assert runner.steps[-2:] == [("call", "store_matches"), ("call", "notify")]
 
     row = _run_row(wh, night.run_id)
@@ -213,7 +214,7 @@ def test_an_unusable_index_fails_the_night_and_replaces_no_stored_match(quiet):
     assert night.status == "failed"
     assert night.stats["error"].startswith("IndexUnusable: 匹配索引无法重建")
     assert "is a file, not an index folder" in night.error and "jiebang reindex" in night.error
-    assert runner.names() == ["prepare_matching"]  # nothing matched, stored or sent after it
+    assert runner.names() == ["link_entities", "prepare_matching"]  # nothing matched, stored or sent after it
     assert "matching" not in night.stats and "notify" not in night.stats
     assert _stored(wh) == before
     assert not (quiet.data_dir / f"digest-{night.run_id}.md").exists()

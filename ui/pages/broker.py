@@ -27,6 +27,7 @@ from jiebang.errors import KNOWN_ERRORS
 from jiebang.exports import MIME_TYPES
 from jiebang.market import challenge_ref
 from ui import cards, links
+from ui.cluster_sources import cluster_sources
 from ui.context import ANY_DATE, cached, current_user, forget_reads, or_stop, plain, safe_url, warehouse
 from warehouse.domain import (
     BULK_DECISIONS,
@@ -349,6 +350,7 @@ def _card(challenge_id: str, lid: str, key: str, shareable: bool) -> None:
             st.markdown(abstract_html, unsafe_allow_html=True)
             if url := safe_url(m["url"]):
                 st.markdown(f"[查看来源 ↗]({url})")
+            cluster_sources(lid)  # one card per technology: its other sources
             for line in cards.explanation_lines(m, challenge):
                 st.caption(line)
             links.page_link("成果详情", links.LISTING_PAGE, id=lid)
