@@ -402,3 +402,10 @@ def test_the_broker_page_lists_a_cards_other_sources(warehouse: Warehouse):
     assert not at.exception
     lines = [c.value for c in at.caption if "同一技术的其他来源" in c.value]
     assert any(f"/{other}" in line for line in lines)  # under the separator card: its other copy
+    # The broker says it is not the same technology: split, and the hand decision holds.
+    at.button(key=f"split|mkt:/q1|{shown}|{other}").click().run()
+    assert not at.exception
+    assert any("已拆分" in s.value for s in at.success)
+    assert dedup.other_sources(warehouse, shown) == []
+    dedup.run(warehouse, full=True)  # the model links them again, the broker's split wins
+    assert dedup.other_sources(warehouse, shown) == []

@@ -219,7 +219,8 @@ def cluster_members(warehouse: Warehouse, listing_ids: Collection[str]) -> dict[
             con,
             "WITH c AS (SELECT l.listing_id, coalesce(e.cluster_id, l.listing_id) AS cluster_id"
             " FROM listings l LEFT JOIN entity_clusters e USING (listing_id))"
-            " SELECT a.listing_id AS asked, m.listing_id, l.source, l.url, l.title, l.first_seen"
+            " SELECT a.listing_id AS asked, m.listing_id, l.source, l.url, l.title, l.publication_number, l.kind,"
+            " l.first_seen"
             " FROM asked a JOIN c ca ON ca.listing_id = a.listing_id"
             " JOIN c m ON m.cluster_id = ca.cluster_id JOIN listings l ON l.listing_id = m.listing_id"
             " ORDER BY a.listing_id, l.first_seen, m.listing_id",
