@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -140,6 +141,11 @@ def start_app(warehouse_path: Path, app_root: Path) -> tuple[subprocess.Popen, s
     raise SystemExit(f"the app did not start on {url} within 90 s")
 
 
+def _title(option: str) -> str:
+    """The challenge title in a queue option: its 需求编号 first, then the title, then counts."""
+    return re.sub(r"^\S+\s+", "", option.split("·")[0].strip())
+
+
 class Round:
     """One broker session in its own browser context; each method is one timed interaction."""
 
@@ -160,7 +166,6 @@ class Round:
         self.page.wait_for_function(_SETTLED, arg=["true", None], timeout=TIMEOUT_MS, polling="raf")
 
     def sign_in(self) -> None:
-        import re
 
         page = self.page
         page.goto(self.url)
@@ -200,8 +205,8 @@ class Round:
         selector.get_by_role("combobox").click()
         options = page.get_by_role("option")
         options.first.wait_for(timeout=TIMEOUT_MS)
-        target = next((o for o in options.all() if o.inner_text().split("·")[0].strip() not in avoid), options.last)
-        title = target.inner_text().split("·")[0].strip()
+        target = next((o for o in options.all() if _title(o.inner_text()) not in avoid), options.last)
+        title = _title(target.inner_text())
         shown = "document.querySelector('[data-testid=\"stMainBlockContainer\"] h3')"
         self._timed(
             "switch challenge",

@@ -34,7 +34,7 @@ DEAL_EARLIEST = date(2000, 1, 1)
 NOTE_MAX_CHARS = 1000
 REASON_MAX_CHARS = 500
 QUEUE_PAGE_SIZE = 20
-MATCH_PAGE_SIZE = 10
+MATCH_PAGE_SIZE = 5  # cards a screen: a switch or bulk rerun draws these only (issue 16: ≤ 1 s)
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,8 @@ def match_page(
     include_rejected: bool = False,
 ) -> Page:
     """One page of a challenge's matches passing the filters, each with its listing, latest
-    decision, `notes` (the notes written on its decisions) and `shared_at` (shared with the firm)."""
+    decision, `notes` (the notes written on its decisions), `other_sources` (the other listings of
+    its technology) and `shared_at` (shared with the firm)."""
     _broker(warehouse, user)
     rows, total = workspace_queries.match_page(
         warehouse,
@@ -117,10 +118,21 @@ def match_page(
         offset=max(page, 0) * page_size,
         include_rejected=include_rejected,
     )
-    notes = workspace_queries.notes_for(warehouse, challenge_id, [r["listing_id"] for r in rows]) if rows else {}
+    return Page(_with_notes_and_sources(warehouse, challenge_id, rows), total, page, page_size)
+
+
+def _with_notes_and_sources(warehouse: Warehouse, challenge_id: str, rows: list[Row]) -> list[Row]:
+    """Cards' rows with `notes` (written on their decisions) and `other_sources` (the other
+    listings of their technology, jiebang.dedup): two queries for a whole page."""
+    if not rows:
+        return rows
+    ids = [r["listing_id"] for r in rows]
+    notes = workspace_queries.notes_for(warehouse, challenge_id, ids)
+    others = dedup.other_sources_of(warehouse, ids)
     for row in rows:
         row["notes"] = notes.get(row["listing_id"], [])
-    return Page(rows, total, page, page_size)
+        row["other_sources"] = others.get(row["listing_id"], [])
+    return rows
 
 
 def match_card(warehouse: Warehouse, user: User | None, challenge_id: str, listing_id: str) -> Row | None:
@@ -130,10 +142,7 @@ def match_card(warehouse: Warehouse, user: User | None, challenge_id: str, listi
     rows, _ = workspace_queries.match_page(
         warehouse, challenge_id, Filters(), limit=1, include_rejected=True, listing_id=listing_id
     )
-    if not rows:
-        return None
-    rows[0]["notes"] = workspace_queries.notes_for(warehouse, challenge_id, [listing_id]).get(listing_id, [])
-    return rows[0]
+    return _with_notes_and_sources(warehouse, challenge_id, rows)[0] if rows else None
 
 
 def applications(warehouse: Warehouse, user: User | None, challenge_id: str) -> list[Row]:

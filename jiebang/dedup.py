@@ -298,8 +298,13 @@ def cluster_exclusions(warehouse: Warehouse, pairs: Iterable[tuple[str, str]]) -
 def other_sources(warehouse: Warehouse, listing_id: str) -> list[dict[str, Any]]:
     """The other listings of a card's technology (listing_id, source, url, title), oldest first:
     what the card lists under it. Empty when the technology has one listing."""
-    members = entity_store.cluster_members(warehouse, [listing_id]).get(listing_id, [])
-    return [m for m in members if m["listing_id"] != listing_id]
+    return other_sources_of(warehouse, [listing_id]).get(listing_id, [])
+
+
+def other_sources_of(warehouse: Warehouse, listing_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """other_sources of several cards in one query (a page of cards)."""
+    members = entity_store.cluster_members(warehouse, listing_ids)
+    return {lid: [m for m in rows if m["listing_id"] != lid] for lid, rows in members.items()}
 
 
 def with_sources(warehouse: Warehouse, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

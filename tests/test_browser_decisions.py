@@ -3,6 +3,8 @@ when the broker clicked, also after a decision has changed the queue's counts an
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -64,7 +66,7 @@ def _switch(page, avoid: list[str]) -> str:
     target = next(o for o in options.all() if not any(title in o.inner_text() for title in avoid))
     label = target.inner_text()
     target.click()
-    title = label.split("·")[0].strip()
+    title = re.sub(r"^\S+\s+", "", label.split("·")[0].strip())  # the 需求编号 first, then the title
     expect(_header(page)).to_have_text(title, timeout=TIMEOUT)  # the selector and the page agree
     _settle(page)
     return title

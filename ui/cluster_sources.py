@@ -8,15 +8,15 @@ import streamlit as st
 from jiebang import dedup
 from jiebang.display import listing_number, source_name
 from jiebang.errors import KNOWN_ERRORS
-from ui.context import cached, current_user, forget_reads, plain, safe_url, warehouse
+from ui.context import current_user, forget_reads, plain, safe_url, warehouse
 
 
-def cluster_sources(listing_id: str, key: str) -> None:
-    """Nothing when the technology has one listing; else its other sources, each linked, and a
-    popover to split any of them off. `key`: the card's stable key (challenge and listing ids)."""
+def cluster_sources(others: list[dict], key: str) -> None:
+    """Nothing when the technology has one listing; else its other sources (the card row's
+    `other_sources`), each linked, and a popover to split any of them off. `key`: the card's
+    stable key (challenge and listing ids)."""
     if (done := st.session_state.pop(f"split_done|{key}", None)) is not None:
         getattr(st, done[0])(done[1])
-    others = cached(dedup.other_sources, listing_id)
     if not others:
         return
     links = [

@@ -350,7 +350,7 @@ def _card(challenge_id: str, lid: str, key: str, shareable: bool) -> None:
             st.markdown(abstract_html, unsafe_allow_html=True)
             if url := safe_url(m["url"]):
                 st.markdown(f"[查看来源 ↗]({url})")
-            cluster_sources(lid, key)  # one card per technology: its other sources
+            cluster_sources(m["other_sources"], key)  # one card per technology: its other sources
             for line in cards.explanation_lines(m, challenge):
                 st.caption(line)
             links.page_link("成果详情", links.LISTING_PAGE, id=lid)
