@@ -26,7 +26,7 @@ from rapidfuzz import fuzz, process
 from crawlers.validation import BUDGET_MAX_WAN  # the same cap as a crawled or imported 榜额
 from jiebang import notifications
 from jiebang.accounts import User, ensure_permission
-from jiebang.display import beijing_today
+from jiebang.display import FIELD_NAMES, beijing_today
 from jiebang.errors import AccessDenied, JiebangError
 from jiebang.permissions import may
 from matching.text import normalise
@@ -50,17 +50,8 @@ from warehouse.store import now_utc
 INDUSTRIES = (*PRIORITY_INDUSTRIES, "其他")
 COOPERATION_MODES = ("技术转让", "技术许可", "作价入股", "合作开发", "委托研发", "技术服务", "面议")
 CONFIDENTIALITY = ("公开", "匿名")
-FIELD_LABELS = {
-    "title": "标题",
-    "description": "需求描述",
-    "field": "所属行业",
-    "targets": "期望指标",
-    "budget_wan": "榜额/预算",
-    "deadline": "截止日期",
-    "cooperation": "合作方式",
-    "region": "地区",
-    "confidentiality": "保密方式",
-}
+_FORM_FIELDS = ("title", "description", "field", "targets", "budget_wan", "deadline", "cooperation", "region")
+FIELD_LABELS = {**{k: FIELD_NAMES[k] for k in _FORM_FIELDS}, "confidentiality": FIELD_NAMES["anonymous"]}
 TITLE_CHARS = (5, 60)
 DESCRIPTION_CHARS = (30, 5000)
 TARGETS_MAX_CHARS = 1000
