@@ -263,6 +263,7 @@ def demo(config: ConfigOption = None) -> None:
             ("broker", "broker", "演示经纪人", None),
             ("admin", "admin", "演示管理员", None),
             ("firm", "firm", "演示企业用户", "嘉善演示科技有限公司"),
+            ("solver", "solver", "演示揭榜方", None),
         ):
             logins[name] = accounts.random_password()  # fresh each demo: no password in the repo
             accounts.add_user(warehouse, name, logins[name], role, display_name=label, firm=firm)
