@@ -195,6 +195,21 @@ class Round:
                 break
         return ranks
 
+    def _open_list(self, trigger, option) -> None:
+        """Click `trigger` until `option` shows: a list opened while the page still scrolls or
+        redraws closes again (untimed: the timed part is choosing from it)."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        for attempt in range(3):
+            trigger.click()
+            try:
+                option.wait_for(timeout=TIMEOUT_MS // 6 if attempt < 2 else TIMEOUT_MS)
+                return
+            except PlaywrightTimeout:
+                if attempt == 2:
+                    raise
+                self._idle()
+
     def switch(self, avoid: set[str]) -> str:
         page = self.page
         selector = page.get_by_test_id("stSelectbox").filter(has_text="需求（共")
@@ -202,9 +217,8 @@ class Round:
         self._idle()
         header = page.get_by_test_id("stMainBlockContainer").locator("h3").first.inner_text().strip()
         avoid = {*avoid, header}  # a different challenge than the one on screen
-        selector.get_by_role("combobox").click()
         options = page.get_by_role("option")
-        options.first.wait_for(timeout=TIMEOUT_MS)
+        self._open_list(selector.get_by_role("combobox"), options.first)
         target = next((o for o in options.all() if _title(o.inner_text()) not in avoid), options.last)
         title = _title(target.inner_text())
         shown = "document.querySelector('[data-testid=\"stMainBlockContainer\"] h3')"
@@ -230,9 +244,8 @@ class Round:
         reject_card = self._card(rej)
         reject_card.scroll_into_view_if_needed()
         self._idle()
-        reject_card.get_by_label("排除原因").click()
         option = self.page.get_by_role("option", name="技术不对口")
-        option.wait_for(timeout=TIMEOUT_MS)
+        self._open_list(reject_card.get_by_label("排除原因"), option)
         self._timed(
             "choose reject reason",
             option.click,
