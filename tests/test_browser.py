@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from jiebang.accounts import add_user
+from jiebang.broker import MATCH_PAGE_SIZE
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from warehouse import queries
 
@@ -28,7 +29,9 @@ def test_broker_signs_in_and_shortlists_in_chromium(loaded_warehouse, app_url):
         page.get_by_role("button", name="登录").click()
         expect(page.get_by_role("heading", name="匹配审核")).to_be_visible(timeout=30_000)
         expect(page.get_by_text(top["title"]).first).to_be_visible(timeout=30_000)
-        expect(page.get_by_role("button", name="入围")).to_have_count(10, timeout=30_000)
+        expect(page.get_by_role("button", name="入围")).to_have_count(
+            MATCH_PAGE_SIZE, timeout=30_000
+        )  # a screen of cards
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(SCREENSHOTS / "broker_matches.png"), full_page=True)
 
