@@ -239,8 +239,20 @@ def test_one_technology_is_one_card_listing_every_source_and_a_broker_splits_it(
         expect(card).to_contain_text(source_name(copy["source"]))
         assert page.locator("[class*='st-key-match-']").filter(has_text=source_name(copy["source"])).count() >= 1
         page.screenshot(path=str(SCREENSHOTS / "walk_9_one_card_two_sources.png"), full_page=True)
-        card.get_by_role("button", name="不是同一技术？拆分").click()
-        page.get_by_role("button", name=f"拆分：{source_name(copy['source'])}").first.click()
+        expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)  # the page has settled
+        trigger = card.get_by_role("button", name="不是同一技术？拆分")
+        split = page.get_by_role("button", name=f"拆分：{source_name(copy['source'])}").first
+        for attempt in range(3):  # a popover opened while the page still moved opens off-screen
+            trigger.evaluate("e => e.scrollIntoView({block: 'center'})")
+            trigger.click()
+            try:
+                expect(split).to_be_in_viewport(timeout=5_000)
+                break
+            except AssertionError:
+                if attempt == 2:
+                    raise
+                page.keyboard.press("Escape")
+        split.click()
         expect(card).to_contain_text("已拆分", timeout=30_000)
         expect(card).not_to_contain_text("同一技术的其他来源")
         browser.close()
