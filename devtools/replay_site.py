@@ -19,15 +19,7 @@ from urllib.parse import parse_qs, urlparse
 from devtools import replay_pages as pages
 from jiebang.errors import JiebangError
 from jiebang.settings import ACHIEVEMENT_SITES
-
-SITE_NAMES = {
-    "zju": "浙江大学",
-    "tsinghua": "清华大学",
-    "fudan": "复旦大学",
-    "tongji": "同济大学",
-    "cas": "中国科学院",
-    "shu": "上海大学",
-}
+from warehouse.domain import SOURCE_LABELS
 
 
 @dataclass(frozen=True)
@@ -95,7 +87,7 @@ def _achievement_list(data: SampleData, g: dict, _: dict):
     items = data.achievements.get(g["site"])
     if items is None:
         return None
-    return _html(pages.achievement_list(SITE_NAMES[g["site"]], g["site"], items, int(g["page"])))
+    return _html(pages.achievement_list(SOURCE_LABELS[g["site"]], g["site"], items, int(g["page"])))
 
 
 def _achievement_detail(data: SampleData, g: dict, _: dict):
