@@ -43,7 +43,7 @@ def run(warehouse: Warehouse, *, full: bool = False, threshold: float = MATCH_TH
         features, relinked = changed_features, None
     else:  # the changed listings and whatever shares a block with them, nothing else
         relinked = {f["unique_id"] for f in changed_features}
-        features = entity_store.features_in_blocks(warehouse, changed_features) if relinked else []
+        features = entity_store.features_in_blocks(warehouse, relinked) if relinked else []
     clock.lap("read")
     if current is not None:
         model = current["model"]

@@ -1,14 +1,18 @@
 """Probabilistic record linkage with Splink on DuckDB (the warehouse's own engine).
 
-Splink writes its own SQL; what is ours is here, in the gateway: the blocking rules (pairs that
-share a title prefix, an owner or a patent key — near-linear, never all pairs), the comparisons
-(title, text, owner, field, date, price) and the SQL conditions of their levels. It runs on a
-private in-memory DuckDB connection over the features the caller computed
-(`matching.entity.entity_features`), so the warehouse file is never held open while it trains.
+Splink writes its own SQL; what is ours is here, in the gateway: the blocking keys (pairs that
+share a title prefix, an owner or a patent key; never all pairs), the comparisons (title, text,
+owner, field, date, price) and the SQL conditions of their levels. It runs on a private in-memory
+DuckDB connection over the features the caller computed (`matching.entity.entity_features`), so
+the warehouse file is never held open while it trains.
+
+A block is at most BLOCK_CAP listings, which keeps a pass linear in the listings: a title prefix
+or an owner shared by more (电动汽车… in a million patents, 浙江大学) is narrowed to a longer prefix
+of the title until its block is small enough (`block_keys_sql`).
 
     model = train(features)                       # m/u by random sampling and EM, as a dict
     links = predict(features, model, threshold)   # [(left_id, right_id, probability)]
-    links = predict(features, model, threshold, changed={...})  # only pairs touching `changed`
+    links = predict(rows, model, threshold, changed={...})  # only pairs touching `changed`
 """
 
 from __future__ import annotations
@@ -27,10 +31,9 @@ _FEATURES = pa.schema(
     [
         ("unique_id", pa.string()),
         ("title_core", pa.string()),
-        ("title_prefix", pa.string()),
+        ("title_stem", pa.string()),
         ("title_marks", pa.string()),
         ("text", pa.list_(pa.uint32())),
-        ("text_head", pa.string()),
         ("owner", pa.string()),
         ("field", pa.string()),
         ("field_group", pa.string()),
@@ -42,7 +45,28 @@ _FEATURES = pa.schema(
 )
 _OVERLAP = "len(list_intersect(text_l, text_r)) / least(len(text_l), len(text_r))"
 # Pairs to score: copies of one listing share the start of their title, or an owner, or a key.
-_BLOCKS = ("title_prefix", "owner", "patent_key")
+_BLOCKS = ("title_block", "owner_block", "patent_key")
+BLOCK_CAP = 50
+# From the widest key to the narrowest: each listing gets the widest whose block is small enough.
+_TITLE_KEYS = ("left(title_stem, 4)", "left(title_stem, 6)", "left(title_stem, 9)", "title_stem")
+_OWNER_KEYS = ("owner", "owner || '|' || left(title_stem, 2)", "owner || '|' || left(title_stem, 4)")
+
+
+def block_keys_sql(relation: str) -> str:
+    """A SELECT of every column of `relation` (entity features, computed by the caller or read
+    from entity_features) with its blocking keys `title_block` and `owner_block`; parameter
+    $cap: the largest block. Block sizes count every listing of `relation`, so the keys of a
+    nightly run are those of the whole warehouse."""
+
+    def narrowest_small(keys: Sequence[str]) -> str:
+        cases = " ".join(f"WHEN count(*) OVER (PARTITION BY {k}) <= $cap THEN {k}" for k in keys)
+        return f"CASE {cases} END"
+
+    return (
+        f"SELECT *, {narrowest_small(_TITLE_KEYS)} AS title_block,"  # noqa: S608 - our own expressions
+        f" {narrowest_small(_OWNER_KEYS)} AS owner_block FROM {relation}"
+    )
+
 
 logging.getLogger("splink").setLevel(logging.ERROR)  # its notes on untrained levels are expected
 
@@ -117,7 +141,19 @@ def _settings() -> SettingsCreator:
 
 def _table(features: Sequence[dict[str, Any]], changed: Collection[str] | None) -> pa.Table:
     rows = [{**f, "changed": changed is None or f["unique_id"] in changed} for f in features]
-    return pa.Table.from_pylist(rows, schema=_FEATURES)
+    schema = _FEATURES
+    if changed is not None:  # rows of entity_store.features_in_blocks: keys of the whole warehouse
+        schema = schema.append(pa.field("title_block", pa.string())).append(pa.field("owner_block", pa.string()))
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _load(con: duckdb.DuckDBPyConnection, features: Sequence[dict[str, Any]], changed: Collection[str] | None) -> None:
+    con.register("entity_input", _table(features, changed))
+    if changed is None:
+        con.execute(f"CREATE TABLE entity_features AS {block_keys_sql('entity_input')}", {"cap": BLOCK_CAP})
+    else:
+        con.execute("CREATE TABLE entity_features AS SELECT * FROM entity_input")
+    con.unregister("entity_input")
 
 
 def _linker(con: duckdb.DuckDBPyConnection, settings: SettingsCreator | dict[str, Any]) -> Linker:
@@ -130,8 +166,7 @@ def train(features: Sequence[dict[str, Any]], *, seed: int = 17) -> dict[str, An
     numbers, owner, field …; the title's own m is fixed, see `_settings`)."""
     con = duckdb.connect(":memory:")
     try:
-        con.register("entity_input", _table(features, None))
-        con.execute("CREATE TABLE entity_features AS SELECT * FROM entity_input")
+        _load(con, features, None)
         linker = _linker(con, _settings())
         linker.training.estimate_probability_two_random_records_match(
             [block_on("title_core"), block_on("patent_key")], recall=0.8
@@ -151,17 +186,21 @@ def predict(
     threshold: float,
     changed: Collection[str] | None = None,
 ) -> list[tuple[str, str, float]]:
-    """Pairs the model gives at least `threshold` match probability, (left < right); with
-    `changed`, only pairs with at least one changed listing (the others' links are kept)."""
+    """Pairs the model gives at least `threshold` match probability, (left < right). `features`:
+    every listing (their block keys are computed here); or, with `changed`, the rows of
+    `entity_store.features_in_blocks` (keys and all) and only pairs with at least one changed
+    listing are scored (the others' links are kept)."""
     con = duckdb.connect(":memory:")
     try:
-        con.register("entity_input", _table(features, changed))
-        con.execute("CREATE TABLE entity_features AS SELECT * FROM entity_input")
-        settings = dict(model)
-        if changed is not None:
-            settings["blocking_rules_to_generate_predictions"] = [
-                {"blocking_rule": f"l.{c} = r.{c} AND (l.changed OR r.changed)"} for c in _BLOCKS
-            ]
+        _load(con, features, changed)
+        touching = "" if changed is None else " AND (l.changed OR r.changed)"
+        # The blocking is this code's, not the saved model's: a model trained before keeps working.
+        settings = {
+            **model,
+            "blocking_rules_to_generate_predictions": [
+                {"blocking_rule": f"l.{c} = r.{c}{touching}", "sql_dialect": "duckdb"} for c in _BLOCKS
+            ],
+        }
         linker = _linker(con, settings)
         result = linker.inference.predict(threshold_match_probability=threshold)
         rows = con.execute(

@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from warehouse.entity_links import BLOCK_CAP, block_keys_sql
 from warehouse.gateway import Row, Warehouse, fetch_rows
 from warehouse.store import now_utc
 
@@ -20,10 +21,9 @@ _CLUSTERS = pa.schema([("listing_id", pa.string()), ("cluster_id", pa.string())]
 _IDS = pa.schema([("listing_id", pa.string())])
 _FEATURE_COLUMNS = (
     "title_core",
-    "title_prefix",
+    "title_stem",
     "title_marks",
     "text",
-    "text_head",
     "owner",
     "field",
     "field_group",
@@ -68,20 +68,22 @@ def save_features(warehouse: Warehouse, features: Sequence[Mapping[str, Any]], *
         return int(fetch_rows(con, "SELECT count(*) AS n FROM entity_features")[0]["n"])
 
 
-def features_in_blocks(warehouse: Warehouse, features: Sequence[Mapping[str, Any]]) -> list[Row]:
-    """Stored features of every listing that shares a blocking key (title prefix, owner, patent
-    key) with one of `features`: all a changed listing can be linked to."""
-
-    def keys(column: str) -> list[str]:
-        return sorted({f[column] for f in features if f[column]})
-
-    rows = warehouse.query(
-        f"SELECT listing_id AS unique_id, {', '.join(_FEATURE_COLUMNS)} FROM entity_features"  # noqa: S608 - our columns
-        " WHERE list_contains($prefixes, title_prefix) OR list_contains($owners, owner)"
-        " OR list_contains($keys, patent_key)",
-        {"prefixes": keys("title_prefix"), "owners": keys("owner"), "keys": keys("patent_key")},
-    )
-    return rows
+def features_in_blocks(warehouse: Warehouse, listing_ids: Collection[str]) -> list[Row]:
+    """Stored features, with their blocking keys (`entity_links.block_keys_sql` over every
+    listing), of the given listings and of every listing sharing a block with one of them: all
+    a changed listing can be linked to."""
+    with warehouse.transaction() as con:
+        con.register("asked", pa.Table.from_pylist([{"listing_id": i} for i in listing_ids], schema=_IDS))
+        return fetch_rows(
+            con,
+            f"WITH f AS ({block_keys_sql('entity_features')}),"  # noqa: S608 - our own SQL
+            " a AS (SELECT f.* FROM f JOIN asked USING (listing_id))"
+            f" SELECT f.listing_id AS unique_id, {', '.join('f.' + c for c in _FEATURE_COLUMNS)},"
+            " f.title_block, f.owner_block FROM f"
+            " WHERE f.title_block IN (SELECT title_block FROM a) OR f.owner_block IN (SELECT owner_block FROM a)"
+            " OR f.patent_key IN (SELECT patent_key FROM a)",
+            {"cap": BLOCK_CAP},
+        )
 
 
 def first_seen(warehouse: Warehouse, listing_ids: Collection[str]) -> dict[str, Any]:
