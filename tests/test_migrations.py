@@ -78,6 +78,21 @@ def _crawled(listing_id: str, ipc: list[str]) -> dict:
     )
 
 
+def _store_before_0014(wh: Warehouse, records: list[dict]) -> None:
+    """Listings as the loader wrote them before 0014 added application_number (today's loader
+    writes that column, which an older file lacks): the same columns and content hash."""
+    columns = [c for c in store.LISTING_COLUMNS if c != "application_number"]
+    now = store.now_utc()
+    wh.executemany(
+        f"INSERT INTO listings ({', '.join(columns)}, sources, content_hash, first_seen, last_seen, last_changed)"
+        f" VALUES ({', '.join('?' * (len(columns) + 5))})",
+        [
+            [r[c] for c in columns] + [[r["source"]], store.content_hash({c: r[c] for c in columns}), now, now, now]
+            for r in records
+        ],
+    )
+
+
 def _listing_rows(wh: Warehouse) -> dict[str, dict]:
     rows = wh.query("SELECT listing_id, ipc, content_hash, last_changed FROM listings ORDER BY listing_id")
     return {r["listing_id"]: r for r in rows}
@@ -86,7 +101,7 @@ def _listing_rows(wh: Warehouse) -> dict[str, dict]:
 def test_0009_rewrites_stored_ipc_codes_once_and_the_next_crawl_finds_them_unchanged(tmp_path: Path):
     wh = Warehouse(tmp_path / "v8.duckdb")
     migrate(wh, up_to=8)
-    store.upsert_listings(wh, [_crawled(i, codes) for i, codes in STORED_BEFORE_0009.items()])
+    _store_before_0014(wh, [_crawled(i, codes) for i, codes in STORED_BEFORE_0009.items()])
     before = _listing_rows(wh)
 
     assert migrate(wh)[0] == 9
@@ -110,3 +125,28 @@ def test_0009_rewrites_stored_ipc_codes_once_and_the_next_crawl_finds_them_uncha
     counts = store.upsert_listings(wh, [_crawled(i, ipc_codes(codes)) for i, codes in STORED_BEFORE_0009.items()])
     assert (counts.unchanged, counts.updated, counts.inserted) == (4, 0, 0)
     assert _listing_rows(wh) == after
+
+
+# --- 0014: application numbers, and every patent key of a listing ------------------------------
+
+
+def test_0014_leaves_application_numbers_unknown_and_has_every_listing_linked_again(tmp_path: Path):
+    from warehouse import entity_store
+
+    wh = Warehouse(tmp_path / "v13.duckdb")
+    migrate(wh, up_to=13)
+    _store_before_0014(wh, [_crawled("CN101000001", ["G06F15/00"])])
+    wh.execute("INSERT INTO entity_features (listing_id, patent_key) VALUES ('CN101000001', 'CN101000001')")
+    before = _listing_rows(wh)
+
+    assert migrate(wh) == [14]
+    assert wh.query("SELECT application_number FROM listings") == [{"application_number": None}]  # none was given
+    assert _listing_rows(wh) == before  # neither changed nor re-hashed
+    # Features stored without their other keys are gone, so the next run (nightly too) links
+    # every listing again on all of its keys.
+    assert wh.query("SELECT count(*) AS n FROM entity_features") == [{"n": 0}]
+    assert [r["listing_id"] for r in entity_store.listings_for_linking(wh, store.now_utc())] == ["CN101000001"]
+    # The next crawl of the same page finds the listing unchanged; one that gives the number changes it.
+    crawled = _crawled("CN101000001", ["G06F15/00"])
+    assert store.upsert_listings(wh, [crawled]).unchanged == 1
+    assert store.upsert_listings(wh, [{**crawled, "application_number": "CN200910000001.5"}]).updated == 1

@@ -30,22 +30,18 @@ _FEATURE_COLUMNS = (
     "published",
     "price",
     "patent_key",
+    "patent_keys",
 )
-_FEATURES = pa.schema(
-    [("listing_id", pa.string())]
-    + [
-        (c, pa.list_(pa.uint32()) if c == "text" else pa.float64() if c == "price" else pa.string())
-        for c in _FEATURE_COLUMNS
-    ]
-)
+_TYPES = {"text": pa.list_(pa.uint32()), "price": pa.float64(), "patent_keys": pa.list_(pa.string())}
+_FEATURES = pa.schema([("listing_id", pa.string())] + [(c, _TYPES.get(c, pa.string())) for c in _FEATURE_COLUMNS])
 
 
 def listings_for_linking(warehouse: Warehouse, changed_after: datetime | None = None) -> list[Row]:
     """The active listings changed after `changed_after` (all when None), with the columns the
     features need, and any active listing that has no features yet."""
     return warehouse.query(
-        "SELECT listing_id, title, abstract, claims, applicants, publication_number, field, price_wan,"
-        " published_on, first_seen FROM listings WHERE active AND ($after IS NULL OR last_changed > $after"
+        "SELECT listing_id, title, abstract, claims, applicants, publication_number, application_number, field,"
+        " price_wan, published_on, first_seen FROM listings WHERE active AND ($after IS NULL OR last_changed > $after"
         " OR listing_id NOT IN (SELECT listing_id FROM entity_features)) ORDER BY listing_id",
         {"after": changed_after},
     )
@@ -61,7 +57,7 @@ def save_features(warehouse: Warehouse, features: Sequence[Mapping[str, Any]], *
             con.execute("DELETE FROM entity_features")
         else:
             con.execute("DELETE FROM entity_features WHERE listing_id IN (SELECT listing_id FROM new_features)")
-        con.execute("INSERT INTO entity_features SELECT * FROM new_features")
+        con.execute("INSERT INTO entity_features BY NAME SELECT * FROM new_features")
         con.execute(
             "DELETE FROM entity_features WHERE listing_id NOT IN (SELECT listing_id FROM listings WHERE active)"
         )
@@ -69,19 +65,22 @@ def save_features(warehouse: Warehouse, features: Sequence[Mapping[str, Any]], *
 
 
 def features_in_blocks(warehouse: Warehouse, features: Sequence[Mapping[str, Any]]) -> list[Row]:
-    """Stored features of every listing that shares a blocking key (title prefix, owner, patent
-    key) with one of `features`: all a changed listing can be linked to."""
+    """Stored features of every listing that shares a blocking key (title prefix, owner) or any
+    patent key with one of `features`: all a changed listing can be linked to."""
 
     def keys(column: str) -> list[str]:
         return sorted({f[column] for f in features if f[column]})
 
-    rows = warehouse.query(
+    return warehouse.query(
         f"SELECT listing_id AS unique_id, {', '.join(_FEATURE_COLUMNS)} FROM entity_features"  # noqa: S608 - our columns
         " WHERE list_contains($prefixes, title_prefix) OR list_contains($owners, owner)"
-        " OR list_contains($keys, patent_key)",
-        {"prefixes": keys("title_prefix"), "owners": keys("owner"), "keys": keys("patent_key")},
+        " OR list_has_any(patent_keys, $keys::VARCHAR[])",
+        {
+            "prefixes": keys("title_prefix"),
+            "owners": keys("owner"),
+            "keys": sorted({k for f in features for k in f["patent_keys"] or ()}),
+        },
     )
-    return rows
 
 
 def first_seen(warehouse: Warehouse, listing_ids: Collection[str]) -> dict[str, Any]:
