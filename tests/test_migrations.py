@@ -4,7 +4,7 @@ import pytest
 
 from crawlers.fields import ipc_codes
 from crawlers.validation import validate_listing
-from warehouse import store
+from warehouse import entity_store, store
 from warehouse.gateway import Warehouse
 from warehouse.migrations import available_migrations, current_version, migrate
 
@@ -131,8 +131,6 @@ def test_0009_rewrites_stored_ipc_codes_once_and_the_next_crawl_finds_them_uncha
 
 
 def test_0014_leaves_application_numbers_unknown_and_has_every_listing_linked_again(tmp_path: Path):
-    from warehouse import entity_store
-
     wh = Warehouse(tmp_path / "v13.duckdb")
     migrate(wh, up_to=13)
     _store_before_0014(wh, [_crawled("CN101000001", ["G06F15/00"])])
