@@ -122,6 +122,7 @@ def validate_listing(item: dict[str, Any]) -> dict[str, Any]:
         "inventors": _text_list(item, "inventors"),
         "ipc": _text_list(item, "ipc"),
         "publication_number": _optional_text(item, "publication_number"),
+        "application_number": _optional_text(item, "application_number"),
         "field": _optional_text(item, "field"),
         "maturity": _optional_text(item, "maturity"),
         "cooperation": _optional_text(item, "cooperation"),

@@ -3,8 +3,9 @@
     run(warehouse)          # new and changed listings linked against the rest; clusters updated
     run(warehouse, full=True)   # the model trained again and every pair re-linked
 
-Links are certain (a shared patent number, matching.entity.patent_key) or the Splink model's
-(warehouse.entity_links) at or above MATCH_THRESHOLD, chosen on tests/fixtures/entity_pairs.tsv.
+Links are certain (a shared patent number, publication or application: matching.entity.patent_key)
+or the Splink model's (warehouse.entity_links) at or above MATCH_THRESHOLD, chosen on
+tests/fixtures/entity_pairs.tsv.
 Clusters are the connected components of the links, with a broker's decisions winning: a merge
 joins two clusters whatever the model says; a split keeps two listings apart (a component is not
 joined across a split pair, strongest links first). A cluster's id is its oldest member's
@@ -105,12 +106,13 @@ class _Clock:
 
 
 def certain_links(features: Sequence[Mapping[str, Any]], relinked: set[str] | None) -> set[tuple[str, str]]:
-    """Pairs sharing a patent key (a patent and the achievements that cite it), chained within
-    a key: n listings of one key give n-1 links, not n²."""
+    """Pairs sharing any patent key (a patent known by its publication and application numbers,
+    and the achievements that cite either), chained within a key: n listings of one key give
+    n-1 links, not n². With `relinked`, only the keys of some relinked listing."""
     by_key: dict[str, list[str]] = {}
     for f in features:
-        if f["patent_key"]:
-            by_key.setdefault(f["patent_key"], []).append(f["unique_id"])
+        for key in f["patent_keys"] or ():
+            by_key.setdefault(key, []).append(f["unique_id"])
     pairs: set[tuple[str, str]] = set()
     for ids in by_key.values():
         ids = sorted(ids)

@@ -6,7 +6,8 @@ A Chinese patent has two numbers. Its application number (申请号, ZL201720001
 certificate: year, type digit, serial, check digit) and its publication number (公开/公告号,
 CN101551481B: serial and kind code). The key keeps either without prefix, separators, check digit
 or kind code, "CN" + digits; the two never collide (application: 12 digits, or 8 before 2003;
-publication: 9 digits).
+publication: 9 digits). A listing whose source gives both has both keys, so it links to whatever
+cites either.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import numpy as np
 
 # Application numbers: 2003 on, YYYY + type (1 invention, 2 utility model, 3 design, 8/9 PCT) +
 # 7-digit serial; before 2003, YY + type + 5-digit serial. The check digit (0-9 or X) follows,
-# after a dot or not.
-_NEW_APPLICATION = re.compile(r"^(?:ZL|CN)?((?:19|20)\d{2}[12389]\d{7})(?:[0-9X])?$")
-_OLD_APPLICATION = re.compile(r"^(?:ZL|CN)?((?:8[5-9]|9\d|0[0-3])[12389]\d{5})(?:[0-9X])$")
+# after a dot or not; databases add a kind letter (Google Patents CN2009101277538A, EPO's docdb
+# CN200910127753A).
+_NEW_APPLICATION = re.compile(r"^(?:ZL|CN)?((?:19|20)\d{2}[12389]\d{7})(?:[0-9X])?[A-Z]?$")
+_OLD_APPLICATION = re.compile(r"^(?:ZL|CN)?((?:8[5-9]|9\d|0[0-3])[12389]\d{5})(?:[0-9X])[A-Z]?$")
 # Publication numbers: 9 digits (1… invention, 2… utility model, 3… design) + kind code.
 _PUBLICATION = re.compile(r"^(?:CN)?([1-3]\d{8})(?:[A-Z]\d?)?$")
 _SEPARATORS = re.compile(r"[\s.,/·-]")
@@ -43,6 +45,8 @@ def patent_key(raw: str | None) -> str | None:
     ('CN201720001285', 'CN201720001285', 'CN201720001285')
     >>> patent_key("CN 101551481 B"), patent_key("101551481"), patent_key("ZL98123456.7")
     ('CN101551481', 'CN101551481', 'CN98123456')
+    >>> patent_key("CN2009101277538A"), patent_key("EP99203729A")
+    ('CN200910127753', None)
     """
     text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw or "").upper())
     if text.startswith("ZL") and (m := re.match(r"^ZL(\d{8})([0-9X])$", text)):
@@ -70,10 +74,15 @@ def cited_patent_keys(text: str | None) -> list[str]:
     return list(dict.fromkeys(k for k in found if k))
 
 
-def listing_keys(publication_number: str | None, *texts: str | None) -> list[str]:
-    """Every certain key of a listing: its own number, then the numbers its text cites."""
-    own = patent_key(publication_number)
-    return list(dict.fromkeys(([own] if own else []) + [k for t in texts for k in cited_patent_keys(t)]))
+def listing_keys(publication_number: str | None, application_number: str | None, *texts: str | None) -> list[str]:
+    """Every certain key of a listing: its own numbers (publication, then application), then the
+    numbers its text cites.
+
+    >>> listing_keys("CN101551481B", "CN200910127753.8", "根据专利ZL201720001285.X")
+    ['CN101551481', 'CN200910127753', 'CN201720001285']
+    """
+    own = [k for k in (patent_key(publication_number), patent_key(application_number)) if k]
+    return list(dict.fromkeys(own + [k for t in texts for k in cited_patent_keys(t)]))
 
 
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
@@ -211,7 +220,7 @@ def entity_features(listing: dict) -> dict:
     title = unicodedata.normalize("NFKC", listing.get("title") or "")
     owners = [a for a in listing.get("applicants") or [] if a]
     owner = normalise_title(owners[0]) if owners else normalise_title(owner_of(text))
-    keys = listing_keys(listing.get("publication_number"), title, text)
+    keys = listing_keys(listing.get("publication_number"), listing.get("application_number"), title, text)
     field = (listing.get("field") or "").strip()
     published = listing.get("published_on")
     return {
@@ -225,7 +234,8 @@ def entity_features(listing: dict) -> dict:
         "field_group": field.split("-")[0] or None,
         "published": str(published)[:7] if published else None,  # the month: re-listings drift by days
         "price": listing.get("price_wan"),
-        "patent_key": keys[0] if keys else None,
+        "patent_key": keys[0] if keys else None,  # what Splink compares and blocks on
+        "patent_keys": keys,  # all of them: a certain link is any key shared
     }
 
 

@@ -11,9 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crawlers.validation import validate_listing
+from devtools.entity_model import real_features
 from jiebang import dedup
 from jiebang.accounts import User
-from matching.entity import cited_patent_keys, entity_features, patent_key
+from matching.entity import cited_patent_keys, listing_keys, patent_key
 from warehouse import entity_store, store
 from warehouse.gateway import Warehouse
 from warehouse.migrations import migrate
@@ -37,7 +38,10 @@ PAIRS = Path(__file__).parent / "fixtures" / "entity_pairs.tsv"
         ("101551481", "CN101551481"),
         ("ZL98123456.7", "CN98123456"),  # before 2003: 8 digits + check digit
         ("ZL０１２３４５６７．８", "CN01234567"),  # full-width digits and dot (2001, utility model)
+        ("CN2009101277538A", "CN200910127753"),  # Google Patents: check digit and kind A
+        ("CN200910127753A", "CN200910127753"),  # EPO docdb: kind A, no check digit
         ("ZL06123456.7", None),  # 2006 needs the 12-digit form
+        ("EP99203729A", None),  # another office's application
         ("CNA20050658.7", None),  # a plant variety right, not a patent
         ("12345", None),
         ("", None),
@@ -67,7 +71,10 @@ def test_every_writing_of_an_application_number_has_one_key(year, kind, serial, 
     digits = f"{year}{kind}{serial:07d}"
     body = f"{digits[:4]} {digits[4]} {digits[5:]}" if spaced else digits
     assert patent_key(f"{prefix}{body}{dot}{check}") == f"CN{digits}" == patent_key(digits)
+    assert patent_key(f"CN{digits}{check}A") == f"CN{digits}" == patent_key(f"CN{digits}A")  # databases' kind A
     assert cited_patent_keys(f"专利号：{prefix}{body}{dot}{check}。") == [f"CN{digits}"]
+    # A listing's own application number is one of its keys, however written, beside its publication.
+    assert listing_keys("CN101551481B", f"{prefix}{body}{dot}{check}") == ["CN101551481", f"CN{digits}"]
 
 
 @pytest.mark.unit
@@ -96,29 +103,12 @@ def test_one_card_per_cluster_keeps_the_best_ranked_member():
     assert [(r["listing_id"], r["rank"], r["score"]) for r in kept] == [("a", 1, 1.0), ("b", 2, 0.9), ("d", 3, 0.7)]
 
 
-def _real_features() -> list[dict]:
-    rows = [json.loads(line) for line in REAL.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [
-        entity_features(
-            {
-                "listing_id": r["id"],
-                "title": r["title"],
-                "abstract": r["abstract"],
-                "field": r["field"],
-                "price_wan": r["price_wan"],
-                "published_on": r["posted"],
-            }
-        )
-        for r in rows
-    ]
-
-
 @pytest.mark.integration
 @pytest.mark.skipif(not REAL.exists(), reason=f"real market data absent ({REAL}): nothing to measure on")
 def test_model_precision_and_recall_on_the_labelled_real_pairs():
     from warehouse import entity_links
 
-    features = _real_features()
+    features = real_features(REAL)
     model = entity_links.train(features)
     linked = {(a, b) for a, b, _ in entity_links.predict(features, model, dedup.MATCH_THRESHOLD)}
     linked |= dedup.certain_links(features, None)
@@ -247,6 +237,48 @@ def test_clusters_are_stable_incremental_audited_and_a_brokers_decision_wins(war
     assert after["zj:/b0"] == after["zj:/b1"] == "zj:/b0"
     actions = [(e["action"], e["actor"]) for e in entity_store.audit_entries(warehouse)]
     assert ("split", "wang") in actions and ("merge", "wang") in actions
+
+
+# A patent its source lists by publication number and application number (2008100123456: no
+# dot, check digit 6), an achievement that cites the application number as a grant certificate
+# writes it, and one citing another patent. Their titles and owners differ: only the number links.
+APPLIED_PATENT = validate_listing(
+    {
+        "record_type": "listing",
+        "kind": "patent",
+        "listing_id": "CN101234567",
+        "publication_number": "CN101234567B",
+        "application_number": "2008100123456",
+        "title": "一种锂离子电池隔膜的陶瓷涂覆方法",
+        "abstract": "本发明公开了一种隔膜涂覆方法，将氧化铝浆料涂布于聚乙烯基膜两面后烘干。",
+        "applicants": ["大连理工大学"],
+        "url": "https://patents.google.com/patent/CN101234567B",
+        "source": "cnipa",
+    }
+)
+CITING = _listing("zj:/p1", "zj", "高安全动力电池隔膜产业化", "依托专利ZL200810012345.6，已建成中试线，寻求量产合作。")
+OTHER = _listing("zj:/p2", "zj", TECHS[3][0], TECHS[3][1] + "（专利号：ZL200810012346.X）")
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "new",
+    [None, "CN101234567", "zj:/p1"],
+    ids=["full run", "nightly: the patent is new", "nightly: the achievement is new"],
+)
+def test_a_patent_and_what_cites_its_application_number_are_one_card(warehouse: Warehouse, new: str | None):
+    listings = {r["listing_id"]: r for r in (APPLIED_PATENT, CITING, OTHER)}
+    store.upsert_listings(warehouse, [r for i, r in listings.items() if i != new])
+    dedup.run(warehouse)
+    if new is not None:
+        store.upsert_listings(warehouse, [listings[new]])
+        nightly = dedup.run(warehouse)
+        assert (nightly["trained"], nightly["relinked"]) == (False, 1)
+    cards = _cards(warehouse)
+    assert cards["CN101234567"] == cards["zj:/p1"] != cards["zj:/p2"]
+    assert warehouse.query("SELECT left_id, right_id, rule FROM entity_links") == [
+        {"left_id": "CN101234567", "right_id": "zj:/p1", "rule": "patent_key"}
+    ]
 
 
 @pytest.mark.integration

@@ -337,6 +337,7 @@ KNOWN = [
         5,
         {
             "publication_number": "CN101226857",
+            "application_number": None,  # the list has no 申请号 column: none is made up
             "listing_id": "CN101226857",
             "title": "带指示功能的分励脱扣器",
             "applicants": ["TCL低压电器(无锡)有限公司"],
@@ -379,6 +380,7 @@ def test_items_have_the_keys_of_a_crawled_patent():
         "record_type",
         "kind",
         "publication_number",
+        "application_number",
         "title",
         "abstract",
         "claims",
@@ -512,6 +514,7 @@ def test_a_cnipa_document_with_bibliography(tmp_path):
         k: item[k]
         for k in (
             "publication_number",
+            "application_number",
             "listing_id",
             "title",
             "applicants",
@@ -526,6 +529,7 @@ def test_a_cnipa_document_with_bibliography(tmp_path):
         )
     } == {
         "publication_number": "CN101551481B",
+        "application_number": "CN200810047451.3",  # as the document writes it, check digit and all
         "listing_id": "CN101551481",
         "title": "一种复合锂基润滑脂",
         "applicants": ["中国石油化工股份有限公司"],
@@ -540,6 +544,14 @@ def test_a_cnipa_document_with_bibliography(tmp_path):
     }
     assert item["abstract"] == "本发明涉及一种复合锂基润滑脂，包括基础油和稠化剂。"
     assert item["claims"] == "1.一种复合锂基润滑脂，其特征在于，含有 SO3。\n2.根据权利要求1所述的润滑脂。"
+
+
+@pytest.mark.unit
+def test_a_cnipa_document_names_no_country_that_its_application_reference_lacks(tmp_path):
+    path = tmp_path / "doc.xml"
+    path.write_text(CN_DOCUMENT.replace("<country>CN</country><doc-number>2008", "<doc-number>2008"), encoding="utf-8")
+    [(_, item)] = list(read_items("cnipa_xml", path, source="cnipa"))
+    assert item["application_number"] == "200810047451.3"
 
 
 @pytest.mark.integration
@@ -646,6 +658,21 @@ def test_a_gbk_achievement_table_with_the_default_mapping(tmp_path, warehouse):
     moved = _write_csv(tmp_path / "成果-12月.csv", [ACHIEVEMENTS[0], ACHIEVEMENTS[2], ACHIEVEMENTS[1]], "gbk")
     again = load_file(warehouse, "table", moved, kind="achievement", source="zju_table", run_id="r2")
     assert (again.listings.inserted, again.listings.updated + again.listings.unchanged) == (0, 2)
+
+
+@pytest.mark.integration
+def test_a_patent_table_keeps_the_application_number_as_written(tmp_path, warehouse):
+    rows = [
+        ["公开(公告)号", "申请号", "专利名称"],
+        ["CN101234567B", "200810012345.6", "一种锂电池隔膜涂覆方法"],
+        ["CN101234568A", "", "一种隔膜分切装置"],
+    ]
+    load_file(warehouse, "table", _write_csv(tmp_path / "专利.csv", rows, "utf-8"), kind="patent", run_id="r")
+    stored = warehouse.query("SELECT listing_id, application_number FROM listings ORDER BY listing_id")
+    assert stored == [
+        {"listing_id": "CN101234567", "application_number": "200810012345.6"},
+        {"listing_id": "CN101234568", "application_number": None},  # an empty cell is no number
+    ]
 
 
 @pytest.mark.integration

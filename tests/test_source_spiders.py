@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -36,6 +37,7 @@ from crawlers.spiders.google_patents import GooglePatentsSpider
 from crawlers.spiders.nstrs import NstrsSpider, beijing_date
 from crawlers.spiders.uspto_odp import UsptoOdpSpider
 from crawlers.validation import InvalidItem, validate_item
+from matching.entity import patent_key
 
 from .conftest import ROOT, SHARED
 
@@ -87,6 +89,7 @@ def cnipr_search():
     ("row", "field", "expected"),
     [
         (0, "publication_number", "CN104636980A"),
+        (0, "application_number", "CN201310571770.7"),
         (0, "listing_id", "CN104636980"),
         (0, "title", "针对河道砂油藏类型油气汇集条件的地球物理表征方法"),
         (0, "applicants", ["中国石油化工股份有限公司", "中国石油化工股份有限公司胜利油田分公司地质科学研究院"]),
@@ -147,6 +150,7 @@ def cnipr_mobile():
 def test_cnipr_mobile_list_rows(cnipr_mobile):
     _, _, items = cnipr_mobile
     assert [i["publication_number"] for i in items[:3]] == ["CN105983410A", "CN105470313A", "CN107293639A"]
+    assert [i["application_number"] for i in items[:2]] == ["CN201510083742.X", "CN201410393613.6"]
     first = items[0]
     assert (first["title"], first["applicants"]) == ("异质复合型光催化剂及其制备方法", ["北京纳米能源与系统研究所"])
     assert (first["filing_date"], first["published_on"], first["legal_status"]) == ("2015-02-16", "2016-10-05", "有效")
@@ -448,6 +452,7 @@ def _publication(name: str, url: str = OPS + "published-data/publication/docdb/E
     [
         ("ep1000000_full_cycle_result.xml", "publication_number", "EP1000000B1"),  # the newest of A1 and B1
         ("ep1000000_full_cycle_result.xml", "listing_id", "EP1000000"),
+        ("ep1000000_full_cycle_result.xml", "application_number", "EP99203729A"),  # docdb, as the publication
         (
             "ep1000000_full_cycle_result.xml",
             "title",
@@ -465,6 +470,8 @@ def _publication(name: str, url: str = OPS + "published-data/publication/docdb/E
         ("ep1000000_biblio_result.json", "ipc", ["B28B1/29", "B28B5/02", "B28B7/00", "H02P6/08"]),
         ("ep1000000_biblio_result.json", "applicants", ["BEHEERMAATSCHAPPIJ DE BOER NIJMEGEN B.V"]),
         ("ep1000000_biblio_result.json", "filing_date", "1999-11-08"),
+        ("ep1000000_biblio_result.json", "application_number", "EP99203729A"),
+        ("ep1000000_abstract_result.xml", "application_number", None),  # … nor an application reference
         ("ep1000000_abstract_result.xml", "publication_number", "EP1000000A1"),
         ("ep1000000_abstract_result.xml", "title", None),  # an abstract answer has no title …
         ("ep1000000_claims_result.json", "listing_id", "EP1000000"),
@@ -510,6 +517,21 @@ def test_epo_ops_prefers_a_chinese_title_then_english():
     response = TextResponse(url=OPS, body=xml.encode("utf-8"), encoding="utf-8")
     (item,) = EpoOpsSpider(source="epo_ops").parse_publication(response)
     assert item["title"] == "制砖业用生坯砖制造装置"
+
+
+@pytest.mark.unit
+def test_epo_ops_gives_a_chinese_documents_application_number_as_a_key():
+    """The real full cycle made a Chinese document: its docdb application reference names the
+    patent that an achievement cites as ZL200810012345.6."""
+    xml = re.sub(
+        r"<country>EP</country>(\s*)<doc-number>99203729</doc-number>",
+        r"<country>CN</country>\1<doc-number>200810012345</doc-number>",
+        (EPO / "ep1000000_full_cycle_result.xml").read_text(encoding="utf-8"),
+    )
+    response = TextResponse(url=OPS, body=xml.encode("utf-8"), encoding="utf-8")
+    (item,) = EpoOpsSpider(source="epo_ops").parse_publication(response)
+    assert item["application_number"] == "CN200810012345A"
+    assert patent_key(item["application_number"]) == patent_key("ZL200810012345.6") == "CN200810012345"
 
 
 def _badgerfish(element) -> dict:

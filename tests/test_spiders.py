@@ -87,6 +87,7 @@ def cn_patent() -> tuple[dict, dict]:
         ("record_type", "listing"),
         ("kind", "patent"),
         ("publication_number", "CN101551481B"),
+        ("application_number", "CN2009101277538A"),  # as Google writes it: check digit 8, kind A
         ("listing_id", "CN101551481"),
         ("title", "滤色片制造方法"),
         ("applicants", ["Fujifilm Corp"]),

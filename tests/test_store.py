@@ -294,6 +294,7 @@ listings = st.fixed_dictionaries(
         "inventors": st.lists(_any_text, max_size=3),
         "ipc": st.lists(st.from_regex(r"[A-H]\d\d[A-Z]\d{1,3}/\d{2,4}", fullmatch=True), max_size=3),
         "publication_number": st.none() | _any_text,
+        "application_number": st.none() | _any_text,
         "field": st.none() | _any_text,
         "maturity": st.none() | st.sampled_from(["小试", "中试", "产业化"]),
         "cooperation": st.none() | _any_text,

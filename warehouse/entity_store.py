@@ -30,22 +30,18 @@ _FEATURE_COLUMNS = (
     "published",
     "price",
     "patent_key",
+    "patent_keys",
 )
-_FEATURES = pa.schema(
-    [("listing_id", pa.string())]
-    + [
-        (c, pa.list_(pa.uint32()) if c == "text" else pa.float64() if c == "price" else pa.string())
-        for c in _FEATURE_COLUMNS
-    ]
-)
+_TYPES = {"text": pa.list_(pa.uint32()), "price": pa.float64(), "patent_keys": pa.list_(pa.string())}
+_FEATURES = pa.schema([("listing_id", pa.string())] + [(c, _TYPES.get(c, pa.string())) for c in _FEATURE_COLUMNS])
 
 
 def listings_for_linking(warehouse: Warehouse, changed_after: datetime | None = None) -> list[Row]:
     """The active listings changed after `changed_after` (all when None), with the columns the
     features need, and any active listing that has no features yet."""
     return warehouse.query(
-        "SELECT listing_id, title, abstract, claims, applicants, publication_number, field, price_wan,"
-        " published_on, first_seen FROM listings WHERE active AND ($after IS NULL OR last_changed > $after"
+        "SELECT listing_id, title, abstract, claims, applicants, publication_number, application_number, field,"
+        " price_wan, published_on, first_seen FROM listings WHERE active AND ($after IS NULL OR last_changed > $after"
         " OR listing_id NOT IN (SELECT listing_id FROM entity_features)) ORDER BY listing_id",
         {"after": changed_after},
     )
@@ -61,7 +57,7 @@ def save_features(warehouse: Warehouse, features: Sequence[Mapping[str, Any]], *
             con.execute("DELETE FROM entity_features")
         else:
             con.execute("DELETE FROM entity_features WHERE listing_id IN (SELECT listing_id FROM new_features)")
-        con.execute("INSERT INTO entity_features SELECT * FROM new_features")
+        con.execute("INSERT INTO entity_features BY NAME SELECT * FROM new_features")
         con.execute(
             "DELETE FROM entity_features WHERE listing_id NOT IN (SELECT listing_id FROM listings WHERE active)"
         )
@@ -81,7 +77,7 @@ def features_in_blocks(warehouse: Warehouse, listing_ids: Collection[str]) -> li
             f" SELECT f.listing_id AS unique_id, {', '.join('f.' + c for c in _FEATURE_COLUMNS)},"
             " f.title_block, f.owner_block FROM f"
             " WHERE f.title_block IN (SELECT title_block FROM a) OR f.owner_block IN (SELECT owner_block FROM a)"
-            " OR f.patent_key IN (SELECT patent_key FROM a)",
+            " OR list_has_any(f.patent_keys, (SELECT flatten(list(patent_keys)) FROM a))",
             {"cap": BLOCK_CAP},
         )
 

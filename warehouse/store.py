@@ -31,6 +31,7 @@ LISTING_COLUMNS = (
     "inventors",
     "ipc",
     "publication_number",
+    "application_number",
     "field",
     "maturity",
     "cooperation",
@@ -58,6 +59,9 @@ CHALLENGE_COLUMNS = (
 )
 # Fields that say where a record was seen, not what it says: excluded from the content hash.
 _PROVENANCE = {"url", "source"}
+# Columns added after listings were first hashed count only when they hold a value: a listing
+# crawled again with nothing new keeps its hash, and is not taken for changed.
+_HASHED_WHEN_GIVEN = {"application_number"}
 _LIST_COLUMNS = {"keywords", "applicants", "inventors", "ipc"}
 
 
@@ -82,7 +86,9 @@ def now_utc() -> datetime:
 
 def content_hash(record: Mapping[str, Any]) -> str:
     """A stable hash of what a record says (not where it was seen)."""
-    content = {k: v for k, v in sorted(record.items()) if k not in _PROVENANCE}
+    content = {
+        k: v for k, v in sorted(record.items()) if k not in _PROVENANCE and not (k in _HASHED_WHEN_GIVEN and v is None)
+    }
     blob = json.dumps(content, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 

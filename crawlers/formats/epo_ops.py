@@ -106,6 +106,8 @@ def _exchange_record(doc: Selector) -> dict[str, Any]:
     abstract, abstract_lang = _preferred(doc.xpath("ex:abstract"), "\n")
     return {
         "publication_number": number or publication_ref.xpath(".//ex:doc-number/text()").get(),
+        # docdb, as the publication: country, number, kind (CN200910127753A; a key in matching.entity)
+        "application_number": "".join(_docdb(biblio.xpath("ex:application-reference")).values()) or None,
         "title": title,
         "abstract": _IMAGE.sub(" ", abstract or "").strip() or None,
         "applicants": _names(biblio, "applicant"),
@@ -170,6 +172,9 @@ def _flat_document(doc: dict[str, Any]) -> dict[str, Any]:
     return {
         "publication_number": doc.get("publication_number")
         or "".join(doc.get(k) or "" for k in ("country", "doc_number", "kind"))
+        or None,
+        "application_number": doc.get("application_number")
+        or "".join((doc.get("application_reference_docdb") or {}).get(k) or "" for k in ("country", "number", "kind"))
         or None,
         "title": titles.get(lang) if lang else doc.get("title"),
         "abstract": _IMAGE.sub(" ", doc.get("abstract") or "").strip() or None,

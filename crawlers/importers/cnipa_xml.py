@@ -73,7 +73,8 @@ def cn_patent_item(root: ET.Element, source: str) -> dict[str, Any]:
     body = child_or_empty(root, "application-body")
     publication = biblio.find("cn-publication-reference/document-id")
     number = cn_publication_number(publication)
-    filing = text_at(biblio, "application-reference/document-id/date")
+    application = biblio.find("application-reference/document-id")
+    filing = text_at(application, "date")
     title = (
         text_at(biblio, "invention-title")
         or text_at(body, "description/invention-title")
@@ -82,6 +83,7 @@ def cn_patent_item(root: ET.Element, source: str) -> dict[str, Any]:
     return patent_item(
         source,
         publication_number=number,
+        application_number=cn_application_number(application),
         title=cjk_text(title),
         abstract=cjk_text("\n".join(texts_at(biblio, "abstract/p")) or None),
         claims=cjk_text("\n".join(text_of(c) for c in body.iterfind("claims/claim")) or None),
@@ -102,6 +104,13 @@ def cn_publication_number(document_id: ET.Element | None) -> str | None:
     if not number:
         return None
     return f"{text_at(document_id, 'country') or 'CN'}{number}{text_at(document_id, 'kind') or ''}"
+
+
+def cn_application_number(document_id: ET.Element | None) -> str | None:
+    """'CN' + '200810047451.3' as the document writes it (check digit and all); None when absent.
+    No country is assumed where the document names none."""
+    number = text_at(document_id, "doc-number")
+    return f"{text_at(document_id, 'country') or ''}{number}" if number else None
 
 
 def cn_ipc(biblio: ET.Element) -> list[str]:

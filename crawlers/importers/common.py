@@ -143,6 +143,7 @@ def patent_item(source: str, **fields: Any) -> dict[str, Any]:
         "record_type": "listing",
         "kind": "patent",
         "publication_number": None,
+        "application_number": None,
         "title": None,
         "abstract": None,
         "claims": None,

@@ -57,6 +57,7 @@ FIELDS = {
     "need": ("title", "description", "field", "budget_wan", "deadline", "issuer", "region", "cooperation", "url"),
     "patent": (
         "publication_number",
+        "application_number",
         "title",
         "abstract",
         "claims",
@@ -120,6 +121,8 @@ DEFAULT_MAPPINGS: dict[str, dict[str, str]] = {
         "公开号": "publication_number",
         "公开(公告)号": "publication_number",
         "公告号": "publication_number",
+        "申请号": "application_number",
+        "专利号": "application_number",  # ZL + the application number, on a granted patent
         "专利名称": "title",
         "名称": "title",
         "摘要": "abstract",

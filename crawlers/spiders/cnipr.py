@@ -73,6 +73,7 @@ class CniprSpider(SourceSpider):
             "record_type": "listing",
             "kind": "patent",
             "publication_number": fields.get("publication_number"),
+            "application_number": fields.get("application_number"),
             "title": title,
             "abstract": fields.get("abstract"),
             "claims": "",

@@ -60,6 +60,7 @@ class EpoOpsSpider(SourceSpider):
                 key: record.get(key)
                 for key in (
                     "publication_number",
+                    "application_number",
                     "title",
                     "abstract",
                     "priority_date",

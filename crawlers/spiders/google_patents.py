@@ -39,6 +39,7 @@ class GooglePatentsSpider(SourceSpider):
             "record_type": "listing",
             "kind": "patent",
             "publication_number": number,
+            "application_number": response.css('dd[itemprop="applicationNumber"]::text').get(),
             "title": response.css('span[itemprop="title"]::text').get(""),
             "abstract": " ".join(response.css('section[itemprop="abstract"] div.abstract ::text').getall()),
             "claims": "\n".join(claims),
