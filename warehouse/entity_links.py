@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import duckdb
 import pyarrow as pa
@@ -40,7 +40,6 @@ _FEATURES = pa.schema(
         ("published", pa.string()),
         ("price", pa.float64()),
         ("patent_key", pa.string()),
-        ("changed", pa.bool_()),
     ]
 )
 _OVERLAP = "len(list_intersect(text_l, text_r)) / least(len(text_l), len(text_r))"
@@ -139,20 +138,22 @@ def _settings() -> SettingsCreator:
     )
 
 
-def _table(features: Sequence[dict[str, Any]], changed: Collection[str] | None) -> pa.Table:
-    rows = [{**f, "changed": changed is None or f["unique_id"] in changed} for f in features]
-    schema = _FEATURES
-    if changed is not None:  # rows of entity_store.features_in_blocks: keys of the whole warehouse
-        schema = schema.append(pa.field("title_block", pa.string())).append(pa.field("owner_block", pa.string()))
-    return pa.Table.from_pylist(rows, schema=schema)
+Features: TypeAlias = "pa.Table | Sequence[dict[str, Any]]"
 
 
-def _load(con: duckdb.DuckDBPyConnection, features: Sequence[dict[str, Any]], changed: Collection[str] | None) -> None:
-    con.register("entity_input", _table(features, changed))
-    if changed is None:
-        con.execute(f"CREATE TABLE entity_features AS {block_keys_sql('entity_input')}", {"cap": BLOCK_CAP})
-    else:
-        con.execute("CREATE TABLE entity_features AS SELECT * FROM entity_input")
+def _load(con: duckdb.DuckDBPyConnection, features: Features, changed: Collection[str] | None) -> None:
+    """The in-memory table Splink reads: the features, their block keys (computed here over
+    them unless the rows carry the warehouse's) and whether each listing changed."""
+    table = features if isinstance(features, pa.Table) else pa.Table.from_pylist(list(features), schema=_FEATURES)
+    con.register("entity_input", table)
+    con.register("changed_ids", pa.table({"unique_id": pa.array(sorted(changed or ()), pa.string())}))
+    keyed = "title_block" in table.column_names
+    con.execute(
+        f"CREATE TABLE entity_features AS SELECT *, {changed is None} OR unique_id IN"  # noqa: S608 - our SQL
+        " (SELECT unique_id FROM changed_ids) AS changed"
+        f" FROM ({'SELECT * FROM entity_input' if keyed else block_keys_sql('entity_input')})",
+        {} if keyed else {"cap": BLOCK_CAP},
+    )
     con.unregister("entity_input")
 
 
@@ -160,7 +161,7 @@ def _linker(con: duckdb.DuckDBPyConnection, settings: SettingsCreator | dict[str
     return Linker("entity_features", settings, DuckDBAPI(connection=con))
 
 
-def train(features: Sequence[dict[str, Any]], *, seed: int = 17) -> dict[str, Any]:
+def train(features: Features, *, seed: int = 17) -> dict[str, Any]:
     """The model (Splink's settings with m and u) estimated on these listings: u from random
     pairs, m by expectation maximisation on pairs with the same title (which teaches text,
     numbers, owner, field …; the title's own m is fixed, see `_settings`)."""
@@ -181,7 +182,7 @@ def train(features: Sequence[dict[str, Any]], *, seed: int = 17) -> dict[str, An
 
 
 def predict(
-    features: Sequence[dict[str, Any]],
+    features: Features,
     model: dict[str, Any],
     threshold: float,
     changed: Collection[str] | None = None,

@@ -19,6 +19,7 @@ _LINKS = pa.schema(
 )
 _CLUSTERS = pa.schema([("listing_id", pa.string()), ("cluster_id", pa.string())])
 _IDS = pa.schema([("listing_id", pa.string())])
+_AUDIT = pa.schema([(c, pa.string()) for c in ("action", "cluster_id", "members", "before")])
 _FEATURE_COLUMNS = (
     "title_core",
     "title_stem",
@@ -36,50 +37,68 @@ _TYPES = {"text": pa.list_(pa.uint32()), "price": pa.float64(), "patent_keys": p
 _FEATURES = pa.schema([("listing_id", pa.string())] + [(c, _TYPES.get(c, pa.string())) for c in _FEATURE_COLUMNS])
 
 
-def listings_for_linking(warehouse: Warehouse, changed_after: datetime | None = None) -> list[Row]:
+def listings_for_linking(
+    warehouse: Warehouse, changed_after: datetime | None = None, *, after_id: str = "", limit: int = 2**62
+) -> list[Row]:
     """The active listings changed after `changed_after` (all when None), with the columns the
-    features need, and any active listing that has no features yet."""
+    features need, and any active listing that has no features yet; by listing id, from after
+    `after_id`, at most `limit` (a million listings are read a page at a time)."""
     return warehouse.query(
         "SELECT listing_id, title, abstract, claims, applicants, publication_number, application_number, field,"
-        " price_wan, published_on, first_seen FROM listings WHERE active AND ($after IS NULL OR last_changed > $after"
-        " OR listing_id NOT IN (SELECT listing_id FROM entity_features)) ORDER BY listing_id",
-        {"after": changed_after},
+        " price_wan, published_on, first_seen FROM listings WHERE active AND listing_id > $after_id"
+        " AND ($after IS NULL OR last_changed > $after OR listing_id NOT IN (SELECT listing_id FROM entity_features))"
+        " ORDER BY listing_id LIMIT $limit",
+        {"after": changed_after, "after_id": after_id, "limit": limit},
     )
 
 
-def save_features(warehouse: Warehouse, features: Sequence[Mapping[str, Any]], *, replace_all: bool) -> int:
-    """Store listings' features (all of them when `replace_all`); features of listings no longer
-    active are dropped. Returns how many active listings have features."""
+def save_features(warehouse: Warehouse, features: Sequence[Mapping[str, Any]]) -> None:
+    """Store these listings' features in place of any they had."""
     rows = [{"listing_id": f["unique_id"], **{c: f[c] for c in _FEATURE_COLUMNS}} for f in features]
     with warehouse.transaction() as con:
         con.register("new_features", pa.Table.from_pylist(rows, schema=_FEATURES))
-        if replace_all:
-            con.execute("DELETE FROM entity_features")
-        else:
-            con.execute("DELETE FROM entity_features WHERE listing_id IN (SELECT listing_id FROM new_features)")
+        con.execute("DELETE FROM entity_features WHERE listing_id IN (SELECT listing_id FROM new_features)")
         con.execute("INSERT INTO entity_features BY NAME SELECT * FROM new_features")
+
+
+def clear_features(warehouse: Warehouse) -> None:
+    warehouse.execute("DELETE FROM entity_features")
+
+
+def drop_inactive_features(warehouse: Warehouse) -> int:
+    """Features of listings no longer active dropped; returns how many listings have features."""
+    with warehouse.transaction() as con:
         con.execute(
             "DELETE FROM entity_features WHERE listing_id NOT IN (SELECT listing_id FROM listings WHERE active)"
         )
         return int(fetch_rows(con, "SELECT count(*) AS n FROM entity_features")[0]["n"])
 
 
-def features_in_blocks(warehouse: Warehouse, listing_ids: Collection[str]) -> list[Row]:
+_SELECT_FEATURES = f"listing_id AS unique_id, {', '.join(_FEATURE_COLUMNS)}"
+
+
+def all_features(warehouse: Warehouse) -> pa.Table:
+    """Every stored listing's features, as Arrow: a million listings' shingles are ~0.3 GB as
+    columns and ten times that as Python objects."""
+    with warehouse.transaction() as con:
+        return con.sql(f"SELECT {_SELECT_FEATURES} FROM entity_features ORDER BY listing_id").to_arrow_table()  # noqa: S608
+
+
+def features_in_blocks(warehouse: Warehouse, listing_ids: Collection[str]) -> pa.Table:
     """Stored features, with their blocking keys (`entity_links.block_keys_sql` over every
-    listing), of the given listings and of every listing sharing a block with one of them: all
-    a changed listing can be linked to."""
+    listing), of the given listings and of every listing sharing a block or a patent key with one
+    of them: all a changed listing can be linked to."""
     with warehouse.transaction() as con:
         con.register("asked", pa.Table.from_pylist([{"listing_id": i} for i in listing_ids], schema=_IDS))
-        return fetch_rows(
-            con,
+        return con.sql(
             f"WITH f AS ({block_keys_sql('entity_features')}),"  # noqa: S608 - our own SQL
             " a AS (SELECT f.* FROM f JOIN asked USING (listing_id))"
-            f" SELECT f.listing_id AS unique_id, {', '.join('f.' + c for c in _FEATURE_COLUMNS)},"
-            " f.title_block, f.owner_block FROM f"
-            " WHERE f.title_block IN (SELECT title_block FROM a) OR f.owner_block IN (SELECT owner_block FROM a)"
-            " OR list_has_any(f.patent_keys, (SELECT flatten(list(patent_keys)) FROM a))",
-            {"cap": BLOCK_CAP},
-        )
+            f" SELECT {_SELECT_FEATURES}, title_block, owner_block FROM f"
+            " WHERE title_block IN (SELECT title_block FROM a) OR owner_block IN (SELECT owner_block FROM a)"
+            " OR list_has_any(patent_keys, (SELECT flatten(list(patent_keys)) FROM a))"
+            " ORDER BY listing_id",
+            params={"cap": BLOCK_CAP},
+        ).to_arrow_table()
 
 
 def first_seen(warehouse: Warehouse, listing_ids: Collection[str]) -> dict[str, Any]:
@@ -181,14 +200,27 @@ def save_run(
             " WHERE listing_id NOT IN (SELECT listing_id FROM entity_clusters)",
             {"now": now},
         )
-        con.executemany(
+        # One insert of a table, not a row at a time: a first pass audits a merge per cluster.
+        con.register(
+            "new_audit",
+            pa.Table.from_pylist(
+                [
+                    {
+                        "action": a["action"],
+                        "cluster_id": a["cluster_id"],
+                        "members": json.dumps(a["members"]),
+                        "before": json.dumps(a["before"]),
+                    }
+                    for a in audit
+                ],
+                schema=_AUDIT,
+            ),
+        )
+        con.execute(
             "INSERT INTO entity_audit (run_id, action, actor, cluster_id, members, before, acted_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (run_id, a["action"], actor, a["cluster_id"], json.dumps(a["members"]), json.dumps(a["before"]), now)
-                for a in audit
-            ],
-        ) if audit else None
+            " SELECT $run_id, action, $actor, cluster_id, members::JSON, before::JSON, $now FROM new_audit",
+            {"run_id": run_id, "actor": actor, "now": now},
+        )
         if model is not None and watermark is not None:
             con.execute(
                 "INSERT OR REPLACE INTO entity_state VALUES (1, $model, $now, $watermark)",
