@@ -241,6 +241,27 @@ def merge(warehouse: Warehouse, user: User | None, listing_a: str, listing_b: st
     return _apply_decision(warehouse, broker.username)
 
 
+def merge_by_number(warehouse: Warehouse, user: User | None, listing_id: str, number: str | None) -> str:
+    """Merge a listing with the one a broker names by its 成果编号 (jiebang.display.listing_number),
+    publication number or id, as typed on the listing's page; returns the other listing's id."""
+    ensure_permission(warehouse, user, "review_matches")  # before the lookup: it tells what exists
+    wanted = (number or "").strip()
+    if not wanted:
+        raise InvalidDecision("成果编号：必填（成果编号、公开号或成果 ID）")
+    found = entity_store.listings_by_number(warehouse, wanted)
+    if not found:
+        raise InvalidDecision(f"成果编号：找不到在架成果 {wanted}，请核对编号")
+    if len(found) > 1:
+        raise InvalidDecision(f"成果编号：{wanted} 对应多条成果，请改填成果 ID")
+    [other] = found
+    if other == listing_id:
+        raise InvalidDecision("成果编号：不能与本成果自身合并")
+    if len(set(entity_store.cluster_ids(warehouse, [listing_id, other]).values())) == 1:
+        raise InvalidDecision(f"成果编号：{wanted} 已与本成果同属一项技术")
+    merge(warehouse, user, listing_id, other)
+    return other
+
+
 def split(warehouse: Warehouse, user: User | None, listing_id: str) -> dict[str, str]:
     """Take a listing out of its cluster: it is kept apart from every other member from now on,
     however the model links them."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given
@@ -18,6 +19,9 @@ from matching.entity import cited_patent_keys, listing_keys, patent_key
 from warehouse import entity_store, store
 from warehouse.gateway import Warehouse
 from warehouse.migrations import migrate
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "zj_market" / "achievements.jsonl"
 PAIRS = Path(__file__).parent / "fixtures" / "entity_pairs.tsv"
@@ -441,3 +445,161 @@ def test_the_broker_page_lists_a_cards_other_sources(warehouse: Warehouse):
     assert dedup.other_sources(warehouse, shown) == []
     dedup.run(warehouse, full=True)  # the model links them again, the broker's split wins
     assert dedup.other_sources(warehouse, shown) == []
+
+
+# --- merging by hand: on a card, on a listing's page ------------------------------------------------
+
+SOLVER = User("team1", "浙大材料团队", "solver")
+
+
+def _two_cards(warehouse: Warehouse) -> None:
+    """The battery separator listed by the market (zj:/a1) and its university (uni:/c1), not
+    linked (no run yet: as if the model had missed them), both proposed for mkt:/q1."""
+    from datetime import date
+
+    from jiebang import matching_run
+
+    store.upsert_listings(warehouse, _market())
+    store.upsert_challenges(
+        warehouse,
+        [
+            {
+                "challenge_id": "mkt:/q1",
+                "title": "锂电池隔膜耐高温",
+                "description": "需要耐高温的锂离子电池复合隔膜",
+                "url": "http://127.0.0.1:8765/mkt/q1",
+                "source": "mkt",
+            }
+        ],
+    )
+    matching_run.match_one_challenge(
+        warehouse, "mkt:/q1", today=date(2026, 1, 1), top_k=10, index_dir=warehouse.path.parent / "index"
+    )
+    ranked = warehouse.query("SELECT listing_id FROM matches WHERE challenge_id = 'mkt:/q1' ORDER BY rank")
+    assert [r["listing_id"] for r in ranked][:2] == ["zj:/a1", "uni:/c1"]
+
+
+@pytest.mark.integration
+def test_a_merge_shows_one_card_on_the_next_read_and_the_decided_card_keeps_its_decision(warehouse: Warehouse):
+    from jiebang import broker
+
+    _two_cards(warehouse)
+    before = broker.match_page(warehouse, BROKER, "mkt:/q1")
+    broker.decide(warehouse, BROKER, "mkt:/q1", "uni:/c1", "shortlist")  # the lower-ranked copy
+    dedup.merge(warehouse, BROKER, "zj:/a1", "uni:/c1")  # no matching run after it
+
+    page = broker.match_page(warehouse, BROKER, "mkt:/q1")
+    assert page.total == before.total - 1
+    [card] = [r for r in page.rows if r["listing_id"] in {"zj:/a1", "uni:/c1"}]
+    assert (card["listing_id"], card["decision"]) == ("uni:/c1", "shortlist")
+    assert [m["listing_id"] for m in card["other_sources"]] == ["zj:/a1"]
+    assert broker.match_card(warehouse, BROKER, "mkt:/q1", "zj:/a1") is None
+    assert broker.review_queue_page(warehouse, BROKER).rows[0]["n_matches"] == before.total - 1
+    # The other way round: a split and a decision on the best-ranked copy, merged again.
+    dedup.split(warehouse, BROKER, "uni:/c1")
+    assert broker.match_page(warehouse, BROKER, "mkt:/q1").total == before.total
+    broker.decide(warehouse, BROKER, "mkt:/q1", "zj:/a1", "contacted")
+    dedup.merge(warehouse, BROKER, "uni:/c1", "zj:/a1")
+    shown = {r["listing_id"]: r["decision"] for r in broker.match_page(warehouse, BROKER, "mkt:/q1").rows}
+    assert shown.get("zj:/a1") == "contacted" and "uni:/c1" not in shown  # decided last, kept
+
+
+@pytest.mark.integration
+def test_merge_by_number_takes_the_number_a_card_shows_and_names_the_field_when_wrong(warehouse: Warehouse):
+    from jiebang.display import listing_number
+    from jiebang.errors import AccessDenied, InvalidDecision
+
+    store.upsert_listings(warehouse, _market())
+    number = listing_number({"listing_id": "uni:/c1", "kind": "achievement"})
+    assert number.startswith("CG")
+    for user in (FIRM_USER, SOLVER, None):
+        with pytest.raises(AccessDenied):
+            dedup.merge_by_number(warehouse, user, "zj:/a1", number)
+    assert entity_store.decisions(warehouse) == []
+    for typed, says in (
+        ("", "必填"),
+        ("CG00000000", "找不到"),
+        (listing_number({"listing_id": "zj:/a1", "kind": "achievement"}), "自身"),
+    ):
+        with pytest.raises(InvalidDecision, match=f"^成果编号：.*{says}"):
+            dedup.merge_by_number(warehouse, BROKER, "zj:/a1", typed)
+    assert dedup.merge_by_number(warehouse, BROKER, "zj:/a1", f" {number.lower()} ") == "uni:/c1"
+    assert [m["listing_id"] for m in dedup.other_sources(warehouse, "zj:/a1")] == ["uni:/c1"]
+    with pytest.raises(InvalidDecision, match="同属一项技术"):
+        dedup.merge_by_number(warehouse, BROKER, "uni:/c1", "zj:/a1")  # by id, already one
+    # A patent by its publication number, as its card shows it.
+    assert dedup.merge_by_number(warehouse, BROKER, "zj:/a0", "ZL201910000000.X") == "cnipr:CN110000001"
+
+
+def _broker_page(warehouse: Warehouse, **state) -> AppTest:
+    from streamlit.testing.v1 import AppTest
+
+    from jiebang.settings import Settings
+    from tests.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "ui" / "pages" / "broker.py"), default_timeout=60)
+    at.session_state["settings"] = Settings(warehouse_path=warehouse.path)
+    at.session_state["user"] = BROKER
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+@pytest.mark.integration
+def test_a_broker_merges_two_cards_from_the_card_and_the_decided_one_stays(warehouse: Warehouse):
+    from jiebang import broker
+
+    _two_cards(warehouse)
+    broker.decide(warehouse, BROKER, "mkt:/q1", "uni:/c1", "shortlist")
+    at = _broker_page(warehouse, **{"merge|mkt:/q1|zj:/a1": True})  # the card's 合并 popover open
+    assert not at.exception
+    offered = [b.label for b in at.button if str(b.key).startswith("merge|mkt:/q1|zj:/a1|")]
+    assert offered and all(label.startswith("合并：") for label in offered)
+    assert any("CG" in label and "耐高温复合隔膜" in label for label in offered)  # uni:/c1 by number and title
+    at.button(key="merge|mkt:/q1|zj:/a1|uni:/c1").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success if "已合并" in s.value]
+    keys = {str(b.key) for b in at.button}
+    assert "shortlist|mkt:/q1|uni:/c1" in keys and "shortlist|mkt:/q1|zj:/a1" not in keys  # one card
+    assert any(c.value.startswith("同一技术的其他来源（1）") and "/zj:/a1" in c.value for c in at.caption)
+    assert any(c.value == "状态：入围" for c in at.caption)  # the decision stays on the card shown
+
+
+def _listing_page(warehouse: Warehouse, user: User, listing_id: str) -> AppTest:
+    from streamlit.testing.v1 import AppTest
+
+    from jiebang.settings import Settings
+    from tests.conftest import ROOT
+    from tests.workspace_data import register
+
+    at = AppTest.from_file(str(ROOT / "ui" / "pages" / "listing.py"), default_timeout=60)
+    at.session_state["settings"] = Settings(warehouse_path=warehouse.path)
+    at.session_state["user"] = register(warehouse, user)[0]
+    at.query_params["id"] = listing_id
+    return at.run()
+
+
+@pytest.mark.integration
+def test_a_broker_merges_on_a_listings_page_by_its_number_and_others_cannot(warehouse: Warehouse):
+    from jiebang.display import listing_number
+
+    store.upsert_listings(warehouse, _market())
+    at = _listing_page(warehouse, BROKER, "zj:/a1")
+    assert not at.exception and "同一技术的其他来源" not in [s.value for s in at.subheader]
+    submit = next(b for b in at.button if b.label == "合并为同一技术")
+    at.text_input(key="merge_number").input("CG12345678")
+    submit.click().run()
+    assert [e.value for e in at.error] == ["成果编号：找不到在架成果 CG12345678，请核对编号"]
+    assert entity_store.decisions(warehouse) == []
+    at.text_input(key="merge_number").input(listing_number({"listing_id": "uni:/c1", "kind": "achievement"}))
+    next(b for b in at.button if b.label == "合并为同一技术").click().run()
+    assert not at.exception and [s.value for s in at.success if "已合并" in s.value]
+    assert "同一技术的其他来源（1）" in [s.value for s in at.subheader]
+    assert any("uni:/c1" in m.value for m in at.markdown)  # its link
+    assert len(set(entity_store.cluster_ids(warehouse, ["zj:/a1", "uni:/c1"]).values())) == 1
+
+    firm = _listing_page(warehouse, FIRM_USER, "uni:/c1")
+    assert not firm.exception and "同一技术的其他来源（1）" in [s.value for s in firm.subheader]
+    assert not firm.text_input and not [b for b in firm.button if b.label == "合并为同一技术"]
+    solver = _listing_page(warehouse, SOLVER, "uni:/c1")
+    assert solver.error and not solver.text_input

@@ -39,6 +39,18 @@ _LATEST = """
         QUALIFY row_number() OVER (PARTITION BY challenge_id, listing_id ORDER BY review_id DESC) = 1
     ) WHERE decision <> $reopened
 """
+# One card per technology as the clusters are now (jiebang.dedup.one_per_cluster, read time): a
+# broker's merge shows on the next read, not after the next matching. Of a cluster's matches for a
+# challenge the one a broker decided on last stays (the card keeps its decision), else the best-ranked.
+_ONE_PER_CLUSTER = """
+    SELECT m.* FROM matches m
+    LEFT JOIN entity_clusters e ON e.listing_id = m.listing_id
+    LEFT JOIN (SELECT challenge_id, listing_id, max(review_id) AS last_review FROM reviews {where}
+               GROUP BY challenge_id, listing_id) d ON d.challenge_id = m.challenge_id AND d.listing_id = m.listing_id
+    {where_m}
+    QUALIFY row_number() OVER (PARTITION BY m.challenge_id, coalesce(e.cluster_id, m.listing_id)
+                               ORDER BY d.last_review DESC NULLS LAST, m.rank, m.listing_id) = 1
+"""
 # The latest 签约 per pair: a deal signed again (corrected) counts once, with its latest amount.
 _DEALS = """
     SELECT challenge_id, listing_id, deal_amount_wan, deal_date FROM reviews WHERE decision = $deal
@@ -116,8 +128,9 @@ def review_queue_rows(
         WITH c AS (SELECT challenge_id, number, title, field, budget_wan, deadline, issuer, firm, region, status,
                           source, first_seen FROM challenges c WHERE {_CHALLENGE_WHERE}),
         latest AS ({_LATEST.format(where="")}),
+        one AS ({_ONE_PER_CLUSTER.format(where="", where_m="WHERE m.challenge_id IN (SELECT challenge_id FROM c)")}),
         m AS (SELECT m.challenge_id, m.score, r.decision
-              FROM matches m {join}
+              FROM one m {join}
               LEFT JOIN latest r ON r.challenge_id = m.challenge_id AND r.listing_id = m.listing_id
               WHERE m.challenge_id IN (SELECT challenge_id FROM c) AND {_MATCH_WHERE}{listing_where}),
         agg AS (SELECT challenge_id, count(*) AS n_matches,
@@ -166,13 +179,14 @@ def match_page(
     rows = _query(
         warehouse,
         f"""
-        WITH r AS ({_LATEST.format(where="WHERE challenge_id = $cid")})
+        WITH r AS ({_LATEST.format(where="WHERE challenge_id = $cid")}),
+        one AS ({_ONE_PER_CLUSTER.format(where="WHERE challenge_id = $cid", where_m="WHERE m.challenge_id = $cid")})
         SELECT m.rank, m.score, m.parts, m.matched_terms, l.listing_id, l.kind, l.title, l.abstract,
                l.applicants, l.inventors, l.field, l.maturity, l.cooperation, l.price_wan, l.price_text,
                l.contact, l.region, l.legal_status, l.published_on, l.url, l.source, l.sources,
                l.publication_number, l.active, r.review_id, r.decision, r.reason, r.reviewer, r.decided_at,
                r.deal_amount_wan, r.deal_date, s.shared_at, count(*) OVER () AS total
-        FROM matches m
+        FROM one m
         JOIN listings l ON l.listing_id = m.listing_id
         LEFT JOIN r ON r.listing_id = m.listing_id
         LEFT JOIN match_shares s ON s.challenge_id = m.challenge_id AND s.listing_id = m.listing_id

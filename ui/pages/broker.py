@@ -310,9 +310,10 @@ def _follow_up(challenge_id: str, lid: str, key: str, note_only: bool = False) -
 
 
 @st.fragment
-def _card(challenge_id: str, lid: str, key: str, shareable: bool) -> None:
+def _card(challenge_id: str, lid: str, key: str, shareable: bool, screen: tuple[dict, ...] = ()) -> None:
     """One match card. A click on it reruns this function only: it takes the row the full run
-    read, or (on its own rerun) reads its row again, so what it shows is the state after the click."""
+    read, or (on its own rerun) reads its row again, so what it shows is the state after the click.
+    `screen`: the cards on screen, which the broker may merge this one with."""
     m = st.session_state.get("broker_rows", {}).pop(key, None) or cached(broker.match_card, user, challenge_id, lid)
     if m is None:
         return
@@ -350,7 +351,8 @@ def _card(challenge_id: str, lid: str, key: str, shareable: bool) -> None:
             st.markdown(abstract_html, unsafe_allow_html=True)
             if url := safe_url(m["url"]):
                 st.markdown(f"[查看来源 ↗]({url})")
-            cluster_sources(m["other_sources"], key)  # one card per technology: its other sources
+            # One card per technology: its other sources, 拆分, and 合并 with another card on screen.
+            cluster_sources(m["other_sources"], key, challenge_id=challenge_id, listing_id=lid, cards=screen)
             for line in cards.explanation_lines(m, challenge):
                 st.caption(line)
             links.page_link("成果详情", links.LISTING_PAGE, id=lid)
@@ -448,13 +450,16 @@ def _card(challenge_id: str, lid: str, key: str, shareable: bool) -> None:
 with main:
     shareable = bool(challenge.get("firm"))
     # Cards rejected in this session (not on the page any more) first, each as its line with 撤销.
+    screen = tuple(
+        {k: m[k] for k in ("listing_id", "source", "publication_number", "kind", "title")} for m in page.rows
+    )
     prefix = f"undo|{challenge_id}|"
     for undo_key in [k for k in st.session_state if str(k).startswith(prefix)]:
         lid = undo_key.removeprefix(prefix)
         if lid not in keys:
-            _card(challenge_id, lid, f"{challenge_id}|{lid}", shareable)
+            _card(challenge_id, lid, f"{challenge_id}|{lid}", shareable, screen)
     for m in page.rows:
-        _card(challenge_id, m["listing_id"], keys[m["listing_id"]], shareable)
+        _card(challenge_id, m["listing_id"], keys[m["listing_id"]], shareable, screen)
 
     if page.total > page.page_size:
         st.number_input(

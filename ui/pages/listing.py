@@ -4,11 +4,12 @@ for; a firm is pointed to its broker for the contact. Crawled text is shown as p
 
 import streamlit as st
 
-from jiebang import market
-from jiebang.display import sources_text
+from jiebang import dedup, market
+from jiebang.display import listing_number, source_name, sources_text
 from jiebang.errors import KNOWN_ERRORS, NotFound
 from jiebang.permissions import may
 from ui import links
+from ui.cluster_sources import merge_form
 from ui.context import current_user, plain, safe_url, show_error, warehouse
 from warehouse.domain import KIND_LABELS
 
@@ -57,6 +58,20 @@ with st.container(border=True, key="listing-detail"):
         st.markdown(f"[查看来源 ↗]({url})")
     if broker_view and row["contact"]:
         st.caption("联系方式：" + plain(row["contact"]))
+
+# One technology, several sources (jiebang.dedup): the other listings of its cluster.
+others = dedup.other_sources(wh, row["listing_id"])
+if others:
+    st.subheader(f"同一技术的其他来源（{len(others)}）")
+for m in others:
+    name = f"{source_name(m['source'])} {listing_number(m)}  {m['title'] or ''}"
+    line, detail = st.columns([4, 1])
+    line.markdown(f"[{plain(name)} ↗]({url})" if (url := safe_url(m["url"])) else plain(name))
+    with detail:
+        links.page_link("成果详情", links.LISTING_PAGE, id=m["listing_id"])
+if broker_view:
+    st.caption("与另一条成果是同一技术？填写其成果编号合并（您的合并优先于自动识别）")
+    merge_form(row["listing_id"])  # dedup.merge_by_number checks the role again, server side
 
 st.caption("分享链接：")
 st.code(links.absolute(links.path(links.LISTING_PAGE, id=row["listing_id"])), language=None)
