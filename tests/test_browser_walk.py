@@ -210,50 +210,59 @@ def test_the_market_pages_detail_links_supply_search_and_notifications(loaded_wa
 
 
 def test_one_technology_is_one_card_listing_every_source_and_a_broker_splits_it(loaded_warehouse, app_url):
-    """Issue 17 in Chromium: the card of a technology listed by two sources shows both, and the
-    broker's 拆分 takes the wrong one out. The replay data has no cross-source copy, so the broker
-    merges two listings by hand first (the decision that wins over the model)."""
+    """Issue 17 in Chromium: a broker sees two cards of one technology and merges them from the
+    card's 合并 popover (the decision that wins over the model); the list then shows one card
+    listing both sources, and the broker's 拆分 takes the wrong one out again."""
     from jiebang import broker, dedup
-    from jiebang.display import source_name
+    from jiebang.display import listing_number, source_name
 
     user = add_user(loaded_warehouse, "broker1", "broker-pass-1", "broker", display_name="李经纪")
     first = broker.review_queue_page(loaded_warehouse, user).rows[0]["challenge_id"]  # what the page opens on
-    [top] = loaded_warehouse.query(
-        "SELECT m.listing_id, l.source FROM matches m JOIN listings l USING (listing_id)"
-        " WHERE m.challenge_id = ? AND m.rank = 1",
-        [first],
-    )
-    [copy] = loaded_warehouse.query(
-        "SELECT listing_id, source FROM listings WHERE source <> ? AND listing_id NOT IN"
-        " (SELECT listing_id FROM matches WHERE challenge_id = ?) ORDER BY listing_id LIMIT 1",
-        [top["source"], first],
-    )
-    dedup.merge(loaded_warehouse, user, top["listing_id"], copy["listing_id"])
+    top, copy = loaded_warehouse.query(
+        "SELECT m.listing_id, m.rank, l.source, l.kind, l.publication_number FROM matches m"
+        " JOIN listings l USING (listing_id) WHERE m.challenge_id = ? AND m.rank <= ? ORDER BY m.rank",
+        [first, broker.MATCH_PAGE_SIZE],
+    )[:: broker.MATCH_PAGE_SIZE - 1]  # the first card and the last of the screen
+    assert top["rank"] == 1
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         sign_in(page, app_url, "broker1", "broker-pass-1")
         card = page.locator(".st-key-match-1")
+        expect(card).to_be_visible(timeout=30_000)
+        expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)  # the page has settled
+        _open_popover(page, card.get_by_role("button", name="同一技术？合并"), f"合并：{source_name(copy['source'])}")
+        page.get_by_role("button", name=f"合并：{source_name(copy['source'])} {listing_number(copy)}").click()
+        expect(card).to_contain_text("已合并", timeout=30_000)
+        expect(page.locator(f".st-key-match-{copy['rank']}")).to_have_count(0)  # one card for the two
         expect(card).to_contain_text("同一技术的其他来源（1）", timeout=30_000)
         expect(card).to_contain_text(source_name(copy["source"]))
         assert page.locator("[class*='st-key-match-']").filter(has_text=source_name(copy["source"])).count() >= 1
         page.screenshot(path=str(SCREENSHOTS / "walk_9_one_card_two_sources.png"), full_page=True)
         expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)  # the page has settled
-        trigger = card.get_by_role("button", name="不是同一技术？拆分")
-        split = page.get_by_role("button", name=f"拆分：{source_name(copy['source'])}").first
-        for attempt in range(3):  # a popover opened while the page still moved opens off-screen
-            trigger.evaluate("e => e.scrollIntoView({block: 'center'})")
-            trigger.click()
-            try:
-                expect(split).to_be_in_viewport(timeout=5_000)
-                break
-            except AssertionError:
-                if attempt == 2:
-                    raise
-                page.keyboard.press("Escape")
+        split = _open_popover(
+            page, card.get_by_role("button", name="不是同一技术？拆分"), f"拆分：{source_name(copy['source'])}"
+        )
         split.click()
         expect(card).to_contain_text("已拆分", timeout=30_000)
         expect(card).not_to_contain_text("同一技术的其他来源")
         browser.close()
     assert dedup.other_sources(loaded_warehouse, top["listing_id"]) == []
+
+
+def _open_popover(page, trigger, button: str):
+    """Open a card's popover and return its `button` (by the start of its name), once in view:
+    a popover opened while the page still moved opens off-screen."""
+    found = page.get_by_role("button", name=button).first
+    for attempt in range(3):
+        trigger.evaluate("e => e.scrollIntoView({block: 'center'})")
+        trigger.click()
+        try:
+            expect(found).to_be_in_viewport(timeout=5_000)
+            return found
+        except AssertionError:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+    return found

@@ -167,6 +167,37 @@ def test_a_good_night_crawls_loads_matches_in_partitions_notifies_and_completes(
 
 
 @pytest.mark.integration
+def test_the_demo_technology_listed_by_a_university_and_as_a_patent_is_one_card_after_the_first_night(
+    settings, sample_data
+):
+    """The sample data's one cross-source copy: a 浙江大学 成果 citing its granted patent. The
+    first night links the two (a certain link: the cited number) and the challenge on 谐波减速器
+    shows one card listing both sources."""
+    from jiebang import broker
+    from jiebang.accounts import User
+    from tests.workspace_data import register
+    from warehouse import entity_store
+
+    [(n, patent)] = [
+        (a["n"], p["publication_number"])
+        for a in sample_data.achievements["zju"]
+        for p in sample_data.patents
+        if p["publication_number"] in a["summary"]
+    ]
+    copy = f"zju:/zju/kjcg/detail/{n}.html"
+    night = nightly.refresh(_sources(settings, "google_patents", "zju", "jiashan_market"), TODAY, nightly.InProcess())
+
+    assert night.status == "completed"
+    wh = open_warehouse(settings.warehouse_path, 30)
+    assert entity_store.clusters(wh) == {patent[:-1]: patent[:-1], copy: patent[:-1]}  # one cluster, nothing else
+    [me] = register(wh, User("wang", "王经纪", "broker"))
+    [need] = wh.query("SELECT challenge_id FROM challenges WHERE title LIKE '%谐波减速器%'")
+    cards = broker.match_page(wh, me, need["challenge_id"]).rows
+    [card] = [c for c in cards if c["listing_id"] in {patent[:-1], copy}]
+    assert {card["source"], *(m["source"] for m in card["other_sources"])} == {"google_patents", "zju"}
+
+
+@pytest.mark.integration
 def test_a_source_that_is_down_makes_the_night_partial_and_the_others_load_match_and_notify(settings, sample_data):
     settings = _sources(settings, "tsinghua", "jiashan_market", down="zju")
     runner = Noting()

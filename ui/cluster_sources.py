@@ -18,6 +18,13 @@ from ui.context import current_user, forget_reads, plain, safe_url, warehouse
 _RERUN_PAGE = "merge_rerun_page"
 
 
+def rerun_page_after_merge() -> None:
+    """Called first thing in a card's fragment: after a merge from a card the whole page is
+    drawn again (the card that was merged away may be this one, which then draws nothing)."""
+    if st.session_state.pop(_RERUN_PAGE, False):
+        st.rerun(scope="app")
+
+
 def cluster_sources(
     others: list[dict], key: str, *, challenge_id: str = "", listing_id: str = "", cards: Sequence[dict] = ()
 ) -> None:
@@ -26,8 +33,6 @@ def cluster_sources(
     other cards of the challenge's list on screen: listing_id, source, publication_number, kind,
     title) a popover to merge this card's listing with one of them. `key`: the card's stable key
     (challenge and listing ids)."""
-    if st.session_state.pop(_RERUN_PAGE, False):
-        st.rerun(scope="app")
     if (done := st.session_state.pop(f"split_done|{key}", None)) is not None:
         getattr(st, done[0])(done[1])
     merged = st.session_state.get(f"merge_done|{challenge_id}")

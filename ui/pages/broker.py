@@ -27,7 +27,7 @@ from jiebang.errors import KNOWN_ERRORS
 from jiebang.exports import MIME_TYPES
 from jiebang.market import challenge_ref
 from ui import cards, links
-from ui.cluster_sources import cluster_sources
+from ui.cluster_sources import cluster_sources, rerun_page_after_merge
 from ui.context import ANY_DATE, cached, current_user, forget_reads, or_stop, plain, safe_url, warehouse
 from warehouse.domain import (
     BULK_DECISIONS,
@@ -314,6 +314,7 @@ def _card(challenge_id: str, lid: str, key: str, shareable: bool, screen: tuple[
     """One match card. A click on it reruns this function only: it takes the row the full run
     read, or (on its own rerun) reads its row again, so what it shows is the state after the click.
     `screen`: the cards on screen, which the broker may merge this one with."""
+    rerun_page_after_merge()
     m = st.session_state.get("broker_rows", {}).pop(key, None) or cached(broker.match_card, user, challenge_id, lid)
     if m is None:
         return
