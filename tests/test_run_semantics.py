@@ -245,7 +245,10 @@ def _assert_consistent(settings: Settings, sample_data) -> str:
                 [challenge["challenge_id"], final["run_id"]],
             )
         ]
-        assert ranks == list(range(1, settings.match_top_k + 1)), challenge["challenge_id"]
+        # The demo's one technology listed by two sources is one card: a challenge that retrieved
+        # both copies has one card fewer than top k (jiebang.dedup.one_per_cluster).
+        assert ranks == list(range(1, len(ranks) + 1)), challenge["challenge_id"]
+        assert settings.match_top_k - 1 <= len(ranks) <= settings.match_top_k, challenge["challenge_id"]
     return final["run_id"]
 
 
