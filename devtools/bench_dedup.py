@@ -31,8 +31,10 @@ CHANGED_SHARE = 0.01
 OPENINGS = ("", "项目简介：", "应用领域：见摘要。", "技术简介 ")
 
 
-def _records(real: Path, n: int) -> list[dict]:
+def _records(real: Path, n: int) -> tuple[list[dict], list[tuple[str, str]]]:
+    """The listings, and the (copy, original) pairs among them: what a run should put together."""
     rng = random.Random(7)
+    copies: list[tuple[str, str]] = []
     base = synthetic_listings(load_pools(real), n, seed=1, prefix="D")
     records: list[dict] = []
     titles = sorted({listing.title for listing in base})
@@ -46,6 +48,7 @@ def _records(real: Path, n: int) -> list[dict]:
             cut = rng.randint(0, 40)
             abstract = rng.choice(OPENINGS) + original["abstract"][: len(original["abstract"]) - cut]
             source = "university"
+            copies.append((listing.listing_id, original["listing_id"]))
         records.append(
             {
                 "listing_id": listing.listing_id,
@@ -58,7 +61,7 @@ def _records(real: Path, n: int) -> list[dict]:
                 "source": source,
             }
         )
-    return records
+    return records, copies
 
 
 def phase_load(args: dict) -> dict:
@@ -68,7 +71,7 @@ def phase_load(args: dict) -> dict:
     path = Path(args["warehouse"])
     path.unlink(missing_ok=True)
     warehouse = open_warehouse(path, 60)
-    records = _records(Path(args["real"]), args["n"])
+    records, _ = _records(Path(args["real"]), args["n"])
     for start in range(0, len(records), 100_000):
         store.upsert_listings(warehouse, records[start : start + 100_000])
     return {"listings": len(records)}
@@ -78,7 +81,7 @@ def phase_change(args: dict) -> dict:
     from jiebang.pipeline import open_warehouse
     from warehouse import store
 
-    records = _records(Path(args["real"]), args["n"])
+    records, _ = _records(Path(args["real"]), args["n"])
     rng = random.Random(11)
     changed = [
         {**r, "abstract": r["abstract"] + "（更新）"} for r in rng.sample(records, int(len(records) * CHANGED_SHARE))
@@ -92,13 +95,18 @@ def _timed_run(args: dict, *, full: bool) -> dict:
     memory printed is the run's own."""
     from jiebang import dedup
     from jiebang.pipeline import open_warehouse
+    from warehouse import entity_store
 
     warehouse = open_warehouse(Path(args["warehouse"]), 60)
     started = time.perf_counter()
     stats = dedup.run(warehouse, full=full)
+    figures = {"total_seconds": round(time.perf_counter() - started, 1), "peak_rss_mb": round(peak_rss_mb())}
+    _, copies = _records(Path(args["real"]), args["n"])  # after the run: its memory is measured above
+    cluster = entity_store.cluster_ids(warehouse, {i for pair in copies for i in pair})
+    together = sum(cluster[a] == cluster[b] for a, b in copies)
     return {
-        "total_seconds": round(time.perf_counter() - started, 1),
-        "peak_rss_mb": round(peak_rss_mb()),
+        **figures,
+        "copies_found": f"{together}/{len(copies)} ({together / max(1, len(copies)):.3f})",
         **{k: v for k, v in stats.items() if k != "run_id"},
     }
 

@@ -123,7 +123,13 @@ class _Clock:
 def certain_links(features: Sequence[Mapping[str, Any]], relinked: set[str] | None) -> set[tuple[str, str]]:
     """Pairs sharing any patent key (a patent known by its publication and application numbers,
     and the achievements that cite either), chained within a key: n listings of one key give
-    n-1 links, not n². With `relinked`, only the keys of some relinked listing."""
+    n-1 links, not n². With `relinked`, only the keys of some relinked listing. A key more than
+    BLOCK_CAP listings cite is not one technology's (a number quoted in a template text) and
+    links nothing.
+
+    >>> sorted(certain_links([{"unique_id": x, "patent_keys": ["CN1"]} for x in "cab"], None))
+    [('a', 'b'), ('b', 'c')]
+    """
     by_key: dict[str, list[str]] = {}
     for f in features:
         for key in f["patent_keys"] or ():
@@ -131,7 +137,7 @@ def certain_links(features: Sequence[Mapping[str, Any]], relinked: set[str] | No
     pairs: set[tuple[str, str]] = set()
     for ids in by_key.values():
         ids = sorted(ids)
-        if relinked is not None and not relinked.intersection(ids):
+        if len(ids) > entity_links.BLOCK_CAP or relinked is not None and not relinked.intersection(ids):
             continue
         pairs.update((min(a, b), max(a, b)) for a, b in zip(ids, ids[1:], strict=False))
     return pairs

@@ -44,8 +44,8 @@ _FEATURES = pa.schema(
 )
 _OVERLAP = "len(list_intersect(text_l, text_r)) / least(len(text_l), len(text_r))"
 # Pairs to score: copies of one listing share the start of their title, or an owner, or a key.
-_BLOCKS = ("title_block", "owner_block", "patent_key")
-BLOCK_CAP = 50
+_BLOCKS = ("title_block", "owner_block", "key_block")
+BLOCK_CAP = 30
 # From the widest key to the narrowest: each listing gets the widest whose block is small enough.
 _TITLE_KEYS = ("left(title_stem, 4)", "left(title_stem, 6)", "left(title_stem, 9)", "title_stem")
 _OWNER_KEYS = ("owner", "owner || '|' || left(title_stem, 2)", "owner || '|' || left(title_stem, 4)")
@@ -53,7 +53,8 @@ _OWNER_KEYS = ("owner", "owner || '|' || left(title_stem, 2)", "owner || '|' || 
 
 def block_keys_sql(relation: str) -> str:
     """A SELECT of every column of `relation` (entity features, computed by the caller or read
-    from entity_features) with its blocking keys `title_block` and `owner_block`; parameter
+    from entity_features) with its blocking keys `title_block`, `owner_block` and `key_block`
+    (a patent key shared by more than $cap listings blocks nothing, see dedup.certain_links); parameter
     $cap: the largest block. Block sizes count every listing of `relation`, so the keys of a
     nightly run are those of the whole warehouse."""
 
@@ -63,7 +64,8 @@ def block_keys_sql(relation: str) -> str:
 
     return (
         f"SELECT *, {narrowest_small(_TITLE_KEYS)} AS title_block,"  # noqa: S608 - our own expressions
-        f" {narrowest_small(_OWNER_KEYS)} AS owner_block FROM {relation}"
+        f" {narrowest_small(_OWNER_KEYS)} AS owner_block, {narrowest_small(['patent_key'])} AS key_block"
+        f" FROM {relation}"
     )
 
 
@@ -170,7 +172,7 @@ def train(features: Features, *, seed: int = 17) -> dict[str, Any]:
         _load(con, features, None)
         linker = _linker(con, _settings())
         linker.training.estimate_probability_two_random_records_match(
-            [block_on("title_core"), block_on("patent_key")], recall=0.8
+            [block_on("title_core"), block_on("key_block")], recall=0.8
         )
         # u from random pairs: the text comparison costs a list intersection per pair, so the
         # sample is kept to what the rare levels need (a full pass at 1M must stay in minutes).

@@ -94,7 +94,7 @@ def features_in_blocks(warehouse: Warehouse, listing_ids: Collection[str]) -> pa
         return con.sql(
             f"WITH f AS ({block_keys_sql('entity_features')}),"  # noqa: S608 - our own SQL
             " a AS (SELECT f.* FROM f JOIN asked USING (listing_id))"
-            f" SELECT {_SELECT_FEATURES}, title_block, owner_block FROM f"
+            f" SELECT {_SELECT_FEATURES}, title_block, owner_block, key_block FROM f"
             " WHERE title_block IN (SELECT title_block FROM a) OR owner_block IN (SELECT owner_block FROM a)"
             " OR list_has_any(patent_keys, (SELECT flatten(list(patent_keys)) FROM a))"
             " ORDER BY listing_id",
