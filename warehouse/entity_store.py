@@ -76,6 +76,7 @@ def drop_inactive_features(warehouse: Warehouse) -> int:
 
 
 _SELECT_FEATURES = f"listing_id AS unique_id, {', '.join(_FEATURE_COLUMNS)}"
+_KEY_COLUMNS = "(SELECT listing_id, title_stem, owner, patent_key, patent_keys FROM entity_features)"
 
 
 def all_features(warehouse: Warehouse) -> pa.Table:
@@ -92,12 +93,16 @@ def features_in_blocks(warehouse: Warehouse, listing_ids: Collection[str]) -> pa
     with warehouse.transaction() as con:
         con.register("asked", pa.Table.from_pylist([{"listing_id": i} for i in listing_ids], schema=_IDS))
         return con.sql(
-            f"WITH f AS ({block_keys_sql('entity_features')}),"  # noqa: S608 - our own SQL
-            " a AS (SELECT f.* FROM f JOIN asked USING (listing_id))"
-            f" SELECT {_SELECT_FEATURES}, title_block, owner_block, key_block FROM f"
+            # Keys over the key columns only: a window over the shingle lists of a million
+            # listings would hold them all in memory.
+            "WITH k AS ("  # noqa: S608 - our own SQL
+            f"{block_keys_sql(_KEY_COLUMNS)}),"
+            " a AS (SELECT k.* FROM k JOIN asked USING (listing_id)),"
+            " near AS (SELECT listing_id, title_block, owner_block, key_block FROM k"
             " WHERE title_block IN (SELECT title_block FROM a) OR owner_block IN (SELECT owner_block FROM a)"
-            " OR list_has_any(patent_keys, (SELECT flatten(list(patent_keys)) FROM a))"
-            " ORDER BY listing_id",
+            " OR list_has_any(patent_keys, (SELECT flatten(list(patent_keys)) FROM a)))"
+            f" SELECT {_SELECT_FEATURES}, title_block, owner_block, key_block"
+            " FROM entity_features JOIN near USING (listing_id) ORDER BY listing_id",
             params={"cap": BLOCK_CAP},
         ).to_arrow_table()
 
