@@ -87,7 +87,7 @@ def _split(key: str, listing_id: str, title: str) -> None:
     forget_reads()
     st.session_state[f"split_done|{key}"] = (
         "success",
-        f"已拆分：{plain(title)} 不再算作同一技术（下次匹配时单独出现）",
+        f"已拆分：{plain(title)} 不再算作同一技术，此后单独列出",
     )
 
 
