@@ -16,23 +16,25 @@ from pathlib import Path
 from matching.entity import entity_features
 
 
-def real_features(achievements: Path) -> list[dict]:
-    """The features of each real achievement (the market gives no owner or patent field: they come
-    from the text)."""
+def real_listings(achievements: Path) -> list[dict]:
+    """Each real achievement as the warehouse's listing columns (the market gives no owner or
+    patent field: they come from the text)."""
     rows = [json.loads(line) for line in achievements.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [
-        entity_features(
-            {
-                "listing_id": r["id"],
-                "title": r["title"],
-                "abstract": r["abstract"],
-                "field": r["field"],
-                "price_wan": r["price_wan"],
-                "published_on": r["posted"],
-            }
-        )
+        {
+            "listing_id": r["id"],
+            "title": r["title"],
+            "abstract": r["abstract"],
+            "field": r["field"],
+            "price_wan": r["price_wan"],
+            "published_on": r["posted"],
+        }
         for r in rows
     ]
+
+
+def real_features(achievements: Path) -> list[dict]:
+    return [entity_features(listing) for listing in real_listings(achievements)]
 
 
 def main() -> None:

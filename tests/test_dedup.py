@@ -198,6 +198,33 @@ def _market(n_techs: int = len(TECHS)) -> list[dict]:
     return out
 
 
+def _battery_challenge_matched(warehouse: Warehouse, *, linked: bool) -> dict:
+    """The market's listings stored (and linked when `linked`) and a battery-separator challenge,
+    mkt:/q1, matched against them; returns the arguments that match it again."""
+    from datetime import date
+
+    from jiebang import matching_run
+
+    store.upsert_listings(warehouse, _market())
+    if linked:
+        dedup.run(warehouse)
+    store.upsert_challenges(
+        warehouse,
+        [
+            {
+                "challenge_id": "mkt:/q1",
+                "title": "锂电池隔膜耐高温",
+                "description": "需要耐高温的锂离子电池复合隔膜",
+                "url": "http://127.0.0.1:8765/mkt/q1",
+                "source": "mkt",
+            }
+        ],
+    )
+    match = dict(today=date(2026, 1, 1), top_k=10, index_dir=warehouse.path.parent / "index")
+    matching_run.match_one_challenge(warehouse, "mkt:/q1", **match)
+    return match
+
+
 def _cards(wh: Warehouse) -> dict[str, str]:
     return entity_store.cluster_ids(wh, [r["listing_id"] for r in wh.query("SELECT listing_id FROM listings")])
 
@@ -300,29 +327,9 @@ def test_only_curators_split_or_merge(warehouse: Warehouse):
 
 @pytest.mark.integration
 def test_stored_matches_show_one_card_per_cluster_and_a_rejection_covers_every_copy(warehouse: Warehouse):
-    from datetime import date
-
     from jiebang import broker, matching_run
 
-    store.upsert_listings(warehouse, _market())
-    dedup.run(warehouse)
-    store.upsert_challenges(
-        warehouse,
-        [
-            {
-                "challenge_id": "mkt:/q1",
-                "title": "锂电池隔膜耐高温",
-                "description": "需要耐高温的锂离子电池复合隔膜",
-                "url": "http://127.0.0.1:8765/mkt/q1",
-                "source": "mkt",
-            }
-        ],
-    )
-    index_dir = warehouse.path.parent / "index"
-    stats = matching_run.match_one_challenge(
-        warehouse, "mkt:/q1", today=date(2026, 1, 1), top_k=10, index_dir=index_dir
-    )
-    assert stats["matches"] >= 1
+    match = _battery_challenge_matched(warehouse, linked=True)
     stored = warehouse.query("SELECT listing_id FROM matches WHERE challenge_id = 'mkt:/q1' ORDER BY rank")
     clusters = entity_store.cluster_ids(warehouse, [r["listing_id"] for r in stored])
     assert len(set(clusters.values())) == len(stored)  # never the same technology twice
@@ -333,7 +340,7 @@ def test_stored_matches_show_one_card_per_cluster_and_a_rejection_covers_every_c
     assert others[0]["url"].startswith("http://127.0.0.1:8765/")
 
     broker.decide(warehouse, BROKER, "mkt:/q1", shown, "reject", reason="技术不对口")
-    matching_run.match_one_challenge(warehouse, "mkt:/q1", today=date(2026, 1, 1), top_k=10, index_dir=index_dir)
+    matching_run.match_one_challenge(warehouse, "mkt:/q1", **match)
     again = warehouse.query("SELECT listing_id FROM matches WHERE challenge_id = 'mkt:/q1'")
     proposed = {r["listing_id"] for r in again} - {shown}
     assert not proposed & {"zj:/a1", "uni:/c1"}  # the other source's copy does not come back
@@ -341,27 +348,9 @@ def test_stored_matches_show_one_card_per_cluster_and_a_rejection_covers_every_c
 
 @pytest.mark.integration
 def test_a_shortlisted_card_stays_the_clusters_one_card_and_exports_list_every_source(warehouse: Warehouse):
-    from datetime import date
-
     from jiebang import broker, matching_run
 
-    store.upsert_listings(warehouse, _market())
-    dedup.run(warehouse)
-    store.upsert_challenges(
-        warehouse,
-        [
-            {
-                "challenge_id": "mkt:/q1",
-                "title": "锂电池隔膜耐高温",
-                "description": "需要耐高温的锂离子电池复合隔膜",
-                "url": "http://127.0.0.1:8765/mkt/q1",
-                "source": "mkt",
-            }
-        ],
-    )
-    index_dir = warehouse.path.parent / "index"
-    match = dict(today=date(2026, 1, 1), top_k=10, index_dir=index_dir)
-    matching_run.match_one_challenge(warehouse, "mkt:/q1", **match)
+    match = _battery_challenge_matched(warehouse, linked=True)
     shown = warehouse.query("SELECT listing_id FROM matches WHERE challenge_id = 'mkt:/q1' AND rank = 1")[0][
         "listing_id"
     ]
@@ -402,31 +391,13 @@ def test_dedup_command_links_on_demand(tmp_path: Path, monkeypatch: pytest.Monke
 
 @pytest.mark.integration
 def test_the_broker_page_lists_a_cards_other_sources(warehouse: Warehouse):
-    from datetime import date
 
     from streamlit.testing.v1 import AppTest
 
-    from jiebang import matching_run
     from jiebang.settings import Settings
     from tests.conftest import ROOT
 
-    store.upsert_listings(warehouse, _market())
-    dedup.run(warehouse)
-    store.upsert_challenges(
-        warehouse,
-        [
-            {
-                "challenge_id": "mkt:/q1",
-                "title": "锂电池隔膜耐高温",
-                "description": "需要耐高温的锂离子电池复合隔膜",
-                "url": "http://127.0.0.1:8765/mkt/q1",
-                "source": "mkt",
-            }
-        ],
-    )
-    matching_run.match_one_challenge(
-        warehouse, "mkt:/q1", today=date(2026, 1, 1), top_k=10, index_dir=warehouse.path.parent / "index"
-    )
+    _battery_challenge_matched(warehouse, linked=True)
     shown = warehouse.query("SELECT listing_id FROM matches WHERE challenge_id = 'mkt:/q1' AND rank = 1")[0][
         "listing_id"
     ]
@@ -455,26 +426,7 @@ SOLVER = User("team1", "浙大材料团队", "solver")
 def _two_cards(warehouse: Warehouse) -> None:
     """The battery separator listed by the market (zj:/a1) and its university (uni:/c1), not
     linked (no run yet: as if the model had missed them), both proposed for mkt:/q1."""
-    from datetime import date
-
-    from jiebang import matching_run
-
-    store.upsert_listings(warehouse, _market())
-    store.upsert_challenges(
-        warehouse,
-        [
-            {
-                "challenge_id": "mkt:/q1",
-                "title": "锂电池隔膜耐高温",
-                "description": "需要耐高温的锂离子电池复合隔膜",
-                "url": "http://127.0.0.1:8765/mkt/q1",
-                "source": "mkt",
-            }
-        ],
-    )
-    matching_run.match_one_challenge(
-        warehouse, "mkt:/q1", today=date(2026, 1, 1), top_k=10, index_dir=warehouse.path.parent / "index"
-    )
+    _battery_challenge_matched(warehouse, linked=False)
     ranked = warehouse.query("SELECT listing_id FROM matches WHERE challenge_id = 'mkt:/q1' ORDER BY rank")
     assert [r["listing_id"] for r in ranked][:2] == ["zj:/a1", "uni:/c1"]
 

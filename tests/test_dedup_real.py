@@ -5,13 +5,13 @@ can join a whole chain), not on pairs alone."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from crawlers.validation import validate_listing
+from devtools.entity_model import real_listings
 from jiebang import dedup
 from warehouse import entity_store, store
 from warehouse.gateway import Warehouse
@@ -22,38 +22,35 @@ REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" /
 PAIRS = Path(__file__).parent / "fixtures" / "entity_pairs.tsv"
 
 
-def _stored(tmp_path: Path) -> tuple[Warehouse, list[dict]]:
-    rows = [json.loads(line) for line in REAL.read_text(encoding="utf-8").splitlines() if line.strip()]
+def _stored(tmp_path: Path) -> tuple[Warehouse, dict[str, str]]:
+    """The real achievements in a warehouse file, as the market's source; their titles by id."""
+    listings = real_listings(REAL)
     wh = Warehouse(tmp_path / "zj.duckdb")
     migrate(wh)
-    listings = [
-        validate_listing(
-            {
-                "record_type": "listing",
-                "kind": "achievement",
-                "listing_id": r["id"],
-                "title": r["title"],
-                "abstract": r["abstract"],
-                "field": r["field"],
-                "price_wan": r["price_wan"],
-                "published_on": r["posted"],
-                "url": f"http://127.0.0.1:8765/zj/{r['id']}",
-                "source": "zj",
-            }
-        )
-        for r in rows
-    ]
-    store.upsert_listings(wh, listings)
-    return wh, rows
+    store.upsert_listings(
+        wh,
+        [
+            validate_listing(
+                {
+                    **listing,
+                    "record_type": "listing",
+                    "kind": "achievement",
+                    "url": f"http://127.0.0.1:8765/zj/{listing['listing_id']}",
+                    "source": "zj",
+                }
+            )
+            for listing in listings
+        ],
+    )
+    return wh, {listing["listing_id"]: listing["title"] for listing in listings}
 
 
 @pytest.mark.skipif(not REAL.exists(), reason=f"real market data absent ({REAL}): nothing to resolve")
 def test_the_real_repeated_titles_resolve_into_clusters_as_the_labelled_pairs_say(tmp_path: Path):
-    wh, rows = _stored(tmp_path)
+    wh, title = _stored(tmp_path)
     figures = dedup.run(wh)
     assert (figures["listings"], figures["trained"]) == (2810, True)
 
-    title = {r["id"]: r["title"] for r in rows}
     repeated = {t for t, n in Counter(title.values()).items() if n > 1}
     assert (len(repeated), sum(n for n in Counter(title.values()).values() if n > 1)) == (314, 669)
     lines = [line.split("\t") for line in PAIRS.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
