@@ -53,14 +53,20 @@ def run(warehouse: Warehouse, *, full: bool = False, threshold: float = MATCH_TH
     clock.lap("train")
     model_links = entity_links.predict(features, model, threshold, changed=relinked) if len(features) > 1 else []
     clock.lap("predict")
-    certain = certain_links(features.select(["unique_id", "patent_keys"]).to_pylist(), relinked)
+    # Certain links are cheap and always recomputed whole: a listing that drops a key must not
+    # leave the key's other holders unlinked just because they did not change.
+    certain = certain_links(entity_store.key_holders(warehouse))
     new_links = [(a, b, p, "model") for a, b, p in model_links if (a, b) not in certain] + [
         (a, b, 1.0, "patent_key") for a, b in sorted(certain)
     ]
     kept = [
         (r["left_id"], r["right_id"], r["probability"])
         for r in entity_store.links(warehouse)
-        if relinked is not None and r["left_id"] not in relinked and r["right_id"] not in relinked
+        if relinked is not None
+        and r["rule"] == "model"
+        and r["left_id"] not in relinked
+        and r["right_id"] not in relinked
+        and (r["left_id"], r["right_id"]) not in certain
     ]
     all_links = [(a, b, p) for a, b, p in kept] + [(a, b, p) for a, b, p, _ in new_links]
     cluster_of, audit = _recluster(warehouse, all_links)
@@ -76,6 +82,7 @@ def run(warehouse: Warehouse, *, full: bool = False, threshold: float = MATCH_TH
         actor="model",
         model=model if current is None else None,
         watermark=started,
+        all_certain=True,
     )
     clock.lap("save")
     return {
@@ -120,14 +127,13 @@ class _Clock:
         self._last = now
 
 
-def certain_links(features: Sequence[Mapping[str, Any]], relinked: set[str] | None) -> set[tuple[str, str]]:
+def certain_links(features: Sequence[Mapping[str, Any]]) -> set[tuple[str, str]]:
     """Pairs sharing any patent key (a patent known by its publication and application numbers,
     and the achievements that cite either), chained within a key: n listings of one key give
-    n-1 links, not n². With `relinked`, only the keys of some relinked listing. A key more than
-    BLOCK_CAP listings cite is not one technology's (a number quoted in a template text) and
-    links nothing.
+    n-1 links, not n². A key more than BLOCK_CAP listings cite is not one technology's (a number
+    quoted in a template text) and links nothing.
 
-    >>> sorted(certain_links([{"unique_id": x, "patent_keys": ["CN1"]} for x in "cab"], None))
+    >>> sorted(certain_links([{"unique_id": x, "patent_keys": ["CN1"]} for x in "cab"]))
     [('a', 'b'), ('b', 'c')]
     """
     by_key: dict[str, list[str]] = {}
@@ -137,7 +143,7 @@ def certain_links(features: Sequence[Mapping[str, Any]], relinked: set[str] | No
     pairs: set[tuple[str, str]] = set()
     for ids in by_key.values():
         ids = sorted(ids)
-        if len(ids) > entity_links.BLOCK_CAP or relinked is not None and not relinked.intersection(ids):
+        if len(ids) > entity_links.BLOCK_CAP:
             continue
         pairs.update((min(a, b), max(a, b)) for a, b in zip(ids, ids[1:], strict=False))
     return pairs

@@ -115,7 +115,7 @@ def test_model_precision_and_recall_on_the_labelled_real_pairs():
     features = real_features(REAL)
     model = entity_links.train(features)
     linked = {(a, b) for a, b, _ in entity_links.predict(features, model, dedup.MATCH_THRESHOLD)}
-    linked |= dedup.certain_links(features, None)
+    linked |= dedup.certain_links(features)
     lines = [line.split("\t") for line in PAIRS.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
     pairs = [(min(a, b), max(a, b), label) for a, b, label, _ in lines[1:]]
     assert len(pairs) >= 300 and {label for *_, label in pairs} == {"same", "not_same"}
@@ -309,6 +309,25 @@ def test_a_patent_and_what_cites_its_application_number_are_one_card(warehouse: 
     assert cards["CN101234567"] == cards["zj:/p1"] != cards["zj:/p2"]
     assert warehouse.query("SELECT left_id, right_id, rule FROM entity_links") == [
         {"left_id": "CN101234567", "right_id": "zj:/p1", "rule": "patent_key"}
+    ]
+
+
+@pytest.mark.integration
+def test_a_listing_that_drops_a_number_leaves_the_numbers_other_holders_linked(warehouse: Warehouse):
+    # The chain CN101234567 - zj:/p1 - zj:/p3 holds the three together; the nightly run after
+    # zj:/p1 stops citing the number relinks zj:/p1 only, and must still link the other two.
+    also_citing = _listing("zj:/p3", "zj", "隔膜陶瓷涂覆中试", "本成果基于专利 ZL 2008 1 0012345.6 开发，可转让。")
+    store.upsert_listings(warehouse, [APPLIED_PATENT, CITING, also_citing])
+    dedup.run(warehouse)
+    assert len({_cards(warehouse)[i] for i in ("CN101234567", "zj:/p1", "zj:/p3")}) == 1
+
+    store.upsert_listings(warehouse, [{**CITING, "abstract": "已建成中试线，寻求量产合作。"}])
+    nightly = dedup.run(warehouse)
+    assert (nightly["trained"], nightly["relinked"]) == (False, 1)
+    cards = _cards(warehouse)
+    assert cards["CN101234567"] == cards["zj:/p3"] != cards["zj:/p1"]
+    assert warehouse.query("SELECT left_id, right_id, rule FROM entity_links") == [
+        {"left_id": "CN101234567", "right_id": "zj:/p3", "rule": "patent_key"}
     ]
 
 

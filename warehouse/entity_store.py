@@ -79,6 +79,14 @@ _SELECT_FEATURES = f"listing_id AS unique_id, {', '.join(_FEATURE_COLUMNS)}"
 _KEY_COLUMNS = "(SELECT listing_id, title_stem, owner, patent_key, patent_keys FROM entity_features)"
 
 
+def key_holders(warehouse: Warehouse) -> list[Row]:
+    """unique_id and patent_keys of every listing with a certain key (dedup.certain_links)."""
+    return warehouse.query(
+        "SELECT listing_id AS unique_id, patent_keys FROM entity_features WHERE len(patent_keys) > 0"
+        " ORDER BY listing_id"
+    )
+
+
 def all_features(warehouse: Warehouse) -> pa.Table:
     """Every stored listing's features, as Arrow: a million listings' shingles are ~0.3 GB as
     columns and ten times that as Python objects."""
@@ -166,9 +174,11 @@ def save_run(
     actor: str,
     model: dict[str, Any] | None = None,
     watermark: datetime | None = None,
+    all_certain: bool = False,
 ) -> None:
     """One transaction: the links of `relinked` listings (all when None) replaced by
-    `new_links`, the clusters replaced by `cluster_of`, the audit appended, the state saved."""
+    `new_links` (with `all_certain`, which hold every certain link: the stored ones are replaced
+    too), the clusters replaced by `cluster_of`, the audit appended, the state saved."""
     now = now_utc()
     with warehouse.transaction() as con:
         con.register(
@@ -186,6 +196,8 @@ def save_run(
                 " OR right_id IN (SELECT listing_id FROM relinked)"
                 " OR left_id NOT IN (SELECT listing_id FROM listings WHERE active)"
                 " OR right_id NOT IN (SELECT listing_id FROM listings WHERE active)"
+                " OR ($all_certain AND rule = 'patent_key')",
+                {"all_certain": all_certain},
             )
         con.execute(
             "INSERT OR REPLACE INTO entity_links SELECT left_id, right_id, probability, rule, $now FROM new_links",
