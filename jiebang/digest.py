@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jiebang import notifications
+from jiebang.display import challenge_number, listing_number
 from jiebang.settings import Settings
 from warehouse import queries
 from warehouse.gateway import Warehouse
@@ -45,15 +46,16 @@ def _inert(text: object) -> str:
 
 
 def digest_markdown(run_id: str, min_score: float, by_broker: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
-    """The digest as Markdown: one section per broker, one line per new match."""
+    """The digest as Markdown: one section per broker, one line per new match, each named by the
+    numbers brokers use (需求编号, 成果编号 or publication number), never internal ids."""
     lines = [f"# 新匹配摘要 new matches, run {run_id}", "", f"分数 ≥ {min_score:g} (score at least {min_score:g})", ""]
     if not by_broker:
         lines.append("本次没有新的高分匹配 (no new matches above the score this run).")
     for broker, rows in sorted(by_broker.items()):
         lines += [f"## {broker} ({len(rows)})", ""]
         lines += [
-            f"- {_inert(r['challenge_title'])} ← {_inert(r['listing_title'])} ({_inert(r['listing_id'])}),"
-            f" 分数 {float(r['score']):.1f}"
+            f"- {_inert(challenge_number(r))} {_inert(r['challenge_title'])} ← {_inert(r['listing_title'])}"
+            f" ({_inert(listing_number(r))}), 分数 {float(r['score']):.1f}"
             for r in rows
         ]
         lines.append("")

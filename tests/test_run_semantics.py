@@ -328,8 +328,11 @@ def test_a_refresh_killed_at_any_point_leaves_a_consistent_warehouse_and_a_rerun
 def _row(challenge, listing, score, brokers=()):
     return {
         "challenge_id": challenge,
+        "number": "XQ2026-0007",
         "challenge_title": f"需求{challenge}",
         "listing_id": listing,
+        "kind": "patent",
+        "publication_number": f"CN{listing}B",
         "listing_title": f"成果{listing}",
         "score": score,
         "rank": 1,
@@ -364,7 +367,7 @@ def test_per_broker(description, rows, brokers, expected):
 @pytest.mark.unit
 def test_digest_markdown_and_wecom_payload():
     text = digest.digest_markdown("r1", 60, {"wang": [_row("c1", "L1", 81.26)]})
-    assert "## wang (1)" in text and "- 需求c1 ← 成果L1 (L1), 分数 81.3" in text and "分数 ≥ 60" in text
+    assert "## wang (1)" in text and "- XQ2026-0007 需求c1 ← 成果L1 (CNL1B), 分数 81.3" in text and "分数 ≥ 60" in text
     assert "没有新的高分匹配" in digest.digest_markdown("r1", 60, {})
     long = digest.wecom_payload("长" * 3000)
     assert long["msgtype"] == "markdown"
@@ -484,7 +487,7 @@ def test_a_crawled_title_in_the_digest_is_never_markup():
     text = digest.digest_markdown("r1", 60, {"wang": [row]})
     line = next(t for t in text.splitlines() if t.startswith("- "))
     assert line == (
-        "- 需求［点我］(http://evil.example/a) # 标题 ← 成果!［］(http://remote.example/img.png)"
-        "＜font color=red＞＊x＊＜/font＞ (L1), 分数 81.0"
+        "- XQ2026-0007 需求［点我］(http://evil.example/a) # 标题 ← 成果!［］(http://remote.example/img.png)"
+        "＜font color=red＞＊x＊＜/font＞ (CNL1B), 分数 81.0"
     )
     assert not any(t.startswith("# 标题") for t in text.splitlines())

@@ -181,8 +181,9 @@ def new_matches_above(warehouse: Warehouse, run_id: str, min_score: float) -> li
     with the titles a digest shows and the brokers who follow the challenge (those who decided
     on any of its matches; empty when nobody has yet), best first per challenge."""
     return warehouse.query(
-        "SELECT m.challenge_id, c.title AS challenge_title, m.listing_id, l.title AS listing_title,"
-        " m.score, m.rank, coalesce((SELECT list(DISTINCT r.reviewer ORDER BY r.reviewer) FROM reviews r"
+        "SELECT m.challenge_id, c.number, c.title AS challenge_title, m.listing_id, l.title AS listing_title,"
+        " l.kind, l.publication_number, m.score, m.rank,"
+        " coalesce((SELECT list(DISTINCT r.reviewer ORDER BY r.reviewer) FROM reviews r"
         "   JOIN users u ON u.username = r.reviewer AND u.role = $broker"
         "   WHERE r.challenge_id = m.challenge_id), []) AS brokers"
         " FROM new_matches n JOIN matches m USING (challenge_id, listing_id)"
