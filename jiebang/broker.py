@@ -71,9 +71,9 @@ def review_queue_page(
     return Page(rows, total, page, page_size)
 
 
-def filter_options(warehouse: Warehouse, user: User | None) -> dict[str, list[str]]:
+def filter_options(warehouse: Warehouse, user: User | None, today: date | None = None) -> dict[str, list[str]]:
     _broker(warehouse, user)
-    return workspace_queries.filter_options(warehouse)
+    return workspace_queries.filter_options(warehouse, today)
 
 
 def challenge(warehouse: Warehouse, user: User | None, challenge_id: str) -> Row | None:

@@ -266,6 +266,11 @@ def test_a_note_keeps_the_decision_and_is_shown_on_the_card(wh):
         (Filters(field="生命健康"), [("mkt:/2", 2, 2), ("mkt:/old", 0, 0)]),
         (Filters(region="青浦"), [("firm:anon", 3, 3)]),
         (Filters(challenge_status="待审核"), [("mkt:/3", 0, 0)]),
+        (Filters(challenge_status="已截止", today=date(2026, 12, 2)), [("mkt:/old", 0, 0)]),
+        (
+            Filters(challenge_status="已发布", today=date(2026, 12, 2)),
+            [("firm:anon", 3, 3), ("mkt:/2", 2, 2), ("mkt:/1", 3, 1)],
+        ),
         (Filters(posted_from=date(2026, 1, 1), posted_to=date(2026, 1, 15)), [("mkt:/2", 2, 2)]),
         (Filters(min_score=55), [("firm:anon", 2, 2), ("mkt:/1", 2, 0)]),
         (Filters(max_score=20), [("mkt:/1", 1, 1), ("firm:anon", 1, 1), ("mkt:/2", 1, 1)]),
@@ -282,6 +287,8 @@ def test_a_note_keeps_the_decision_and_is_shown_on_the_card(wh):
         "industry",
         "region",
         "status",
+        "past its deadline",
+        "open and not past it",
         "date range",
         "min score",
         "max score",
@@ -344,6 +351,9 @@ def test_filter_options_offer_the_values_in_the_warehouse(wh):
         "status": ["已发布", "待审核"],
         "source": ["cnipr", "google_patents", "tsinghua", "zju"],
     }
+    # mkt:/old (已发布, deadline 2020-01-01) is past its deadline today: 已截止 is offered too.
+    assert broker.filter_options(wh, BROKER, date(2026, 12, 2))["status"] == ["已发布", "已截止", "待审核"]
+    assert broker.filter_options(wh, BROKER, date(2019, 12, 31))["status"] == ["已发布", "待审核"]
 
 
 def test_rejected_listings_never_return_and_shortlists_survive_a_matching_run(loaded_warehouse, tmp_path):

@@ -15,7 +15,16 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from warehouse.domain import PIPELINE_STAGES, PRIVATE_STATUSES, REJECT, REOPEN, SIGNED, UNREVIEWED
+from warehouse.domain import (
+    EXPIRED,
+    OPEN_STATUSES,
+    PIPELINE_STAGES,
+    PRIVATE_STATUSES,
+    REJECT,
+    REOPEN,
+    SIGNED,
+    UNREVIEWED,
+)
 from warehouse.gateway import Row, Warehouse
 
 # How far a pair got along the pipeline (the furthest decision it ever had; reject and 回访 do
@@ -24,6 +33,8 @@ _STAGE = "coalesce(list_position($stages, decision), 0)"
 # The words the SQL of this module compares with, bound as parameters (`_query` passes only those used).
 _WORDS: dict[str, Any] = {
     "private": list(PRIVATE_STATUSES),
+    "open": list(OPEN_STATUSES),
+    "expired": EXPIRED,
     "undecided": UNREVIEWED,
     "rejected": REJECT,
     "reopened": REOPEN,
@@ -70,7 +81,9 @@ class Filters:
     """What the broker narrows the queue and the match cards to; None means "any".
 
     Challenge filters: `field` (所属行业), `region` (part of the challenge's 地区), `posted_from` /
-    `posted_to` (the day it first appeared, inclusive), `challenge_status` (lifecycle).
+    `posted_to` (the day it first appeared, inclusive), `challenge_status` (lifecycle, or 已截止:
+    open past its deadline, as of `today`, the date in Beijing; an open status then means not
+    past it, as the page shows them).
     Match filters: `min_score` / `max_score`, `kind` (patent / achievement), `source` (any source
     that reported the listing), `decision` (a decision, or "unreviewed").
     """
@@ -80,6 +93,7 @@ class Filters:
     posted_from: date | None = None
     posted_to: date | None = None
     challenge_status: str | None = None
+    today: date | None = None
     min_score: float | None = None
     max_score: float | None = None
     kind: str | None = None
@@ -103,7 +117,8 @@ _CHALLENGE_WHERE = (
     " AND ($region IS NULL OR contains(c.region, $region))"
     " AND ($posted_from IS NULL OR c.first_seen >= $posted_from::DATE)"
     " AND ($posted_to IS NULL OR c.first_seen < $posted_to::DATE + INTERVAL 1 DAY)"
-    " AND ($challenge_status IS NULL OR c.status = $challenge_status)"
+    " AND ($challenge_status IS NULL OR $challenge_status = CASE WHEN list_contains($open, c.status)"
+    " AND c.deadline < $today THEN $expired ELSE c.status END)"
 )
 _MATCH_WHERE = (
     "($min_score IS NULL OR m.score >= $min_score::DOUBLE) AND ($max_score IS NULL OR m.score <= $max_score::DOUBLE)"
@@ -250,16 +265,20 @@ def latest_decisions(warehouse: Warehouse, challenge_id: str, listing_ids: Seque
     return {row.pop("listing_id"): row for row in rows}
 
 
-def filter_options(warehouse: Warehouse) -> dict[str, list[str]]:
-    """The values the filter boxes offer: industries, regions, statuses, listing sources."""
+def filter_options(warehouse: Warehouse, today: date | None = None) -> dict[str, list[str]]:
+    """The values the filter boxes offer: industries, regions, statuses (已截止 among them when an
+    open challenge is past its deadline on `today`), listing sources."""
     rows = _query(
         warehouse,
         "SELECT 'field' AS name, field AS value FROM challenges WHERE field IS NOT NULL GROUP BY field"
         " UNION ALL SELECT 'region', region FROM challenges WHERE region IS NOT NULL GROUP BY region"
         " UNION ALL SELECT 'status', status FROM challenges WHERE NOT list_contains($private, status)"
         " GROUP BY status"
+        " UNION ALL SELECT 'status', $expired FROM challenges WHERE list_contains($open, status) AND deadline < $today"
+        " GROUP BY 1, 2"
         " UNION ALL SELECT 'source', source FROM listings GROUP BY source"
         " ORDER BY name, value",
+        {"today": today},
     )
     options: dict[str, list[str]] = {"field": [], "region": [], "status": [], "source": []}
     for row in rows:

@@ -57,7 +57,8 @@ PICK = "broker_challenge_pick"
 user = current_user()
 wh = warehouse()
 st.title("匹配审核")
-options = or_stop(cached, broker.filter_options, user)
+today = beijing_today()
+options = or_stop(cached, broker.filter_options, user, today)
 
 
 def _flash(kind: str, text: str, scope: str = "page") -> None:
@@ -117,6 +118,7 @@ filters = broker.Filters(
     field=_chosen("f_field"),
     region=_chosen("f_region"),
     challenge_status=_chosen("f_status"),
+    today=today,
     posted_from=dates[0] if len(dates) > 0 else None,
     posted_to=dates[1] if len(dates) > 1 else None,
     min_score=low if low > 0 else None,
@@ -136,7 +138,6 @@ queue = or_stop(cached, broker.review_queue_page, user, filters, page=queue_page
 if not queue.total:
     st.info("没有符合条件的需求。请调整筛选，或先运行 `jiebang refresh` 爬取并匹配。")
     st.stop()
-today = beijing_today()
 labels = {row["challenge_id"]: queue_label(row, today) for row in queue.rows}
 ids = list(labels)
 on_screen = st.session_state.get(ON_SCREEN)
