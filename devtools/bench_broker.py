@@ -94,7 +94,7 @@ def build(path: Path, n_challenges: int, n_listings: int, per_challenge: int) ->
         FROM range({n_listings}) t(i)""",
         f"""INSERT INTO challenges (challenge_id, title, description, field, budget_wan, deadline, issuer, region,
                 cooperation, status, url, source, content_hash, first_seen, last_seen, last_changed, firm, posted_by,
-                targets, anonymous, revealed)
+                targets, anonymous, revealed, number)
         SELECT CASE WHEN i % 10 = 0 THEN 'firm:' || i ELSE 'bench:/xq/' || i END,
                {w(11)} || {w(12)} || '寿命短，寻求' || {w(13)} || '方案',
                repeat('我公司主要生产' || {w(14)} || '，目前' || {w(15)} || '良率偏低，希望找到成熟的'
@@ -105,7 +105,8 @@ def build(path: Path, n_challenges: int, n_listings: int, per_challenge: int) ->
                'https://example.org/need/' || i, CASE WHEN i % 10 = 0 THEN 'firm' ELSE 'jiashan_market' END,
                md5(i::VARCHAR), TIMESTAMP '2026-01-01' + to_days((i % 320)::INTEGER), TIMESTAMP '2026-11-25',
                TIMESTAMP '2026-06-01', CASE WHEN i % 10 = 0 THEN '嘉善企业' || i || '有限公司' END,
-               CASE WHEN i % 10 = 0 THEN 'firm' || i END, '良率≥95%', i % 20 = 0, FALSE
+               CASE WHEN i % 10 = 0 THEN 'firm' || i END, '良率≥95%', i % 20 = 0, FALSE,
+               printf('XQ2026-%04d', i + 1)  -- posted in 2026, numbered as the store would
         FROM range({n_challenges}) t(i)""",
         f"""INSERT INTO matches
         SELECT CASE WHEN c % 10 = 0 THEN 'firm:' || c ELSE 'bench:/xq/' || c END,
