@@ -16,7 +16,7 @@ from devtools.entity_model import real_features
 from jiebang import dedup
 from jiebang.accounts import User
 from matching.entity import cited_patent_keys, listing_keys, patent_key
-from warehouse import entity_store, store
+from warehouse import entity_store, store, workspace_queries
 from warehouse.gateway import Warehouse
 from warehouse.migrations import migrate
 
@@ -473,6 +473,11 @@ def test_a_merge_shows_one_card_on_the_next_read_and_the_decided_card_keeps_its_
     dedup.merge(warehouse, BROKER, "uni:/c1", "zj:/a1")
     shown = {r["listing_id"]: r["decision"] for r in broker.match_page(warehouse, BROKER, "mkt:/q1").rows}
     assert shown.get("zj:/a1") == "contacted" and "uni:/c1" not in shown  # decided last, kept
+    # The shortlist export is the page's: one row, which names the other source.
+    [row] = workspace_queries.shortlist_rows(warehouse, "mkt:/q1")
+    assert row["listing_id"] == "zj:/a1"
+    exported = broker.export_shortlist(warehouse, BROKER, "mkt:/q1", "csv").decode("utf-8-sig")
+    assert "uni: http://127.0.0.1:8765/uni/uni:/c1" in exported
 
 
 @pytest.mark.integration

@@ -305,14 +305,17 @@ _EXPORT_COLUMNS = """
 
 
 def shortlist_rows(warehouse: Warehouse, challenge_id: str) -> list[Row]:
-    """A challenge's shortlist: matches whose latest decision keeps them (入围 and beyond)."""
+    """A challenge's shortlist: matches whose latest decision keeps them (入围 and beyond), one
+    row per technology as the match page shows it (two copies decided on before a merge: the one
+    decided last)."""
     return _query(
         warehouse,
         f"""
         WITH r AS ({_LATEST.format(where="WHERE challenge_id = $cid")}),
-        d AS (SELECT * FROM ({_DEALS}) WHERE challenge_id = $cid)
+        d AS (SELECT * FROM ({_DEALS}) WHERE challenge_id = $cid),
+        one AS ({_ONE_PER_CLUSTER.format(where="WHERE challenge_id = $cid", where_m="WHERE m.challenge_id = $cid")})
         SELECT {_EXPORT_COLUMNS}
-        FROM r JOIN matches m ON m.challenge_id = r.challenge_id AND m.listing_id = r.listing_id
+        FROM r JOIN one m ON m.challenge_id = r.challenge_id AND m.listing_id = r.listing_id
         JOIN challenges c ON c.challenge_id = r.challenge_id
         JOIN listings l ON l.listing_id = r.listing_id
         LEFT JOIN d ON d.listing_id = r.listing_id
