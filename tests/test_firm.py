@@ -494,6 +494,21 @@ def test_firm_sees_only_the_shared_matches(loaded_warehouse):
     assert firm.my_challenges(loaded_warehouse, FIRM_A)[0]["n_shared"] == 1
 
 
+def test_copies_shared_before_they_were_merged_reach_the_firm_once(loaded_warehouse):
+    from jiebang import dedup
+
+    challenge_id = _post(loaded_warehouse)
+    match_one_challenge(loaded_warehouse, challenge_id, today=TODAY, top_k=5, index_dir=_index(loaded_warehouse))
+    a, b = (m["listing_id"] for m in queries.matches_for_challenge(loaded_warehouse, challenge_id, limit=5)[1:3])
+    _share(loaded_warehouse, challenge_id, a)
+    _share(loaded_warehouse, challenge_id, b)
+    assert len(firm.shared_matches(loaded_warehouse, FIRM_A, challenge_id)) == 2
+    dedup.merge(loaded_warehouse, BROKER, a, b)  # a broker finds they are one technology
+    [shared] = firm.shared_matches(loaded_warehouse, FIRM_A, challenge_id)
+    assert shared["listing_id"] in {a, b}
+    assert firm.my_challenges(loaded_warehouse, FIRM_A)[0]["n_shared"] == 1
+
+
 # --- role isolation -----------------------------------------------------------------------------
 
 

@@ -120,8 +120,9 @@ def firm_challenges(warehouse: Warehouse, firm: str) -> list[Row]:
     """A firm's challenges, newest first, with how many matches were shared with it."""
     return warehouse.query(
         "SELECT c.challenge_id, c.number, c.title, c.field, c.budget_wan, c.deadline, c.status, c.anonymous,"
-        " c.revealed, c.first_seen, c.last_changed, count(s.listing_id) AS n_shared"
+        " c.revealed, c.first_seen, c.last_changed, count(DISTINCT coalesce(e.cluster_id, s.listing_id)) AS n_shared"
         " FROM challenges c LEFT JOIN match_shares s USING (challenge_id)"
+        " LEFT JOIN entity_clusters e ON e.listing_id = s.listing_id"
         " WHERE c.firm = ? GROUP BY ALL ORDER BY c.first_seen DESC, c.challenge_id",
         [firm],
     )
@@ -129,7 +130,8 @@ def firm_challenges(warehouse: Warehouse, firm: str) -> list[Row]:
 
 def shared_matches(warehouse: Warehouse, challenge_id: str, firm: str) -> list[Row]:
     """The matches a broker shared with `firm` for one of its challenges, best first, with the
-    matched terms and who shared it (broker_name, broker_contact)."""
+    matched terms and who shared it (broker_name, broker_contact); one per technology (copies a
+    broker shared before they were found to be one: the one shared last)."""
     return warehouse.query(
         "SELECT s.listing_id, l.publication_number, l.kind, l.title, left(l.abstract, 300) AS summary, l.url,"
         " l.field, l.maturity, l.cooperation, l.price_text, m.score, m.matched_terms, s.shared_at, s.shared_by,"
@@ -138,7 +140,11 @@ def shared_matches(warehouse: Warehouse, challenge_id: str, firm: str) -> list[R
         " JOIN challenges c ON c.challenge_id = s.challenge_id AND c.firm = ?"
         " JOIN listings l ON l.listing_id = s.listing_id"
         " LEFT JOIN matches m ON m.challenge_id = s.challenge_id AND m.listing_id = s.listing_id"
-        " WHERE s.challenge_id = ? ORDER BY m.score DESC NULLS LAST, m.rank, s.listing_id",
+        " LEFT JOIN entity_clusters e ON e.listing_id = s.listing_id"
+        " WHERE s.challenge_id = ?"
+        " QUALIFY row_number() OVER (PARTITION BY coalesce(e.cluster_id, s.listing_id)"
+        " ORDER BY s.shared_at DESC, s.listing_id) = 1"
+        " ORDER BY m.score DESC NULLS LAST, m.rank, s.listing_id",
         [firm, challenge_id],
     )
 
