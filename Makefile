@@ -28,7 +28,7 @@ system-deps:
 test: system-deps install
 	$(BIN)/python -m pytest -q
 
-# The fast lane (~6 min on 2 cores on a fresh clone with 1,484 tests; 79 s before issues 14–17): lint and format, then types and the unit and integration
+# The fast lane (~5 min on 2 cores on a fresh clone with 1,508 tests; 79 s before issues 14–17): lint and format, then types and the unit and integration
 # tests side by side (a cold mypy cache alone is ~25 s, most of it waiting on one core). `make test`
 # runs the whole suite, system tests (Prefect, Dask, Chromium…) included.
 # Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set: compiling every module (and
