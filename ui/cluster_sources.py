@@ -64,7 +64,7 @@ def cluster_sources(
                         f"合并：{source_name(c['source'])} {listing_number(c)} {_short(c['title'])}",
                         key=f"merge|{key}|{c['listing_id']}",
                         on_click=_merge_cards,
-                        args=(challenge_id, listing_id, c["listing_id"], c["title"]),
+                        args=(challenge_id, listing_id, c["listing_id"], c["title"], f"merge|{key}"),
                     )
 
 
@@ -91,7 +91,7 @@ def _split(key: str, listing_id: str, title: str) -> None:
     )
 
 
-def _merge_cards(challenge_id: str, listing_id: str, other_id: str, title: str) -> None:
+def _merge_cards(challenge_id: str, listing_id: str, other_id: str, title: str, popover: str) -> None:
     try:
         dedup.merge(warehouse(), current_user(), listing_id, other_id)
     except KNOWN_ERRORS as exc:
@@ -103,6 +103,9 @@ def _merge_cards(challenge_id: str, listing_id: str, other_id: str, title: str) 
         f"已合并：{plain(title)} 与本卡片算作同一技术，列表中合为一张卡片",
         {listing_id, other_id},
     )
+    # Closed: left open it would list the merged card's other candidates over the page, and
+    # closing it later (a click elsewhere) reruns the page under the broker's next click.
+    st.session_state[popover] = False
     st.session_state[_RERUN_PAGE] = True
 
 
