@@ -98,6 +98,8 @@ def features_in_blocks(warehouse: Warehouse, listing_ids: Collection[str]) -> pa
     """Stored features, with their blocking keys (`entity_links.block_keys_sql` over every
     listing), of the given listings and of every listing sharing a block or a patent key with one
     of them: all a changed listing can be linked to."""
+    if not listing_ids:  # a night with nothing changed: no window over a million listings' keys
+        return pa.table({"unique_id": pa.array([], pa.string())})
     with warehouse.transaction() as con:
         con.register("asked", pa.Table.from_pylist([{"listing_id": i} for i in listing_ids], schema=_IDS))
         return con.sql(
