@@ -20,7 +20,7 @@ from typing import Any
 
 from jiebang import dedup, exports, notifications
 from jiebang.accounts import User, ensure_permission
-from jiebang.display import challenge_number, listing_number, to_beijing
+from jiebang.display import beijing_today, challenge_number, listing_number, to_beijing
 from jiebang.errors import InvalidDecision, NotOnScreen
 from warehouse import market as market_store
 from warehouse import queries, store, workspace_queries, workspace_store
@@ -278,7 +278,7 @@ def decide(
     says which field is wrong. Pages pass `on_screen`, the challenge they show (see NotOnScreen)."""
     broker = _broker(warehouse, user)
     _check_on_screen(challenge_id, on_screen)
-    clean = _validated(decision, reason, note, deal_amount_wan, deal_date, today or date.today())
+    clean = _validated(decision, reason, note, deal_amount_wan, deal_date, today or beijing_today())
     _require_matches(warehouse, challenge_id, [listing_id])
     return store.record_review(
         warehouse, challenge_id=challenge_id, listing_id=listing_id, reviewer=broker.username, role=broker.role, **clean
@@ -307,7 +307,7 @@ def decide_many(
         raise InvalidDecision(
             f"批量操作：不能批量{DECISION_LABELS.get(decision, decision)}（签约须逐条填写金额和日期）"
         )
-    clean = _validated(decision, reason, note, None, None, today or date.today())
+    clean = _validated(decision, reason, note, None, None, today or beijing_today())
     _require_matches(warehouse, challenge_id, listing_ids)
     return workspace_store.record_reviews(
         warehouse,

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from jiebang import broker, firm
 from jiebang.accounts import User
+from jiebang.display import beijing_today
 from jiebang.errors import AccessDenied, UnknownChallenge
 from jiebang.firm import InvalidChallenge, InvalidTransition
 from jiebang.matching_run import match_one_challenge
@@ -814,7 +815,7 @@ def test_a_past_deadline_is_refused_on_its_field_and_kept_as_typed(warehouse, tm
     assert not at.exception
     assert [e.value for e in at.error] == [
         "有 1 处需要修改，请看各栏下方的提示。",
-        f"截止日期：不能早于今天 {plain(date.today().isoformat())}（现在 2025\\-05\\-31）",
+        f"截止日期：不能早于今天 {plain(beijing_today().isoformat())}（现在 2025\\-05\\-31）",
     ]
     assert at.date_input(key="post_deadline").value == date(2025, 5, 31)
     assert warehouse.query("SELECT count(*) AS n FROM challenges")[0]["n"] == 0

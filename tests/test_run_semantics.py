@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from jiebang import digest, run_report
+from jiebang.display import beijing_today
 from jiebang.errors import ConfigError, RefreshRunning
 from jiebang.pipeline import open_warehouse
 from jiebang.run_lock import lock_path, refresh_lock
@@ -237,7 +238,7 @@ def _assert_consistent(settings: Settings, sample_data) -> str:
     assert dupes == []
     final = queries.latest_run(wh)
     assert final["status"] == "completed"
-    for challenge in queries.open_challenges(wh, date.today()):
+    for challenge in queries.open_challenges(wh, beijing_today()):
         ranks = [
             r["rank"]
             for r in wh.query(
@@ -294,7 +295,7 @@ def test_a_refresh_killed_at_any_point_leaves_a_consistent_warehouse_and_a_rerun
     first = _assert_consistent(settings, sample_data)
 
     wh = Warehouse(path, 30)
-    challenge_id = queries.open_challenges(wh, date.today())[0]["challenge_id"]
+    challenge_id = queries.open_challenges(wh, beijing_today())[0]["challenge_id"]
     top, second = queries.matches_for_challenge(wh, challenge_id, limit=2)
     store.record_review(
         wh, challenge_id=challenge_id, listing_id=top["listing_id"], decision="shortlist", reviewer="wang"

@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 
 from jiebang import audit, broker, dashboard, solver
-from jiebang.display import listing_number
+from jiebang.display import beijing_today, listing_number
 from jiebang.errors import (
     AccessDenied,
     DuplicateApplication,
@@ -110,6 +110,12 @@ def test_each_decision_is_stored_with_its_audit_line(wh, decision, kwargs, store
         "mkt:/1|CN1",
     )
     assert json.loads(line["after"])["decision"] == decision
+
+
+def test_a_deal_signed_today_in_beijing_is_not_in_the_future(wh):
+    """The broker page passes no date: after 16:00 UTC Beijing's today is the server's tomorrow."""
+    broker.decide(wh, BROKER, "mkt:/1", "CN1", "signed", deal_amount_wan=30, deal_date=beijing_today())
+    assert _reviews(wh)[0][-2:] == (30.0, beijing_today())
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,6 @@ Text from crawls, firms and solvers is shown through ui.context.plain (Markdown-
 jiebang.highlight (HTML-escaped, with <mark> around matched terms); never as raw HTML.
 """
 
-from datetime import date
-
 import streamlit as st
 
 from jiebang import broker
@@ -197,7 +195,7 @@ with side:
             st.markdown(plain(app["proposal"]))
     st.subheader("导出 Excel / CSV")
     st.caption("本需求清单：入围及之后各阶段的匹配；全部对接进展：所有需求的全部审核结果。")
-    slug = date.today().strftime("%Y%m%d")
+    slug = today.strftime("%Y%m%d")
     for fmt in ("xlsx", "csv"):
         st.download_button(
             f"本需求清单（{fmt.upper()}）",
