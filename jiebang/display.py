@@ -8,14 +8,12 @@ The warehouse stores times as naive UTC (warehouse.store.now_utc); a naive datet
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from warehouse.domain import (
-    ACHIEVEMENT,
     ACTOR_LABELS,
     AUDIT_ACTION_LABELS,
     AUDIT_ENTITY_LABELS,
@@ -29,6 +27,7 @@ from warehouse.domain import (
     SOLVER,
     SOURCE_LABELS,
     challenge_state,
+    listing_number,  # noqa: F401  # the pages and services take it from here, beside the other numbers
 )
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -98,16 +97,6 @@ def beijing_today(now: datetime | None = None) -> date:
 def challenge_number(row: Mapping[str, Any]) -> str:
     """The 需求编号 (e.g. XQ2026-0001) stored with the challenge, never its internal id."""
     return row.get("number") or UNNUMBERED
-
-
-def listing_number(row: Mapping[str, Any]) -> str:
-    """A listing's number as people cite it: the publication number of a patent; for a listing
-    without one a short 成果编号 derived from its id, so it stays the same across crawls
-    (CG + 8 characters for an achievement, ZL + 8 for a patent without a publication number)."""
-    if number := (row.get("publication_number") or "").strip():
-        return number
-    digest = hashlib.sha256(str(row.get("listing_id") or "").encode("utf-8")).hexdigest()[:8].upper()
-    return f"{'CG' if row.get('kind') == ACHIEVEMENT else 'ZL'}{digest}"
 
 
 def source_name(key: str | None) -> str:

@@ -313,6 +313,20 @@ def test_a_patent_and_what_cites_its_application_number_are_one_card(warehouse: 
 
 
 @pytest.mark.integration
+def test_a_source_without_the_application_number_keeps_the_one_another_source_gave(warehouse: Warehouse):
+    store.upsert_listings(warehouse, [APPLIED_PATENT, CITING])
+    dedup.run(warehouse)
+    # Google Patents' page of the same patent gives no 申请号; its other columns win as usual.
+    again = {**APPLIED_PATENT, "application_number": None, "source": "google_patents", "title": "陶瓷涂覆隔膜"}
+    store.upsert_listings(warehouse, [again])
+    dedup.run(warehouse)
+    [row] = warehouse.query("SELECT application_number, title FROM listings WHERE listing_id = 'CN101234567'")
+    assert row == {"application_number": "2008100123456", "title": "陶瓷涂覆隔膜"}
+    cards = _cards(warehouse)
+    assert cards["CN101234567"] == cards["zj:/p1"]
+
+
+@pytest.mark.integration
 def test_a_listing_that_drops_a_number_leaves_the_numbers_other_holders_linked(warehouse: Warehouse):
     # The chain CN101234567 - zj:/p1 - zj:/p3 holds the three together; the nightly run after
     # zj:/p1 stops citing the number relinks zj:/p1 only, and must still link the other two.

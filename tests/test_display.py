@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
+import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jiebang import display
+from warehouse.domain import ACHIEVEMENT, LISTING_NUMBER_SQL, PATENT
 
 pytestmark = pytest.mark.unit
 
@@ -62,6 +66,30 @@ def test_listing_number_is_the_publication_number_or_a_short_stable_one(row, num
 def test_two_listings_get_different_numbers():
     numbers = {display.listing_number({"listing_id": f"zju:/zju/kjcg/detail/{i}.html"}) for i in range(1000)}
     assert len(numbers) == 1000
+
+
+@pytest.fixture(scope="module")
+def duckdb_memory():
+    """In memory: only DuckDB's own sha256, trim and upper are under test."""
+    with duckdb.connect() as con:
+        yield con
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    listing_id=st.text(min_size=1, max_size=40),
+    kind=st.sampled_from([PATENT, ACHIEVEMENT]),
+    publication_number=st.none() | st.from_regex(r"\A *(CN[0-9]{6,9}[ABU])? *\Z"),
+)
+def test_the_sql_listing_number_is_the_one_people_are_shown(duckdb_memory, listing_id, kind, publication_number):
+    """entity_store.listings_by_number finds a listing by the number its card shows: by SQL."""
+    row = {"listing_id": listing_id, "kind": kind, "publication_number": publication_number}
+    [(in_sql,)] = duckdb_memory.execute(
+        f"SELECT {LISTING_NUMBER_SQL} FROM (SELECT $listing_id AS listing_id, $kind AS kind,"
+        " $publication_number::VARCHAR AS publication_number)",
+        {**row, "achievement": ACHIEVEMENT},
+    ).fetchall()
+    assert in_sql == display.listing_number(row)
 
 
 @pytest.mark.parametrize(

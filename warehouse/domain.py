@@ -11,7 +11,10 @@ action is the application's policy, in jiebang/permissions.py.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 # --- a challenge's lifecycle (政府立题): the stored code is the Chinese word itself ---------------
 DRAFT, PENDING, PUBLISHED, SOLVED, CLOSED = "草稿", "待审核", "已发布", "已揭榜", "已关闭"
@@ -58,6 +61,24 @@ REVIEW_STATUS_LABELS = {UNREVIEWED: "待审", **DECISION_LABELS}
 # --- a listing's kind (listings.kind) -----------------------------------------------------------
 PATENT, ACHIEVEMENT = "patent", "achievement"
 KIND_LABELS = {PATENT: "专利", ACHIEVEMENT: "科技成果"}
+
+
+def listing_number(row: Mapping[str, Any]) -> str:
+    """A listing's number as people cite it: the publication number of a patent; for a listing
+    without one a short 成果编号 derived from its id, so it stays the same across crawls
+    (CG + 8 characters for an achievement, ZL + 8 for a patent without a publication number)."""
+    if number := (row.get("publication_number") or "").strip():
+        return number
+    digest = hashlib.sha256(str(row.get("listing_id") or "").encode("utf-8")).hexdigest()[:8].upper()
+    return f"{'CG' if row.get('kind') == ACHIEVEMENT else 'ZL'}{digest}"
+
+
+# listing_number in SQL over a listings row, to find a listing by the number a person typed
+# (binds $achievement to ACHIEVEMENT): the two are kept side by side so they cannot drift apart.
+LISTING_NUMBER_SQL = (
+    "coalesce(nullif(trim(publication_number), ''),"
+    " (CASE WHEN kind = $achievement THEN 'CG' ELSE 'ZL' END) || upper(substr(sha256(listing_id), 1, 8)))"
+)
 
 # --- an account's role (users.role) -------------------------------------------------------------
 ADMIN, BROKER, FIRM = "admin", "broker", "firm"

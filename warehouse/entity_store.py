@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from warehouse.domain import ACHIEVEMENT
+from warehouse.domain import ACHIEVEMENT, LISTING_NUMBER_SQL
 from warehouse.entity_links import BLOCK_CAP, block_keys_sql
 from warehouse.gateway import Row, Warehouse, fetch_rows
 from warehouse.store import now_utc
@@ -299,16 +299,11 @@ def decided_pairs(warehouse: Warehouse, challenge_ids: Collection[str]) -> set[t
 
 
 def listings_by_number(warehouse: Warehouse, number: str) -> list[str]:
-    """The active listings a person names by `number`: its id, its publication number, or the
-    成果编号 jiebang.display.listing_number derives from its id (CG / ZL + the first 8 hex digits
-    of the id's sha256, upper case) when it has no publication number. Usually one; two when
-    eight hex digits collide."""
+    """The active listings a person names by `number`: its id or its listing_number (publication
+    number, else the 成果编号 derived from its id). Usually one; two when eight hex digits collide."""
     rows = warehouse.query(
-        "SELECT listing_id FROM listings WHERE active AND (listing_id = $n"
-        " OR upper(trim(publication_number)) = upper($n)"
-        " OR (coalesce(trim(publication_number), '') = ''"
-        " AND (CASE WHEN kind = $achievement THEN 'CG' ELSE 'ZL' END) || upper(substr(sha256(listing_id), 1, 8))"
-        " = upper($n))) ORDER BY listing_id",
+        f"SELECT listing_id FROM listings WHERE active AND (listing_id = $n OR upper({LISTING_NUMBER_SQL}) = upper($n))"
+        " ORDER BY listing_id",
         {"n": number, "achievement": ACHIEVEMENT},
     )
     return [r["listing_id"] for r in rows]

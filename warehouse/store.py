@@ -60,7 +60,8 @@ CHALLENGE_COLUMNS = (
 # Fields that say where a record was seen, not what it says: excluded from the content hash.
 _PROVENANCE = {"url", "source"}
 # Columns added after listings were first hashed count only when they hold a value: a listing
-# crawled again with nothing new keeps its hash, and is not taken for changed.
+# crawled again with nothing new keeps its hash, and is not taken for changed. A source that does
+# not give one keeps the value another source gave (not every source shows a 申请号).
 _HASHED_WHEN_GIVEN = {"application_number"}
 _LIST_COLUMNS = {"keywords", "applicants", "inventors", "ipc"}
 
@@ -132,7 +133,11 @@ def _upsert(
     if batch.num_rows == 0:
         return UpsertCounts()
     names = [*columns, "content_hash"]
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in names if c != key)
+    updates = ", ".join(
+        f"{c} = coalesce(EXCLUDED.{c}, {table}.{c})" if c in _HASHED_WHEN_GIVEN else f"{c} = EXCLUDED.{c}"
+        for c in names
+        if c != key
+    )
     extra_insert = dict(extra_insert or {})
     select = ", ".join([*(f"b.{c}" for c in names), *extra_insert.values()])
     sql = (
