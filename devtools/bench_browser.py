@@ -21,16 +21,16 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+
+from devtools.app_server import start_app
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -104,41 +104,6 @@ def scale_warehouse(folder: Path, challenges: int, listings: int) -> Path:
     if done.returncode != 0:
         raise SystemExit(f"building {path} failed: {done.stderr[-1000:]}")
     return path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app(warehouse_path: Path, app_root: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(app_root),
-        "JIEBANG_WAREHOUSE_PATH": str(warehouse_path),
-        "JIEBANG_UI_PORT": str(port),
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-        "STREAMLIT_SERVER_HEADLESS": "true",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jiebang.cli", "ui"],
-        env=env,
-        cwd=app_root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-            return server, url
-        except OSError:
-            time.sleep(0.3)
-    server.terminate()
-    raise SystemExit(f"the app did not start on {url} within 90 s")
 
 
 def _title(option: str) -> str:

@@ -5,11 +5,8 @@ from __future__ import annotations
 import fcntl
 import functools
 import os
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -17,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from devtools.app_server import start_app
 from devtools.replay_site import ReplaySite, SampleData
 from jiebang.settings import Settings
 
@@ -187,12 +185,6 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = ROOT / "var" / "screenshots"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def app_url(loaded_warehouse):
     if not os.access(CHROMIUM, os.X_OK):  # one line, not Playwright's launch trace
@@ -201,23 +193,7 @@ def app_url(loaded_warehouse):
             "or apt-get install -y chromium fonts-noto-cjk fonts-wqy-microhei",
             pytrace=False,
         )
-    port = _free_port()
-    env = {**os.environ, "JIEBANG_WAREHOUSE_PATH": str(loaded_warehouse.path), "JIEBANG_UI_PORT": str(port)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jiebang.cli", "ui"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.3)
+    server, url = start_app(loaded_warehouse.path, ROOT)
     yield url
     server.terminate()
     server.wait(timeout=20)
