@@ -22,7 +22,7 @@ from typing import Any
 
 from jiebang.accounts import User, ensure_permission
 from jiebang.errors import InvalidDecision
-from matching.entity import entity_features, shipped_model
+from matching.entity import FEATURES_VERSION, entity_features, shipped_model
 from warehouse import entity_links, entity_store
 from warehouse.gateway import Warehouse
 from warehouse.store import now_utc
@@ -38,6 +38,8 @@ def run(warehouse: Warehouse, *, full: bool = False, threshold: float = MATCH_TH
     started = now_utc()
     clock = _Clock()
     current = None if full else entity_store.state(warehouse)
+    if current is not None and current["features_version"] != FEATURES_VERSION:
+        current = None  # features computed another way are never compared with these: a full pass
     changed = _refresh_features(warehouse, current["watermark"] if current else None)
     listings = entity_store.drop_inactive_features(warehouse)
     if current is None:  # a full pass: every listing, every block
@@ -82,6 +84,7 @@ def run(warehouse: Warehouse, *, full: bool = False, threshold: float = MATCH_TH
         actor="model",
         model=model if current is None else None,
         watermark=started,
+        features_version=FEATURES_VERSION,
         all_certain=True,
     )
     clock.lap("save")

@@ -18,10 +18,16 @@ from collections.abc import Iterable
 
 import numpy as np
 
+# Bumped whenever entity_features (or a key, a hash, a normalisation it uses) gives another value
+# for the same listing: jiebang.dedup then makes a full pass, never comparing features across
+# versions. 2: blocks by whole title stem (migration 0015); 3: pre-2003 docdb application numbers.
+FEATURES_VERSION = 3
+
 # Application numbers: 2003 on, YYYY + type (1 invention, 2 utility model, 3 design, 8/9 PCT) +
 # 7-digit serial; before 2003, YY + type + 5-digit serial. The check digit (0-9 or X) follows,
 # after a dot or not; databases add a kind letter (Google Patents CN2009101277538A, EPO's docdb
-# CN200910127753A).
+# CN200910127753A, and before 2003 CN98123456A: 8 digits after CN, no check digit, which no
+# publication number has — those have 7 or 9).
 _NEW_APPLICATION = re.compile(r"^(?:ZL|CN)?((?:19|20)\d{2}[12389]\d{7})(?:[0-9X])?[A-Z]?$")
 _OLD_APPLICATION = re.compile(r"^(?:ZL|CN)?((?:8[5-9]|9\d|0[0-3])[12389]\d{5})(?:[0-9X])[A-Z]?$")
 # Publication numbers: 9 digits (1… invention, 2… utility model, 3… design) + kind code.
@@ -45,8 +51,8 @@ def patent_key(raw: str | None) -> str | None:
     ('CN201720001285', 'CN201720001285', 'CN201720001285')
     >>> patent_key("CN 101551481 B"), patent_key("101551481"), patent_key("ZL98123456.7")
     ('CN101551481', 'CN101551481', 'CN98123456')
-    >>> patent_key("CN2009101277538A"), patent_key("EP99203729A")
-    ('CN200910127753', None)
+    >>> patent_key("CN2009101277538A"), patent_key("CN98123456A"), patent_key("EP99203729A")
+    ('CN200910127753', 'CN98123456', None)
     """
     text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw or "").upper())
     if text.startswith("ZL") and (m := re.match(r"^ZL(\d{8})([0-9X])$", text)):
@@ -57,6 +63,8 @@ def patent_key(raw: str | None) -> str | None:
         return "CN" + m[1]
     if m := _OLD_APPLICATION.match(text):
         return "CN" + m[1]
+    if m := re.match(r"^CN(\d{8})[A-Z]?$", text):
+        return _old(m[1])
     return None
 
 

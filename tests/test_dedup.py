@@ -44,6 +44,10 @@ PAIRS = Path(__file__).parent / "fixtures" / "entity_pairs.tsv"
         ("ZL０１２３４５６７．８", "CN01234567"),  # full-width digits and dot (2001, utility model)
         ("CN2009101277538A", "CN200910127753"),  # Google Patents: check digit and kind A
         ("CN200910127753A", "CN200910127753"),  # EPO docdb: kind A, no check digit
+        ("CN98123456A", "CN98123456"),  # EPO docdb before 2003: 8 digits, no check digit
+        ("CN98123456", "CN98123456"),
+        ("CN06123456A", None),  # 2006 needs the 12-digit form here too
+        ("CN1123456A", None),  # 7 digits: an old publication number, not an application
         ("ZL06123456.7", None),  # 2006 needs the 12-digit form
         ("EP99203729A", None),  # another office's application
         ("CNA20050658.7", None),  # a plant variety right, not a patent
@@ -310,6 +314,23 @@ def test_a_patent_and_what_cites_its_application_number_are_one_card(warehouse: 
     assert warehouse.query("SELECT left_id, right_id, rule FROM entity_links") == [
         {"left_id": "CN101234567", "right_id": "zj:/p1", "rule": "patent_key"}
     ]
+
+
+@pytest.mark.integration
+def test_features_computed_by_other_code_make_the_next_run_a_full_pass(warehouse: Warehouse):
+    from matching.entity import FEATURES_VERSION
+
+    store.upsert_listings(warehouse, _market())
+    dedup.run(warehouse)
+    assert entity_store.state(warehouse)["features_version"] == FEATURES_VERSION
+    cards = _cards(warehouse)
+    # As the warehouse is after a release whose features differ: nothing else changed.
+    warehouse.execute("UPDATE entity_state SET features_version = ?", [FEATURES_VERSION - 1])
+    upgraded = dedup.run(warehouse)
+    assert (upgraded["trained"], upgraded["relinked"]) == (True, 15)  # every listing, a new model
+    assert entity_store.state(warehouse)["features_version"] == FEATURES_VERSION
+    assert _cards(warehouse) == cards
+    assert (dedup.run(warehouse)["trained"], dedup.run(warehouse)["relinked"]) == (False, 0)
 
 
 @pytest.mark.integration

@@ -161,9 +161,23 @@ def test_0015_drops_features_and_model_so_the_next_dedup_run_is_a_full_pass(tmp_
     )
     wh.execute("INSERT INTO entity_state VALUES (1, '{}', now(), now())")
 
-    assert migrate(wh) == [15]
+    assert migrate(wh, up_to=15) == [15]
     columns = {r["column_name"] for r in wh.query("DESCRIBE entity_features")}
     assert "title_stem" in columns and not {"title_prefix", "text_head"} & columns
     assert wh.query("SELECT count(*) AS n FROM entity_features") == [{"n": 0}]
-    assert entity_store.state(wh) is None
+    assert wh.query("SELECT count(*) AS n FROM entity_state") == [{"n": 0}]
+    migrate(wh)
     assert dedup.run(wh)["trained"] is True  # features hashed the old way are never compared with new ones
+
+
+def test_0016_leaves_the_features_version_unknown_so_the_next_dedup_run_is_a_full_pass(tmp_path: Path):
+    from jiebang import dedup
+
+    wh = Warehouse(tmp_path / "v15.duckdb")
+    migrate(wh, up_to=15)
+    store.upsert_listings(wh, [_crawled("CN101000001", ["G06F15/00"])])
+    wh.execute("INSERT INTO entity_state VALUES (1, '{}', now(), now())")
+
+    assert migrate(wh) == [16]
+    assert entity_store.state(wh)["features_version"] is None
+    assert dedup.run(wh)["trained"] is True

@@ -131,7 +131,7 @@ def first_seen(warehouse: Warehouse, listing_ids: Collection[str]) -> dict[str, 
 
 
 def state(warehouse: Warehouse) -> Row | None:
-    rows = warehouse.query("SELECT model, trained_at, watermark FROM entity_state WHERE id = 1")
+    rows = warehouse.query("SELECT model, trained_at, watermark, features_version FROM entity_state WHERE id = 1")
     if not rows:
         return None
     row = rows[0]
@@ -176,6 +176,7 @@ def save_run(
     actor: str,
     model: dict[str, Any] | None = None,
     watermark: datetime | None = None,
+    features_version: int | None = None,
     all_certain: bool = False,
 ) -> None:
     """One transaction: the links of `relinked` listings (all when None) replaced by
@@ -243,8 +244,9 @@ def save_run(
         )
         if model is not None and watermark is not None:
             con.execute(
-                "INSERT OR REPLACE INTO entity_state VALUES (1, $model, $now, $watermark)",
-                {"model": json.dumps(model), "now": now, "watermark": watermark},
+                "INSERT OR REPLACE INTO entity_state (id, model, trained_at, watermark, features_version)"
+                " VALUES (1, $model, $now, $watermark, $version)",
+                {"model": json.dumps(model), "now": now, "watermark": watermark, "version": features_version},
             )
         elif watermark is not None:
             con.execute("UPDATE entity_state SET watermark = $watermark WHERE id = 1", {"watermark": watermark})
