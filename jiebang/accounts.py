@@ -190,10 +190,11 @@ SIGN_UP_FIELDS = {  # the form's labels, named in its errors
     "password_again": "再次输入密码",
 }
 USERNAME_CHARS = (3, 32)
-USERNAME_HELP = "3–32 个字符：字母、数字和 . _ - @，以字母或数字开头（可用电子邮箱）"
+USERNAME_HELP = "3–32 个字符：字母、数字和 . _ -，以字母或数字开头"
 DISPLAY_NAME_CHARS = (2, 100)
-# Letters, digits and . _ - @ (an e-mail address is a fine name); no spaces, no look-alike tricks.
-_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
+# No spaces, no look-alike letters, and no @: single sign-on names an account by its e-mail
+# (user_for_identity), so a self-made account named like someone's e-mail would be theirs there.
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class InvalidSignUp(JiebangError):
@@ -205,7 +206,7 @@ class InvalidSignUp(JiebangError):
 
 
 class SignUpLimited(JiebangError):
-    """This client already made SIGN_UP_PER_CLIENT accounts within SIGN_UP_WINDOW."""
+    """Too many accounts made within SIGN_UP_WINDOW: by this client, or by everyone."""
 
 
 def _sign_up_problems(form: dict[str, str]) -> dict[str, str]:

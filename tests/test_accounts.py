@@ -393,6 +393,7 @@ CLIENT = accounts.client_key("203.0.113.7")
         ({"username": "zj"}, {"username": accounts.USERNAME_HELP}),
         ({"username": "张三"}, {"username": accounts.USERNAME_HELP}),
         ({"username": "-admin"}, {"username": accounts.USERNAME_HELP}),
+        ({"username": "boss@firm.cn"}, {"username": accounts.USERNAME_HELP}),  # single sign-on's e-mail names
         ({"display_name": " "}, {"display_name": "必填（学校、院所或团队名称）"}),
         (
             {"contact": "微信同号"},
