@@ -134,8 +134,8 @@ class Round:
 
         page = self.page
         page.goto(self.url)
-        page.get_by_label(re.compile("用户名")).fill(USER)
-        password = page.get_by_label(re.compile("密码"))
+        page.get_by_label("用户名 (username)").fill(USER)
+        password = page.get_by_label("密码 (password)")
         password.fill(PASSWORD)
         self._idle()
         self._timed(

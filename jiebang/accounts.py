@@ -21,10 +21,11 @@ from zoneinfo import ZoneInfo
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from jiebang.contacts import CONTACT_MAX_CHARS, contact_problem
 from jiebang.errors import AccessDenied, JiebangError
 from jiebang.permissions import ACTIONS, role_label
 from warehouse import users
-from warehouse.domain import ADMIN, FIRM, ROLES
+from warehouse.domain import ADMIN, FIRM, ROLES, SOLVER
 from warehouse.gateway import Row, Warehouse
 from warehouse.store import now_utc
 
@@ -174,6 +175,103 @@ def add_user(
     if firm_english is not None and role == FIRM and firm:
         users.set_firm_english_name(warehouse, firm=firm, english_name=firm_english)
     return _changed(users.get_user(warehouse, name), name)
+
+
+# --- sign-up: a solver makes their own account (firm, broker and admin accounts are given) ------
+
+SIGN_UP_PER_CLIENT = 3  # accounts one client may make …
+SIGN_UP_PER_MARKET = 50  # … and everyone together (behind a proxy every caller is one address) …
+SIGN_UP_WINDOW = timedelta(days=1)  # … in this window
+SIGN_UP_FIELDS = {  # the form's labels, named in its errors
+    "username": "登录名",
+    "display_name": "团队/单位",
+    "contact": "联系方式",
+    "password": "设置密码",
+    "password_again": "再次输入密码",
+}
+USERNAME_CHARS = (3, 32)
+USERNAME_HELP = "3–32 个字符：字母、数字和 . _ -，以字母或数字开头"
+DISPLAY_NAME_CHARS = (2, 100)
+# No spaces, no look-alike letters, and no @: single sign-on names an account by its e-mail
+# (user_for_identity), so a self-made account named like someone's e-mail would be theirs there.
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class InvalidSignUp(JiebangError):
+    """A sign-up form with problems; `problems` maps each field (SIGN_UP_FIELDS) to why, all at once."""
+
+    def __init__(self, problems: dict[str, str]):
+        self.problems = dict(problems)
+        super().__init__("注册信息有误：" + "；".join(f"{SIGN_UP_FIELDS[k]}：{v}" for k, v in self.problems.items()))
+
+
+class SignUpLimited(JiebangError):
+    """Too many accounts made within SIGN_UP_WINDOW: by this client, or by everyone."""
+
+
+def _sign_up_problems(form: dict[str, str]) -> dict[str, str]:
+    problems = {}
+    name, low, high = form["username"], *USERNAME_CHARS
+    if not name:
+        problems["username"] = "必填"
+    elif not low <= len(name) <= high or not _USERNAME.match(name):
+        problems["username"] = USERNAME_HELP
+    shown, low, high = form["display_name"], *DISPLAY_NAME_CHARS
+    if not shown:
+        problems["display_name"] = "必填（学校、院所或团队名称）"
+    elif not low <= len(shown) <= high:
+        problems["display_name"] = f"{low}–{high} 个字（现为 {len(shown)} 个）"
+    if problem := contact_problem(form["contact"]):
+        problems["contact"] = problem
+    if problem := password_problem(form["password"], name):
+        problems["password"] = problem.removeprefix("password: ")
+    elif form["password_again"] != form["password"]:
+        problems["password_again"] = "两次输入的密码不一致"
+    return problems
+
+
+def sign_up_solver(
+    warehouse: Warehouse, form: dict[str, object], *, client_key: str, now: datetime | None = None
+) -> User:
+    """Make a 揭榜方 (solver) account from the sign-up form and return it, signed in.
+
+    The role is always SOLVER, whatever the form holds: the market gives firm, broker and admin
+    accounts itself. An existing name (in any letter case) is refused, never replaced.
+    InvalidSignUp lists every problem of the form; SignUpLimited when this client made
+    SIGN_UP_PER_CLIENT accounts within SIGN_UP_WINDOW, or everyone SIGN_UP_PER_MARKET (callers the
+    server cannot tell apart, UNKNOWN_CLIENT, count only towards the second)."""
+    clean = {k: " ".join(str(form.get(k) or "").split()) for k in SIGN_UP_FIELDS if not k.startswith("password")}
+    clean |= {k: str(form.get(k) or "") for k in ("password", "password_again")}
+    if problems := _sign_up_problems(clean):
+        raise InvalidSignUp(problems)
+    now = now or now_utc()
+
+    def check(taken: bool, from_client: int, from_all: int) -> None:
+        if client_key != UNKNOWN_CLIENT and from_client >= SIGN_UP_PER_CLIENT:
+            raise SignUpLimited(
+                f"注册过于频繁：同一网络每 {SIGN_UP_WINDOW.days} 天最多注册 {SIGN_UP_PER_CLIENT} 个账户，"
+                "请明天再试或联系科技大市场 (too many sign-ups from here)"
+            )
+        if from_all >= SIGN_UP_PER_MARKET:
+            raise SignUpLimited(
+                "今日注册人数已达上限，请明天再试或联系科技大市场开通账户 (sign-ups are closed for today)"
+            )
+        if taken:
+            raise InvalidSignUp({"username": "已被使用，请换一个"})
+
+    users.insert_signed_up_user(
+        warehouse,
+        username=clean["username"],
+        display_name=clean["display_name"],
+        role=SOLVER,
+        contact=clean["contact"],
+        password_hash=_HASHER.hash(clean["password"]),
+        client_key=client_key,
+        now=now,
+        since=now - SIGN_UP_WINDOW,
+        check=check,
+    )
+    return _changed(users.get_user(warehouse, clean["username"]), clean["username"])
 
 
 def _password_matches(row: Row | None, password: str) -> bool:
@@ -406,9 +504,6 @@ def admin_reset_password(warehouse: Warehouse, admin: User | None, username: str
         password = random_password()
     reset_password(warehouse, username, password, actor=me.username, actor_role=me.role)
     return password
-
-
-CONTACT_MAX_CHARS = 100
 
 
 def my_contact(warehouse: Warehouse, user: User | None) -> str | None:

@@ -236,6 +236,8 @@ def audit_sentence(row: Mapping[str, Any]) -> str:
         when = f"，至 {beijing_time(datetime.fromisoformat(until))}" if isinstance(until, str) else ""
         subject = f"账户 {target}" if row.get("entity_type") == "user" else "一个客户端"
         return f"{subject} 因连续 {after.get('failures', '多')} 次登录失败被暂时锁定{when}"
+    if action == "account_signup":
+        return f"{target} 注册了揭榜方账户（自行注册）"
     if action == "account_save":
         return f"{who} 保存了账户 {target}（角色：{role_label(after.get('role'))}）"
     if action == "account_disable":

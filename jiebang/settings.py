@@ -81,6 +81,18 @@ def _non_negative_float(raw: object) -> float:
 _non_negative_float.__name__ = "number of at least 0"
 
 
+def _flag(raw: object) -> bool:
+    if isinstance(raw, bool):  # TOML's true / false
+        return raw
+    words = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+    if (value := words.get(str(raw).strip().lower())) is None:
+        raise ValueError(raw)
+    return value
+
+
+_flag.__name__ = "yes or no (true | false)"
+
+
 def _optional_str(raw: object) -> str | None:
     return str(raw) if raw not in (None, "") else None
 
@@ -180,6 +192,9 @@ class Settings:
     # -- the UI, and the local replay site the default sources point at
     ui_host: str = "127.0.0.1"
     ui_port: int = 8501
+    # Solvers (揭榜方) may make their own account on the sign-in page; false: only `jiebang user add`
+    # and the admin's 用户管理 make accounts (firm, broker and admin accounts always are).
+    solver_sign_up: bool = True
     replay_host: str = "127.0.0.1"
     replay_port: int = DEFAULT_REPLAY_PORT
 
@@ -241,7 +256,14 @@ def _secrets(cls: type[Settings]) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls) if f.metadata.get("secret"))
 
 
-_BY_TYPE: dict[object, Callable[[Any], Any]] = {str: str, int: int, float: float, Path: Path, str | None: _optional_str}
+_BY_TYPE: dict[object, Callable[[Any], Any]] = {
+    str: str,
+    int: int,
+    float: float,
+    bool: _flag,
+    Path: Path,
+    str | None: _optional_str,
+}
 _SOURCE_BASE_KEY = "source_base_url"  # one base URL for every default source
 
 

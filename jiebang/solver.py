@@ -14,7 +14,6 @@ with an audit line, and shown to the broker beside the matches.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,6 +22,7 @@ from jiebang import notifications
 from jiebang.accounts import User, ensure_permission
 from jiebang.anonymity import name_variants, redact
 from jiebang.broker import Page
+from jiebang.contacts import contact_problem
 from jiebang.display import beijing_today
 from jiebang.errors import DuplicateApplication, InvalidApplication, InvalidValue, RateLimited
 from jiebang.permissions import may
@@ -37,7 +37,6 @@ RATE_WINDOW = timedelta(minutes=10)  # … in this window
 DUPLICATE_WINDOW = timedelta(days=1)  # an identical application within this is a second click, not news
 TEAM_CHARS = (2, 100)
 PROPOSAL_CHARS = (20, 3000)
-CONTACT_MAX_CHARS = 100
 BOARD_PAGE_SIZE = 10
 BOARD_ORDER_LABELS = {
     "newest": "最新发布",
@@ -46,9 +45,6 @@ BOARD_ORDER_LABELS = {
     "deadline": "截止日期最近",
 }
 FIELD_LABELS = {"team": "团队/单位", "proposal": "方案简述", "contact": "联系方式"}
-_MOBILE = re.compile(r"^(?:\+?86[- ]?)?1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(?:-\d{1,6})?$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
 __all__ = [
     "ANONYMOUS_FIRM",
@@ -153,13 +149,8 @@ def validate_application(form: Mapping[str, Any]) -> dict[str, str]:
         problems["team"] = problem
     if problem := _length(record["proposal"], *PROPOSAL_CHARS):
         problems["proposal"] = problem
-    contact = record["contact"]
-    if not contact:
-        problems["contact"] = "必填（手机、座机或电子邮箱）"
-    elif len(contact) > CONTACT_MAX_CHARS:
-        problems["contact"] = f"最多 {CONTACT_MAX_CHARS} 个字"
-    elif not (_MOBILE.match(contact.replace(" ", "")) or _LANDLINE.match(contact) or _EMAIL.match(contact)):
-        problems["contact"] = "请填写有效的手机号（如 13800000000）、座机（如 0573-84000000）或电子邮箱"
+    if problem := contact_problem(record["contact"]):
+        problems["contact"] = problem
     if problems:
         raise InvalidApplication({FIELD_LABELS[k]: v for k, v in problems.items()})
     return record

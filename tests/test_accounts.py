@@ -373,6 +373,128 @@ def test_the_application_limit_holds_across_sessions_of_one_client_per_challenge
     assert len({r["challenge_id"] for r in rows}) == 2
 
 
+# --- a solver signs up ------------------------------------------------------------------------------
+
+SIGN_UP = {
+    "username": "zju-coatings",
+    "display_name": "浙江大学化工学院涂料课题组",
+    "contact": "0571-87950000",
+    "password": PASSWORD,
+    "password_again": PASSWORD,
+}
+CLIENT = accounts.client_key("203.0.113.7")
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "changes, problems",
+    [
+        ({"username": ""}, {"username": "必填"}),
+        ({"username": "zj"}, {"username": accounts.USERNAME_HELP}),
+        ({"username": "张三"}, {"username": accounts.USERNAME_HELP}),
+        ({"username": "-admin"}, {"username": accounts.USERNAME_HELP}),
+        ({"username": "boss@firm.cn"}, {"username": accounts.USERNAME_HELP}),  # single sign-on's e-mail names
+        ({"display_name": " "}, {"display_name": "必填（学校、院所或团队名称）"}),
+        (
+            {"contact": "微信同号"},
+            {"contact": "请填写有效的手机号（如 13800000000）、座机（如 0573-84000000）或电子邮箱"},
+        ),
+        (
+            {"password": "12345678", "password_again": "12345678"},
+            {"password": "这是常见密码，很容易被猜中，请换一个 (a common password)"},
+        ),
+        ({"password_again": PASSWORD + "x"}, {"password_again": "两次输入的密码不一致"}),
+        ({"username": "", "contact": ""}, {"username": "必填", "contact": "必填（手机、座机或电子邮箱）"}),
+    ],
+)
+def test_a_sign_up_names_every_problem_of_the_form_and_makes_nothing(warehouse, changes, problems):
+    with pytest.raises(accounts.InvalidSignUp) as refused:
+        accounts.sign_up_solver(warehouse, {**SIGN_UP, **changes}, client_key=CLIENT)
+    assert refused.value.problems == problems
+    assert warehouse.query("SELECT count(*) AS n FROM users") == [{"n": 0}]
+
+
+@pytest.mark.integration
+def test_a_solver_signs_up_as_a_solver_whatever_the_form_says_and_signs_in(warehouse):
+    user = accounts.sign_up_solver(warehouse, {**SIGN_UP, "role": "admin", "firm": "嘉善某企业"}, client_key=CLIENT)
+    assert (user.username, user.role, user.display_name) == ("zju-coatings", "solver", "浙江大学化工学院涂料课题组")
+    [row] = warehouse.query("SELECT role, firm, contact, password_hash FROM users")
+    assert (row["role"], row["firm"], row["contact"]) == ("solver", None, "0571-87950000")
+    assert PASSWORD not in row["password_hash"]
+    assert sign_in(warehouse, "zju-coatings", PASSWORD).role == "solver"
+    [line] = _audit(warehouse, "account_signup")
+    assert (line["actor"], line["role"], line["entity_id"]) == ("zju-coatings", "solver", "zju-coatings")
+    assert json.loads(line["after"]) == {"role": "solver", "client": CLIENT}  # the hashed key, never the address
+
+
+@pytest.mark.integration
+def test_a_sign_up_never_replaces_an_account_in_any_letter_case(warehouse):
+    add_user(warehouse, "Wang", PASSWORD, "broker")
+    for name in ("Wang", "wang", "WANG"):
+        with pytest.raises(accounts.InvalidSignUp) as refused:
+            accounts.sign_up_solver(
+                warehouse,
+                {**SIGN_UP, "username": name, "password": "another-pass-9", "password_again": "another-pass-9"},
+                client_key=CLIENT,
+            )
+        assert refused.value.problems == {"username": "已被使用，请换一个"}
+    assert sign_in(warehouse, "Wang", PASSWORD).role == "broker"  # its password and role unchanged
+
+
+@pytest.mark.integration
+def test_sign_ups_are_limited_per_client_and_per_market_a_day(warehouse, monkeypatch):
+    def sign_up(n: int, client: str, now: datetime):
+        return accounts.sign_up_solver(warehouse, {**SIGN_UP, "username": f"team{n}"}, client_key=client, now=now)
+
+    for n in range(accounts.SIGN_UP_PER_CLIENT):
+        sign_up(n, CLIENT, NOW + timedelta(minutes=n))
+    with pytest.raises(accounts.SignUpLimited, match="同一网络每 1 天最多注册 3 个账户"):
+        sign_up(9, CLIENT, NOW + timedelta(hours=1))
+    sign_up(10, accounts.client_key("198.51.100.1"), NOW + timedelta(hours=1))  # another client
+    sign_up(11, CLIENT, NOW + accounts.SIGN_UP_WINDOW + timedelta(minutes=1))  # the first has left the window
+    # Callers the server cannot tell apart are not one client, but count towards the market's limit.
+    monkeypatch.setattr(accounts, "SIGN_UP_PER_MARKET", 4)  # team11 and the three below, within a day
+    later = NOW + accounts.SIGN_UP_WINDOW + timedelta(hours=2)
+    for n in (20, 21, 22):
+        sign_up(n, accounts.UNKNOWN_CLIENT, later)
+    with pytest.raises(accounts.SignUpLimited, match="今日注册人数已达上限"):
+        sign_up(23, accounts.UNKNOWN_CLIENT, later)
+    assert warehouse.query("SELECT count(*) AS n FROM users") == [{"n": 8}]
+
+
+def _sign_up_on_page(at: AppTest, form: dict) -> AppTest:
+    for name, value in form.items():
+        at.text_input(key=f"signup_{name}").input(value)
+    return at.button(key="FormSubmitter:sign_up-注册并登录").click().run()
+
+
+@pytest.mark.integration
+def test_a_solver_signs_up_on_the_sign_in_page_and_lands_on_the_board(warehouse):
+    at = _app(warehouse)
+    _sign_up_on_page(at, {**SIGN_UP, "contact": "微信同号", "password_again": "nope"})
+    assert not at.exception and "user" not in at.session_state
+    assert [e.value for e in at.error] == [
+        "联系方式：请填写有效的手机号（如 13800000000）、座机（如 0573\\-84000000）或电子邮箱",
+        "再次输入密码：两次输入的密码不一致",
+    ]
+    assert at.text_input(key="signup_username").value == "zju-coatings"  # kept as typed for correcting
+    _sign_up_on_page(at, {"contact": SIGN_UP["contact"], "password_again": PASSWORD})
+    assert not at.exception and not at.error
+    assert at.session_state["user"].role == "solver"
+    at.switch_page("pages/my_applications.py").run()  # a solver's own page: signed in
+    assert not at.exception and at.title[0].value == "我的揭榜" and not at.error
+    assert warehouse.query("SELECT username, role FROM users") == [{"username": "zju-coatings", "role": "solver"}]
+
+
+@pytest.mark.integration
+def test_with_sign_up_turned_off_the_sign_in_page_offers_none(warehouse):
+    at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=60)
+    at.session_state["settings"] = Settings(warehouse_path=warehouse.path, solver_sign_up=False)
+    at.run()
+    assert not at.exception and [b.label for b in at.button] == ["登录"]
+    assert not [e for e in at.expander if "注册" in e.label]
+
+
 # --- the secrets file -----------------------------------------------------------------------------
 
 

@@ -73,3 +73,27 @@ def test_a_run_error_quoting_markdown_is_plain_text_in_chromium(loaded_warehouse
         assert page.locator('img[src*="remote.example"]').count() == 0
         browser.close()
     assert not [url for url in requested if "example" in url]
+
+
+def test_a_solver_signs_up_and_lands_on_the_board_in_chromium(loaded_warehouse, app_url):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_url)
+        page.get_by_text("还没有账户？注册揭榜方账户").click()
+        page.get_by_label("登录名").fill("zju-coatings")
+        page.get_by_label("团队/单位").fill("浙江大学化工学院涂料课题组")
+        page.get_by_label("联系方式（手机、座机或邮箱）").fill("0571-87950000")
+        page.get_by_label("设置密码（至少 8 位）").fill("青山-ridge-47")
+        page.get_by_label("再次输入密码").fill("青山-ridge-48")
+        page.get_by_role("button", name="注册并登录").click()
+        expect(page.get_by_text("再次输入密码：两次输入的密码不一致")).to_be_visible(timeout=30_000)
+        page.get_by_label("再次输入密码").fill("青山-ridge-47")
+        page.get_by_role("button", name="注册并登录").click()
+        expect(page.get_by_role("heading", name="全球破题")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("已登录：浙江大学化工学院涂料课题组（揭榜方）")).to_be_visible(timeout=30_000)
+        expect(page.get_by_role("link", name="我的揭榜")).to_be_visible()
+        page.screenshot(path=str(SCREENSHOTS / "solver_signed_up.png"), full_page=True)
+        browser.close()
+    [row] = loaded_warehouse.query("SELECT username, role, contact FROM users WHERE role = 'solver'")
+    assert row == {"username": "zju-coatings", "role": "solver", "contact": "0571-87950000"}

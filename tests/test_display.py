@@ -249,6 +249,11 @@ MATCH = {
             "管理员 管理员 将账户 hq 的角色改为企业用户，企业：氢途",
         ),
         (
+            {"actor": "zju-coatings", "role": "solver", "action": "account_signup", "entity_type": "user"}
+            | {"entity_id": "zju-coatings", "after": {"role": "solver", "client": "ip:fec52565aa0cf18f"}},
+            "zju-coatings 注册了揭榜方账户（自行注册）",
+        ),
+        (
             {"actor": "system", "role": "system", "action": "login_locked", "entity_type": "user", "entity_id": "hq"}
             | {"after": {"failures": 5, "locked_until": "2026-12-02 09:20:00"}},
             "账户 hq 因连续 5 次登录失败被暂时锁定，至 2026-12-02 17:20 北京时间",

@@ -137,6 +137,24 @@ def test_min_seen_share_is_a_share(raw, expected):
         assert Settings.load({"JIEBANG_MIN_SEEN_SHARE": raw}).min_seen_share == expected
 
 
+@pytest.mark.parametrize(
+    "raw, expected", [("false", False), ("0", False), (" No ", False), ("true", True), ("on", True), ("maybe", None)]
+)
+def test_a_yes_or_no_setting_reads_words_not_truthiness(raw, expected):
+    """bool("false") is True: a flag read by its type alone would turn sign-up on when told off."""
+    if expected is None:
+        with pytest.raises(ConfigError, match=r"solver_sign_up='maybe' is not a valid yes or no"):
+            Settings.load({"JIEBANG_SOLVER_SIGN_UP": raw})
+    else:
+        assert Settings.load({"JIEBANG_SOLVER_SIGN_UP": raw}).solver_sign_up is expected
+
+
+def test_a_flag_in_the_toml_file_is_toml_s_own_boolean(tmp_path):
+    config = tmp_path / "jiebang.toml"
+    config.write_text("solver_sign_up = false\n", encoding="utf-8")
+    assert Settings.load({}, config).solver_sign_up is False and Settings.load({}).solver_sign_up is True
+
+
 def test_a_new_field_is_a_setting_with_no_other_edit():
     """The parser is derived from the fields (type, or `parse` metadata): nothing to keep in sync."""
 
@@ -158,6 +176,8 @@ def _another_value(name: str, default: object) -> object:
         return next(option for option in options if option != default)
     if default is None:
         return "tcp://127.0.0.1:1"
+    if isinstance(default, bool):  # before int: a bool is one
+        return not default
     for kind, value in ((Path, Path("/x/y")), (str, "something"), (int, 7), (float, 0.25)):
         if isinstance(default, kind):
             return value

@@ -116,6 +116,7 @@ AUDIT_ACTION_LABELS = {
     "submit": "提交审核",
     "login_failed": "登录失败",
     "login_locked": "登录锁定",
+    "account_signup": "注册账户",
     "account_save": "保存账户",
     "account_disable": "停用账户",
     "account_enable": "启用账户",

@@ -457,6 +457,7 @@ def append_audit(
     entity_id: str,
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> None:
     """One line of the audit log (who, when, what, before → after). Pass the open connection of
     the transaction that makes the change, so the change and its audit line commit together."""
@@ -472,7 +473,7 @@ def append_audit(
         entity_id,
         None if before is None else json.dumps(before, ensure_ascii=False, default=str),
         None if after is None else json.dumps(after, ensure_ascii=False, default=str),
-        now_utc(),
+        at or now_utc(),
     ]
     con_or_warehouse.execute(sql, params)
 

@@ -47,6 +47,50 @@ def upsert_user(
             )
 
 
+def insert_signed_up_user(
+    warehouse: Warehouse,
+    *,
+    username: str,
+    display_name: str,
+    role: str,
+    contact: str,
+    password_hash: str,
+    client_key: str,
+    now: datetime,
+    since: datetime,
+    check: Callable[[bool, int, int], None],
+) -> None:
+    """Create an account someone made for themselves, never replacing one: `check(taken,
+    from_client, from_all)` is called in the same transaction with whether the name is taken (in
+    any letter case) and how many accounts `client_key` and everyone made since `since`, and
+    raises to refuse. The "account_signup" audit line names the client (hashed): the counts hold
+    across sessions and restarts."""
+    with warehouse.transaction() as con:
+        taken = fetch_rows(con, "SELECT 1 FROM users WHERE lower(username) = lower(?)", [username])
+        [recent] = fetch_rows(
+            con,
+            "SELECT count(*) FILTER (WHERE json_extract_string(after, '$.client') = ?) AS from_client,"
+            " count(*) AS from_all FROM audit_log WHERE action = 'account_signup' AND acted_at >= ?",
+            [client_key, since],
+        )
+        check(bool(taken), recent["from_client"], recent["from_all"])
+        con.execute(
+            "INSERT INTO users (username, display_name, role, firm, password_hash, created_at, contact)"
+            " VALUES (?, ?, ?, NULL, ?, ?, ?)",
+            [username, display_name, role, password_hash, now, contact],
+        )
+        append_audit(
+            con,
+            actor=username,
+            role=role,
+            action="account_signup",
+            entity_type="user",
+            entity_id=username,
+            after={"role": role, "client": client_key},
+            at=now,
+        )
+
+
 def get_user(warehouse: Warehouse, username: str) -> Row | None:
     rows = warehouse.query("SELECT * FROM users WHERE username = ?", [username])
     return rows[0] if rows else None

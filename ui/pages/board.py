@@ -5,6 +5,7 @@
 import streamlit as st
 
 from jiebang import solver
+from jiebang.contacts import CONTACT_MAX_CHARS
 from jiebang.errors import KNOWN_ERRORS
 from ui import links
 from ui.context import client_key, current_user, or_stop, plain, safe_url, warehouse
@@ -102,9 +103,7 @@ for row in page.rows:
                 key=f"apply_proposal|{ref}",
                 max_chars=solver.PROPOSAL_CHARS[1],
             )
-            st.text_input(
-                "联系方式（手机、座机或邮箱）", key=f"apply_contact|{ref}", max_chars=solver.CONTACT_MAX_CHARS
-            )
+            st.text_input("联系方式（手机、座机或邮箱）", key=f"apply_contact|{ref}", max_chars=CONTACT_MAX_CHARS)
             st.form_submit_button(
                 "提交揭榜申请", key=f"apply_submit|{ref}", type="primary", on_click=_apply, args=(ref,)
             )

@@ -6,6 +6,7 @@ jiebang.market, not here; an unknown link gets one Chinese line, never a traceba
 import streamlit as st
 
 from jiebang import market, solver
+from jiebang.contacts import CONTACT_MAX_CHARS
 from jiebang.display import beijing_today
 from jiebang.errors import KNOWN_ERRORS, NotFound
 from jiebang.permissions import may
@@ -105,7 +106,7 @@ if not view.full:  # on the board: the 揭榜 form, as on the board's card
         st.text_area(
             "方案简述（技术路线、已有基础、预期指标）", key=f"detail_proposal|{ref}", max_chars=solver.PROPOSAL_CHARS[1]
         )
-        st.text_input("联系方式（手机、座机或邮箱）", key=f"detail_contact|{ref}", max_chars=solver.CONTACT_MAX_CHARS)
+        st.text_input("联系方式（手机、座机或邮箱）", key=f"detail_contact|{ref}", max_chars=CONTACT_MAX_CHARS)
         st.form_submit_button("提交揭榜申请", type="primary", on_click=_apply)
 
 links.page_link("返回全球破题榜单", "board.py", icon=":material/campaign:")
