@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from jiebang import notifications
-from jiebang.accounts import User, ensure_permission
+from jiebang.accounts import User, ensure_permission, my_contact
 from jiebang.anonymity import name_variants, redact
 from jiebang.broker import Page
 from jiebang.contacts import contact_problem
@@ -224,6 +224,17 @@ APPLICATION_STATUS = {
     CLOSED: "已关闭：该需求已结束征集",
 }
 EXPIRED = "已截止：该需求已过截止日期"
+
+
+def form_start(warehouse: Warehouse, user: User | None) -> dict[str, str]:
+    """What a signed-in solver's 揭榜 form starts with, to change or keep: the team and contact
+    their account holds (as they gave them at sign-up). Empty for anyone else: the public form
+    starts blank."""
+    if user is None or not may(user, "follow_own_applications"):
+        return {}
+    me = ensure_permission(warehouse, user, "follow_own_applications")
+    start = {"team": me.display_name, "contact": my_contact(warehouse, me) or ""}
+    return {k: v for k, v in start.items() if v}
 
 
 def my_applications(warehouse: Warehouse, user: User | None, *, today: date | None = None) -> list[Row]:

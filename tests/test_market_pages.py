@@ -211,6 +211,34 @@ def test_a_solver_follows_its_applications_on_my_applications(wh):
     assert "无权" in _open("my_applications.py", wh, FIRM_USER).error[0].value
 
 
+@pytest.mark.parametrize("page, prefix", [("board.py", "apply"), ("challenge.py", "detail")])
+def test_a_signed_in_solvers_form_starts_with_its_team_and_contact(wh, page, prefix):
+    from jiebang import accounts
+
+    register(wh, SOLVER)
+    accounts.set_my_contact(wh, SOLVER, "0571-87950000")
+    ref = challenge_ref("firm:anon")
+    params = {"id": ref} if page == "challenge.py" else None
+    at = _open(page, wh, SOLVER, params)
+    assert not at.exception
+    assert at.text_input(key=f"{prefix}_team|{ref}").value == "浙大材料团队"
+    assert at.text_input(key=f"{prefix}_contact|{ref}").value == "0571-87950000"
+    # The solver changes the team, keeps the contact, and sends: what the form then held is stored.
+    at.text_input(key=f"{prefix}_team|{ref}").input("浙大材料学院二组")
+    at.text_area(key=f"{prefix}_proposal|{ref}").input(FORM["proposal"])
+    submit = f"apply_submit|{ref}" if page == "board.py" else "FormSubmitter:detail_apply-提交揭榜申请"
+    at.button(key=submit).click().run()
+    assert "揭榜申请已提交" in at.success[0].value
+    stored = wh.query("SELECT team, contact, applicant FROM applications")
+    assert stored == [{"team": "浙大材料学院二组", "contact": "0571-87950000", "applicant": "team1"}]
+    from jiebang import solver
+
+    assert solver.form_start(wh, FIRM_USER) == solver.form_start(wh, None) == {}  # only a solver's account
+    blank = _open(page, wh, None, params)  # the public form starts blank
+    assert blank.text_input(key=f"{prefix}_team|{ref}").value == ""
+    assert blank.text_input(key=f"{prefix}_contact|{ref}").value == ""
+
+
 def test_the_firm_sees_why_a_match_was_recommended_and_who_its_broker_is(wh):
     from jiebang import accounts, broker
 

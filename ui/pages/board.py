@@ -72,8 +72,11 @@ def _apply(ref: str) -> None:
             st.session_state[f"apply_{k}|{ref}"] = ""
 
 
+start = solver.form_start(wh, current_user())
 for row in page.rows:
     ref = row["ref"]
+    for k, v in start.items():  # a signed-in solver's team and contact, until they change them
+        st.session_state.setdefault(f"apply_{k}|{ref}", v)
     with st.container(border=True, key=f"board-{ref}"):
         st.subheader(plain(row["title"]))
         budget = "面议" if row["budget_wan"] is None else f"{row['budget_wan']:.0f} 万元"

@@ -81,6 +81,8 @@ if view.full and not view.own:
             links.page_link("成果详情", links.LISTING_PAGE, id=m["listing_id"])
 
 if not view.full:  # on the board: the 揭榜 form, as on the board's card
+    for k, v in solver.form_start(wh, user).items():  # a signed-in solver's team and contact
+        st.session_state.setdefault(f"detail_{k}|{ref}", v)
     if flash := st.session_state.pop(f"detail_flash|{ref}", None):
         getattr(st, flash["kind"])(flash["text"])
 
