@@ -273,6 +273,10 @@ def test_an_admin_disables_and_demotes_accounts_on_the_users_page(warehouse):
     at.run()
     assert not at.exception and at.title[0].value == "用户管理"
     assert list(at.dataframe[0].value["用户名"]) == ["root", "zhao"]
+    accounts.sign_up_solver(warehouse, SIGN_UP, client_key=CLIENT)  # self-made: the admin sees how to reach it
+    at.run()
+    table = at.dataframe[0].value.set_index("用户名")
+    assert (table.loc["zju-coatings", "角色"], table.loc["zju-coatings", "联系方式"]) == ("揭榜方", "0571-87950000")
 
     at.selectbox(key="users_pick").select("zhao").run()
     at.button(key="users_disable").click().run()

@@ -98,7 +98,7 @@ def get_user(warehouse: Warehouse, username: str) -> Row | None:
 
 def list_users(warehouse: Warehouse) -> list[Row]:
     return warehouse.query(
-        "SELECT username, display_name, role, firm, disabled, created_at FROM users ORDER BY username"
+        "SELECT username, display_name, role, firm, contact, disabled, created_at FROM users ORDER BY username"
     )
 
 

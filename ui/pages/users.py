@@ -21,6 +21,7 @@ st.dataframe(
             "显示名": r["display_name"],
             "角色": ROLE_LABELS.get(r["role"], r["role"]),
             "企业": r["firm"] or "",
+            "联系方式": r["contact"] or "",  # a self-made solver account's, as given at sign-up
             "状态": "已停用" if r["disabled"] else "正常",
             "创建时间（北京时间）": beijing_time(r["created_at"], suffix=False),
         }
