@@ -94,6 +94,13 @@ def test_a_solver_signs_up_and_lands_on_the_board_in_chromium(loaded_warehouse, 
         expect(page.get_by_role("heading", name="全球破题")).to_be_visible(timeout=30_000)
         expect(page.get_by_text("已登录：浙江大学化工学院涂料课题组（揭榜方）")).to_be_visible(timeout=30_000)
         expect(page.get_by_role("link", name="我的揭榜")).to_be_visible()
+        first = page.locator("[class*='st-key-board-']").first
+        first.get_by_text("我要揭榜").click()  # the form starts with the account's team and contact
+        expect(first.get_by_label("团队 / 单位")).to_have_value("浙江大学化工学院涂料课题组", timeout=30_000)
+        expect(first.get_by_label("联系方式（手机、座机或邮箱）")).to_have_value("0571-87950000")
+        expect(page.get_by_role("button", name="登录", exact=True)).to_have_count(
+            0, timeout=30_000
+        )  # nothing left of the sign-in page
         page.screenshot(path=str(SCREENSHOTS / "solver_signed_up.png"), full_page=True)
         browser.close()
     [row] = loaded_warehouse.query("SELECT username, role, contact FROM users WHERE role = 'solver'")
